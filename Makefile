@@ -1,0 +1,124 @@
+# Hexz developer tasks. `make help` lists them; each target's help text is the
+# `## ...` comment on its line. Every target is idempotent and cheap to re-run.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+# Build outputs and tools live outside the clone so fresh clones reuse them.
+HEXZ_CACHE ?= $(HOME)/.cache/hexz
+export CARGO_TARGET_DIR ?= $(HEXZ_CACHE)/target
+VENV ?= $(HEXZ_CACHE)/venv
+STAMPS := $(HEXZ_CACHE)/stamps
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell command -v python3.11 >/dev/null 2>&1 && echo python3.11 || echo python3)
+endif
+
+CARGO ?= cargo
+# Respect a committed lock file; `make LOCKED= build` lets cargo update it.
+LOCKED ?= $(if $(wildcard Cargo.lock),--locked)
+HEXZ := $(CARGO_TARGET_DIR)/release/hexz
+LOADER := crates/loader
+
+# Debian packages: what building and testing needs, and the benchmark peers.
+APT_BUILD := build-essential pkg-config
+APT_BENCH := squashfs-tools zstd lz4 qemu-utils e2fsprogs hyperfine time
+
+# `make test-python test_reader`: extra goals become a pytest -k filter.
+TARGETS := help setup setup-check build test test-rust test-python fmt lint \
+           demo bench develop python clean clean-all apt-build venv
+ifneq ($(filter test-python,$(MAKECMDGOALS)),)
+PYTEST_FILTER := $(filter-out $(TARGETS),$(MAKECMDGOALS))
+ifneq ($(PYTEST_FILTER),)
+$(eval $(PYTEST_FILTER):;@:)
+endif
+endif
+empty :=
+space := $(empty) $(empty)
+PYTEST_K := $(if $(PYTEST_FILTER),-k "$(subst $(space), or ,$(strip $(PYTEST_FILTER)))")
+
+.PHONY: $(TARGETS)
+
+help: ## Show this list
+	@echo "Usage: make TARGET   (cargo target dir: $(CARGO_TARGET_DIR))"
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
+	  | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
+
+setup: apt-build venv ## One-time setup: apt packages, Python venv with dev tools
+	@scripts/ensure-apt.sh $(APT_BENCH)
+	@echo "setup done: venv at $(VENV) (activate with: . $(VENV)/bin/activate)"
+
+apt-build: ## Install missing Debian packages needed to build and test
+	@scripts/ensure-apt.sh $(APT_BUILD)
+
+venv: ## Create the Python venv and install requirements-dev.txt (skipped when current)
+	@scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)" requirements-dev.txt $(STAMPS)/venv
+
+setup-check: ## Report which tools are present; fails if a required one is missing
+	@VENV="$(VENV)" PYTHON="$(PYTHON)" CARGO="$(CARGO)" scripts/setup-check.sh $(APT_BENCH)
+
+build: ## Build the release `hexz` binary
+	$(CARGO) build --release -p hexz-cli $(LOCKED)
+	@echo "built $(HEXZ)"
+
+test: test-rust test-python ## Run all tests (Rust, fuzz targets build, Python)
+
+test-rust: apt-build ## Run the Rust test suite and check that fuzz targets build
+	$(CARGO) test --workspace --release $(LOCKED)
+	@if [ -f fuzz/Cargo.toml ]; then \
+	  echo "cargo check fuzz/"; \
+	  $(CARGO) check --manifest-path fuzz/Cargo.toml $(if $(wildcard fuzz/Cargo.lock),--locked); \
+	fi
+
+test-python: ## Run Python tests (`make test-python NAME` filters with -k)
+	@if [ -d $(LOADER)/tests ]; then \
+	  $(MAKE) develop && \
+	  $(VENV)/bin/python -m pytest $(LOADER)/tests $(PYTEST_K); \
+	else \
+	  echo "test-python: no $(LOADER)/tests yet (Python package arrives with issue 3)"; \
+	fi
+
+fmt: ## Format Rust (and Python, once it exists)
+	$(CARGO) fmt --all
+	@if [ -d $(LOADER) ]; then $(MAKE) venv && $(VENV)/bin/ruff format $(LOADER); fi
+
+lint: ## rustfmt --check, clippy -D warnings (and ruff for Python)
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets $(LOCKED) -- -D warnings
+	@if [ -d $(LOADER) ]; then \
+	  $(MAKE) venv && \
+	  $(VENV)/bin/ruff format --check $(LOADER) && \
+	  $(VENV)/bin/ruff check $(LOADER); \
+	fi
+
+demo: build ## Pack, inspect, verify, extract and compare a real tree (Python stdlib)
+	@HEXZ="$(HEXZ)" PYTHON="$(PYTHON)" scripts/demo.sh
+
+bench: build ## Pack/read benchmark vs squashfs, tar+zstd/lz4, qcow2 (BENCH_SIZE_MB=100 for a quick run)
+	@HEXZ="$(HEXZ)" PYTHON="$(PYTHON)" benchmarks/pack_read.sh
+
+develop: ## Install the Python package into the venv in editable mode
+	@if [ ! -d $(LOADER) ]; then \
+	  echo "Python package arrives with issue 3"; \
+	else \
+	  $(MAKE) venv && \
+	  cd $(LOADER) && VIRTUAL_ENV="$(VENV)" PATH="$(VENV)/bin:$$PATH" \
+	    $(VENV)/bin/maturin develop --release; \
+	fi
+
+python: ## Build a release wheel into target/wheels/
+	@if [ ! -d $(LOADER) ]; then \
+	  echo "Python package arrives with issue 3"; \
+	else \
+	  $(MAKE) venv && \
+	  cd $(LOADER) && $(VENV)/bin/maturin build --release --out "$(CURDIR)/target/wheels" && \
+	  ls -1 "$(CURDIR)"/target/wheels/*.whl; \
+	fi
+
+clean: ## Remove this workspace's build outputs (dependencies stay cached) and bench-out/
+	-$(CARGO) clean -p hexz-format -p hexz-core -p hexz-cli
+	rm -rf bench-out target/wheels
+
+clean-all: ## Remove all of ~/.cache/hexz (HEXZ_CACHE): target dir, venv, stamps, bench data
+	rm -rf "$(HEXZ_CACHE)" bench-out target/wheels
