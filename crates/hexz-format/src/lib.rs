@@ -1,0 +1,41 @@
+//! The `.hxz` on-disk layout, as specified in `docs/FORMAT.md`.
+//!
+//! Every parser here is a pure function over `&[u8]` that checks every size against
+//! [`limits`] before trusting it, and every encoder writes exactly the bytes the spec names.
+//! No I/O, no allocation beyond the decoded values.
+
+mod bytes;
+pub mod codec;
+pub mod entry;
+mod error;
+pub mod features;
+pub mod footer;
+pub mod frame;
+pub mod header;
+pub mod index;
+pub mod limits;
+pub mod parent;
+pub mod record;
+pub mod signature;
+pub mod summary;
+
+pub use codec::Codec;
+pub use entry::{Entry, EntryKind};
+pub use error::{Error, Result};
+pub use features::{OptionalFeatures, RequiredFeatures};
+pub use footer::Footer;
+pub use frame::{FrameKind, FrameRef, PageRef};
+pub use header::{Cipher, Header, Kdf};
+pub use index::BlockEntry;
+pub use parent::Parent;
+pub use record::{DType, Record, RecordGroup};
+pub use signature::Signature;
+pub use summary::Summary;
+
+/// The format version this crate reads and writes.
+pub const VERSION: u16 = 1;
+
+/// CRC-32C (Castagnoli) as used for every checksum in the format.
+pub fn crc32c(data: &[u8]) -> u32 {
+    crc32c::crc32c(data)
+}

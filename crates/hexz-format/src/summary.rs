@@ -1,0 +1,256 @@
+//! The summary frame (`docs/FORMAT.md` §7).
+
+use crate::bytes::{Cursor, Put};
+use crate::frame::{FrameKind, FrameRef, PageRef, PAGE_REF_LEN};
+use crate::{limits, Error, Result};
+
+/// Length of the fixed part of the summary, before the page directories.
+pub const SUMMARY_FIXED_LEN: usize = 288;
+
+/// Everything a reader needs after the footer: counts and the location of every other frame.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Bytes in the logical stream.
+    pub logical_size: u64,
+    /// Index entries in total.
+    pub block_count: u64,
+    /// Index entries per full page.
+    pub entries_per_page: u32,
+    /// Rows of the entries table.
+    pub entry_count: u64,
+    /// Rows of the records table.
+    pub record_count: u64,
+    /// Records per full page.
+    pub records_per_page: u32,
+    /// Rows of the record groups table.
+    pub record_group_count: u32,
+    /// Rows of the parents table.
+    pub parent_count: u32,
+    /// Distinct stored block bytes.
+    pub stored_data_bytes: u64,
+    /// Entries table.
+    pub entries: FrameRef,
+    /// User metadata (JSON).
+    pub metadata: FrameRef,
+    /// Record groups table.
+    pub record_groups: FrameRef,
+    /// Parents table.
+    pub parents: FrameRef,
+    /// Index page directory.
+    pub index_pages: Vec<PageRef>,
+    /// Record page directory.
+    pub record_pages: Vec<PageRef>,
+}
+
+impl Summary {
+    /// Encodes the raw summary bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(
+            SUMMARY_FIXED_LEN + PAGE_REF_LEN * (self.index_pages.len() + self.record_pages.len()),
+        );
+        v.put_u64(self.logical_size);
+        v.put_u64(self.block_count);
+        v.put_u32(self.index_pages.len() as u32);
+        v.put_u32(self.entries_per_page);
+        v.put_u64(self.entry_count);
+        v.put_u64(self.record_count);
+        v.put_u32(self.record_pages.len() as u32);
+        v.put_u32(self.records_per_page);
+        v.put_u32(self.record_group_count);
+        v.put_u32(self.parent_count);
+        v.put_u64(self.stored_data_bytes);
+        for f in [
+            &self.entries,
+            &self.metadata,
+            &self.record_groups,
+            &self.parents,
+        ] {
+            f.put(&mut v);
+        }
+        for p in self.index_pages.iter().chain(&self.record_pages) {
+            p.put(&mut v);
+        }
+        v
+    }
+
+    /// Parses and validates raw summary bytes. `data_end` is the summary's file offset: every
+    /// frame must lie before it.
+    pub fn parse(raw: &[u8], data_end: u64, encrypted: bool) -> Result<Summary> {
+        let mut c = Cursor::new(raw, "summary");
+        let logical_size = c.u64()?;
+        let block_count = c.u64()?;
+        let index_page_count = c.u32()?;
+        let entries_per_page = c.u32()?;
+        let entry_count = c.u64()?;
+        let record_count = c.u64()?;
+        let record_page_count = c.u32()?;
+        let records_per_page = c.u32()?;
+        let record_group_count = c.u32()?;
+        let parent_count = c.u32()?;
+        let stored_data_bytes = c.u64()?;
+        let entries = FrameRef::read(&mut c)?;
+        let metadata = FrameRef::read(&mut c)?;
+        let record_groups = FrameRef::read(&mut c)?;
+        let parents = FrameRef::read(&mut c)?;
+
+        if logical_size > limits::MAX_LOGICAL_SIZE {
+            return Err(Error::Limit {
+                what: "logical_size",
+                value: logical_size,
+                limit: limits::MAX_LOGICAL_SIZE,
+            });
+        }
+        if parent_count > limits::MAX_PARENTS {
+            return Err(Error::Limit {
+                what: "parent_count",
+                value: parent_count as u64,
+                limit: limits::MAX_PARENTS as u64,
+            });
+        }
+        check_paging("index", block_count, entries_per_page, index_page_count)?;
+        check_paging("records", record_count, records_per_page, record_page_count)?;
+        let dirs = (index_page_count as usize + record_page_count as usize) * PAGE_REF_LEN;
+        if raw.len() != SUMMARY_FIXED_LEN + dirs {
+            return Err(Error::Invalid {
+                what: "summary length",
+                value: raw.len() as u64,
+            });
+        }
+        let mut read_dir =
+            |count: u32, kind: FrameKind, unit: u64, total: u64| -> Result<Vec<PageRef>> {
+                let mut pages = Vec::with_capacity(count as usize);
+                for i in 0..count as u64 {
+                    let p = PageRef::read(&mut c)?;
+                    p.frame.validate(kind, data_end, encrypted)?;
+                    let rows = if i + 1 == count as u64 {
+                        total - i * unit
+                    } else {
+                        unit
+                    };
+                    if kind == FrameKind::RecordPage {
+                        if p.first != i * unit {
+                            return Err(Error::Inconsistent(format!(
+                                "record page {i} starts at record {}",
+                                p.first
+                            )));
+                        }
+                        if p.frame.raw_len as u64 != rows * 16 {
+                            return Err(Error::Invalid {
+                                what: "record page raw_len",
+                                value: p.frame.raw_len as u64,
+                            });
+                        }
+                    } else if p.frame.raw_len as u64 != rows * crate::index::BLOCK_ENTRY_LEN as u64
+                    {
+                        return Err(Error::Invalid {
+                            what: "index page raw_len",
+                            value: p.frame.raw_len as u64,
+                        });
+                    }
+                    if let Some(prev) = pages.last().map(|q: &PageRef| q.first) {
+                        if p.first <= prev {
+                            return Err(Error::Inconsistent(format!(
+                                "{} {i} is out of order",
+                                kind.name()
+                            )));
+                        }
+                    }
+                    pages.push(p);
+                }
+                Ok(pages)
+            };
+        let index_pages = read_dir(
+            index_page_count,
+            FrameKind::IndexPage,
+            entries_per_page as u64,
+            block_count,
+        )?;
+        let record_pages = read_dir(
+            record_page_count,
+            FrameKind::RecordPage,
+            records_per_page as u64,
+            record_count,
+        )?;
+        if let Some(p) = index_pages.first() {
+            if p.first != 0 {
+                return Err(Error::Inconsistent(
+                    "first index page does not start at 0".into(),
+                ));
+            }
+        }
+        if let Some(p) = index_pages.last() {
+            if p.first >= logical_size {
+                return Err(Error::Inconsistent(
+                    "last index page starts past the end of the stream".into(),
+                ));
+            }
+        } else if logical_size != 0 {
+            return Err(Error::Inconsistent(
+                "non-empty stream without index pages".into(),
+            ));
+        }
+        for (f, kind, present) in [
+            (&entries, FrameKind::Entries, entry_count > 0),
+            (&metadata, FrameKind::Metadata, !metadata.is_absent()),
+            (
+                &record_groups,
+                FrameKind::RecordGroups,
+                record_group_count > 0,
+            ),
+            (&parents, FrameKind::Parents, parent_count > 0),
+        ] {
+            if present {
+                f.validate(kind, data_end, encrypted)?;
+            } else if !f.is_absent() {
+                return Err(Error::Inconsistent(format!(
+                    "{} present with zero rows",
+                    kind.name()
+                )));
+            }
+        }
+        if (record_count > 0) != (record_group_count > 0) {
+            return Err(Error::Inconsistent(
+                "records without groups, or groups without records".into(),
+            ));
+        }
+        Ok(Summary {
+            logical_size,
+            block_count,
+            entries_per_page,
+            entry_count,
+            record_count,
+            records_per_page,
+            record_group_count,
+            parent_count,
+            stored_data_bytes,
+            entries,
+            metadata,
+            record_groups,
+            parents,
+            index_pages,
+            record_pages,
+        })
+    }
+}
+
+fn check_paging(what: &'static str, rows: u64, per_page: u32, pages: u32) -> Result<()> {
+    if rows == 0 {
+        if pages != 0 || per_page != 0 {
+            return Err(Error::Inconsistent(format!("{what}: pages without rows")));
+        }
+        return Ok(());
+    }
+    if per_page == 0 || per_page > limits::MAX_ROWS_PER_PAGE {
+        return Err(Error::Limit {
+            what: "rows per page",
+            value: per_page as u64,
+            limit: limits::MAX_ROWS_PER_PAGE as u64,
+        });
+    }
+    if rows.div_ceil(per_page as u64) != pages as u64 {
+        return Err(Error::Inconsistent(format!(
+            "{what}: {rows} rows in {pages} pages of {per_page}"
+        )));
+    }
+    Ok(())
+}
