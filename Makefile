@@ -18,6 +18,8 @@ endif
 CARGO ?= cargo
 # Respect a committed lock file; `make LOCKED= build` lets cargo update it.
 LOCKED ?= $(if $(wildcard Cargo.lock),--locked)
+# Plain `cargo test` by default (its "test result:" lines are what CI logs show).
+NEXTEST ?= 0
 HEXZ := $(CARGO_TARGET_DIR)/release/hexz
 LOADER := crates/loader
 
@@ -58,14 +60,21 @@ venv: ## Create the Python venv and install requirements-dev.txt (skipped when c
 setup-check: ## Report which tools are present; fails if a required one is missing
 	@VENV="$(VENV)" PYTHON="$(PYTHON)" CARGO="$(CARGO)" scripts/setup-check.sh $(APT_BENCH)
 
-build: ## Build the release `hexz` binary
+build: apt-build ## Build the release `hexz` binary
 	$(CARGO) build --release -p hexz-cli $(LOCKED)
 	@echo "built $(HEXZ)"
 
 test: test-rust test-python ## Run all tests (Rust, fuzz targets build, Python)
 
-test-rust: apt-build ## Run the Rust test suite and check that fuzz targets build
-	$(CARGO) test --workspace --release $(LOCKED)
+test-rust: apt-build ## Run the Rust test suite and check that fuzz targets build (NEXTEST=1: use nextest)
+	@if [ "$(NEXTEST)" = 1 ] && $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  set -x; \
+	  $(CARGO) nextest run --workspace --release $(LOCKED) && \
+	  $(CARGO) test --doc --workspace --release $(LOCKED); \
+	else \
+	  set -x; \
+	  $(CARGO) test --workspace --release $(LOCKED); \
+	fi
 	@if [ -f fuzz/Cargo.toml ]; then \
 	  echo "cargo check fuzz/"; \
 	  $(CARGO) check --manifest-path fuzz/Cargo.toml $(if $(wildcard fuzz/Cargo.lock),--locked); \
