@@ -1,1 +1,29 @@
-//! placeholder
+//! The Hexz engine: write and read `.hxz` snapshot archives.
+//!
+//! - [`ArchiveWriter`] builds an archive (files, trees, raw images, records, metadata),
+//!   compressing blocks in parallel and committing atomically.
+//! - [`Archive`] reads one from any [`ReadAt`] storage: random access to any byte range,
+//!   a sharded block cache, read-ahead threads and parallel decompression.
+//! - [`verify`] checks every byte of an archive.
+//!
+//! The byte layout lives in `hexz-format`; this crate holds no network, async or UI code.
+
+mod archive;
+mod cache;
+pub mod codec;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+mod error;
+mod prefetch;
+pub mod sink;
+pub mod store;
+pub mod verify;
+mod writer;
+
+pub use archive::{Archive, ReadOptions};
+pub use codec::Compression;
+pub use error::{Error, Result};
+pub use hexz_format::{BlockEntry, Codec, DType, Entry, EntryKind, Record, RecordGroup};
+pub use sink::{FileSink, Sink};
+pub use store::{FileStore, MemStore, ReadAt};
+pub use writer::{meta_of, ArchiveWriter, EntryMeta, WriteOptions, WriteReport};

@@ -50,12 +50,10 @@ impl RequiredFeatures {
 pub struct OptionalFeatures(pub u64);
 
 impl OptionalFeatures {
-    /// Some index entries share stored bytes.
+    /// The writer stored identical blocks once.
     pub const DEDUP: u64 = 1 << 0;
     /// Blocks were cut by content-defined chunking.
     pub const CDC: u64 = 1 << 1;
-    /// The archive has a records table.
-    pub const RECORDS: u64 = 1 << 2;
 
     /// Whether `bit` is set.
     pub fn has(self, bit: u64) -> bool {
@@ -64,14 +62,7 @@ impl OptionalFeatures {
 
     /// Human-readable names of the set bits.
     pub fn names(self) -> Vec<String> {
-        names(
-            self.0,
-            &[
-                (Self::DEDUP, "dedup"),
-                (Self::CDC, "cdc"),
-                (Self::RECORDS, "records"),
-            ],
-        )
+        names(self.0, &[(Self::DEDUP, "dedup"), (Self::CDC, "cdc")])
     }
 }
 

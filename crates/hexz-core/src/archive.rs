@@ -1,0 +1,663 @@
+//! Reading archives: [`Archive`].
+
+use crate::cache::{Cache, Weigh};
+use crate::codec::decode_into;
+use crate::prefetch::Prefetcher;
+use crate::store::{FileStore, ReadAt};
+use crate::{Error, Result};
+use hexz_format::entry::parse_entries;
+use hexz_format::footer::FOOTER_LEN;
+use hexz_format::header::HEADER_LEN;
+use hexz_format::record::{parse_groups, parse_record_page};
+use hexz_format::{
+    BlockEntry, Codec, Entry, Footer, FrameKind, FrameRef, Header, Record, RecordGroup,
+    RequiredFeatures, Summary,
+};
+use parking_lot::Mutex;
+use rayon::prelude::*;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// How much of the file's tail is read at open, to get footer and summary in one request.
+const TAIL_READ: u64 = 64 * 1024;
+/// Stored ranges closer than this are fetched with one read.
+const COALESCE_GAP: u64 = 64 * 1024;
+/// Largest single coalesced read.
+const COALESCE_MAX: u64 = 16 << 20;
+
+/// Tuning for an open archive.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Byte budget of the decoded block cache.
+    pub cache_bytes: usize,
+    /// Background threads decoding ahead of a sequential reader (0 disables read-ahead).
+    pub readahead_threads: usize,
+    /// Blocks decoded ahead of a sequential reader.
+    pub readahead_blocks: usize,
+    /// Check every block's content hash on read (slower; meant for untrusted stores).
+    pub verify_hashes: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            cache_bytes: 64 << 20,
+            readahead_threads: 4,
+            readahead_blocks: 32,
+            verify_hashes: false,
+        }
+    }
+}
+
+pub(crate) struct Page(pub(crate) Vec<BlockEntry>);
+impl Weigh for Arc<Page> {
+    fn weight(&self) -> usize {
+        self.0.len() * 64 + 64
+    }
+}
+struct RecordPage(Vec<Record>);
+impl Weigh for Arc<RecordPage> {
+    fn weight(&self) -> usize {
+        self.0.len() * 16 + 64
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn ReadAt>,
+    pub(crate) name: String,
+    header: Header,
+    footer: Footer,
+    summary: Summary,
+    file_len: u64,
+    pub(crate) blocks: Cache<u64, Arc<[u8]>>,
+    pages: Cache<u32, Arc<Page>>,
+    record_pages: Cache<u32, Arc<RecordPage>>,
+    entries: Mutex<Option<Arc<[Entry]>>>,
+    groups: Mutex<Option<Arc<[RecordGroup]>>>,
+    last_end: AtomicU64,
+    verify_hashes: bool,
+}
+
+/// An open archive. Cheap to share: every method takes `&self` and is safe from many threads.
+pub struct Archive {
+    inner: Arc<Inner>,
+    prefetch: Option<Prefetcher>,
+    readahead_blocks: usize,
+}
+
+/// The blocks the engine supports reading in this build.
+fn supported_features() -> u64 {
+    if cfg!(feature = "compression-zstd") {
+        RequiredFeatures::ZSTD
+    } else {
+        0
+    }
+}
+
+impl Archive {
+    /// Opens a local archive with default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<Archive> {
+        Self::open_with_options(path, ReadOptions::default())
+    }
+
+    /// Opens a local archive.
+    pub fn open_with_options(path: impl AsRef<Path>, opts: ReadOptions) -> Result<Archive> {
+        let path = path.as_ref();
+        let store = FileStore::open(path)
+            .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+        Self::open_store(Arc::new(store), opts)
+    }
+
+    /// Opens an archive over any storage. Reads the header and the file's tail only.
+    pub fn open_store(store: Arc<dyn ReadAt>, opts: ReadOptions) -> Result<Archive> {
+        let name = store.describe();
+        let file_len = store
+            .len()
+            .map_err(|e| Error::io(format!("cannot stat {name}"), e))?;
+        let min = (HEADER_LEN + FOOTER_LEN) as u64;
+        if file_len < min {
+            return Err(Error::format(
+                name,
+                hexz_format::Error::Truncated {
+                    what: "archive",
+                    need: min,
+                    have: file_len,
+                },
+            ));
+        }
+        let ctx = |what: &str| format!("{name}: {what}");
+        let mut head = [0u8; HEADER_LEN];
+        store
+            .read_exact_at(0, &mut head)
+            .map_err(|e| Error::io(ctx("reading header"), e))?;
+        let header = Header::parse(&head, RequiredFeatures::KNOWN)
+            .map_err(|e| Error::format(ctx("header"), e))?;
+        let missing = header.required.0 & !supported_features();
+        if missing != 0 {
+            let names = RequiredFeatures(missing).names().join(", ");
+            return Err(Error::Unsupported(format!(
+                "{name} requires {names}, which this build of hexz does not support"
+            )));
+        }
+        let tail_len = TAIL_READ.min(file_len - HEADER_LEN as u64);
+        let tail_start = file_len - tail_len;
+        let mut tail = vec![0u8; tail_len as usize];
+        store
+            .read_exact_at(tail_start, &mut tail)
+            .map_err(|e| Error::io(ctx("reading footer"), e))?;
+        let footer = Footer::parse(&tail, file_len).map_err(|e| Error::format(ctx("footer"), e))?;
+        let sref = FrameRef {
+            offset: footer.summary_offset,
+            stored_len: footer.summary_stored_len,
+            raw_len: footer.summary_raw_len,
+            codec: footer.summary_codec.id(),
+            crc: footer.summary_crc,
+            hash: [0; 32],
+        };
+        let encrypted = header.required.has(RequiredFeatures::ENCRYPTED);
+        sref.validate(
+            FrameKind::Summary,
+            footer.summary_offset + footer.summary_stored_len as u64,
+            encrypted,
+        )
+        .map_err(|e| Error::format(ctx("summary"), e))?;
+        let stored = if footer.summary_offset >= tail_start {
+            let s = (footer.summary_offset - tail_start) as usize;
+            tail[s..s + footer.summary_stored_len as usize].to_vec()
+        } else {
+            read_stored(&*store, &sref).map_err(|e| Error::io(ctx("reading summary"), e))?
+        };
+        let raw = decode_frame(&stored, &sref, FrameKind::Summary, &name)?;
+        let summary = Summary::parse(&raw, footer.summary_offset, encrypted)
+            .map_err(|e| Error::format(ctx("summary"), e))?;
+        let inner = Arc::new(Inner {
+            store,
+            name,
+            header,
+            footer,
+            summary,
+            file_len,
+            blocks: Cache::new(opts.cache_bytes),
+            pages: Cache::new((opts.cache_bytes / 8).max(4 << 20)),
+            record_pages: Cache::new((opts.cache_bytes / 16).max(1 << 20)),
+            entries: Mutex::new(None),
+            groups: Mutex::new(None),
+            last_end: AtomicU64::new(u64::MAX),
+            verify_hashes: opts.verify_hashes,
+        });
+        let prefetch = (opts.readahead_threads > 0 && opts.readahead_blocks > 0)
+            .then(|| Prefetcher::new(Arc::downgrade(&inner), opts.readahead_threads));
+        Ok(Archive {
+            inner,
+            prefetch,
+            readahead_blocks: opts.readahead_blocks,
+        })
+    }
+
+    /// The parsed header.
+    pub fn header(&self) -> &Header {
+        &self.inner.header
+    }
+    /// The parsed footer.
+    pub fn footer(&self) -> &Footer {
+        &self.inner.footer
+    }
+    /// The parsed summary.
+    pub fn summary(&self) -> &Summary {
+        &self.inner.summary
+    }
+    /// Size of the archive file in bytes.
+    pub fn file_len(&self) -> u64 {
+        self.inner.file_len
+    }
+    /// Size of the logical stream in bytes.
+    pub fn len(&self) -> u64 {
+        self.inner.summary.logical_size
+    }
+    /// Whether the logical stream is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The storage's name (path or URL).
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+    /// The underlying storage.
+    pub fn store(&self) -> &Arc<dyn ReadAt> {
+        &self.inner.store
+    }
+
+    /// Reads up to `buf.len()` bytes of the logical stream at `offset`; short only at the end.
+    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let n = self.inner.read_at(offset, buf)?;
+        if n > 0 {
+            let end = offset + n as u64;
+            let prev = self.inner.last_end.swap(end, Ordering::Relaxed);
+            if prev == offset && end < self.len() {
+                if let Some(p) = &self.prefetch {
+                    if let Ok(first) = self.inner.block_index_at(end) {
+                        let last = (first + self.readahead_blocks as u64)
+                            .min(self.inner.summary.block_count);
+                        p.request(first..last);
+                    }
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Reads exactly `buf.len()` bytes at `offset`, or fails with [`Error::OutOfRange`].
+    pub fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let n = self.read_at(offset, buf)?;
+        if n != buf.len() {
+            return Err(Error::OutOfRange(format!(
+                "range {offset}+{} is past the end of the stream ({} bytes)",
+                buf.len(),
+                self.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reads `len` bytes at `offset` into a new vector (shorter at the end of the stream).
+    pub fn read_vec(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
+        let avail = self.len().saturating_sub(offset).min(len as u64) as usize;
+        let mut v = vec![0u8; avail];
+        let n = self.read_at(offset, &mut v)?;
+        v.truncate(n);
+        Ok(v)
+    }
+
+    /// The decoded block holding logical `offset`, and the block's logical start. Served from
+    /// the cache when possible; callers may hold the buffer without copying it.
+    pub fn block_at(&self, offset: u64) -> Result<(u64, Arc<[u8]>)> {
+        let idx = self.inner.block_index_at(offset)?;
+        let e = self.inner.block_entry(idx)?;
+        Ok((e.logical_offset, self.inner.load_block(idx, &e)?))
+    }
+
+    /// All entries, sorted by path. Loaded on first use.
+    pub fn entries(&self) -> Result<Arc<[Entry]>> {
+        let mut slot = self.inner.entries.lock();
+        if let Some(e) = &*slot {
+            return Ok(e.clone());
+        }
+        let s = &self.inner.summary;
+        let entries: Arc<[Entry]> = if s.entry_count == 0 {
+            Arc::from(Vec::new())
+        } else {
+            let raw = self.inner.read_frame(&s.entries, FrameKind::Entries)?;
+            parse_entries(&raw, s.entry_count, s.logical_size)
+                .map_err(|e| Error::format(format!("{}: entries table", self.inner.name), e))?
+                .into()
+        };
+        *slot = Some(entries.clone());
+        Ok(entries)
+    }
+
+    /// Looks up an entry by path (binary search).
+    pub fn entry(&self, path: &str) -> Result<Option<Entry>> {
+        let entries = self.entries()?;
+        let path = path.trim_start_matches("./").trim_end_matches('/');
+        Ok(entries
+            .binary_search_by(|e| e.path.as_bytes().cmp(path.as_bytes()))
+            .ok()
+            .map(|i| entries[i].clone()))
+    }
+
+    /// Reads up to `buf.len()` bytes of `entry` at `offset` within it; short only at its end.
+    pub fn read_entry_at(&self, entry: &Entry, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if offset >= entry.size {
+            return Ok(0);
+        }
+        let n = (entry.size - offset).min(buf.len() as u64) as usize;
+        self.read_at(entry.data_offset + offset, &mut buf[..n])
+    }
+
+    /// The user metadata (JSON bytes), if any.
+    pub fn metadata(&self) -> Result<Option<Vec<u8>>> {
+        let f = &self.inner.summary.metadata;
+        if f.is_absent() {
+            return Ok(None);
+        }
+        self.inner.read_frame(f, FrameKind::Metadata).map(Some)
+    }
+
+    /// The record groups (datasets). Loaded on first use.
+    pub fn record_groups(&self) -> Result<Arc<[RecordGroup]>> {
+        let mut slot = self.inner.groups.lock();
+        if let Some(g) = &*slot {
+            return Ok(g.clone());
+        }
+        let s = &self.inner.summary;
+        let groups: Arc<[RecordGroup]> = if s.record_group_count == 0 {
+            Arc::from(Vec::new())
+        } else {
+            let raw = self
+                .inner
+                .read_frame(&s.record_groups, FrameKind::RecordGroups)?;
+            parse_groups(&raw, s.record_group_count, s.record_count)
+                .map_err(|e| Error::format(format!("{}: record groups", self.inner.name), e))?
+                .into()
+        };
+        *slot = Some(groups.clone());
+        Ok(groups)
+    }
+
+    /// Number of records.
+    pub fn record_count(&self) -> u64 {
+        self.inner.summary.record_count
+    }
+
+    /// Record `i` (O(1): one record page, cached).
+    pub fn record(&self, i: u64) -> Result<Record> {
+        let s = &self.inner.summary;
+        if i >= s.record_count {
+            return Err(Error::OutOfRange(format!(
+                "record {i} of {}",
+                s.record_count
+            )));
+        }
+        let per = s.records_per_page as u64;
+        let p = (i / per) as u32;
+        let page = match self.inner.record_pages.get(&p) {
+            Some(pg) => pg,
+            None => {
+                let pref = &s.record_pages[p as usize];
+                let raw = self.inner.read_frame(&pref.frame, FrameKind::RecordPage)?;
+                let recs = parse_record_page(&raw, s.logical_size).map_err(|e| {
+                    Error::format(format!("{}: record page {p}", self.inner.name), e)
+                })?;
+                let pg = Arc::new(RecordPage(recs));
+                self.inner.record_pages.insert(p, pg.clone());
+                pg
+            }
+        };
+        page.0
+            .get((i % per) as usize)
+            .copied()
+            .ok_or_else(|| Error::Integrity {
+                what: format!("record page {p}"),
+                detail: "too few rows".into(),
+            })
+    }
+
+    /// Every block entry in logical order, loading index pages one at a time.
+    pub fn blocks(&self) -> impl Iterator<Item = Result<BlockEntry>> + '_ {
+        (0..self.inner.summary.index_pages.len() as u32).flat_map(move |p| {
+            let r: Vec<Result<BlockEntry>> = match self.inner.page(p) {
+                Ok(page) => page.0.iter().map(|e| Ok(*e)).collect(),
+                Err(e) => vec![Err(e)],
+            };
+            r
+        })
+    }
+
+    /// The root hash (`docs/FORMAT.md` §10): covers the header and, through the summary's
+    /// frame hashes and the index's content hashes, every byte of the archive.
+    pub fn root_hash(&self) -> Result<[u8; 32]> {
+        let f = &self.inner.footer;
+        let mut head = [0u8; HEADER_LEN];
+        let ctx = |e| Error::io(format!("{}: reading for root hash", self.inner.name), e);
+        self.inner.store.read_exact_at(0, &mut head).map_err(ctx)?;
+        let mut summary = vec![0u8; f.summary_stored_len as usize];
+        self.inner
+            .store
+            .read_exact_at(f.summary_offset, &mut summary)
+            .map_err(ctx)?;
+        let mut h = blake3::Hasher::new();
+        h.update(hexz_format::signature::ROOT_HASH_PREFIX);
+        h.update(&head);
+        h.update(&summary);
+        Ok(*h.finalize().as_bytes())
+    }
+
+    /// Bytes of decoded blocks held in the cache.
+    pub fn cached_bytes(&self) -> usize {
+        self.inner.blocks.bytes()
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+impl Inner {
+    /// Global index of the block holding logical `offset`.
+    pub(crate) fn block_index_at(&self, offset: u64) -> Result<u64> {
+        let s = &self.summary;
+        if offset >= s.logical_size {
+            return Err(Error::OutOfRange(format!(
+                "offset {offset} is past the end ({})",
+                s.logical_size
+            )));
+        }
+        let p = s.index_pages.partition_point(|pg| pg.first <= offset) - 1;
+        let page = self.page(p as u32)?;
+        let i = page.0.partition_point(|b| b.logical_offset <= offset) - 1;
+        Ok(p as u64 * s.entries_per_page as u64 + i as u64)
+    }
+
+    pub(crate) fn block_entry(&self, idx: u64) -> Result<BlockEntry> {
+        let per = self.summary.entries_per_page as u64;
+        let page = self.page((idx / per) as u32)?;
+        page.0.get((idx % per) as usize).copied().ok_or_else(|| {
+            Error::OutOfRange(format!("block {idx} of {}", self.summary.block_count))
+        })
+    }
+
+    pub(crate) fn page(&self, p: u32) -> Result<Arc<Page>> {
+        if let Some(pg) = self.pages.get(&p) {
+            return Ok(pg);
+        }
+        let s = &self.summary;
+        let pref = s
+            .index_pages
+            .get(p as usize)
+            .ok_or_else(|| Error::OutOfRange(format!("index page {p}")))?;
+        let raw = self.read_frame(&pref.frame, FrameKind::IndexPage)?;
+        let encrypted = self.header.required.has(RequiredFeatures::ENCRYPTED);
+        let entries =
+            BlockEntry::parse_page(&raw, pref.first, self.footer.summary_offset, encrypted)
+                .map_err(|e| Error::format(format!("{}: index page {p}", self.name), e))?;
+        let end = entries
+            .last()
+            .map(|b| b.logical_offset + b.raw_len as u64)
+            .unwrap_or(pref.first);
+        let expected_end = s
+            .index_pages
+            .get(p as usize + 1)
+            .map(|n| n.first)
+            .unwrap_or(s.logical_size);
+        if end != expected_end {
+            return Err(Error::format(
+                format!("{}: index page {p}", self.name),
+                hexz_format::Error::Inconsistent(format!(
+                    "page ends at {end}, next starts at {expected_end}"
+                )),
+            ));
+        }
+        if entries.iter().any(|b| b.parent.is_some()) {
+            return Err(Error::Unsupported(
+                "blocks stored in a parent archive (thin snapshots)".into(),
+            ));
+        }
+        let pg = Arc::new(Page(entries));
+        self.pages.insert(p, pg.clone());
+        Ok(pg)
+    }
+
+    pub(crate) fn read_frame(&self, f: &FrameRef, kind: FrameKind) -> Result<Vec<u8>> {
+        let stored = read_stored(&*self.store, f)
+            .map_err(|e| Error::io(format!("{}: reading {}", self.name, kind.name()), e))?;
+        decode_frame(&stored, f, kind, &self.name)
+    }
+
+    /// The decoded bytes of block `idx`, from the cache or storage.
+    pub(crate) fn load_block(&self, idx: u64, e: &BlockEntry) -> Result<Arc<[u8]>> {
+        if let Some(b) = self.blocks.get(&idx) {
+            return Ok(b);
+        }
+        let mut out = vec![0u8; e.raw_len as usize];
+        if e.codec != Codec::Zero {
+            let mut stored = vec![0u8; e.stored_len as usize];
+            self.store
+                .read_exact_at(e.stored_offset, &mut stored)
+                .map_err(|err| Error::io(format!("{}: reading block {idx}", self.name), err))?;
+            self.decode_block(idx, e, &stored, &mut out)?;
+        }
+        let b: Arc<[u8]> = out.into();
+        self.blocks.insert(idx, b.clone());
+        Ok(b)
+    }
+
+    pub(crate) fn decode_block(
+        &self,
+        idx: u64,
+        e: &BlockEntry,
+        stored: &[u8],
+        out: &mut [u8],
+    ) -> Result<()> {
+        let what = || {
+            format!(
+                "block {idx} (logical offset {}) of {}",
+                e.logical_offset, self.name
+            )
+        };
+        let crc = hexz_format::crc32c(stored);
+        if crc != e.crc {
+            return Err(Error::Integrity {
+                what: what(),
+                detail: format!("crc32c {crc:#010x}, index says {:#010x}", e.crc),
+            });
+        }
+        decode_into(e.codec, stored, out, &what)?;
+        if self.verify_hashes && *blake3::hash(out).as_bytes() != e.hash {
+            return Err(Error::Integrity {
+                what: what(),
+                detail: "content hash mismatch".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let s = &self.summary;
+        if offset >= s.logical_size || buf.is_empty() {
+            return Ok(0);
+        }
+        let n = (s.logical_size - offset).min(buf.len() as u64) as usize;
+        let end = offset + n as u64;
+        let mut pending: Vec<(u64, BlockEntry, &mut [u8], usize)> = Vec::new();
+        let mut rest = &mut buf[..n];
+        let mut idx = self.block_index_at(offset)?;
+        let mut pos = offset;
+        while pos < end {
+            let e = self.block_entry(idx)?;
+            let skip = (pos - e.logical_offset) as usize;
+            let take = ((e.raw_len as usize) - skip).min((end - pos) as usize);
+            let (dst, tail) = std::mem::take(&mut rest).split_at_mut(take);
+            rest = tail;
+            if e.codec == Codec::Zero {
+                dst.fill(0);
+            } else if let Some(b) = self.blocks.get(&idx) {
+                dst.copy_from_slice(&b[skip..skip + take]);
+            } else {
+                pending.push((idx, e, dst, skip));
+            }
+            pos += take as u64;
+            idx += 1;
+        }
+        if pending.is_empty() {
+            return Ok(n);
+        }
+        let small = pending.len() <= 2;
+        let ranges = coalesce(
+            pending
+                .iter()
+                .map(|p| (p.1.stored_offset, p.1.stored_len as u64)),
+        );
+        let reqs: Vec<(u64, usize)> = ranges.iter().map(|&(o, l)| (o, l as usize)).collect();
+        let bufs = self
+            .store
+            .read_ranges(&reqs)
+            .map_err(|e| Error::io(format!("{}: reading blocks at {offset}", self.name), e))?;
+        let stored_of = |e: &BlockEntry| -> &[u8] {
+            let r = ranges.partition_point(|&(o, _)| o <= e.stored_offset) - 1;
+            let start = (e.stored_offset - ranges[r].0) as usize;
+            &bufs[r][start..start + e.stored_len as usize]
+        };
+        let work = |(idx, e, dst, skip): &mut (u64, BlockEntry, &mut [u8], usize)| -> Result<()> {
+            let stored = stored_of(e);
+            if *skip == 0 && dst.len() == e.raw_len as usize {
+                self.decode_block(*idx, e, stored, dst)?;
+                if small {
+                    self.blocks.insert(*idx, Arc::from(&**dst));
+                }
+            } else {
+                let mut full = vec![0u8; e.raw_len as usize];
+                self.decode_block(*idx, e, stored, &mut full)?;
+                dst.copy_from_slice(&full[*skip..*skip + dst.len()]);
+                self.blocks.insert(*idx, full.into());
+            }
+            Ok(())
+        };
+        if small {
+            pending.iter_mut().try_for_each(work)?;
+        } else {
+            pending.par_iter_mut().try_for_each(work)?;
+        }
+        Ok(n)
+    }
+}
+
+/// Merges `(offset, len)` ranges sorted by offset that lie close together.
+fn coalesce(ranges: impl Iterator<Item = (u64, u64)>) -> Vec<(u64, u64)> {
+    let mut sorted: Vec<(u64, u64)> = ranges.collect();
+    sorted.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for (o, l) in sorted {
+        if let Some(last) = out.last_mut() {
+            let last_end = last.0 + last.1;
+            if o <= last_end + COALESCE_GAP && (o + l).max(last_end) - last.0 <= COALESCE_MAX {
+                last.1 = (o + l).max(last_end) - last.0;
+                continue;
+            }
+        }
+        out.push((o, l));
+    }
+    out
+}
+
+fn read_stored(store: &dyn ReadAt, f: &FrameRef) -> std::io::Result<Vec<u8>> {
+    let mut stored = vec![0u8; f.stored_len as usize];
+    store.read_exact_at(f.offset, &mut stored)?;
+    Ok(stored)
+}
+
+fn decode_frame(stored: &[u8], f: &FrameRef, kind: FrameKind, name: &str) -> Result<Vec<u8>> {
+    let what = || format!("{} of {name}", kind.name());
+    let crc = hexz_format::crc32c(stored);
+    if crc != f.crc {
+        return Err(Error::Integrity {
+            what: what(),
+            detail: format!("crc32c {crc:#010x}, expected {:#010x}", f.crc),
+        });
+    }
+    let codec = f.codec().map_err(|e| Error::format(what(), e))?;
+    let mut raw = vec![0u8; f.raw_len as usize];
+    decode_into(codec, stored, &mut raw, &what)?;
+    Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::coalesce;
+
+    #[test]
+    fn coalesces_near_ranges() {
+        let r = coalesce([(0u64, 10u64), (10, 10), (100_000_000, 5), (25, 5)].into_iter());
+        assert_eq!(r, vec![(0, 30), (100_000_000, 5)]);
+    }
+}

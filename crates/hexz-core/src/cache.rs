@@ -1,0 +1,106 @@
+//! A sharded LRU cache with a byte budget.
+
+use lru::LruCache;
+use parking_lot::Mutex;
+use std::hash::{BuildHasher, Hash};
+
+const SHARDS: usize = 16;
+
+/// Values the cache can weigh.
+pub trait Weigh {
+    /// Bytes this value holds.
+    fn weight(&self) -> usize;
+}
+
+impl Weigh for std::sync::Arc<[u8]> {
+    fn weight(&self) -> usize {
+        self.len()
+    }
+}
+
+struct Shard<K: Hash + Eq, V> {
+    map: LruCache<K, V>,
+    bytes: usize,
+}
+
+/// Sharded LRU: each shard holds at most `budget / 16` bytes, so one lock is never global.
+pub struct Cache<K: Hash + Eq, V> {
+    shards: Vec<Mutex<Shard<K, V>>>,
+    shard_budget: usize,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl<K: Hash + Eq + Copy, V: Weigh + Clone> Cache<K, V> {
+    /// A cache holding at most `budget` bytes (0 disables caching).
+    pub fn new(budget: usize) -> Self {
+        Cache {
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        map: LruCache::unbounded(),
+                        bytes: 0,
+                    })
+                })
+                .collect(),
+            shard_budget: budget / SHARDS,
+            hasher: Default::default(),
+        }
+    }
+
+    fn shard(&self, k: &K) -> &Mutex<Shard<K, V>> {
+        &self.shards[self.hasher.hash_one(k) as usize % SHARDS]
+    }
+
+    /// Looks up `k`, marking it recently used.
+    pub fn get(&self, k: &K) -> Option<V> {
+        self.shard(k).lock().map.get(k).cloned()
+    }
+
+    /// Whether `k` is cached, without touching recency.
+    pub fn contains(&self, k: &K) -> bool {
+        self.shard(k).lock().map.contains(k)
+    }
+
+    /// Inserts `v`, evicting least recently used values over the budget.
+    pub fn insert(&self, k: K, v: V) {
+        let w = v.weight();
+        if w > self.shard_budget {
+            return;
+        }
+        let mut s = self.shard(&k).lock();
+        if let Some(old) = s.map.put(k, v) {
+            s.bytes -= old.weight();
+        }
+        s.bytes += w;
+        while s.bytes > self.shard_budget {
+            match s.map.pop_lru() {
+                Some((_, old)) => s.bytes -= old.weight(),
+                None => break,
+            }
+        }
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().bytes).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn respects_budget() {
+        let c: Cache<u64, Arc<[u8]>> = Cache::new(16 * 1000);
+        for i in 0..1000u64 {
+            c.insert(i, vec![0u8; 100].into());
+        }
+        assert!(c.bytes() <= 16 * 1000);
+        assert!(c.get(&999).is_some());
+        let off: Cache<u64, Arc<[u8]>> = Cache::new(0);
+        off.insert(1, vec![1u8].into());
+        assert!(off.get(&1).is_none());
+    }
+}

@@ -1,0 +1,152 @@
+//! Compression and decompression of blocks and frames.
+
+use crate::{Error, Result};
+use hexz_format::Codec;
+
+/// What the writer compresses with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Store raw.
+    None,
+    /// LZ4 (fast).
+    Lz4,
+    /// Zstd at a level from 1 to 19.
+    Zstd(i32),
+}
+
+impl Compression {
+    /// Parses `lz4`, `zstd`, `none` with an optional level for zstd.
+    pub fn parse(name: &str, level: Option<i32>) -> Result<Compression> {
+        match (name.to_ascii_lowercase().as_str(), level) {
+            ("none", _) => Ok(Compression::None),
+            ("lz4", _) => Ok(Compression::Lz4),
+            ("zstd", l) => {
+                let l = l.unwrap_or(3);
+                if !(1..=19).contains(&l) {
+                    return Err(Error::InvalidInput(format!(
+                        "zstd level {l} is not in 1..=19"
+                    )));
+                }
+                if !cfg!(feature = "compression-zstd") {
+                    return Err(Error::Unsupported(
+                        "zstd (this build lacks the compression-zstd feature)".into(),
+                    ));
+                }
+                Ok(Compression::Zstd(l))
+            }
+            (other, _) => Err(Error::InvalidInput(format!(
+                "unknown compression {other:?} (expected lz4, zstd or none)"
+            ))),
+        }
+    }
+
+    /// Compresses `raw`, falling back to storing it raw when that saves less than 1/32.
+    pub fn encode(self, raw: &[u8]) -> (Codec, Vec<u8>) {
+        let packed = match self {
+            Compression::None => None,
+            Compression::Lz4 => Some((Codec::Lz4, lz4_flex::block::compress(raw))),
+            #[cfg(feature = "compression-zstd")]
+            Compression::Zstd(level) => zstd::bulk::compress(raw, level)
+                .ok()
+                .map(|v| (Codec::Zstd, v)),
+            #[cfg(not(feature = "compression-zstd"))]
+            Compression::Zstd(_) => None,
+        };
+        match packed {
+            Some((codec, v)) if v.len() < raw.len() - raw.len() / 32 => (codec, v),
+            _ => (Codec::None, raw.to_vec()),
+        }
+    }
+}
+
+/// Decodes `stored` into `out`, whose length is the raw length.
+pub fn decode_into(
+    codec: Codec,
+    stored: &[u8],
+    out: &mut [u8],
+    what: &dyn Fn() -> String,
+) -> Result<()> {
+    let bad = |detail: String| Error::Integrity {
+        what: what(),
+        detail,
+    };
+    match codec {
+        Codec::None => {
+            if stored.len() != out.len() {
+                return Err(bad(format!(
+                    "stored {} bytes for {}",
+                    stored.len(),
+                    out.len()
+                )));
+            }
+            out.copy_from_slice(stored);
+        }
+        Codec::Zero => out.fill(0),
+        Codec::Lz4 => {
+            let n = lz4_flex::block::decompress_into(stored, out)
+                .map_err(|e| bad(format!("lz4: {e}")))?;
+            if n != out.len() {
+                return Err(bad(format!(
+                    "lz4 decoded {n} bytes, expected {}",
+                    out.len()
+                )));
+            }
+        }
+        #[cfg(feature = "compression-zstd")]
+        Codec::Zstd => {
+            let n = zstd::bulk::decompress_to_buffer(stored, out)
+                .map_err(|e| bad(format!("zstd: {e}")))?;
+            if n != out.len() {
+                return Err(bad(format!(
+                    "zstd decoded {n} bytes, expected {}",
+                    out.len()
+                )));
+            }
+        }
+        #[cfg(not(feature = "compression-zstd"))]
+        Codec::Zstd => {
+            return Err(Error::Unsupported(
+                "zstd (this build lacks the compression-zstd feature)".into(),
+            ))
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_falls_back_to_raw() {
+        let text: Vec<u8> = b"hexz ".iter().cycle().take(10_000).copied().collect();
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let noise: Vec<u8> = (0..10_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 56) as u8
+            })
+            .collect();
+        for c in [Compression::None, Compression::Lz4, Compression::Zstd(3)] {
+            for data in [&text, &noise] {
+                let (codec, stored) = c.encode(data);
+                let mut out = vec![0; data.len()];
+                decode_into(codec, &stored, &mut out, &|| "t".into()).unwrap();
+                assert_eq!(&out, data);
+            }
+        }
+        assert_eq!(Compression::Lz4.encode(&noise).0, Codec::None);
+        assert_eq!(Compression::Lz4.encode(&text).0, Codec::Lz4);
+    }
+
+    #[test]
+    fn corrupt_lz4_is_an_error() {
+        let text: Vec<u8> = b"abcabcabd".iter().cycle().take(5000).copied().collect();
+        let (_, mut stored) = Compression::Lz4.encode(&text);
+        stored.truncate(stored.len() / 2);
+        let mut out = vec![0; text.len()];
+        assert!(decode_into(Codec::Lz4, &stored, &mut out, &|| "t".into()).is_err());
+    }
+}

@@ -1,0 +1,83 @@
+//! The one error type of the engine.
+
+use std::path::PathBuf;
+
+/// Result alias for the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, grouped by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The bytes are not a valid archive (bad magic, checksum, limits, layout).
+    #[error("{context}: {source}")]
+    Format {
+        /// Where (file, structure).
+        context: String,
+        /// The format-level cause.
+        #[source]
+        source: hexz_format::Error,
+    },
+    /// Stored bytes do not match their checksum or hash: the archive is corrupt or tampered.
+    #[error("integrity check failed for {what}: {detail}")]
+    Integrity {
+        /// Which block or frame.
+        what: String,
+        /// What did not match.
+        detail: String,
+    },
+    /// The archive needs a capability this build lacks (a feature bit or codec compiled out).
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// Reading or writing storage failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, and on what.
+        context: String,
+        /// The I/O cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No entry with this path.
+    #[error("no entry named {0:?} in the archive")]
+    EntryNotFound(String),
+    /// A request is outside what the archive holds.
+    #[error("{0}")]
+    OutOfRange(String),
+    /// The caller passed an invalid argument or input.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// A path given to the writer already exists in the archive.
+    #[error("duplicate entry path {0:?}")]
+    DuplicateEntry(String),
+    /// A source file or directory could not be read.
+    #[error("cannot read {path}: {source}")]
+    Source {
+        /// The source path.
+        path: PathBuf,
+        /// The I/O cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn format(context: impl Into<String>, source: hexz_format::Error) -> Error {
+        Error::Format {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// True when the error says the data is corrupt (as opposed to unavailable or unsupported).
+    pub fn is_corruption(&self) -> bool {
+        matches!(self, Error::Format { .. } | Error::Integrity { .. })
+    }
+}

@@ -1,0 +1,157 @@
+//! Storage behind an archive: the [`ReadAt`] trait and its local implementations.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Random-access, read-only storage of one archive's bytes.
+///
+/// Implementations must be safe to call from many threads at once. Remote stores (S3, HTTP)
+/// implement this trait in their own crate; every implementation runs [`crate::conformance`].
+pub trait ReadAt: Send + Sync {
+    /// Fills `buf` with the bytes at `offset`; reading past the end is `UnexpectedEof`.
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
+
+    /// Total length in bytes.
+    fn len(&self) -> io::Result<u64>;
+
+    /// Whether the store holds no bytes.
+    fn is_empty(&self) -> io::Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Reads several ranges; stores with per-request latency override this to coalesce.
+    fn read_ranges(&self, ranges: &[(u64, usize)]) -> io::Result<Vec<Vec<u8>>> {
+        ranges
+            .iter()
+            .map(|&(off, len)| {
+                let mut buf = vec![0; len];
+                self.read_exact_at(off, &mut buf)?;
+                Ok(buf)
+            })
+            .collect()
+    }
+
+    /// A short name for error messages (a path or URL).
+    fn describe(&self) -> String;
+}
+
+/// A local file read with positioned reads (`pread`), no shared cursor.
+pub struct FileStore {
+    file: File,
+    len: u64,
+    path: PathBuf,
+    bytes_read: AtomicU64,
+}
+
+impl FileStore {
+    /// Opens `path` for reading.
+    pub fn open(path: impl AsRef<Path>) -> io::Result<FileStore> {
+        let path = path.as_ref().to_path_buf();
+        let file = File::open(&path)?;
+        let meta = file.metadata()?;
+        if meta.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "is a directory",
+            ));
+        }
+        Ok(FileStore {
+            len: meta.len(),
+            file,
+            path,
+            bytes_read: AtomicU64::new(0),
+        })
+    }
+
+    /// Bytes read through this store so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::Relaxed)
+    }
+}
+
+impl ReadAt for FileStore {
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        if offset
+            .checked_add(buf.len() as u64)
+            .is_none_or(|end| end > self.len)
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "read past end of file",
+            ));
+        }
+        self.bytes_read
+            .fetch_add(buf.len() as u64, Ordering::Relaxed);
+        pread_exact(&self.file, offset, buf)
+    }
+
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.len)
+    }
+
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+#[cfg(unix)]
+fn pread_exact(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn pread_exact(file: &File, mut offset: u64, mut buf: &mut [u8]) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_read(buf, offset) {
+            Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "short read")),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Bytes held in memory; for tests, fuzzing and small embedded archives.
+#[derive(Clone)]
+pub struct MemStore {
+    data: Arc<[u8]>,
+}
+
+impl MemStore {
+    /// Wraps `data`.
+    pub fn new(data: impl Into<Arc<[u8]>>) -> MemStore {
+        MemStore { data: data.into() }
+    }
+}
+
+impl ReadAt for MemStore {
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        let start = usize::try_from(offset).map_err(|_| eof())?;
+        let src = start
+            .checked_add(buf.len())
+            .and_then(|end| self.data.get(start..end))
+            .ok_or_else(eof)?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.data.len() as u64)
+    }
+
+    fn describe(&self) -> String {
+        format!("<memory, {} bytes>", self.data.len())
+    }
+}
+
+fn eof() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, "read past end")
+}
