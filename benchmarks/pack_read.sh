@@ -7,6 +7,8 @@
 #   HEXZ              hexz binary (default: $CARGO_TARGET_DIR/release/hexz)
 #   BENCH_SIZE_MB     size of the file tree in MiB (default 1200; 100 for a quick run)
 #   BENCH_RUNS        timed runs per command, median reported (default 3)
+#   BENCH_SLOW_RUNS   runs for mksquashfs at its default zstd level 15, about a
+#                     minute per GB on 2 cores (default 1)
 #   BENCH_DIR         data and outputs (default ~/.cache/hexz/bench)
 #   BENCH_OUT         report directory (default bench-out/ in the repository)
 #   BENCH_PEERS_ONLY  1 = skip the hexz rows (to try the script without a binary)
@@ -22,6 +24,7 @@ CACHE=${HEXZ_CACHE:-$HOME/.cache/hexz}
 HEXZ=${HEXZ:-${CARGO_TARGET_DIR:-$CACHE/target}/release/hexz}
 SIZE_MB=${BENCH_SIZE_MB:-1200}
 RUNS=${BENCH_RUNS:-3}
+SLOW_RUNS=${BENCH_SLOW_RUNS:-1}
 DIR=${BENCH_DIR:-$CACHE/bench}
 REPORT_DIR=${BENCH_OUT:-$ROOT/bench-out}
 PEERS_ONLY=${BENCH_PEERS_ONLY:-0}
@@ -33,6 +36,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
 [[ $SIZE_MB =~ ^[0-9]+$ ]] && [ "$SIZE_MB" -ge 1 ] || die "BENCH_SIZE_MB must be a positive integer"
 [[ $RUNS =~ ^[0-9]+$ ]] && [ "$RUNS" -ge 1 ] || die "BENCH_RUNS must be a positive integer"
+[[ $SLOW_RUNS =~ ^[0-9]+$ ]] && [ "$SLOW_RUNS" -ge 1 ] || die "BENCH_SLOW_RUNS must be a positive integer"
 
 if [ "$PEERS_ONLY" != 1 ]; then
     [ -x "$HEXZ" ] || die "no hexz binary at $HEXZ (run: make build, or BENCH_PEERS_ONLY=1)"
@@ -118,7 +122,7 @@ IMAGE_BYTES=$(stat -c %s "$IMAGE")
 rm -rf "$OUT"
 mkdir -p "$OUT"
 : >"$RESULTS"
-printf 'kind\tdataset\tlabel\tfamily\thexz\tcommand\tbytes\tmedian_s\tmin_s\tmax_s\trss_kb\tstatus\n' >"$RESULTS"
+printf 'kind\tdataset\tlabel\tfamily\thexz\tcommand\tbytes\tmedian_s\tmin_s\tmax_s\truns\trss_kb\tstatus\n' >"$RESULTS"
 failures=0
 
 median_of() { # hyperfine JSON -> "median min max"
@@ -126,20 +130,20 @@ median_of() { # hyperfine JSON -> "median min max"
 }
 record() { local IFS=$'\t'; echo "$*" >>"$RESULTS"; }
 
-# pack DATASET LABEL FAMILY IS_HEXZ OUTPUT COMMAND
+# pack DATASET LABEL FAMILY IS_HEXZ OUTPUT COMMAND [RUNS]
 pack() {
-    local dataset=$1 label=$2 family=$3 is_hexz=$4 output=$5 cmd=$6
+    local dataset=$1 label=$2 family=$3 is_hexz=$4 output=$5 cmd=$6 runs=${7:-$RUNS}
     [ "$is_hexz" = 1 ] && [ "$PEERS_ONLY" = 1 ] && return 0
     local json=$OUT/pack-$dataset-$label.json
     echo
     echo "### pack $dataset: $label"
-    if hyperfine --shell=bash --style basic --runs "$RUNS" --prepare "rm -f $(q "$output")" \
+    if hyperfine --shell=bash --style basic --runs "$runs" --prepare "rm -f $(q "$output")" \
         --export-json "$json" "$cmd" && [ -s "$output" ]; then
         read -r med min max < <(median_of "$json")
-        record pack "$dataset" "$label" "$family" "$is_hexz" "$cmd" "$(stat -c %s "$output")" "$med" "$min" "$max" - ok
+        record pack "$dataset" "$label" "$family" "$is_hexz" "$cmd" "$(stat -c %s "$output")" "$med" "$min" "$max" "$runs" - ok
     else
         failures=$((failures + 1))
-        record pack "$dataset" "$label" "$family" "$is_hexz" "$cmd" - - - - - FAILED
+        record pack "$dataset" "$label" "$family" "$is_hexz" "$cmd" - - - - "$runs" - FAILED
     fi
 }
 
@@ -152,7 +156,7 @@ read_bench() {
     echo "### read $dataset: $label"
     if [ ! -s "$input" ]; then
         failures=$((failures + 1))
-        record read "$dataset" "$label" "$family" "$is_hexz" "$cmd > /dev/null" - - - - - "FAILED (no input)"
+        record read "$dataset" "$label" "$family" "$is_hexz" "$cmd > /dev/null" - - - - "$RUNS" - "FAILED (no input)"
         return 0
     fi
     if bytes=$(bash -c "$cmd" | wc -c) &&
@@ -160,10 +164,10 @@ read_bench() {
         hyperfine --shell=bash --style basic --warmup 1 --runs "$RUNS" --export-json "$json" "$cmd > /dev/null"; then
         rss=$(tail -n 1 "$OUT/rss")
         read -r med min max < <(median_of "$json")
-        record read "$dataset" "$label" "$family" "$is_hexz" "$cmd > /dev/null" "$bytes" "$med" "$min" "$max" "$rss" ok
+        record read "$dataset" "$label" "$family" "$is_hexz" "$cmd > /dev/null" "$bytes" "$med" "$min" "$max" "$RUNS" "$rss" ok
     else
         failures=$((failures + 1))
-        record read "$dataset" "$label" "$family" "$is_hexz" "$cmd > /dev/null" - - - - - FAILED
+        record read "$dataset" "$label" "$family" "$is_hexz" "$cmd > /dev/null" - - - - "$RUNS" - FAILED
     fi
 }
 
@@ -177,7 +181,7 @@ warm
 pack tree "hexz lz4" lz4 1 "$OUT/tree-lz4.hxz" "$H pack $T $O/tree-lz4.hxz --compression lz4 --quiet"
 pack tree "hexz zstd-3" zstd 1 "$OUT/tree-zstd3.hxz" "$H pack $T $O/tree-zstd3.hxz --compression zstd --level 3 --quiet"
 pack tree "mksquashfs lz4" lz4 0 "$OUT/tree-lz4.sqfs" "mksquashfs $T $O/tree-lz4.sqfs -comp lz4 $SQ"
-pack tree "mksquashfs zstd" zstd 0 "$OUT/tree-zstd.sqfs" "mksquashfs $T $O/tree-zstd.sqfs -comp zstd $SQ"
+pack tree "mksquashfs zstd" zstd 0 "$OUT/tree-zstd.sqfs" "mksquashfs $T $O/tree-zstd.sqfs -comp zstd $SQ" "$SLOW_RUNS"
 pack tree "mksquashfs zstd-3" zstd 0 "$OUT/tree-zstd3.sqfs" "mksquashfs $T $O/tree-zstd3.sqfs -comp zstd -Xcompression-level 3 $SQ"
 pack tree "tar | zstd -3 -T0" zstd 0 "$OUT/tree.tar.zst" "tar -C $T -cf - . | zstd -3 -T0 -q -c > $O/tree.tar.zst"
 pack tree "tar | lz4" lz4 0 "$OUT/tree.tar.lz4" "tar -C $T -cf - . | lz4 -q -c > $O/tree.tar.lz4"
@@ -188,7 +192,7 @@ pack image "hexz zstd-3" zstd 1 "$OUT/img-zstd3.hxz" "$H pack $I $O/img-zstd3.hx
 pack image "hexz --raw lz4" lz4 1 "$OUT/img-raw-lz4.hxz" "$H pack $I $O/img-raw-lz4.hxz --raw --compression lz4 --quiet"
 pack image "hexz --raw zstd-3" zstd 1 "$OUT/img-raw-zstd3.hxz" "$H pack $I $O/img-raw-zstd3.hxz --raw --compression zstd --level 3 --quiet"
 pack image "mksquashfs lz4" lz4 0 "$OUT/img-lz4.sqfs" "mksquashfs $I $O/img-lz4.sqfs -comp lz4 $SQ"
-pack image "mksquashfs zstd" zstd 0 "$OUT/img-zstd.sqfs" "mksquashfs $I $O/img-zstd.sqfs -comp zstd $SQ"
+pack image "mksquashfs zstd" zstd 0 "$OUT/img-zstd.sqfs" "mksquashfs $I $O/img-zstd.sqfs -comp zstd $SQ" "$SLOW_RUNS"
 pack image "mksquashfs zstd-3" zstd 0 "$OUT/img-zstd3.sqfs" "mksquashfs $I $O/img-zstd3.sqfs -comp zstd -Xcompression-level 3 $SQ"
 pack image "zstd -3 -T0" zstd 0 "$OUT/img.zst" "zstd -3 -T0 -q -c $I > $O/img.zst"
 pack image "lz4" lz4 0 "$OUT/img.lz4" "lz4 -q -c $I > $O/img.lz4"
@@ -205,12 +209,12 @@ read_bench image "lz4 -dc" lz4 0 "$OUT/img.lz4" "lz4 -dc $O/img.lz4"
 read_bench image "zstd -dc" zstd 0 "$OUT/img.zst" "zstd -dc $O/img.zst"
 
 # --- report ----------------------------------------------------------------
-ver() { "$@" 2>&1 | head -n 1 || true; }
+ver() { "$@" 2>&1 | head -n 1 | tr -d "*" | sed "s/^ *//; s/ *$//" || true; }
 export BENCH_MACHINE="$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM, Linux $(uname -r)"
 export BENCH_DATE="$(date -u '+%Y-%m-%d %H:%M UTC')"
 export BENCH_VERSIONS="hexz: $(if [ "$PEERS_ONLY" = 1 ]; then echo skipped; else ver "$HEXZ" --version; fi); $(ver mksquashfs -version); $(ver zstd --version); $(ver lz4 --version); $(ver qemu-img --version); $(ver hyperfine --version); $(ver tar --version)"
 export BENCH_TREE="$TREE_FILES files + $TREE_LINKS symlinks, $TREE_BYTES bytes (Python stdlib without site-packages, /usr/bin, /usr/lib/x86_64-linux-gnu; BENCH_SIZE_MB=$SIZE_MB)"
-export BENCH_TREE_BYTES=$TREE_BYTES BENCH_IMAGE_BYTES=$IMAGE_BYTES BENCH_RUNS=$RUNS
+export BENCH_TREE_BYTES=$TREE_BYTES BENCH_IMAGE_BYTES=$IMAGE_BYTES
 export BENCH_IMAGE="mkfs.ext4 -d of the tree, $IMAGE_BYTES bytes"
 "$PY" "$ROOT/benchmarks/report.py" "$RESULTS" >"$REPORT_DIR/pack_read.md"
 cp "$RESULTS" "$REPORT_DIR/pack_read.tsv"

@@ -34,6 +34,11 @@ def find(rows, kind, dataset, label):
     return None
 
 
+def cell(text):
+    """Escape a table cell: a bare `|` would split it, even inside backticks."""
+    return text.replace("|", "\\|")
+
+
 def fmt(x, spec, unit=""):
     return "n/a" if x is None else format(x, spec) + unit
 
@@ -46,8 +51,8 @@ def pack_table(rows, dataset, input_bytes):
     out = [
         f"## Pack: {dataset} ({input_bytes / MIB:.0f} MiB in)",
         "",
-        "| Tool | Size (MiB) | Ratio | Time (s) | MiB/s | Size vs hexz | Time vs hexz |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| Tool | Size (MiB) | Ratio | Time (s) | Runs | MiB/s | Size vs hexz | Time vs hexz |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     hexz_ref = {}
     for r in rows:
@@ -57,9 +62,9 @@ def pack_table(rows, dataset, input_bytes):
     for r in rows:
         if r["kind"] != "pack" or r["dataset"] != dataset:
             continue
-        name = f"**{r['label']}**" if r["hexz"] == "1" else r["label"]
+        name = cell(f"**{r['label']}**" if r["hexz"] == "1" else r["label"])
         if not r["ok"]:
-            out.append(f"| {name} | {r['status']} | | | | | |")
+            out.append(f"| {name} | {r['status']} | | | | | | |")
             continue
         size, t = r["bytes"], r["median_s"]
         ref = hexz_ref.get(r["family"])
@@ -70,7 +75,7 @@ def pack_table(rows, dataset, input_bytes):
             vs_size = fmt(ratio(size, ref["bytes"]), ".2f", "×")
             vs_time = fmt(ratio(t, ref["median_s"]), ".2f", "×")
         out.append(
-            f"| {name} | {size / MIB:.1f} | {input_bytes / size:.2f} | {t:.2f} | "
+            f"| {name} | {size / MIB:.1f} | {input_bytes / size:.2f} | {t:.2f} | {r['runs']} | "
             f"{input_bytes / MIB / t:.0f} | {vs_size} | {vs_time} |"
         )
     if hexz_ref:
@@ -83,18 +88,18 @@ def read_table(rows, dataset):
     out = [
         f"## Sequential read: {dataset} (warm page cache, to /dev/null)",
         "",
-        "| Reader | Output (MiB) | Time (s) | MiB/s | Peak RSS (MiB) |",
-        "|---|---:|---:|---:|---:|",
+        "| Reader | Output (MiB) | Time (s) | Runs | MiB/s | Peak RSS (MiB) |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         if r["kind"] != "read" or r["dataset"] != dataset:
             continue
-        name = f"**{r['label']}**" if r["hexz"] == "1" else r["label"]
+        name = cell(f"**{r['label']}**" if r["hexz"] == "1" else r["label"])
         if not r["ok"]:
-            out.append(f"| {name} | {r['status']} | | | |")
+            out.append(f"| {name} | {r['status']} | | | | |")
             continue
         b, t = r["bytes"], r["median_s"]
-        out.append(f"| {name} | {b / MIB:.1f} | {t:.2f} | {b / MIB / t:.0f} | {r['rss_kb'] / 1024:.1f} |")
+        out.append(f"| {name} | {b / MIB:.1f} | {t:.2f} | {r['runs']} | {b / MIB / t:.0f} | {r['rss_kb'] / 1024:.1f} |")
     return out + [""]
 
 
@@ -108,13 +113,13 @@ def goals(rows):
         a, b = find(rows, "pack", dataset, mine), find(rows, "pack", dataset, peer)
         r = ratio(a and a["median_s"], b and b["median_s"])
         text = "n/a" if r is None else f"{a['median_s']:.2f} s vs {b['median_s']:.2f} s ({r:.2f}×)"
-        out.append(f"| {dataset}: `{mine}` packs faster than `{peer}` | {text} | {verdict(None if r is None else r < 1)} |")
+        out.append(f"| {cell(f'{dataset}: `{mine}` packs faster than `{peer}`')} | {text} | {verdict(None if r is None else r < 1)} |")
 
     def pack_size(dataset, mine, peer, limit=1.05):
         a, b = find(rows, "pack", dataset, mine), find(rows, "pack", dataset, peer)
         r = ratio(a and a["bytes"], b and b["bytes"])
         text = "n/a" if r is None else f"{a['bytes'] / MIB:.1f} vs {b['bytes'] / MIB:.1f} MiB ({r:.3f}×)"
-        out.append(f"| {dataset}: `{mine}` size ≤ {limit}× `{peer}` | {text} | {verdict(None if r is None else r <= limit)} |")
+        out.append(f"| {cell(f'{dataset}: `{mine}` size ≤ {limit}× `{peer}`')} | {text} | {verdict(None if r is None else r <= limit)} |")
 
     def read_speed(dataset, mine, peer, limit=1.5):
         a, b = find(rows, "read", dataset, mine), find(rows, "read", dataset, peer)
@@ -122,7 +127,7 @@ def goals(rows):
         sb = b and b["bytes"] / b["median_s"]
         r = ratio(sa, sb)
         text = "n/a" if r is None else f"{sa / MIB:.0f} vs {sb / MIB:.0f} MiB/s ({r:.2f}×)"
-        out.append(f"| {dataset}: `{mine}` ≥ {limit}× `{peer}` | {text} | {verdict(None if r is None else r >= limit)} |")
+        out.append(f"| {cell(f'{dataset}: `{mine}` reads ≥ {limit}× as fast as `{peer}`')} | {text} | {verdict(None if r is None else r >= limit)} |")
 
     for ds, lz4, zstd in (("tree", "hexz lz4", "hexz zstd-3"), ("image", "hexz --raw lz4", "hexz --raw zstd-3")):
         pack_time(ds, lz4, "mksquashfs lz4")
@@ -154,7 +159,7 @@ def main():
         f"- Tree: {env('BENCH_TREE')}",
         f"- Image: {env('BENCH_IMAGE')}",
         f"- Versions: {env('BENCH_VERSIONS')}",
-        f"- Times: median of {env('BENCH_RUNS')} runs (hyperfine), page cache warm. "
+        "- Times: median of the runs shown (hyperfine), page cache warm. "
         "Ratio = input size / output size. MiB = 2^20 bytes. Peak RSS from `/usr/bin/time`.",
         "- Produced by `make bench` (`benchmarks/pack_read.sh`).",
         "",
