@@ -1,4 +1,5 @@
 //! Writer → reader smoke test over every codec.
+#![allow(clippy::unwrap_used)]
 use hexz_core::sink::VecSink;
 use hexz_core::{
     Archive, ArchiveWriter, Compression, EntryMeta, MemStore, ReadOptions, WriteOptions,
