@@ -234,7 +234,9 @@ impl Archive {
         if n > 0 {
             let end = offset + n as u64;
             let prev = self.inner.last_end.swap(end, Ordering::Relaxed);
-            if prev == offset && end < self.len() {
+            // Large reads decode their blocks in parallel already; read-ahead serves small ones.
+            let window = self.readahead_blocks as u64 * self.inner.header.block_size as u64;
+            if prev == offset && end < self.len() && (n as u64) < window / 2 {
                 if let Some(p) = &self.prefetch {
                     if let Ok(first) = self.inner.block_index_at(end) {
                         let last = (first + self.readahead_blocks as u64)
