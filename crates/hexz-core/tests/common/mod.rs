@@ -1,0 +1,214 @@
+//! Helpers shared by the integration tests: deterministic data, in-memory archives, and
+//! "surgery" that rewrites parts of an archive with valid checksums so that only the check
+//! under test can reject it.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use hexz_core::codec::decode_into;
+use hexz_core::sink::VecSink;
+use hexz_core::{Archive, ArchiveWriter, MemStore, ReadOptions, WriteOptions};
+use hexz_format::footer::FOOTER_LEN;
+use hexz_format::header::HEADER_LEN;
+use hexz_format::{Codec, Footer, FrameRef, Header, RequiredFeatures, Summary};
+use parking_lot::Mutex;
+use std::sync::Arc;
+
+/// SplitMix64: a tiny deterministic generator, stable across dependency upgrades.
+#[derive(Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo)
+    }
+    pub fn chance(&mut self, one_in: u64) -> bool {
+        self.below(one_in) == 0
+    }
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let v = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        let mut v = vec![0u8; n];
+        self.fill(&mut v);
+        v
+    }
+}
+
+/// `len` bytes mixing zero runs, short repeating patterns, text-like bytes and noise, so that
+/// every codec path (hole, compressed, stored raw) is taken.
+pub fn mixed_data(seed: u64, len: usize) -> Vec<u8> {
+    let mut rng = Rng::new(seed);
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        let run = (rng.range(1, 40_000) as usize).min(len - out.len());
+        match rng.below(4) {
+            0 => out.resize(out.len() + run, 0),
+            1 => {
+                let plen = rng.range(1, 17) as usize;
+                let pat = rng.bytes(plen);
+                out.extend(pat.iter().cycle().take(run));
+            }
+            2 => out.extend((0..run).map(|_| b"etaoin shrdlu\n"[rng.below(14) as usize])),
+            _ => {
+                let n = out.len();
+                out.resize(n + run, 0);
+                rng.fill(&mut out[n..]);
+            }
+        }
+    }
+    out
+}
+
+/// Builds an archive in memory.
+pub fn build(
+    opts: WriteOptions,
+    f: impl FnOnce(&mut ArchiveWriter) -> hexz_core::Result<()>,
+) -> hexz_core::Result<Vec<u8>> {
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let mut w = ArchiveWriter::with_sink(Box::new(VecSink::new(out.clone())), opts)?;
+    f(&mut w)?;
+    w.finish()?;
+    let bytes = std::mem::take(&mut *out.lock());
+    Ok(bytes)
+}
+
+/// Read options without background threads, for tests that open thousands of archives.
+pub fn quiet_opts() -> ReadOptions {
+    ReadOptions {
+        cache_bytes: 1 << 20,
+        readahead_threads: 0,
+        readahead_blocks: 0,
+        verify_hashes: false,
+    }
+}
+
+pub fn open_mem(bytes: &[u8], opts: ReadOptions) -> hexz_core::Result<Archive> {
+    Archive::open_store(Arc::new(MemStore::new(bytes.to_vec())), opts)
+}
+
+/// The format-level error inside an engine error, if it is one.
+pub fn format_source(e: &hexz_core::Error) -> Option<&hexz_format::Error> {
+    match e {
+        hexz_core::Error::Format { source, .. } => Some(source),
+        _ => None,
+    }
+}
+
+/// Decodes a frame of `bytes` (checks nothing but the length).
+pub fn frame_raw(bytes: &[u8], f: &FrameRef) -> Vec<u8> {
+    let stored = &bytes[f.offset as usize..f.offset as usize + f.stored_len as usize];
+    let mut raw = vec![0u8; f.raw_len as usize];
+    decode_into(f.codec().unwrap(), stored, &mut raw, &|| "test frame".into()).unwrap();
+    raw
+}
+
+/// A parsed archive that can be rewritten: frames appended after the original ones, then a
+/// new summary and footer with correct checksums and hashes.
+pub struct Surgery {
+    /// Everything before the original summary (header, blocks, frames) plus appended frames.
+    pub body: Vec<u8>,
+    pub header: Header,
+    pub footer: Footer,
+    pub summary: Summary,
+}
+
+impl Surgery {
+    pub fn new(bytes: &[u8]) -> Surgery {
+        let header = Header::parse(&bytes[..HEADER_LEN], RequiredFeatures::KNOWN).unwrap();
+        let footer = Footer::parse(&bytes[bytes.len() - FOOTER_LEN..], bytes.len() as u64).unwrap();
+        let sref = summary_ref(&footer);
+        let raw = frame_raw(bytes, &sref);
+        let summary = Summary::parse(&raw, footer.summary_offset, false).unwrap();
+        Surgery {
+            body: bytes[..footer.summary_offset as usize].to_vec(),
+            header,
+            footer,
+            summary,
+        }
+    }
+
+    /// Decodes a frame of the original archive.
+    pub fn raw(&self, f: &FrameRef) -> Vec<u8> {
+        frame_raw(&self.body, f)
+    }
+
+    /// Appends `raw` as an uncompressed frame and returns its reference.
+    pub fn append_frame(&mut self, raw: &[u8]) -> FrameRef {
+        let f = FrameRef {
+            offset: self.body.len() as u64,
+            stored_len: raw.len() as u32,
+            raw_len: raw.len() as u32,
+            codec: Codec::None.id(),
+            crc: hexz_format::crc32c(raw),
+            hash: *blake3::hash(raw).as_bytes(),
+        };
+        self.body.extend_from_slice(raw);
+        f
+    }
+
+    /// Re-encodes the header with a correct crc (after editing `self.header`).
+    pub fn rewrite_header(&mut self) {
+        self.body[..HEADER_LEN].copy_from_slice(&self.header.encode());
+    }
+
+    /// Appends `summary_raw` as the summary and a matching footer.
+    pub fn finish_raw_summary(mut self, summary_raw: &[u8]) -> Vec<u8> {
+        let sref = self.append_frame(summary_raw);
+        let footer = Footer {
+            summary_offset: sref.offset,
+            summary_stored_len: sref.stored_len,
+            summary_raw_len: sref.raw_len,
+            summary_codec: Codec::None,
+            summary_crc: sref.crc,
+            signature_offset: None,
+        };
+        self.body.extend_from_slice(&footer.encode());
+        self.body
+    }
+
+    /// Appends the (edited) summary and a matching footer.
+    pub fn finish(self) -> Vec<u8> {
+        let raw = self.summary.encode();
+        self.finish_raw_summary(&raw)
+    }
+}
+
+pub fn summary_ref(f: &Footer) -> FrameRef {
+    FrameRef {
+        offset: f.summary_offset,
+        stored_len: f.summary_stored_len,
+        raw_len: f.summary_raw_len,
+        codec: f.summary_codec.id(),
+        crc: f.summary_crc,
+        hash: [0; 32],
+    }
+}
+
+/// Sets the crc of the header (bytes 124..128) to match bytes 0..124.
+pub fn fix_header_crc(bytes: &mut [u8]) {
+    let crc = hexz_format::crc32c(&bytes[..124]);
+    bytes[124..128].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Sets the crc of the footer (the file's last 64 bytes) to match its bytes 0..52.
+pub fn fix_footer_crc(bytes: &mut [u8]) {
+    let f = bytes.len() - FOOTER_LEN;
+    let crc = hexz_format::crc32c(&bytes[f..f + 52]);
+    bytes[f + 52..f + 56].copy_from_slice(&crc.to_le_bytes());
+}
