@@ -1,1 +1,130 @@
-fn main() {}
+//! `hexz`: pack, inspect, list, read, extract and verify `.hxz` archives.
+
+mod cmd;
+mod interrupt;
+mod progress;
+mod size;
+mod stdout;
+
+use clap::{Parser, Subcommand};
+use cmd::{cat, extract, inspect, ls, pack, verify, Global};
+use std::io::Write;
+use std::process::ExitCode;
+
+const LONG_ABOUT: &str = "\
+hexz packs files, directory trees and raw disk or memory images into .hxz archives that can be
+read at any byte offset without unpacking.
+
+An archive holds one logical stream of bytes cut into fixed-size blocks (64 KiB by default).
+Each block is compressed on its own (LZ4, Zstd or stored raw), all-zero blocks take no space,
+and identical blocks are stored once. A block index at the end of the file lets a reader fetch
+and decode only the blocks a read touches. Entries (files, directories, symlinks, raw streams)
+and records (dataset samples) are ranges of the stream. Every block and table carries a CRC-32C
+and a BLAKE3 hash; the format is specified in docs/FORMAT.md.";
+
+const EXAMPLES: &str = "\
+EXAMPLES:
+    hexz pack ./photos photos.hxz         pack a directory (LZ4, 64 KiB blocks)
+    hexz pack -c zstd ./src src.hxz       smaller archive, slower to pack
+    hexz inspect photos.hxz               sizes, ratio, codec mix, counts
+    hexz ls -l photos.hxz                 list entries like ls -l
+    hexz cat photos.hxz 2024/cat.jpg > cat.jpg
+    hexz extract photos.hxz out/          recreate the tree with modes and times
+    hexz verify photos.hxz                check every byte; exit 1 when damaged
+
+Run `hexz help COMMAND` for each command's options and examples.";
+
+/// The `.hxz` archive tool.
+#[derive(Debug, Parser)]
+#[command(
+    name = "hexz",
+    version,
+    about = "Pack, inspect, read and verify .hxz archives",
+    long_about = LONG_ABOUT,
+    after_help = EXAMPLES,
+    max_term_width = 100
+)]
+struct Cli {
+    /// Print nothing but errors: no progress bars, no summaries.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    #[command(about = pack::ABOUT, long_about = pack::LONG_ABOUT, after_help = pack::EXAMPLES)]
+    Pack(pack::Args),
+    #[command(
+        visible_alias = "info",
+        about = inspect::ABOUT,
+        long_about = inspect::LONG_ABOUT,
+        after_help = inspect::EXAMPLES
+    )]
+    Inspect(inspect::Args),
+    #[command(about = ls::ABOUT, long_about = ls::LONG_ABOUT, after_help = ls::EXAMPLES)]
+    Ls(ls::Args),
+    #[command(about = cat::ABOUT, long_about = cat::LONG_ABOUT, after_help = cat::EXAMPLES)]
+    Cat(cat::Args),
+    #[command(
+        about = extract::ABOUT,
+        long_about = extract::LONG_ABOUT,
+        after_help = extract::EXAMPLES
+    )]
+    Extract(extract::Args),
+    #[command(
+        about = verify::ABOUT,
+        long_about = verify::LONG_ABOUT,
+        after_help = verify::EXAMPLES
+    )]
+    Verify(verify::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let global = Global { quiet: cli.quiet };
+    let result = match cli.command {
+        Command::Pack(a) => pack::run(a, &global),
+        Command::Inspect(a) => inspect::run(a, &global),
+        Command::Ls(a) => ls::run(a, &global),
+        Command::Cat(a) => cat::run(a, &global),
+        Command::Extract(a) => extract::run(a, &global),
+        Command::Verify(a) => verify::run(a, &global),
+    };
+    let Err(err) = result else {
+        return ExitCode::SUCCESS;
+    };
+    if is_broken_pipe(&err) {
+        // The reader went away (`hexz cat ... | head`): not an error worth a message.
+        return ExitCode::SUCCESS;
+    }
+    let _ = writeln!(std::io::stderr(), "hexz: error: {}", message(&err));
+    if err.downcast_ref::<pack::Interrupted>().is_some() {
+        return ExitCode::from(130);
+    }
+    ExitCode::FAILURE
+}
+
+/// The error and its causes joined by ": ", skipping a cause its parent already printed.
+fn message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let s = cause.to_string();
+        if out.ends_with(&s) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s);
+    }
+    out
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,334 @@
+//! `hexz extract`: recreate an archive's files, directories and symlinks under a directory.
+//!
+//! Nothing is ever written outside DIR: entry paths are relative with no `..` (the format
+//! guarantees it and it is checked again here), no write goes through a symlink (every ancestor
+//! of a target is checked with `symlink_metadata`), and files are created with `O_EXCL`, which
+//! never follows a symlink at the last component.
+
+use super::Global;
+use crate::{progress, size};
+use anyhow::{bail, Context, Result};
+use hexz_core::{Archive, Entry, EntryKind, ReadOptions};
+use indicatif::ProgressBar;
+use std::collections::{BTreeSet, HashSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub const ABOUT: &str = "Extract files, directories and symlinks into a directory";
+
+pub const LONG_ABOUT: &str = "\
+Extract files, directories and symlinks into DIR (created when missing).
+
+Recreates permission bits (except setuid and setgid), modification times (to the nanosecond)
+and symlink targets as stored. Raw streams (`disk`, `memory`) become regular files. Existing
+files at the same paths are replaced; an existing directory is kept.
+
+ENTRY selects what to extract: a file, or a directory with everything under it; by default,
+everything.
+
+Nothing is written outside DIR: an entry that would be written through a symlink (for example
+a symlink `link -> /etc` followed by the file `link/passwd`) stops the extraction with an
+error.";
+
+pub const EXAMPLES: &str = "\
+EXAMPLES:
+    hexz extract data.hxz out/
+    hexz extract data.hxz out/ docs src/main.rs    only docs/ and one file
+    hexz extract vm.hxz . disk                     the raw disk image, as ./disk";
+
+/// Arguments of `hexz extract`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The archive.
+    archive: PathBuf,
+    /// Where to extract (created when missing).
+    dir: PathBuf,
+    /// Entries to extract: files, or directories with their contents (default: all).
+    entries: Vec<String>,
+}
+
+/// Runs `hexz extract`.
+pub fn run(args: Args, global: &Global) -> Result<()> {
+    let archive = super::open(&args.archive, ReadOptions::default())?;
+    let all = archive.entries()?;
+    let selected = select(&all, &args.entries, &args.archive)?;
+    fs::create_dir_all(&args.dir)
+        .with_context(|| format!("cannot create {}", args.dir.display()))?;
+    let root = args
+        .dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", args.dir.display()))?;
+    let total: u64 = selected
+        .iter()
+        .filter(|e| has_data(e))
+        .map(|e| e.size)
+        .sum();
+    let bar = progress::bytes(progress::wanted(global.quiet), Some(total), "extracting");
+    let start = Instant::now();
+    let mut x = Extractor {
+        archive: &archive,
+        root,
+        dirs: Vec::new(),
+        known_dirs: HashSet::new(),
+        buf: Vec::new(),
+        bar: &bar,
+    };
+    let result = selected
+        .iter()
+        .try_for_each(|e| {
+            x.extract(e)
+                .with_context(|| format!("extracting {}", e.path))
+        })
+        .and_then(|()| x.finish_dirs());
+    bar.finish_and_clear();
+    result?;
+    if !global.quiet {
+        let secs = start.elapsed().as_secs_f64();
+        let _ = writeln!(
+            io::stderr(),
+            "extracted {} entries ({}) to {} in {secs:.2} s",
+            selected.len(),
+            size::human(total),
+            args.dir.display()
+        );
+    }
+    Ok(())
+}
+
+fn has_data(e: &Entry) -> bool {
+    matches!(e.kind, EntryKind::File | EntryKind::Stream)
+}
+
+/// The entries named by `wanted` (each a path or a directory prefix), in archive order.
+fn select<'a>(all: &'a [Entry], wanted: &[String], archive: &Path) -> Result<Vec<&'a Entry>> {
+    if wanted.is_empty() {
+        return Ok(all.iter().collect());
+    }
+    let mut picked = BTreeSet::new();
+    for w in wanted {
+        let w = w.trim_start_matches("./").trim_end_matches('/');
+        let prefix = format!("{w}/");
+        let matches: Vec<usize> = all
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| w.is_empty() || e.path == w || e.path.starts_with(&prefix))
+            .map(|(i, _)| i)
+            .collect();
+        if matches.is_empty() {
+            bail!("no entry named {w:?} in {}", archive.display());
+        }
+        picked.extend(matches);
+    }
+    Ok(picked.into_iter().map(|i| &all[i]).collect())
+}
+
+struct Extractor<'a> {
+    archive: &'a Archive,
+    /// The canonical extraction directory.
+    root: PathBuf,
+    /// Directories whose mode and mtime are set once their contents are written.
+    dirs: Vec<(PathBuf, u32, i64)>,
+    /// Real directories (not symlinks) under `root`, checked or created by us.
+    known_dirs: HashSet<PathBuf>,
+    buf: Vec<u8>,
+    bar: &'a ProgressBar,
+}
+
+impl Extractor<'_> {
+    fn extract(&mut self, e: &Entry) -> Result<()> {
+        let path = self.target(&e.path)?;
+        self.make_parents(&path)?;
+        let existing = fs::symlink_metadata(&path);
+        if let Ok(md) = &existing {
+            // Replace files and symlinks (never following them); keep real directories.
+            if md.is_dir() {
+                if e.kind != EntryKind::Dir {
+                    bail!("{} exists and is a directory", path.display());
+                }
+            } else {
+                fs::remove_file(&path)
+                    .with_context(|| format!("cannot replace {}", path.display()))?;
+            }
+        }
+        match e.kind {
+            EntryKind::File | EntryKind::Stream => self.write_file(e, &path),
+            EntryKind::Dir => {
+                if !existing.as_ref().is_ok_and(|md| md.is_dir()) {
+                    fs::create_dir(&path)
+                        .with_context(|| format!("cannot create {}", path.display()))?;
+                }
+                self.known_dirs.insert(path.clone());
+                self.dirs.push((path, e.mode, e.mtime_ns));
+                Ok(())
+            }
+            EntryKind::Symlink => {
+                let target = e.target.as_deref().unwrap_or_default();
+                platform::symlink(target, &path)
+                    .with_context(|| format!("cannot create symlink {}", path.display()))?;
+                let t = filetime_of(e.mtime_ns);
+                filetime::set_symlink_file_times(&path, t, t)
+                    .with_context(|| format!("cannot set the time of {}", path.display()))
+            }
+        }
+    }
+
+    /// `root` joined with the entry's components, after checking each one.
+    fn target(&self, entry_path: &str) -> Result<PathBuf> {
+        hexz_format::entry::check_path(entry_path)?;
+        let mut path = self.root.clone();
+        for c in entry_path.split('/') {
+            if !platform::is_plain_component(c) {
+                bail!("refusing the entry path {entry_path:?}");
+            }
+            path.push(c);
+        }
+        Ok(path)
+    }
+
+    /// Makes sure every ancestor of `path` below `root` is a real directory (creating missing
+    /// ones), and refuses to go through a symlink.
+    fn make_parents(&mut self, path: &Path) -> Result<()> {
+        let mut ancestors: Vec<&Path> = path
+            .ancestors()
+            .skip(1)
+            .take_while(|a| *a != self.root)
+            .collect();
+        ancestors.reverse();
+        for dir in ancestors {
+            if self.known_dirs.contains(dir) {
+                continue;
+            }
+            match fs::symlink_metadata(dir) {
+                Ok(md) if md.is_dir() => {}
+                Ok(md) if md.file_type().is_symlink() => {
+                    bail!("refusing to write through the symlink {}", dir.display())
+                }
+                Ok(_) => bail!("{} exists and is not a directory", dir.display()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => fs::create_dir(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?,
+                Err(e) => return Err(e).with_context(|| format!("cannot stat {}", dir.display())),
+            }
+            self.known_dirs.insert(dir.to_path_buf());
+        }
+        Ok(())
+    }
+
+    fn write_file(&mut self, e: &Entry, path: &Path) -> Result<()> {
+        let mut file = platform::create_new(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        if self.buf.is_empty() && e.size > 0 {
+            self.buf = vec![0; 4 << 20];
+        }
+        let mut pos = 0;
+        while pos < e.size {
+            let n = self.archive.read_entry_at(e, pos, &mut self.buf)?;
+            if n == 0 {
+                bail!("the archive ended early at byte {pos} of {}", e.size);
+            }
+            file.write_all(&self.buf[..n])
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            pos += n as u64;
+            self.bar.inc(n as u64);
+        }
+        platform::set_mode(&file, e.mode)
+            .with_context(|| format!("cannot set the mode of {}", path.display()))?;
+        filetime::set_file_handle_times(&file, None, Some(filetime_of(e.mtime_ns)))
+            .with_context(|| format!("cannot set the time of {}", path.display()))
+    }
+
+    /// Sets directory modes and times, deepest first, now that their contents are written.
+    fn finish_dirs(&mut self) -> Result<()> {
+        for (path, mode, mtime_ns) in self.dirs.iter().rev() {
+            let dir = platform::open_dir(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            platform::set_mode(&dir, *mode)
+                .with_context(|| format!("cannot set the mode of {}", path.display()))?;
+            filetime::set_file_handle_times(&dir, None, Some(filetime_of(*mtime_ns)))
+                .with_context(|| format!("cannot set the time of {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+fn filetime_of(ns: i64) -> filetime::FileTime {
+    let secs = ns.div_euclid(1_000_000_000);
+    let nanos = ns.rem_euclid(1_000_000_000) as u32;
+    filetime::FileTime::from_unix_time(secs, nanos)
+}
+
+#[cfg(unix)]
+mod platform {
+    use super::*;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+
+    /// Creates a new file; fails on an existing path, including a (dangling) symlink.
+    pub fn create_new(path: &Path) -> io::Result<File> {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+    }
+
+    /// Opens a directory for `fchmod`/`futimens`, refusing a symlink.
+    pub fn open_dir(path: &Path) -> io::Result<File> {
+        OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
+            .open(path)
+    }
+
+    /// Permission bits, without setuid and setgid.
+    pub fn set_mode(file: &File, mode: u32) -> io::Result<()> {
+        file.set_permissions(fs::Permissions::from_mode(mode & 0o1777))
+    }
+
+    pub fn symlink(target: &str, path: &Path) -> io::Result<()> {
+        std::os::unix::fs::symlink(target, path)
+    }
+
+    pub fn is_plain_component(c: &str) -> bool {
+        !c.is_empty() && c != "." && c != ".."
+    }
+}
+
+#[cfg(windows)]
+mod platform {
+    use super::*;
+
+    pub fn create_new(path: &Path) -> io::Result<File> {
+        OpenOptions::new().write(true).create_new(true).open(path)
+    }
+
+    pub fn open_dir(path: &Path) -> io::Result<File> {
+        use std::os::windows::fs::OpenOptionsExt;
+        // FILE_FLAG_BACKUP_SEMANTICS opens directories; FILE_FLAG_OPEN_REPARSE_POINT does not
+        // follow a symlink.
+        OpenOptions::new()
+            .write(true)
+            .custom_flags(0x0200_0000 | 0x0020_0000)
+            .open(path)
+    }
+
+    /// Only the read-only bit exists: set when the owner cannot write.
+    pub fn set_mode(file: &File, mode: u32) -> io::Result<()> {
+        let mut p = file.metadata()?.permissions();
+        p.set_readonly(mode & 0o200 == 0);
+        file.set_permissions(p)
+    }
+
+    pub fn symlink(target: &str, path: &Path) -> io::Result<()> {
+        std::os::windows::fs::symlink_file(target, path)
+    }
+
+    /// Also refuses drive letters, backslashes and other names Windows would reinterpret.
+    pub fn is_plain_component(c: &str) -> bool {
+        !c.is_empty()
+            && c != "."
+            && c != ".."
+            && !c.contains(['\\', ':', '<', '>', '"', '|', '?', '*'])
+    }
+}

@@ -1,0 +1,405 @@
+//! `hexz pack`: build an archive from a file, a directory tree, or standard input.
+
+use super::Global;
+use crate::{interrupt, progress, size};
+use anyhow::{bail, Context, Result};
+use hexz_core::sink::{FileSink, Sink};
+use hexz_core::{meta_of, ArchiveWriter, Compression, EntryMeta, WriteOptions, WriteReport};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+pub const ABOUT: &str = "Pack a file, a directory tree or standard input into an archive";
+
+pub const LONG_ABOUT: &str = "\
+Pack a file, a directory tree or standard input into an archive.
+
+A directory is stored whole: every file, directory and symlink under it, with paths relative to
+it, permission bits and modification times (symlinks are stored, not followed; sockets, devices
+and FIFOs are skipped with a warning). A single file becomes one entry named after it; standard
+input (`-`) becomes the entry `stdin`.
+
+With --raw the input (a disk image, or `-`) is stored as the raw stream `disk`, and --memory
+adds a RAM dump as the stream `memory`.
+
+Data is cut into fixed-size blocks that are compressed in parallel; all-zero blocks are stored
+as holes and identical blocks are stored once (unless --no-dedup).
+
+The archive is written to a temporary file beside OUTPUT and renamed over it only when
+complete: an interrupted or failed pack (Ctrl-C, kill, full disk) never leaves a partial archive
+at OUTPUT and never touches a file that was already there.";
+
+pub const EXAMPLES: &str = "\
+EXAMPLES:
+    hexz pack ./dataset dataset.hxz               pack a directory tree (LZ4)
+    hexz pack -c zstd -l 9 ./dataset dataset.hxz  smaller, slower to pack
+    hexz pack -b 1M big.bin big.hxz               1 MiB blocks
+    tar -c src | hexz pack - src.tar.hxz          pack standard input
+    hexz pack --raw disk.img --memory ram.bin vm.hxz
+                                                  a VM snapshot: disk and memory streams
+    hexz pack --metadata '{\"version\": 3}' data data.hxz
+    hexz pack --metadata @meta.json data data.hxz";
+
+/// Block codec choices on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Codec {
+    /// Fast compression and decompression.
+    Lz4,
+    /// Smaller archives; levels 1 to 19 (default 3).
+    Zstd,
+    /// Store blocks uncompressed.
+    None,
+}
+
+/// Arguments of `hexz pack`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A file, a directory, or `-` for standard input.
+    #[arg(value_name = "INPUT")]
+    input: PathBuf,
+    /// The archive to write (replaced atomically when it exists).
+    #[arg(value_name = "OUTPUT")]
+    output: PathBuf,
+    /// Block codec.
+    #[arg(short, long, value_enum, default_value_t = Codec::Lz4)]
+    compression: Codec,
+    /// Compression level (zstd only: 1 to 19).
+    #[arg(short, long, value_name = "N")]
+    level: Option<i32>,
+    /// Block size: a power of two from 4K to 16M (e.g. 64K, 1M, 65536).
+    #[arg(short, long, value_name = "SIZE", default_value = "64K", value_parser = size::parse)]
+    block_size: u64,
+    /// Compression threads (0 = one per core).
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
+    threads: usize,
+    /// Store INPUT (a file or `-`) as the raw stream `disk`, e.g. a disk image.
+    #[arg(long)]
+    raw: bool,
+    /// Also store FILE as the raw stream `memory` (with --raw).
+    #[arg(long, value_name = "FILE", requires = "raw")]
+    memory: Option<PathBuf>,
+    /// User metadata: a JSON object, or @FILE to read it from FILE.
+    #[arg(long, value_name = "JSON|@FILE")]
+    metadata: Option<String>,
+    /// Store every block even when identical to an earlier one.
+    #[arg(long)]
+    no_dedup: bool,
+}
+
+/// What to pack.
+#[derive(Debug)]
+enum Source {
+    Stdin,
+    File(PathBuf),
+    Dir(PathBuf),
+}
+
+/// A validated pack request.
+#[derive(Debug)]
+struct Config {
+    source: Source,
+    raw: bool,
+    memory: Option<PathBuf>,
+    metadata: Option<Vec<u8>>,
+    output: PathBuf,
+    options: WriteOptions,
+}
+
+/// Returned when a signal interrupted the pack; the output was left untouched.
+#[derive(Debug)]
+pub struct Interrupted(pub PathBuf);
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "interrupted; {} was left untouched", self.0.display())
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+impl Args {
+    fn validate(self) -> Result<Config> {
+        let compression = match (self.compression, self.level) {
+            (Codec::Zstd, level) => {
+                let level = level.unwrap_or(3);
+                if !(1..=19).contains(&level) {
+                    bail!("zstd level {level} is not in 1..=19");
+                }
+                Compression::Zstd(level)
+            }
+            (other, Some(_)) => {
+                bail!("--level applies to zstd only, not {other:?}")
+            }
+            (Codec::Lz4, None) => Compression::Lz4,
+            (Codec::None, None) => Compression::None,
+        };
+        let block_size = u32::try_from(self.block_size)
+            .ok()
+            .filter(|b| b.is_power_of_two() && (4096..=16 << 20).contains(b))
+            .with_context(|| {
+                format!(
+                    "block size {} must be a power of two from 4K to 16M",
+                    self.block_size
+                )
+            })?;
+        let source = if self.input.as_os_str() == "-" {
+            Source::Stdin
+        } else {
+            let md = std::fs::metadata(&self.input)
+                .with_context(|| format!("cannot read {}", self.input.display()))?;
+            if md.is_dir() {
+                Source::Dir(self.input)
+            } else {
+                Source::File(self.input)
+            }
+        };
+        if let (true, Source::Dir(d)) = (self.raw, &source) {
+            bail!(
+                "--raw needs a file or `-`, and {} is a directory",
+                d.display()
+            );
+        }
+        if let Source::Dir(d) = &source {
+            check_output_outside(d, &self.output)?;
+        }
+        let metadata = self.metadata.map(|m| read_metadata(&m)).transpose()?;
+        Ok(Config {
+            source,
+            raw: self.raw,
+            memory: self.memory,
+            metadata,
+            output: self.output,
+            options: WriteOptions {
+                compression,
+                block_size,
+                threads: self.threads,
+                dedup: !self.no_dedup,
+                archive_id: None,
+            },
+        })
+    }
+}
+
+/// Refuses to write the archive inside the tree being packed: it would pack itself.
+fn check_output_outside(dir: &Path, output: &Path) -> Result<()> {
+    let parent = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if let (Ok(d), Ok(p)) = (dir.canonicalize(), parent.canonicalize()) {
+        if p.starts_with(&d) {
+            bail!(
+                "the output {} is inside the input directory {}; write it elsewhere",
+                output.display(),
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `--metadata`: inline JSON, or `@FILE`.
+fn read_metadata(arg: &str) -> Result<Vec<u8>> {
+    let bytes = match arg.strip_prefix('@') {
+        Some(path) => std::fs::read(path).with_context(|| format!("cannot read {path}"))?,
+        None => arg.as_bytes().to_vec(),
+    };
+    match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(_)) => Ok(bytes),
+        Ok(_) => bail!("--metadata must be a JSON object"),
+        Err(e) => bail!("--metadata is not valid JSON: {e}"),
+    }
+}
+
+/// Runs `hexz pack`.
+pub fn run(args: Args, global: &Global) -> Result<()> {
+    let config = args.validate()?;
+    let show = progress::wanted(global.quiet);
+    let total = show.then(|| input_size(&config)).flatten();
+    let bar = progress::bytes(show, total, "packing");
+    interrupt::install();
+    let start = Instant::now();
+    let result = pack(&config, &bar);
+    bar.finish_and_clear();
+    let report = match result {
+        Ok(r) => r,
+        Err(_) if interrupt::interrupted() => {
+            return Err(Interrupted(config.output).into());
+        }
+        Err(e) => return Err(e),
+    };
+    if !global.quiet {
+        print_summary(&config, &report, start.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+fn pack(config: &Config, bar: &indicatif::ProgressBar) -> Result<WriteReport> {
+    let out = &config.output;
+    let sink = FileSink::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let sink = Box::new(InterruptibleSink(Box::new(sink)));
+    // Compression threads start with the signals blocked, so a Ctrl-C wakes this thread.
+    let mut w =
+        interrupt::with_signals_blocked(|| ArchiveWriter::with_sink(sink, config.options.clone()))?;
+    let progress = bar.clone();
+    w.on_progress(move |n| progress.set_position(n));
+    if let Some(m) = &config.metadata {
+        w.set_metadata(m)?;
+    }
+    match &config.source {
+        Source::Stdin => {
+            let stdin = Interruptible(io::stdin().lock());
+            let meta = EntryMeta {
+                mode: 0o644,
+                mtime_ns: now_ns(),
+            };
+            if config.raw {
+                w.add_stream("disk", stdin, meta)?;
+            } else {
+                w.add_reader("stdin", stdin, meta, None)?;
+            }
+        }
+        Source::File(path) => {
+            let (file, md) = open(path)?;
+            if config.raw {
+                w.add_stream("disk", Interruptible(file), meta_of(&md))?;
+            } else {
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .with_context(|| format!("{}: no UTF-8 file name", path.display()))?;
+                w.add_reader(name, Interruptible(file), meta_of(&md), Some(md.len()))?;
+            }
+        }
+        Source::Dir(dir) => w.add_dir(dir, "")?,
+    }
+    if let Some(path) = &config.memory {
+        let (file, md) = open(path)?;
+        w.add_stream("memory", Interruptible(file), meta_of(&md))?;
+    }
+    Ok(w.finish()?)
+}
+
+fn open(path: &Path) -> Result<(std::fs::File, std::fs::Metadata)> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let md = file
+        .metadata()
+        .with_context(|| format!("cannot stat {}", path.display()))?;
+    Ok((file, md))
+}
+
+fn print_summary(config: &Config, r: &WriteReport, secs: f64) {
+    let mut err = io::stderr().lock();
+    for path in &r.skipped {
+        let _ = writeln!(
+            err,
+            "hexz: warning: skipped {path} (not a file, directory or symlink)"
+        );
+    }
+    let ratio = r.logical_size as f64 / r.file_len.max(1) as f64;
+    let rate = r.logical_size as f64 / secs.max(1e-9);
+    let _ = writeln!(
+        err,
+        "packed {} into {} ({}), ratio {ratio:.2}x, in {secs:.2} s ({}/s); \
+         {} blocks: {} stored, {} dedup, {} zero",
+        size::human(r.logical_size),
+        config.output.display(),
+        size::human(r.file_len),
+        size::human(rate as u64),
+        r.blocks,
+        r.stored_blocks,
+        r.dedup_blocks,
+        r.zero_blocks,
+    );
+}
+
+/// Total input bytes for the progress bar: cheap `stat`s only; `None` for standard input.
+fn input_size(config: &Config) -> Option<u64> {
+    let mem = config
+        .memory
+        .as_ref()
+        .and_then(|m| std::fs::metadata(m).ok())
+        .map_or(0, |m| m.len());
+    let main = match &config.source {
+        Source::Stdin => return None,
+        Source::File(p) => std::fs::metadata(p).ok()?.len(),
+        Source::Dir(d) => tree_size(d),
+    };
+    Some(main + mem)
+}
+
+fn tree_size(root: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in rd.flatten() {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(entry.path()),
+                Ok(t) if t.is_file() => total += entry.metadata().map_or(0, |m| m.len()),
+                _ => {}
+            }
+        }
+    }
+    total
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// A reader that fails once a termination signal arrived, also out of a blocking read.
+struct Interruptible<R>(R);
+
+impl<R: Read> Read for Interruptible<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if interrupt::interrupted() {
+                return Err(interrupt::error());
+            }
+            match self.0.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => return r,
+            }
+        }
+    }
+}
+
+/// A sink whose writes and commit fail once a termination signal arrived, so the writer stops
+/// and the uncommitted temporary file is deleted when the sink is dropped.
+struct InterruptibleSink(Box<dyn Sink>);
+
+impl Write for InterruptibleSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if interrupt::interrupted() {
+            return Err(interrupt::error());
+        }
+        self.0.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        if interrupt::interrupted() {
+            return Err(interrupt::error());
+        }
+        self.0.write_all(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl Sink for InterruptibleSink {
+    fn commit(self: Box<Self>) -> io::Result<()> {
+        if interrupt::interrupted() {
+            return Err(interrupt::error());
+        }
+        self.0.commit()
+    }
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+}
