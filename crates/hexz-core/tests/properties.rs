@@ -76,12 +76,14 @@ fn read_opts() -> impl Strategy<Value = ReadOptions> {
         0..=2usize,
         any::<bool>(),
     )
-        .prop_map(|(cache_bytes, readahead_threads, verify_hashes)| ReadOptions {
-            cache_bytes,
-            readahead_threads,
-            readahead_blocks: 8,
-            verify_hashes,
-        })
+        .prop_map(
+            |(cache_bytes, readahead_threads, verify_hashes)| ReadOptions {
+                cache_bytes,
+                readahead_threads,
+                readahead_blocks: 8,
+                verify_hashes,
+            },
+        )
 }
 
 fn meta(i: u64) -> EntryMeta {
@@ -313,6 +315,9 @@ mod records {
         ]
     }
 
+    /// A group as written: name, dtype, sample shape, rows as byte vectors.
+    type Expected = (String, DType, Vec<u64>, Vec<Vec<u8>>);
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
@@ -323,8 +328,7 @@ mod records {
             ropts in read_opts(),
             with_file in any::<bool>(),
         ) {
-            // Expected: (name, dtype, shape, rows as byte vectors).
-            let mut expected: Vec<(String, DType, Vec<u64>, Vec<Vec<u8>>)> = Vec::new();
+            let mut expected: Vec<Expected> = Vec::new();
             for (gi, g) in groups.iter().enumerate() {
                 match g {
                     Group::Array(d, rows, shape, seed) => {
@@ -411,7 +415,10 @@ mod records {
         for i in [0, 1, 4095, 4096, 4097, 8191, 8192, n - 1] {
             let r = a.record(i).unwrap();
             assert_eq!((r.offset, r.length), (i * 3, 3));
-            assert_eq!(a.read_vec(r.offset, 3).unwrap(), &data[i as usize * 3..][..3]);
+            assert_eq!(
+                a.read_vec(r.offset, 3).unwrap(),
+                &data[i as usize * 3..][..3]
+            );
         }
         verify_ok(&a);
     }
@@ -466,7 +473,10 @@ mod metadata {
 
     #[test]
     fn absent_metadata_is_none() {
-        let file = build(WriteOptions::default(), |w| w.add_bytes("x", b"abc", meta(0))).unwrap();
+        let file = build(WriteOptions::default(), |w| {
+            w.add_bytes("x", b"abc", meta(0))
+        })
+        .unwrap();
         let a = open_mem(&file, ReadOptions::default()).unwrap();
         assert_eq!(a.metadata().unwrap(), None);
     }
@@ -504,7 +514,10 @@ mod edge_cases {
         let mut buf = [0u8; 10];
         assert_eq!(a.read_at(0, &mut buf).unwrap(), 0);
         assert_eq!(a.read_at(u64::MAX, &mut buf).unwrap(), 0);
-        assert!(matches!(a.read_exact_at(0, &mut buf), Err(Error::OutOfRange(_))));
+        assert!(matches!(
+            a.read_exact_at(0, &mut buf),
+            Err(Error::OutOfRange(_))
+        ));
         assert!(matches!(a.record(0), Err(Error::OutOfRange(_))));
         verify_ok(&a);
     }
@@ -557,7 +570,10 @@ mod edge_cases {
     #[test]
     fn scalar_array_is_one_record() {
         let v = 1.5f64.to_le_bytes();
-        let file = build(WriteOptions::default(), |w| w.add_array("s", DType::F64, &[], &v)).unwrap();
+        let file = build(WriteOptions::default(), |w| {
+            w.add_array("s", DType::F64, &[], &v)
+        })
+        .unwrap();
         let a = open_mem(&file, ReadOptions::default()).unwrap();
         assert_eq!(a.record_count(), 1);
         let g = a.record_groups().unwrap();
@@ -612,7 +628,12 @@ mod edge_cases {
             .unwrap()
         };
         let (small, big) = (mk(true), mk(false));
-        assert!(small.len() + 19 * 4096 <= big.len(), "{} vs {}", small.len(), big.len());
+        assert!(
+            small.len() + 19 * 4096 <= big.len(),
+            "{} vs {}",
+            small.len(),
+            big.len()
+        );
         for f in [small, big] {
             let a = open_mem(&f, ReadOptions::default()).unwrap();
             assert_eq!(a.read_vec(0, data.len()).unwrap(), data);

@@ -3,6 +3,8 @@
 //! under test can reject it.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod open_read;
+
 use hexz_core::codec::decode_into;
 use hexz_core::sink::VecSink;
 use hexz_core::{Archive, ArchiveWriter, MemStore, ReadOptions, WriteOptions};
@@ -114,7 +116,10 @@ pub fn format_source(e: &hexz_core::Error) -> Option<&hexz_format::Error> {
 pub fn frame_raw(bytes: &[u8], f: &FrameRef) -> Vec<u8> {
     let stored = &bytes[f.offset as usize..f.offset as usize + f.stored_len as usize];
     let mut raw = vec![0u8; f.raw_len as usize];
-    decode_into(f.codec().unwrap(), stored, &mut raw, &|| "test frame".into()).unwrap();
+    decode_into(f.codec().unwrap(), stored, &mut raw, &|| {
+        "test frame".into()
+    })
+    .unwrap();
     raw
 }
 
