@@ -18,11 +18,11 @@ pub fn bytes(show: bool, total: Option<u64>, message: &'static str) -> ProgressB
     let (bar, template) = match total {
         Some(t) => (
             ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr()),
-            "{msg:8} [{bar:32}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+            "{msg} [{wide_bar}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
         ),
         None => (
             ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-            "{spinner} {msg:8} {bytes} {binary_bytes_per_sec} {elapsed}",
+            "{spinner} {msg} {bytes} {binary_bytes_per_sec} {elapsed}",
         ),
     };
     let style = ProgressStyle::with_template(template)

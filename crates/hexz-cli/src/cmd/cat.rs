@@ -48,7 +48,6 @@ pub fn run(args: Args, _global: &Global) -> Result<()> {
     // Reads are large and pipelined here, so the engine's own read-ahead would only compete.
     let options = ReadOptions {
         readahead_threads: 0,
-        cache_bytes: 8 << 20,
         ..ReadOptions::default()
     };
     let archive = super::open(&args.archive, options)?;

@@ -34,7 +34,6 @@ pub struct Args {
 pub fn run(args: Args, global: &Global) -> Result<()> {
     let options = ReadOptions {
         readahead_threads: 0,
-        cache_bytes: 4 << 20,
         ..ReadOptions::default()
     };
     let archive = super::open(&args.archive, options)?;
@@ -48,10 +47,12 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
     let report = report?;
     if report.is_ok() {
         if !global.quiet {
-            println!(
+            writeln!(
+                std::io::stdout(),
                 "OK: {} blocks, {} bytes verified",
-                report.blocks, report.bytes
-            );
+                report.blocks,
+                report.bytes
+            )?;
         }
         return Ok(());
     }

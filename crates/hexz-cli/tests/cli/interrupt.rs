@@ -39,6 +39,7 @@ fn kill_leaves_no_target() {
     let t = TempDir::new().expect("tempdir");
     let target = t.path().join("out.hxz");
     let mut child = start_pack(&target);
+    assert_eq!(temp_files(t.path()).len(), 1, "the pack is under way");
     child.kill().expect("kill -9");
     child.wait().expect("wait");
     assert!(!target.exists());
@@ -50,6 +51,7 @@ fn kill_keeps_an_existing_target() {
     let target = t.path().join("out.hxz");
     std::fs::write(&target, b"precious bytes").expect("write");
     let mut child = start_pack(&target);
+    assert_eq!(temp_files(t.path()).len(), 1, "the pack is under way");
     child.kill().expect("kill -9");
     child.wait().expect("wait");
     assert_eq!(std::fs::read(&target).expect("read"), b"precious bytes");
@@ -62,6 +64,7 @@ fn sigint_cleans_up_and_exits_130() {
         let target = t.path().join("out.hxz");
         std::fs::write(&target, b"precious bytes").expect("write");
         let child = start_pack(&target);
+        assert_eq!(temp_files(t.path()).len(), 1, "the pack is under way");
         let pid = libc::pid_t::try_from(child.id()).expect("pid");
         // SAFETY: sends a signal to our own child process, which is still running.
         assert_eq!(unsafe { libc::kill(pid, signal) }, 0);

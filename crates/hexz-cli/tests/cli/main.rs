@@ -1,4 +1,6 @@
-//! Integration tests of the `hexz` binary, one module per feature.
+//! Integration tests of the `hexz` binary, one module per feature. Unix only: they check
+//! permission bits, symlinks and signals.
+#![cfg(unix)]
 
 mod util;
 

@@ -84,3 +84,25 @@ fn single_file_and_selection() {
         std::fs::read(src.join("a/medium.txt")).expect("read")
     );
 }
+
+#[test]
+fn archive_gets_the_umask_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TempDir::new().expect("tempdir");
+    let f = t.path().join("f");
+    std::fs::write(&f, b"data").expect("write");
+    let archive = arg(t.path(), "f.hxz");
+    ok(["pack", "-q", f.to_str().expect("utf-8"), &archive]);
+    // SAFETY: reads and restores this process's umask; tests create files with either value.
+    let mask = unsafe {
+        let m = libc::umask(0o022);
+        libc::umask(m);
+        m
+    };
+    let mode = std::fs::metadata(&archive)
+        .expect("stat")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o666 & !(mask as u32));
+}
