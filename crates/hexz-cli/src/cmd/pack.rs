@@ -127,9 +127,7 @@ impl Args {
                 }
                 Compression::Zstd(level)
             }
-            (other, Some(_)) => {
-                bail!("--level applies to zstd only, not {other:?}")
-            }
+            (_, Some(_)) => bail!("--level applies to zstd only (use --compression zstd)"),
             (Codec::Lz4, None) => Compression::Lz4,
             (Codec::None, None) => Compression::None,
         };
