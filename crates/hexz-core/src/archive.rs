@@ -179,7 +179,7 @@ impl Archive {
             summary,
             file_len,
             blocks: Cache::new(opts.cache_bytes),
-            pages: Cache::new((opts.cache_bytes / 8).max(4 << 20)),
+            pages: Cache::new((opts.cache_bytes / 8).max(8 << 20)),
             record_pages: Cache::new((opts.cache_bytes / 16).max(1 << 20)),
             entries: Mutex::new(None),
             groups: Mutex::new(None),

@@ -4,7 +4,11 @@ use lru::LruCache;
 use parking_lot::Mutex;
 use std::hash::{BuildHasher, Hash};
 
-const SHARDS: usize = 16;
+/// Most shards a cache uses; small budgets get fewer, so that one shard still holds a
+/// large value (a full index page is 256 KiB).
+const MAX_SHARDS: usize = 16;
+/// Smallest budget per shard when the cache has more than one.
+const MIN_SHARD_BYTES: usize = 1 << 20;
 
 /// Values the cache can weigh.
 pub trait Weigh {
@@ -23,7 +27,7 @@ struct Shard<K: Hash + Eq, V> {
     bytes: usize,
 }
 
-/// Sharded LRU: each shard holds at most `budget / 16` bytes, so one lock is never global.
+/// Sharded LRU: each shard holds an equal part of the budget, so no lock is global.
 pub struct Cache<K: Hash + Eq, V> {
     shards: Vec<Mutex<Shard<K, V>>>,
     shard_budget: usize,
@@ -33,8 +37,9 @@ pub struct Cache<K: Hash + Eq, V> {
 impl<K: Hash + Eq + Copy, V: Weigh + Clone> Cache<K, V> {
     /// A cache holding at most `budget` bytes (0 disables caching).
     pub fn new(budget: usize) -> Self {
+        let n = (budget / MIN_SHARD_BYTES).clamp(1, MAX_SHARDS);
         Cache {
-            shards: (0..SHARDS)
+            shards: (0..n)
                 .map(|_| {
                     Mutex::new(Shard {
                         map: LruCache::unbounded(),
@@ -42,13 +47,13 @@ impl<K: Hash + Eq + Copy, V: Weigh + Clone> Cache<K, V> {
                     })
                 })
                 .collect(),
-            shard_budget: budget / SHARDS,
+            shard_budget: budget / n,
             hasher: Default::default(),
         }
     }
 
     fn shard(&self, k: &K) -> &Mutex<Shard<K, V>> {
-        &self.shards[self.hasher.hash_one(k) as usize % SHARDS]
+        &self.shards[self.hasher.hash_one(k) as usize % self.shards.len()]
     }
 
     /// Looks up `k`, marking it recently used.
@@ -99,6 +104,10 @@ mod tests {
         }
         assert!(c.bytes() <= 16 * 1000);
         assert!(c.get(&999).is_some());
+        // A small budget still holds a value close to its size.
+        let small: Cache<u64, Arc<[u8]>> = Cache::new(300 << 10);
+        small.insert(7, vec![0u8; 262_208].into());
+        assert!(small.get(&7).is_some());
         let off: Cache<u64, Arc<[u8]>> = Cache::new(0);
         off.insert(1, vec![1u8].into());
         assert!(off.get(&1).is_none());

@@ -39,14 +39,22 @@ impl FileSink {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".hexz-tmp")
-            .tempfile_in(&dir)?;
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".hexz-tmp");
+        // The finished archive gets the usual `0o666 & !umask`, like any new file.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let tmp = builder.tempfile_in(&dir)?;
         Ok(FileSink {
             tmp: BufWriter::with_capacity(1 << 20, tmp),
             target,
         })
+    }
+
+    /// The temporary file being written, which becomes the target on commit.
+    pub fn temp_path(&self) -> &Path {
+        self.tmp.get_ref().path()
     }
 }
 

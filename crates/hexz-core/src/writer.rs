@@ -309,6 +309,17 @@ impl ArchiveWriter {
     /// Adds every file, directory and symlink under `src` (not following symlinks), with paths
     /// relative to `src`, prefixed by `prefix/` when `prefix` is not empty.
     pub fn add_dir(&mut self, src: &Path, prefix: &str) -> Result<()> {
+        self.add_dir_filtered(src, prefix, &|_| true)
+    }
+
+    /// Like [`add_dir`](Self::add_dir), skipping every path for which `keep` returns false
+    /// (a skipped directory is not descended into).
+    pub fn add_dir_filtered(
+        &mut self,
+        src: &Path,
+        prefix: &str,
+        keep: &dyn Fn(&Path) -> bool,
+    ) -> Result<()> {
         let source = |p: &Path, e| Error::Source {
             path: p.to_path_buf(),
             source: e,
@@ -323,6 +334,9 @@ impl ArchiveWriter {
             let mut subdirs = Vec::new();
             for child in children {
                 let p = child.path();
+                if !keep(&p) {
+                    continue;
+                }
                 let name = child.file_name().into_string().map_err(|n| {
                     Error::InvalidInput(format!("{}: file name {n:?} is not UTF-8", dir.display()))
                 })?;

@@ -86,7 +86,6 @@ fn sequential_read_fetches_each_byte_once_with_default_cache() {
 }
 
 #[test]
-#[ignore = "bug: with cache_bytes < 32 MiB a full index page (4096 entries = 262,208 B) exceeds the page cache's per-shard budget (max(cache/8, 4 MiB)/16 = 256 KiB), so it is never cached and every block lookup re-reads and re-decodes its page"]
 fn sequential_read_fetches_each_byte_once_with_small_cache() {
     sequential_budget(1 << 20);
 }

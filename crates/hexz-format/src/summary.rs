@@ -208,10 +208,8 @@ impl Summary {
                 )));
             }
         }
-        if (record_count > 0) != (record_group_count > 0) {
-            return Err(Error::Inconsistent(
-                "records without groups, or groups without records".into(),
-            ));
+        if record_count > 0 && record_group_count == 0 {
+            return Err(Error::Inconsistent("records without record groups".into()));
         }
         Ok(Summary {
             logical_size,

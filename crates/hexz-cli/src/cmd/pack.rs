@@ -276,30 +276,8 @@ fn pack(config: &Config, bar: &indicatif::ProgressBar) -> Result<WriteReport> {
         w.add_stream("memory", Interruptible(file), meta_of(&md))?;
     }
     let report = w.finish()?;
-    set_default_mode(out);
     Ok(report)
 }
-
-/// Gives the new archive the usual `0o666 & !umask` mode: the engine's temporary file, and so
-/// the renamed archive, is created `0o600`.
-#[cfg(unix)]
-fn set_default_mode(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    // SAFETY: umask only swaps the process's file-creation mask; it is restored at once, and
-    // the writer's threads have exited, so no file is created in between.
-    let mask = unsafe {
-        let m = libc::umask(0o022);
-        libc::umask(m);
-        m
-    };
-    #[allow(clippy::useless_conversion)] // mode_t is u32 on Linux, u16 on macOS
-    let mode = 0o666 & !u32::from(mask);
-    // Best effort: the archive is complete either way.
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
-}
-
-#[cfg(not(unix))]
-fn set_default_mode(_path: &Path) {}
 
 fn open(path: &Path) -> Result<(std::fs::File, std::fs::Metadata)> {
     let file =
