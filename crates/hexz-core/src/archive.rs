@@ -271,6 +271,46 @@ impl Archive {
         Ok(v)
     }
 
+    /// Reads many ranges into `out` back to back (`out.len()` must be the sum of the lengths),
+    /// in parallel: one call per batch of samples instead of one per sample.
+    pub fn read_batch(&self, ranges: &[(u64, usize)], out: &mut [u8]) -> Result<()> {
+        let total: usize = ranges.iter().map(|r| r.1).sum();
+        if total != out.len() {
+            return Err(Error::InvalidInput(format!(
+                "read_batch: ranges hold {total} bytes, buffer {}",
+                out.len()
+            )));
+        }
+        let mut jobs: Vec<(u64, &mut [u8])> = Vec::with_capacity(ranges.len());
+        let mut rest = out;
+        for &(off, len) in ranges {
+            let (dst, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            rest = tail;
+            jobs.push((off, dst));
+        }
+        let read = |(off, dst): &mut (u64, &mut [u8])| self.inner.read_exact(*off, dst);
+        if jobs.len() > 1 && crate::fork::parallel_ok() {
+            jobs.par_iter_mut().try_for_each(read)
+        } else {
+            jobs.iter_mut().try_for_each(read)
+        }
+    }
+
+    /// Asks the read-ahead threads to decode the blocks of `offset..offset + len` into the
+    /// cache (when the access order is known in advance). Returns at once.
+    pub fn prefetch(&self, offset: u64, len: u64) {
+        let (Some(p), false) = (&self.prefetch, len == 0 || offset >= self.len()) else {
+            return;
+        };
+        let end = offset.saturating_add(len).min(self.len()) - 1;
+        if let (Ok(first), Ok(last)) = (
+            self.inner.block_index_at(offset),
+            self.inner.block_index_at(end),
+        ) {
+            p.request(first..last + 1);
+        }
+    }
+
     /// The decoded block holding logical `offset`, and the block's logical start. Served from
     /// the cache when possible; callers may hold the buffer without copying it.
     pub fn block_at(&self, offset: u64) -> Result<(u64, Arc<[u8]>)> {
@@ -544,6 +584,18 @@ impl Inner {
         Ok(())
     }
 
+    fn read_exact(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let n = self.read_at(offset, buf)?;
+        if n != buf.len() {
+            return Err(Error::OutOfRange(format!(
+                "range {offset}+{} is past the end of the stream ({} bytes)",
+                buf.len(),
+                self.summary.logical_size
+            )));
+        }
+        Ok(())
+    }
+
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let s = &self.summary;
         if offset >= s.logical_size || buf.is_empty() {
@@ -605,7 +657,7 @@ impl Inner {
             }
             Ok(())
         };
-        if small {
+        if small || !crate::fork::parallel_ok() {
             pending.iter_mut().try_for_each(work)?;
         } else {
             pending.par_iter_mut().try_for_each(work)?;

@@ -14,6 +14,7 @@ pub mod codec;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 mod error;
+mod fork;
 mod prefetch;
 pub mod sink;
 pub mod store;
@@ -23,6 +24,8 @@ mod writer;
 pub use archive::{Archive, ReadOptions};
 pub use codec::Compression;
 pub use error::{Error, Result};
+pub use hexz_format::Error as FormatError;
+pub use hexz_format::VERSION as FORMAT_VERSION;
 pub use hexz_format::{BlockEntry, Codec, DType, Entry, EntryKind, Record, RecordGroup};
 pub use sink::{FileSink, Sink};
 pub use store::{FileStore, MemStore, ReadAt};

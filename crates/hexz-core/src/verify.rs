@@ -88,37 +88,37 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
             }
         };
         let per = s.entries_per_page as u64;
-        let mut problems: Vec<String> = page
-            .0
-            .par_iter()
-            .enumerate()
-            .filter_map(|(i, e)| {
-                let idx = p as u64 * per + i as u64;
-                let mut raw = vec![0u8; e.raw_len as usize];
-                let what = || format!("block {idx} (logical offset {})", e.logical_offset);
-                let res = (|| -> std::result::Result<(), String> {
-                    if e.codec != Codec::Zero {
-                        let mut stored = vec![0u8; e.stored_len as usize];
-                        inner
-                            .store
-                            .read_exact_at(e.stored_offset, &mut stored)
-                            .map_err(|err| format!("{}: cannot read: {err}", what()))?;
-                        let crc = hexz_format::crc32c(&stored);
-                        if crc != e.crc {
-                            return Err(format!("{}: crc32c mismatch", what()));
-                        }
-                        decode_into(e.codec, &stored, &mut raw, &what)
-                            .map_err(|err| err.to_string())?;
+        let check = |(i, e): (usize, &hexz_format::BlockEntry)| {
+            let idx = p as u64 * per + i as u64;
+            let mut raw = vec![0u8; e.raw_len as usize];
+            let what = || format!("block {idx} (logical offset {})", e.logical_offset);
+            let res = (|| -> std::result::Result<(), String> {
+                if e.codec != Codec::Zero {
+                    let mut stored = vec![0u8; e.stored_len as usize];
+                    inner
+                        .store
+                        .read_exact_at(e.stored_offset, &mut stored)
+                        .map_err(|err| format!("{}: cannot read: {err}", what()))?;
+                    let crc = hexz_format::crc32c(&stored);
+                    if crc != e.crc {
+                        return Err(format!("{}: crc32c mismatch", what()));
                     }
-                    if *blake3::hash(&raw).as_bytes() != e.hash {
-                        return Err(format!("{}: content hash mismatch", what()));
-                    }
-                    Ok(())
-                })();
-                progress(done.fetch_add(e.raw_len as u64, Ordering::Relaxed) + e.raw_len as u64);
-                res.err()
-            })
-            .collect();
+                    decode_into(e.codec, &stored, &mut raw, &what)
+                        .map_err(|err| err.to_string())?;
+                }
+                if *blake3::hash(&raw).as_bytes() != e.hash {
+                    return Err(format!("{}: content hash mismatch", what()));
+                }
+                Ok(())
+            })();
+            progress(done.fetch_add(e.raw_len as u64, Ordering::Relaxed) + e.raw_len as u64);
+            res.err()
+        };
+        let mut problems: Vec<String> = if crate::fork::parallel_ok() {
+            page.0.par_iter().enumerate().filter_map(check).collect()
+        } else {
+            page.0.iter().enumerate().filter_map(check).collect()
+        };
         report.blocks += page.0.len() as u64;
         report.problems.append(&mut problems);
     }

@@ -1,0 +1,66 @@
+"""Hexz: random-access compressed snapshots for ML data and disk images.
+
+Reads run in Rust with the GIL released, return zero-copy views where the bytes are already
+decoded, and prefetch ahead on Rust threads. The public API:
+
+- :func:`open`, :class:`Reader`, :class:`AsyncReader`, :class:`Writer`
+- :func:`read_array`, :func:`load_array` (NumPy)
+- :class:`Dataset` / :class:`Loader`, :class:`Sampler` (PyTorch), :func:`tf_dataset` (TensorFlow)
+- exceptions: :class:`HexzError` and subclasses
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Union
+
+from ._native import FORMAT_VERSION
+from ._native import __version__ as __version__
+from .array import load_array, read_array
+from .dataset import Dataset, Loader, Sampler
+from .errors import (
+    DecryptionError,
+    FormatError,
+    HexzError,
+    IntegrityError,
+    StoreError,
+    UnsupportedFeatureError,
+    UnsupportedVersionError,
+)
+from .reader import AsyncReader, Entry, EntryReader, Reader
+from .tensorflow import tf_dataset
+from .writer import Writer
+
+__all__ = [
+    "FORMAT_VERSION",
+    "AsyncReader",
+    "Dataset",
+    "DecryptionError",
+    "Entry",
+    "EntryReader",
+    "FormatError",
+    "HexzError",
+    "IntegrityError",
+    "Loader",
+    "Reader",
+    "Sampler",
+    "StoreError",
+    "UnsupportedFeatureError",
+    "UnsupportedVersionError",
+    "Writer",
+    "__version__",
+    "load_array",
+    "open",
+    "read_array",
+    "tf_dataset",
+]
+
+
+def open(path: Union[str, os.PathLike[str]], mode: str = "r", **kwargs: Any) -> Any:
+    """Opens an archive: ``mode="r"`` returns a :class:`Reader`, ``mode="w"`` a
+    :class:`Writer` (keyword arguments go to the class)."""
+    if mode in ("r", "rb"):
+        return Reader(path, **kwargs)
+    if mode in ("w", "wb"):
+        return Writer(path, **kwargs)
+    raise ValueError(f"invalid mode {mode!r}: use 'r' or 'w'")

@@ -1,0 +1,47 @@
+"""Exceptions raised by hexz.
+
+Every error specific to hexz derives from :class:`HexzError`. Where a builtin fits better,
+hexz raises the builtin: :class:`FileNotFoundError` for a missing archive or entry,
+:class:`PermissionError`, :class:`ValueError` for bad arguments, :class:`IndexError` for
+out-of-range records or offsets.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DecryptionError",
+    "FormatError",
+    "HexzError",
+    "IntegrityError",
+    "StoreError",
+    "UnsupportedFeatureError",
+    "UnsupportedVersionError",
+]
+
+
+class HexzError(Exception):
+    """Base class of hexz's own exceptions."""
+
+
+class FormatError(HexzError):
+    """The bytes are not a valid archive: bad magic, checksum, limits or layout."""
+
+
+class UnsupportedVersionError(FormatError):
+    """The archive uses a format version or required feature this build cannot read."""
+
+
+class IntegrityError(HexzError):
+    """Stored bytes do not match their checksum or hash: the archive is corrupt or tampered."""
+
+
+class DecryptionError(HexzError):
+    """Decryption failed: wrong key or password, or tampered encrypted data."""
+
+
+class UnsupportedFeatureError(HexzError):
+    """The archive needs a capability compiled out of this build (for example zstd)."""
+
+
+class StoreError(HexzError, OSError):
+    """Reading or writing the underlying storage failed."""

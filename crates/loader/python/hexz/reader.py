@@ -1,0 +1,365 @@
+"""Reading archives: :class:`Reader`, :class:`EntryReader` and :class:`AsyncReader`."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+
+from . import _compat
+from ._native import NativeArchive
+
+__all__ = ["AsyncReader", "Entry", "EntryReader", "Reader"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+DEFAULT_CACHE_BYTES = 64 << 20
+
+# Native archives inherited through fork() are never used nor freed in the child: their
+# locks or threads may belong to the parent. The child reopens the archive instead.
+_INHERITED: list[Any] = []
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of an archive."""
+
+    path: str
+    kind: str  # "file", "dir", "symlink" or "stream"
+    mode: int
+    mtime_ns: int
+    offset: int
+    size: int
+    target: Optional[str] = None
+
+
+def _open_native(path: str, cache_size: Optional[int], prefetch_threads: int) -> NativeArchive:
+    if cache_size is None:
+        return NativeArchive(path, DEFAULT_CACHE_BYTES, prefetch_threads)
+    if cache_size < 0:
+        raise ValueError(f"cache_size must be >= 0 blocks, got {cache_size}")
+    native = NativeArchive(path, cache_size * 65536, prefetch_threads)
+    if native.block_size != 65536:
+        native = NativeArchive(path, cache_size * native.block_size, prefetch_threads)
+    return native
+
+
+class _Handle:
+    """A native archive that reopens itself in a forked child and survives pickling."""
+
+    def __init__(self, path: PathLike, cache_size: Optional[int], prefetch_threads: int) -> None:
+        self.path = os.fspath(path)
+        if not isinstance(self.path, str):
+            raise TypeError("path must be str or os.PathLike[str]")
+        self.cache_size = cache_size
+        self.prefetch_threads = prefetch_threads
+        self._native: Optional[NativeArchive] = _open_native(self.path, cache_size, prefetch_threads)
+        self._pid = os.getpid()
+
+    @property
+    def native(self) -> NativeArchive:
+        if self._native is None:
+            raise ValueError("I/O operation on a closed archive")
+        if self._pid != os.getpid():
+            _INHERITED.append(self._native)
+            self._native = _open_native(self.path, self.cache_size, self.prefetch_threads)
+            self._pid = os.getpid()
+        return self._native
+
+    def close(self) -> None:
+        self._native = None
+
+    @property
+    def closed(self) -> bool:
+        return self._native is None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "cache_size": self.cache_size,
+            "prefetch_threads": self.prefetch_threads,
+            "closed": self.closed,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.path = state["path"]
+        self.cache_size = state["cache_size"]
+        self.prefetch_threads = state["prefetch_threads"]
+        self._pid = os.getpid()
+        self._native = None
+        if not state["closed"]:
+            self._native = _open_native(self.path, self.cache_size, self.prefetch_threads)
+
+
+class _Stream(io.RawIOBase):
+    """Shared file-like logic over a byte range ``[base, base + size)`` of the logical stream."""
+
+    def __init__(self, handle: _Handle, base: int, size: int, name: str) -> None:
+        super().__init__()
+        self._h = handle
+        self._base = base
+        self._size = size
+        self._pos = 0
+        self.name = name
+
+    def _check(self) -> NativeArchive:
+        if self.closed:
+            raise ValueError("I/O operation on a closed reader")
+        return self._h.native
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def size(self) -> int:
+        """Length in bytes."""
+        return self._size
+
+    def tell(self) -> int:
+        self._check()
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._check()
+        if whence == io.SEEK_SET:
+            pos = offset
+        elif whence == io.SEEK_CUR:
+            pos = self._pos + offset
+        elif whence == io.SEEK_END:
+            pos = self._size + offset
+        else:
+            raise ValueError(f"invalid whence {whence!r}")
+        if pos < 0:
+            raise ValueError(f"negative seek position {pos}")
+        self._pos = pos
+        return pos
+
+    def read_at(self, offset: int, length: int) -> memoryview:
+        """Reads ``length`` bytes at ``offset`` (fewer at the end) without moving the position.
+
+        Returns a memoryview; a range inside one cached block is a view of the cache, not a copy.
+        """
+        native = self._check()
+        if offset < 0 or length < 0:
+            raise ValueError("offset and length must be >= 0")
+        if offset > self._size:
+            raise IndexError(f"offset {offset} is past the end ({self._size} bytes)")
+        length = min(length, self._size - offset)
+        return _compat.view(native.read_at(self._base + offset, length))
+
+    def read(self, size: Optional[int] = -1) -> memoryview:  # type: ignore[override]
+        """Reads up to ``size`` bytes from the position (all remaining bytes by default)."""
+        self._check()
+        if size is None or size < 0:
+            size = max(0, self._size - self._pos)
+        if self._pos >= self._size:
+            return memoryview(b"")
+        data = self.read_at(self._pos, size)
+        self._pos += len(data)
+        return data
+
+    def readall(self) -> memoryview:  # type: ignore[override]
+        return self.read(-1)
+
+    def readinto(self, buffer: Any) -> int:
+        """Reads into a writable buffer (bytearray, NumPy array, ...) and returns the count."""
+        native = self._check()
+        address, n, keep = _compat.writable_address(buffer)
+        n = min(n, max(0, self._size - self._pos))
+        if n == 0:
+            return 0
+        got = native.read_into(self._base + self._pos, address, n)
+        del keep
+        self._pos += got
+        return int(got)
+
+    def __getitem__(self, key: Union[int, slice]) -> Any:
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self._size)
+            if step == 1:
+                return self.read_at(start, max(0, stop - start))
+            idx = range(start, stop, step)
+            if not idx:
+                return memoryview(b"")
+            lo, hi = min(idx), max(idx)
+            data = bytes(self.read_at(lo, hi - lo + 1))
+            return memoryview(bytes(data[i - lo] for i in idx))
+        if key < 0:
+            key += self._size
+        if not 0 <= key < self._size:
+            raise IndexError("index out of range")
+        return self.read_at(key, 1)[0]
+
+
+class EntryReader(_Stream):
+    """A file-like view of one entry, from :meth:`Reader.open`."""
+
+    def __init__(self, handle: _Handle, entry: Entry) -> None:
+        super().__init__(handle, entry.offset, entry.size, entry.path)
+        self.entry = entry
+
+    def __repr__(self) -> str:
+        return f"<hexz.EntryReader {self.name!r} size={self._size}>"
+
+
+class Reader(_Stream):
+    """A random-access, file-like reader of an archive's logical stream.
+
+    ``read()``, ``read_at()`` and slicing return memoryviews; a range inside one cached block
+    is served without a copy. Reads release the GIL and decode large ranges in parallel; a
+    sequential reader gets background read-ahead. A Reader is safe to use from many threads,
+    picklable (a DataLoader worker reopens it) and reopens itself in a forked child.
+
+    Args:
+        path: the archive.
+        cache_size: block cache size in blocks (default: 64 MiB worth).
+        prefetch_threads: background read-ahead threads (0 disables read-ahead).
+    """
+
+    def __init__(
+        self,
+        path: PathLike,
+        *,
+        cache_size: Optional[int] = None,
+        prefetch_threads: int = 4,
+    ) -> None:
+        if prefetch_threads < 0:
+            raise ValueError("prefetch_threads must be >= 0")
+        handle = _Handle(path, cache_size, prefetch_threads)
+        super().__init__(handle, 0, len(handle.native), handle.path)
+
+    def __reduce__(self) -> Any:
+        return (_restore_reader, (self._h, self._pos, self.closed))
+
+    def close(self) -> None:
+        self._h.close()
+        super().close()
+
+    @property
+    def path(self) -> str:
+        """The archive's path."""
+        return self._h.path
+
+    def entries(self) -> list[Entry]:
+        """Every entry (files, directories, symlinks, streams), sorted by path."""
+        return [Entry(*t) for t in self._check().entries()]
+
+    def namelist(self) -> list[str]:
+        """Paths of the entries that hold data (files and raw streams), sorted."""
+        return [t[0] for t in self._check().entries() if t[1] in ("file", "stream")]
+
+    def getinfo(self, name: str) -> Entry:
+        """The entry named ``name``; FileNotFoundError when there is none."""
+        t = self._check().entry(name)
+        if t is None:
+            raise FileNotFoundError(f"no entry named {name!r} in {self.path}")
+        return Entry(*t)
+
+    def open(self, name: str) -> EntryReader:  # type: ignore[override]
+        """A file-like reader of one entry."""
+        entry = self.getinfo(name)
+        if entry.kind not in ("file", "stream"):
+            raise IsADirectoryError(f"{name!r} is a {entry.kind}, not a file")
+        return EntryReader(self._h, entry)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The archive's user metadata (a dict; empty when none was stored)."""
+        text = self._check().metadata()
+        return {} if text is None else dict(json.loads(text))
+
+    def info(self) -> dict[str, Any]:
+        """Format version, features and sizes."""
+        return dict(self._check().info())
+
+    def verify(self) -> list[str]:
+        """Checks every block and table; returns the problems found (empty when intact)."""
+        return list(self._check().verify())
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{self._size} bytes"
+        return f"<hexz.Reader {self.path!r} {state}>"
+
+
+def _restore_reader(handle: _Handle, pos: int, closed: bool) -> Reader:
+    r = Reader.__new__(Reader)
+    _Stream.__init__(r, handle, 0, 0 if closed else len(handle.native), handle.path)
+    r._pos = pos
+    if closed:
+        r.close()
+    return r
+
+
+class AsyncReader:
+    """An asyncio reader: every read runs on a worker thread (the GIL is released while Rust
+    reads and decodes), so the event loop never blocks on I/O or decompression.
+
+    Use as ``async with hexz.AsyncReader(path) as r: data = await r.read_at(0, 1024)``.
+    """
+
+    def __init__(self, path: PathLike, **kwargs: Any) -> None:
+        self._path = path
+        self._kwargs = kwargs
+        self._reader: Optional[Reader] = None
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    async def open(self) -> AsyncReader:
+        """Opens the archive (also done by ``async with``)."""
+        if self._reader is None:
+            self._reader = await self._run(lambda: Reader(self._path, **self._kwargs))
+        return self
+
+    @property
+    def reader(self) -> Reader:
+        if self._reader is None:
+            raise ValueError("AsyncReader is not open: use 'async with' or 'await r.open()'")
+        return self._reader
+
+    async def __aenter__(self) -> AsyncReader:
+        return await self.open()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def __len__(self) -> int:
+        return len(self.reader)
+
+    async def read_at(self, offset: int, length: int) -> memoryview:
+        """Reads ``length`` bytes at ``offset``."""
+        result: memoryview = await self._run(self.reader.read_at, offset, length)
+        return result
+
+    async def read(self, size: int = -1) -> memoryview:
+        """Reads up to ``size`` bytes from the position."""
+        result: memoryview = await self._run(self.reader.read, size)
+        return result
+
+    async def readinto(self, buffer: Any) -> int:
+        """Reads into a writable buffer."""
+        result: int = await self._run(self.reader.readinto, buffer)
+        return result
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self.reader.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.reader.tell()
+
+    def namelist(self) -> list[str]:
+        return self.reader.namelist()

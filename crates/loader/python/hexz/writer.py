@@ -1,0 +1,198 @@
+"""Writing archives: :class:`Writer`."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Optional, Union
+
+from . import _compat
+from ._native import NativeWriter
+
+__all__ = ["Writer"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class Writer:
+    """Builds an archive. Compression and hashing run on Rust threads (all cores by default)
+    and every call releases the GIL. Nothing appears at ``path`` until :meth:`close`: the
+    archive is written to a temporary file and renamed into place, so a failed or interrupted
+    write never leaves a partial archive and never damages an existing file.
+
+    Args:
+        path: the archive to create (replaced atomically if it exists).
+        compression: ``"lz4"`` (default), ``"zstd"`` or ``"none"``.
+        level: zstd level, 1 to 19 (default 3).
+        block_size: bytes per block, a power of two from 4096 to 16 MiB (default 64 KiB).
+        threads: compression threads (0 = one per core).
+        dedup: store identical blocks once (default True).
+
+    Used as a context manager, the archive is finished on a clean exit and discarded when the
+    body raises.
+    """
+
+    def __init__(
+        self,
+        path: PathLike,
+        compression: str = "lz4",
+        level: Optional[int] = None,
+        block_size: int = 65536,
+        threads: int = 0,
+        dedup: bool = True,
+    ) -> None:
+        self.path = os.fspath(path)
+        self._native: Optional[NativeWriter] = NativeWriter(
+            self.path, compression, level, block_size, threads, dedup
+        )
+        self._unnamed = 0
+        self._metadata: dict[str, Any] = {}
+        self.report: Optional[dict[str, Any]] = None
+
+    @property
+    def _w(self) -> NativeWriter:
+        if self._native is None:
+            raise ValueError("I/O operation on a closed writer")
+        return self._native
+
+    def _auto_name(self, prefix: str) -> str:
+        self._unnamed += 1
+        return f"{prefix}{self._unnamed:06d}"
+
+    def add(self, item: Any, name: Optional[str] = None) -> None:
+        """Adds a file or directory (by path), bytes-like data, or a NumPy array."""
+        if isinstance(item, (str, os.PathLike)):
+            path = os.fspath(item)
+            if os.path.isdir(path):
+                self.add_dir(path, prefix=name or "")
+            else:
+                self.add_file(path, name)
+        elif isinstance(item, (bytes, bytearray, memoryview)):
+            self.add_bytes(item, name)
+        elif hasattr(item, "__array_interface__") or type(item).__module__.startswith("numpy"):
+            self.add_array(item, name or self._auto_name("array-"))
+        else:
+            raise TypeError(f"cannot add {type(item).__name__}: expected a path, bytes or an array")
+
+    def add_file(self, path: PathLike, name: Optional[str] = None) -> None:
+        """Adds a local file as entry ``name`` (default: its file name)."""
+        path = os.fspath(path)
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"{path} is a directory: use add_dir() or add()")
+        self._w.add_file(path, name or os.path.basename(path))
+
+    def add_dir(self, path: PathLike, prefix: str = "") -> None:
+        """Adds every file, directory and symlink under ``path`` (paths relative to it)."""
+        path = os.fspath(path)
+        if not os.path.isdir(path):
+            raise NotADirectoryError(f"{path} is not a directory")
+        self._w.add_dir(path, prefix)
+
+    def add_bytes(self, data: Any, name: Optional[str] = None) -> None:
+        """Adds bytes-like ``data`` as a file entry (default name ``bytes-000001``, ...)."""
+        name = name or self._auto_name("bytes-")
+        if isinstance(data, bytes):
+            self._w.add_bytes(name, data)
+            return
+        mv = memoryview(data)
+        if not mv.contiguous:
+            mv = memoryview(mv.tobytes())
+        mv = mv.cast("B")
+        if mv.readonly:
+            self._w.add_bytes(name, mv.tobytes())
+            return
+        import ctypes
+
+        n = mv.nbytes
+        if n == 0:
+            self._w.add_bytes(name, b"")
+            return
+        holder = (ctypes.c_char * n).from_buffer(mv)
+        self._w.add_buffer(name, ctypes.addressof(holder), n)
+        del holder
+
+    def add_array(self, array: Any, name: str) -> None:
+        """Adds a NumPy array as a dataset: one record per row of its first axis, with its
+        dtype and per-row shape recorded. Read it back with :func:`hexz.load_array` or
+        iterate its rows with :class:`hexz.Dataset`."""
+        np = _compat.numpy()
+        arr = np.asarray(array)
+        if arr.dtype.byteorder == ">":
+            arr = arr.astype(arr.dtype.newbyteorder("<"))
+        arr = np.ascontiguousarray(arr)
+        dtype = _dtype_name(arr.dtype)
+        self._w.add_array(
+            name, dtype, list(arr.shape), int(arr.ctypes.data) if arr.nbytes else 0, arr.nbytes
+        )
+
+    def add_records(self, samples: Any, name: str = "records") -> None:
+        """Adds opaque samples (an iterable of bytes-like objects) as a record group."""
+        self._w.add_records(name, [bytes(s) for s in samples])
+
+    def add_metadata(self, metadata: dict[str, Any]) -> None:
+        """Merges ``metadata`` (JSON-serialisable) into the archive's user metadata."""
+        if not isinstance(metadata, dict):
+            raise TypeError("metadata must be a dict")
+        merged = {**self._metadata, **metadata}
+        text = json.dumps(merged)
+        self._w.set_metadata(text)
+        self._metadata = merged
+
+    def close(self) -> dict[str, Any]:
+        """Finishes the archive and moves it into place; returns what was written."""
+        if self._native is None:
+            if self.report is None:
+                raise ValueError("the writer was aborted")
+            return self.report
+        native, self._native = self._native, None
+        self.report = dict(native.finish())
+        return self.report
+
+    finish = close
+
+    def abort(self) -> None:
+        """Discards the archive: nothing is written at ``path``."""
+        if self._native is not None:
+            self._native.abort()
+            self._native = None
+
+    @property
+    def closed(self) -> bool:
+        return self._native is None
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def __repr__(self) -> str:
+        return f"<hexz.Writer {self.path!r}{' closed' if self.closed else ''}>"
+
+
+_DTYPES = {
+    "bool": "bool",
+    "int8": "int8",
+    "uint8": "uint8",
+    "int16": "int16",
+    "uint16": "uint16",
+    "int32": "int32",
+    "uint32": "uint32",
+    "int64": "int64",
+    "uint64": "uint64",
+    "float16": "float16",
+    "float32": "float32",
+    "float64": "float64",
+    "complex64": "complex64",
+    "complex128": "complex128",
+}
+
+
+def _dtype_name(dtype: Any) -> str:
+    name = str(dtype.name)
+    if name not in _DTYPES:
+        raise TypeError(f"unsupported dtype {dtype}: use one of {', '.join(_DTYPES)}")
+    return _DTYPES[name]

@@ -1,0 +1,26 @@
+//! `hexz._native`: the Rust half of the `hexz` Python package.
+//!
+//! The pure-Python package in `python/hexz` is the public API; this module holds the engine
+//! objects it wraps: [`reader::NativeArchive`], [`writer::NativeWriter`] and [`chunk::Chunk`].
+
+mod chunk;
+mod errors;
+mod reader;
+mod writer;
+
+use pyo3::prelude::*;
+
+/// The private native module of the `hexz` package.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<reader::NativeArchive>()?;
+    m.add_class::<writer::NativeWriter>()?;
+    m.add_class::<chunk::Chunk>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("FORMAT_VERSION", hexz_core::FORMAT_VERSION)?;
+    m.add("HAS_ZSTD", cfg!(feature = "compression-zstd"))?;
+    m.add("HAS_S3", cfg!(feature = "s3"))?;
+    m.add("HAS_ENCRYPTION", cfg!(feature = "encryption"))?;
+    m.add("HAS_SIGNING", cfg!(feature = "signing"))?;
+    Ok(())
+}

@@ -1,0 +1,280 @@
+//! `NativeArchive`: the reader behind `hexz.Reader`, `hexz.Dataset` and friends.
+
+use crate::chunk::Chunk;
+use crate::errors::IntoPy;
+use hexz_core::{Archive, EntryKind, ReadOptions};
+use pyo3::exceptions::{PyIndexError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::sync::Arc;
+
+/// One open archive. All reads release the GIL; the object is safe to share between threads.
+#[pyclass(frozen, module = "hexz._native")]
+pub struct NativeArchive {
+    archive: Arc<Archive>,
+    path: String,
+}
+
+fn kind_name(k: EntryKind) -> &'static str {
+    match k {
+        EntryKind::File => "file",
+        EntryKind::Dir => "dir",
+        EntryKind::Symlink => "symlink",
+        EntryKind::Stream => "stream",
+    }
+}
+
+/// `(path, kind, mode, mtime_ns, offset, size, target)`.
+type EntryTuple = (String, &'static str, u32, i64, u64, u64, Option<String>);
+
+fn entry_tuple(e: &hexz_core::Entry) -> EntryTuple {
+    (
+        e.path.clone(),
+        kind_name(e.kind),
+        e.mode,
+        e.mtime_ns,
+        e.data_offset,
+        e.size,
+        e.target.clone(),
+    )
+}
+
+#[pymethods]
+impl NativeArchive {
+    #[new]
+    #[pyo3(signature = (path, cache_bytes = 64 << 20, readahead_threads = 4, readahead_blocks = 32))]
+    fn new(
+        py: Python<'_>,
+        path: String,
+        cache_bytes: usize,
+        readahead_threads: usize,
+        readahead_blocks: usize,
+    ) -> PyResult<Self> {
+        let opts = ReadOptions {
+            cache_bytes,
+            readahead_threads,
+            readahead_blocks,
+            verify_hashes: false,
+        };
+        let archive = py.detach(|| Archive::open_with_options(&path, opts)).py()?;
+        Ok(NativeArchive {
+            archive: Arc::new(archive),
+            path,
+        })
+    }
+
+    /// The path the archive was opened from.
+    #[getter]
+    fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn __len__(&self) -> usize {
+        self.archive.len() as usize
+    }
+
+    /// Nominal block size of the archive.
+    #[getter]
+    fn block_size(&self) -> u32 {
+        self.archive.header().block_size
+    }
+
+    /// Reads `length` bytes at `offset` (fewer at the end). A range inside one block is a
+    /// view of the cached block; a longer one is decoded straight into a new buffer.
+    fn read_at(&self, py: Python<'_>, offset: u64, length: u64) -> PyResult<Chunk> {
+        let len = self.archive.len().saturating_sub(offset).min(length) as usize;
+        if len == 0 {
+            return Ok(Chunk::owned(Vec::new()));
+        }
+        let a = &self.archive;
+        py.detach(|| {
+            let (start, block) = a.block_at(offset)?;
+            let skip = (offset - start) as usize;
+            if skip + len <= block.len() {
+                return Ok(Chunk::shared(block, skip, len));
+            }
+            let mut buf = vec![0u8; len];
+            a.read_exact_at(offset, &mut buf)?;
+            Ok(Chunk::owned(buf))
+        })
+        .py()
+    }
+
+    /// Reads into caller memory at `address` (a writable buffer of `length` bytes that the
+    /// caller keeps alive and exported for the duration of the call). Returns bytes read.
+    fn read_into(
+        &self,
+        py: Python<'_>,
+        offset: u64,
+        address: usize,
+        length: usize,
+    ) -> PyResult<usize> {
+        if address == 0 && length > 0 {
+            return Err(PyValueError::new_err("null buffer"));
+        }
+        let dst = SendPtr(address as *mut u8);
+        let a = &self.archive;
+        py.detach(move || {
+            let dst = dst;
+            // SAFETY: the Python caller passes the address and length of a writable buffer it
+            // holds (exported) until this call returns; nothing else in Rust aliases it.
+            let buf = unsafe { std::slice::from_raw_parts_mut(dst.0, length) };
+            a.read_at(offset, buf)
+        })
+        .py()
+    }
+
+    /// Reads several `(offset, length)` ranges, in parallel, into one new buffer; returns the
+    /// buffer (writable) and the start of each range in it.
+    fn read_ranges(
+        &self,
+        py: Python<'_>,
+        ranges: Vec<(u64, u64)>,
+    ) -> PyResult<(Chunk, Vec<usize>)> {
+        let a = &self.archive;
+        py.detach(|| {
+            let mut starts = Vec::with_capacity(ranges.len());
+            let mut total = 0usize;
+            let mut rs = Vec::with_capacity(ranges.len());
+            for (off, len) in ranges {
+                starts.push(total);
+                total += len as usize;
+                rs.push((off, len as usize));
+            }
+            let mut buf = vec![0u8; total];
+            a.read_batch(&rs, &mut buf)?;
+            Ok((Chunk::owned(buf), starts))
+        })
+        .py()
+    }
+
+    /// Reads records by number, in parallel, into one new buffer; returns the buffer and the
+    /// `(start, length)` of each record in it.
+    fn read_records(
+        &self,
+        py: Python<'_>,
+        indices: Vec<u64>,
+    ) -> PyResult<(Chunk, Vec<(usize, usize)>)> {
+        let a = &self.archive;
+        py.detach(|| {
+            let mut rs = Vec::with_capacity(indices.len());
+            let mut spans = Vec::with_capacity(indices.len());
+            let mut total = 0usize;
+            for i in indices {
+                let r = a.record(i)?;
+                spans.push((total, r.length as usize));
+                total += r.length as usize;
+                rs.push((r.offset, r.length as usize));
+            }
+            let mut buf = vec![0u8; total];
+            a.read_batch(&rs, &mut buf)?;
+            Ok((Chunk::owned(buf), spans))
+        })
+        .py()
+    }
+
+    /// Starts decoding the given `(offset, length)` ranges into the cache in the background.
+    fn prefetch(&self, py: Python<'_>, ranges: Vec<(u64, u64)>) {
+        let a = &self.archive;
+        py.detach(|| {
+            for (off, len) in ranges {
+                a.prefetch(off, len);
+            }
+        })
+    }
+
+    /// Every entry as `(path, kind, mode, mtime_ns, offset, size, target)`, sorted by path.
+    fn entries(&self, py: Python<'_>) -> PyResult<Vec<EntryTuple>> {
+        let entries = py.detach(|| self.archive.entries()).py()?;
+        Ok(entries.iter().map(entry_tuple).collect())
+    }
+
+    /// One entry by path, or `None`.
+    fn entry(&self, py: Python<'_>, path: &str) -> PyResult<Option<EntryTuple>> {
+        let e = py.detach(|| self.archive.entry(path)).py()?;
+        Ok(e.as_ref().map(entry_tuple))
+    }
+
+    /// User metadata (JSON text), or `None`.
+    fn metadata(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        let m = py.detach(|| self.archive.metadata()).py()?;
+        m.map(|b| String::from_utf8(b).map_err(|_| PyValueError::new_err("metadata is not UTF-8")))
+            .transpose()
+    }
+
+    /// Record groups as `(name, dtype, sample_shape, first_record, record_count)`.
+    fn record_groups(
+        &self,
+        py: Python<'_>,
+    ) -> PyResult<Vec<(String, &'static str, Vec<u64>, u64, u64)>> {
+        let groups = py.detach(|| self.archive.record_groups()).py()?;
+        Ok(groups
+            .iter()
+            .map(|g| {
+                (
+                    g.name.clone(),
+                    g.dtype.name(),
+                    g.shape.clone(),
+                    g.first_record,
+                    g.record_count,
+                )
+            })
+            .collect())
+    }
+
+    /// Number of records.
+    #[getter]
+    fn record_count(&self) -> u64 {
+        self.archive.record_count()
+    }
+
+    /// Record `i` as `(offset, length)`.
+    fn record(&self, py: Python<'_>, i: u64) -> PyResult<(u64, u64)> {
+        if i >= self.archive.record_count() {
+            return Err(PyIndexError::new_err(format!(
+                "record {i} out of range ({} records)",
+                self.archive.record_count()
+            )));
+        }
+        let r = py.detach(|| self.archive.record(i)).py()?;
+        Ok((r.offset, r.length))
+    }
+
+    /// Bytes of decoded blocks held in the cache.
+    #[getter]
+    fn cached_bytes(&self) -> usize {
+        self.archive.cached_bytes()
+    }
+
+    /// Format and size facts, as `hexz inspect` shows them.
+    fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let a = &self.archive;
+        let h = a.header();
+        let s = a.summary();
+        let d = PyDict::new(py);
+        d.set_item("version", hexz_core::FORMAT_VERSION)?;
+        d.set_item("block_size", h.block_size)?;
+        d.set_item("required_features", h.required.names())?;
+        d.set_item("optional_features", h.optional.names())?;
+        d.set_item("file_size", a.file_len())?;
+        d.set_item("logical_size", s.logical_size)?;
+        d.set_item("block_count", s.block_count)?;
+        d.set_item("entry_count", s.entry_count)?;
+        d.set_item("record_count", s.record_count)?;
+        d.set_item("signed", a.footer().signature_offset.is_some())?;
+        Ok(d)
+    }
+
+    /// Checks every block and table; returns the list of problems (empty when intact).
+    fn verify(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        let r = py
+            .detach(|| hexz_core::verify::verify(&self.archive, &|_| {}))
+            .py()?;
+        Ok(r.problems)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct SendPtr(*mut u8);
+// SAFETY: the pointer is only dereferenced inside the call that received it (see read_into).
+unsafe impl Send for SendPtr {}

@@ -1,0 +1,193 @@
+//! `NativeWriter`: the writer behind `hexz.Writer`.
+
+use crate::errors::IntoPy;
+use hexz_core::{ArchiveWriter, Compression, DType, EntryMeta, WriteOptions};
+use parking_lot::Mutex;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::path::PathBuf;
+
+/// Builds an archive; compression runs on Rust threads and every call releases the GIL.
+#[pyclass(frozen, module = "hexz._native")]
+pub struct NativeWriter {
+    inner: Mutex<Option<ArchiveWriter>>,
+}
+
+impl NativeWriter {
+    fn with<T>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut ArchiveWriter) -> hexz_core::Result<T> + Send,
+    ) -> PyResult<T>
+    where
+        T: Send,
+    {
+        py.detach(|| {
+            let mut guard = self.inner.lock();
+            let w = guard
+                .as_mut()
+                .ok_or_else(|| hexz_core::Error::InvalidInput("the writer is closed".into()))?;
+            f(w)
+        })
+        .py()
+    }
+}
+
+fn now_meta() -> EntryMeta {
+    let ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    EntryMeta {
+        mode: 0o644,
+        mtime_ns: ns,
+    }
+}
+
+#[pymethods]
+impl NativeWriter {
+    #[new]
+    #[pyo3(signature = (path, compression = "lz4", level = None, block_size = 65536, threads = 0, dedup = true))]
+    fn new(
+        py: Python<'_>,
+        path: PathBuf,
+        compression: &str,
+        level: Option<i32>,
+        block_size: u32,
+        threads: usize,
+        dedup: bool,
+    ) -> PyResult<Self> {
+        if level.is_some() && !compression.eq_ignore_ascii_case("zstd") {
+            return Err(PyValueError::new_err(
+                "level applies to zstd compression only",
+            ));
+        }
+        let compression = Compression::parse(compression, level).py()?;
+        let opts = WriteOptions {
+            compression,
+            block_size,
+            threads,
+            dedup,
+            archive_id: None,
+        };
+        let w = py.detach(|| ArchiveWriter::create(&path, opts)).py()?;
+        Ok(NativeWriter {
+            inner: Mutex::new(Some(w)),
+        })
+    }
+
+    /// Adds the local file `src` as entry `name`.
+    fn add_file(&self, py: Python<'_>, src: PathBuf, name: String) -> PyResult<u64> {
+        self.with(py, |w| w.add_file(&src, &name))
+    }
+
+    /// Adds the tree under `src`, with paths prefixed by `prefix`.
+    fn add_dir(&self, py: Python<'_>, src: PathBuf, prefix: String) -> PyResult<()> {
+        self.with(py, |w| w.add_dir(&src, &prefix))
+    }
+
+    /// Adds a file entry holding `data`.
+    fn add_bytes(&self, py: Python<'_>, name: String, data: Vec<u8>) -> PyResult<()> {
+        self.with(py, |w| w.add_bytes(&name, &data, now_meta()))
+    }
+
+    /// Adds a file entry from caller memory (`address`, `length`) that the caller keeps alive.
+    fn add_buffer(
+        &self,
+        py: Python<'_>,
+        name: String,
+        address: usize,
+        length: usize,
+    ) -> PyResult<()> {
+        let src = ConstPtr(address as *const u8);
+        self.with(py, move |w| {
+            let src = src;
+            // SAFETY: the caller holds the exported buffer for the duration of the call.
+            let data = unsafe { slice_at(src.0, length) };
+            w.add_bytes(&name, data, now_meta())
+        })
+    }
+
+    /// Adds an array (C order, little-endian bytes at `address`) as a record group: one
+    /// record per row of the first axis.
+    fn add_array(
+        &self,
+        py: Python<'_>,
+        name: String,
+        dtype: &str,
+        shape: Vec<u64>,
+        address: usize,
+        length: usize,
+    ) -> PyResult<()> {
+        let dtype = DType::from_name(dtype)
+            .filter(|d| *d != DType::Bytes)
+            .ok_or_else(|| PyValueError::new_err(format!("unsupported dtype {dtype:?}")))?;
+        let src = ConstPtr(address as *const u8);
+        self.with(py, move |w| {
+            let src = src;
+            // SAFETY: as in add_buffer.
+            let data = unsafe { slice_at(src.0, length) };
+            w.add_array(&name, dtype, &shape, data)
+        })
+    }
+
+    /// Adds opaque samples as a record group named `name` (one record per item).
+    fn add_records(&self, py: Python<'_>, name: String, samples: Vec<Vec<u8>>) -> PyResult<()> {
+        self.with(py, |w| {
+            w.begin_records(&name, DType::Bytes, &[])?;
+            samples.iter().try_for_each(|s| w.add_record(s))
+        })
+    }
+
+    /// Sets the user metadata (a JSON object as text).
+    fn set_metadata(&self, py: Python<'_>, json: String) -> PyResult<()> {
+        self.with(py, |w| w.set_metadata(json.as_bytes()))
+    }
+
+    /// Finishes the archive (atomic rename into place) and returns what was written.
+    fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let w = self
+            .inner
+            .lock()
+            .take()
+            .ok_or_else(|| PyValueError::new_err("the writer is closed"))?;
+        let r = py.detach(|| w.finish()).py()?;
+        let d = PyDict::new(py);
+        d.set_item("logical_size", r.logical_size)?;
+        d.set_item("file_size", r.file_len)?;
+        d.set_item("blocks", r.blocks)?;
+        d.set_item("stored_blocks", r.stored_blocks)?;
+        d.set_item("dedup_blocks", r.dedup_blocks)?;
+        d.set_item("zero_blocks", r.zero_blocks)?;
+        d.set_item("entries", r.entries)?;
+        d.set_item("records", r.records)?;
+        Ok(d)
+    }
+
+    /// Discards everything written; nothing appears at the target path.
+    fn abort(&self) {
+        self.inner.lock().take();
+    }
+
+    /// Whether `finish` or `abort` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.lock().is_none()
+    }
+}
+
+/// # Safety
+/// `ptr` must point to `len` readable bytes that stay alive and unmodified for `'a`.
+unsafe fn slice_at<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if len == 0 {
+        return &[];
+    }
+    // SAFETY: guaranteed by the caller.
+    unsafe { std::slice::from_raw_parts(ptr, len) }
+}
+
+#[derive(Clone, Copy)]
+struct ConstPtr(*const u8);
+// SAFETY: only dereferenced within the call that received it.
+unsafe impl Send for ConstPtr {}
