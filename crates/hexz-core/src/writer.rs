@@ -8,7 +8,6 @@ use hexz_format::entry::{check_path, encode_entries};
 use hexz_format::footer::Footer;
 use hexz_format::frame::FrameRef;
 use hexz_format::header::{Cipher, Header, Kdf};
-use hexz_format::parent::encode_parents;
 use hexz_format::record::{encode_groups, encode_records};
 use hexz_format::{
     BlockEntry, Codec, DType, Entry, EntryKind, OptionalFeatures, PageRef, Record, RecordGroup,
@@ -510,7 +509,6 @@ impl ArchiveWriter {
             Some(m) => self.write_frame(&m)?,
             None => FrameRef::default(),
         };
-        let _ = encode_parents; // thin snapshots arrive with their own issue
         let summary = Summary {
             logical_size: self.logical,
             block_count: self.block_count,
