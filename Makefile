@@ -101,8 +101,12 @@ lint: ## rustfmt --check, clippy -D warnings (and ruff for Python)
 	  $(VENV)/bin/ruff check $(LOADER); \
 	fi
 
-demo: build ## Pack, inspect, verify, extract and compare a real tree (Python stdlib)
+demo: build ## CLI on a real tree (Python stdlib), then train a PyTorch CNN streamed from an archive
 	@HEXZ="$(HEXZ)" PYTHON="$(PYTHON)" scripts/demo.sh
+	@scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)" scripts/requirements-demo.txt $(STAMPS)/venv-demo
+	@MAKE="$(MAKE)" scripts/ensure-develop.sh "$(VENV)" $(STAMPS)/develop
+	@echo; echo "==> scripts/demo_train.py (PyTorch on scikit-learn's digits, via hexz.Loader)"
+	@$(VENV)/bin/python scripts/demo_train.py
 
 bench: build ## Pack/read benchmark vs squashfs, tar+zstd/lz4, qcow2 (BENCH_SIZE_MB=100 for a quick run)
 	@HEXZ="$(HEXZ)" PYTHON="$(PYTHON)" benchmarks/pack_read.sh
