@@ -165,6 +165,28 @@ pub fn exercise(data: &[u8]) -> Outcome {
         }
     }
 
+    // Several ranges in one call must equal the same ranges read one by one.
+    a.prefetch(x.next() % (len + 16), x.next() % (1 << 20));
+    let ranges: Vec<(u64, usize)> = (0..4)
+        .map(|_| {
+            let off = x.next() % (len + 1);
+            (off, (x.next() % (len - off + 1)).min(32 << 10) as usize)
+        })
+        .collect();
+    let mut batch = vec![0u8; ranges.iter().map(|r| r.1).sum()];
+    if out.note(a.read_batch(&ranges, &mut batch)).is_some() {
+        let mut at = 0;
+        for &(off, n) in &ranges {
+            if let Some(v) = out.note(a.read_vec(off, n)) {
+                assert!(
+                    v[..] == batch[at..at + n],
+                    "read_batch differs at {off}+{n}"
+                );
+            }
+            at += n;
+        }
+    }
+
     if len <= FULL_READ_LIMIT {
         if let Some(v) = out.note(a.read_vec(0, len as usize)) {
             assert_eq!(v.len() as u64, len, "full read length");
