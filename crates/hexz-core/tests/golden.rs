@@ -2,7 +2,7 @@
 //! every future reader must read them exactly as described by `expected.json`.
 //!
 //! `generate_fixtures` wrote them (`cargo test -p hexz-core --test golden -- --ignored
-//! generate_fixtures`); it refuses to run while `expected.json` exists.
+//! generate_fixtures`); it does nothing while `expected.json` exists.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -140,10 +140,11 @@ fn describe(bytes: &[u8]) -> Value {
 #[test]
 #[ignore = "writes tests/fixtures/v1 once; format v1 fixtures are never regenerated"]
 fn generate_fixtures() {
-    assert!(
-        !dir().join("expected.json").exists(),
-        "fixtures exist: format v1 fixtures are never regenerated"
-    );
+    if dir().join("expected.json").exists() {
+        // Never overwrite: the committed files are the definition of format v1 compatibility.
+        eprintln!("tests/fixtures/v1 exists; format v1 fixtures are never regenerated");
+        return;
+    }
     std::fs::create_dir_all(dir()).unwrap();
     let mut expected = serde_json::Map::new();
 
