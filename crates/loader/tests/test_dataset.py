@@ -1,0 +1,219 @@
+"""hexz.Dataset / Loader and Sampler, in one process (DataLoader workers: test_dataloader)."""
+
+from __future__ import annotations
+
+import pickle
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import hexz
+import hexz_testing as ht
+
+
+def test_records_dataset(records_archive: Path) -> None:
+    ds = hexz.Dataset(records_archive)
+    assert len(ds) == 300 and "300 samples" in repr(ds)
+    x, y = ds[17]  # x and y have the same rows: a sample is the pair
+    assert x.dtype == np.int64 and x.shape == (ht.ROW,)
+    assert y.dtype == np.int32 and y.shape == ()
+    assert x[0] == 17 and x[1] == 51 and y == 17
+    assert ds[-1][1] == 299
+    with pytest.raises(IndexError):
+        ds[300]
+    with pytest.raises(IndexError):
+        ds[-301]
+    batch = ds.__getitems__([5, 3, 299, 3])
+    assert [int(b[1]) for b in batch] == [5, 3, 299, 3]
+    assert [int(b[0][0]) for b in batch] == [5, 3, 299, 3]
+    assert [int(s[1]) for s in ds] == list(range(300))  # iteration
+
+
+def test_group_picks_one_array(records_archive: Path) -> None:
+    ds = hexz.Dataset(records_archive, group="x")
+    assert len(ds) == 300
+    assert ds[9].shape == (ht.ROW,) and ds[9][0] == 9
+    ys = hexz.Loader(records_archive, group="y")
+    assert int(ys[123]) == 123
+    with pytest.raises(KeyError):
+        hexz.Dataset(records_archive, group="nope")
+
+
+def test_transform_and_as_tensor(records_archive: Path) -> None:
+    torch = pytest.importorskip("torch")
+    ds = hexz.Dataset(records_archive, transform=lambda s: (s[0] * 2, s[1]), as_tensor=True)
+    x, y = ds[10]
+    assert isinstance(x, torch.Tensor) and x.dtype == torch.int64
+    assert int(x[0]) == 20 and int(y) == 10
+
+
+def test_directory_dataset(dir_archive: Path) -> None:
+    ds = hexz.Dataset(dir_archive)
+    assert len(ds) == 120
+    names = [n for n in hexz.open(dir_archive).namelist()]
+    samples = list(ds)
+    assert all(s.dtype == np.uint8 and s.ndim == 1 for s in samples)
+    # one file per sample, in path order
+    got = [ht.dir_sample_index(s) for s in samples]
+    assert got == [int(n.rsplit("/", 1)[1][:6]) for n in names]
+    assert sorted(got) == list(range(120))
+    assert len({len(s) for s in samples}) > 50  # different sizes
+
+
+FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "v1"
+
+
+def test_raw_stream_dataset() -> None:
+    """A raw stream (a disk image, written by ``hexz pack --raw``): one block per sample by
+    default, or ``sample_size`` bytes; the last sample may be short."""
+    path = FIXTURES / "raw-zstd.hxz"
+    if not path.exists():
+        pytest.skip("golden fixtures not present")
+    r = hexz.open(path)
+    data = bytes(r.read())
+    assert len(data) == 157_072 and r.getinfo("disk").kind == "stream"
+    ds = hexz.Dataset(path)
+    assert len(ds) == 10  # 16 KiB blocks
+    assert b"".join(s.tobytes() for s in ds) == data
+    assert len(ds[9]) == 157_072 - 9 * 16384
+    small = hexz.Dataset(path, sample_size=4096)
+    assert len(small) == 39
+    assert all(small[i].tobytes() == data[i * 4096 : (i + 1) * 4096] for i in (0, 8, 20, 38))
+    assert np.all(small[10] == 0)  # a hole (zero blocks) reads as zeros
+    with pytest.raises(ValueError):
+        hexz.Dataset(path, sample_size=-1)
+
+
+def test_single_file_archive_is_one_sample(tmp_path: Path) -> None:
+    data = ht.compressible_bytes(100_000)
+    path = tmp_path / "disk.hxz"
+    (tmp_path / "disk.raw").write_bytes(data)
+    with hexz.Writer(path, block_size=4096) as w:
+        w.add_file(tmp_path / "disk.raw", "disk")
+    ds = hexz.Dataset(path)
+    assert len(ds) == 1 and ds[0].tobytes() == data
+
+
+def test_records_of_bytes(tmp_path: Path) -> None:
+    samples = [f"record {i} ".encode() * (i % 7 + 1) for i in range(50)]
+    path = tmp_path / "r.hxz"
+    with hexz.Writer(path) as w:
+        w.add_records(samples)
+    ds = hexz.Dataset(path)
+    assert [s.tobytes() for s in ds] == samples
+    assert ds[3].dtype == np.uint8
+
+
+def test_mixed_groups_flatten_to_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.hxz"
+    with hexz.Writer(path) as w:
+        w.add_array(np.arange(4, dtype=np.int32), "a")
+        w.add_array(np.arange(6, dtype=np.float64).reshape(3, 2), "b")
+    ds = hexz.Dataset(path)  # different row counts and types: all records, as bytes
+    assert len(ds) == 7
+    assert ds[0].tobytes() == np.int32(0).tobytes()
+    assert ds[6].tobytes() == np.array([4.0, 5.0]).tobytes()
+    same = tmp_path / "same.hxz"
+    with hexz.Writer(same) as w:
+        w.add_array(np.arange(4, dtype=np.int32).reshape(4, 1), "a")
+        w.add_array(np.arange(6, dtype=np.int32).reshape(6, 1), "b")
+    ds = hexz.Dataset(same)  # same dtype and row shape: one typed run of 10 rows
+    assert len(ds) == 10 and ds[9].dtype == np.int32 and int(ds[9][0]) == 5
+
+
+def test_cache_size_is_honoured(tmp_path: Path) -> None:
+    x = np.random.default_rng(0).standard_normal((20_000, 16)).astype(np.float32)  # 1.28 MB
+    path = tmp_path / "big.hxz"
+    with hexz.Writer(path, block_size=4096) as w:
+        w.add_array(x, "x")
+    for cache_size in (4, 32):
+        ds = hexz.Dataset(path, cache_size=cache_size, prefetch_threads=0)
+        for start in range(0, len(ds), 500):
+            ds.__getitems__(list(range(start, min(start + 500, len(ds)))))
+            assert ds._h.native.cached_bytes <= cache_size * 4096
+        np.testing.assert_array_equal(ds[19_999], x[19_999])
+
+
+def test_pickle_dataset(records_archive: Path) -> None:
+    ds = hexz.Dataset(records_archive, cache_size=16)
+    ds.sampler(seed=3)  # announced orders are not pickled
+    ds2 = pickle.loads(pickle.dumps(ds))
+    assert len(ds2) == 300 and ds2.path == ds.path
+    assert int(ds2[42][1]) == 42
+    assert ds2._h.cache_size == 16
+
+
+def test_sampler_deterministic_and_complete(records_archive: Path) -> None:
+    ds = hexz.Dataset(records_archive)
+    s = ds.sampler(shuffle=True, seed=7)
+    assert isinstance(s, hexz.Sampler) and len(s) == 300
+    e0 = list(s)
+    assert sorted(e0) == list(range(300)) and e0 != list(range(300))
+    assert list(s) == e0  # same epoch, same order
+    s.set_epoch(1)
+    e1 = list(s)
+    assert sorted(e1) == list(range(300)) and e1 != e0
+    # a function of (seed, epoch) only: a fresh sampler, even on another Dataset object
+    other = hexz.Sampler(hexz.Dataset(records_archive), shuffle=True, seed=7)
+    other.set_epoch(1)
+    assert list(other) == e1
+    assert list(hexz.Sampler(ds, shuffle=True, seed=8)) != e0
+    assert list(ds.sampler(shuffle=False)) == list(range(300))
+
+
+def test_dataloader_single_process_with_sampler(records_archive: Path) -> None:
+    torch = pytest.importorskip("torch")
+    ds = hexz.Dataset(records_archive)
+    sampler = ds.sampler(shuffle=True, seed=11)
+    loader = torch.utils.data.DataLoader(ds, batch_size=32, sampler=sampler, num_workers=0)
+    for epoch in range(2):
+        sampler.set_epoch(epoch)
+        order = list(hexz.Sampler(ds, shuffle=True, seed=11).order()) if epoch == 0 else None
+        seen = []
+        for x, y in loader:
+            assert x.dtype == torch.int64 and x.shape[1:] == (ht.ROW,)
+            assert torch.equal(x[:, 0], y.long())
+            seen.extend(int(i) for i in y)
+        assert sorted(seen) == list(range(300))
+        if order is not None:
+            assert seen == order
+
+
+def test_dataloader_single_process_shuffle(dir_archive: Path) -> None:
+    torch = pytest.importorskip("torch")
+    ds = hexz.Dataset(dir_archive)
+    loader = torch.utils.data.DataLoader(
+        ds, batch_size=16, shuffle=True, num_workers=0, collate_fn=ht.collate_list
+    )
+    seen = [ht.dir_sample_index(s) for batch in loader for s in batch]
+    assert sorted(seen) == list(range(120)) and seen != sorted(seen)
+
+
+def test_sampler_prefetches_ahead(tmp_path: Path) -> None:
+    """After the first batch of an announced order, Rust threads decode the next batches."""
+    x = np.random.default_rng(1).standard_normal((4096, 64)).astype(np.float32)  # 1 MiB
+    path = tmp_path / "p.hxz"
+    with hexz.Writer(path, block_size=4096, compression="lz4") as w:
+        w.add_array(x, "x")
+    ds = hexz.Dataset(path, prefetch_batches=4)
+    order = list(ds.sampler(seed=0))  # iterating announces the order
+    ds.__getitems__(order[:64])
+    before = ds._h.native.cached_bytes
+    deadline = time.monotonic() + 5
+    while ds._h.native.cached_bytes <= before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ds._h.native.cached_bytes > before
+    got = ds.__getitems__(order[64:128])
+    np.testing.assert_array_equal(np.stack(got), x[order[64:128]])
+
+
+def test_dataset_errors(tmp_path: Path, records_archive: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        hexz.Dataset(tmp_path / "missing.hxz")
+    ds = hexz.Dataset(records_archive)
+    with pytest.raises(IndexError):
+        ds.__getitems__([0, 1, 300])
+    with pytest.raises((TypeError, ValueError)):
+        ds["a"]  # type: ignore[index]
