@@ -227,3 +227,18 @@ def test_writer_repr_and_closed(tmp_path: Path) -> None:
     assert "w.hxz" in repr(w) and not w.closed
     w.close()
     assert w.closed and "closed" in repr(w)
+
+
+def test_add_bytes_of_any_layout(tmp_path: Path) -> None:
+    """Any buffer: C or Fortran order, read-only, multi-byte items; stored in C order."""
+    f = np.asfortranarray(np.arange(12, dtype=np.int32).reshape(3, 4))
+    ro = np.arange(10, dtype=np.float64)
+    ro.flags.writeable = False
+    with hexz.Writer(tmp_path / "l.hxz") as w:
+        w.add_bytes(f, "fortran")
+        w.add_bytes(ro, "readonly")
+        w.add_bytes(memoryview(b"abc").toreadonly(), "mv")
+    with hexz.open(tmp_path / "l.hxz") as r:
+        assert bytes(r.open("fortran").read()) == f.tobytes(order="C")
+        assert bytes(r.open("readonly").read()) == ro.tobytes()
+        assert bytes(r.open("mv").read()) == b"abc"

@@ -167,8 +167,28 @@ class _Stream(io.RawIOBase):
         self._pos += len(data)
         return data
 
-    def readall(self) -> memoryview:  # type: ignore[override]
-        return self.read(-1)
+    def readall(self) -> bytes:
+        """Reads all remaining bytes as ``bytes`` (the io.RawIOBase contract, which
+        io.BufferedReader relies on); :meth:`read` returns a memoryview instead."""
+        return bytes(self.read(-1))
+
+    def readline(self, size: Optional[int] = -1) -> bytes:
+        """Reads up to and including the next ``b"\\n"`` (at most ``size`` bytes). The
+        inherited io methods (iteration, ``readlines``) use it."""
+        self._check()
+        left = max(0, self._size - self._pos)
+        limit = left if size is None or size < 0 else min(size, left)
+        out = bytearray()
+        while len(out) < limit:
+            data = bytes(self.read_at(self._pos, min(8192, limit - len(out))))
+            nl = data.find(b"\n")
+            if nl >= 0:
+                data = data[: nl + 1]
+            out += data
+            self._pos += len(data)
+            if nl >= 0 or not data:
+                break
+        return bytes(out)
 
     def readinto(self, buffer: Any) -> int:
         """Reads into a writable buffer (bytearray, NumPy array, ...) and returns the count."""

@@ -91,22 +91,26 @@ class Writer:
     def add_bytes(self, data: Any, name: Optional[str] = None) -> None:
         """Adds bytes-like ``data`` as a file entry (default name ``bytes-000001``, ...)."""
         name = name or self._auto_name("bytes-")
-        if isinstance(data, bytes):
-            self._w.add_bytes(name, data)
-            return
         mv = memoryview(data)
-        if not mv.contiguous:
-            mv = memoryview(mv.tobytes())
+        if not mv.c_contiguous:
+            mv = memoryview(mv.tobytes())  # logical (C) order, as bytes(data) gives
         mv = mv.cast("B")
-        if mv.readonly:
-            self._w.add_bytes(name, mv.tobytes())
-            return
-        import ctypes
-
         n = mv.nbytes
         if n == 0:
             self._w.add_bytes(name, b"")
             return
+        if mv.readonly:
+            if not _compat.has_numpy():
+                self._w.add_bytes(name, mv.tobytes())
+                return
+            # NumPy gives the address of read-only memory (bytes, ...) without a copy, so
+            # the GIL is not held while a large buffer is copied.
+            view = _compat.numpy().frombuffer(mv, dtype="u1")
+            self._w.add_buffer(name, int(view.ctypes.data), n)
+            del view
+            return
+        import ctypes
+
         holder = (ctypes.c_char * n).from_buffer(mv)
         self._w.add_buffer(name, ctypes.addressof(holder), n)
         del holder
@@ -117,6 +121,9 @@ class Writer:
         iterate its rows with :class:`hexz.Dataset`."""
         np = _compat.numpy()
         arr = np.asarray(array)
+        if arr.ndim == 0:
+            # One record of shape () would read back as shape (1,): refuse instead.
+            raise ValueError("add_array needs an array with rows (ndim >= 1); use a.reshape(1)")
         if arr.dtype.byteorder == ">":
             arr = arr.astype(arr.dtype.newbyteorder("<"))
         arr = np.ascontiguousarray(arr)
