@@ -321,7 +321,7 @@ def test_random_corruption_never_panics(small: Path) -> None:
             r = hexz.open(bad)
             for name in r.namelist():
                 bytes(r.open(name).read())
-            r.metadata
+            _ = r.metadata
             hexz.load_array(r, "arr")
             ds = hexz.Dataset(bad)
             ds.__getitems__(list(range(len(ds))))

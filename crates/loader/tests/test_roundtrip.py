@@ -84,8 +84,9 @@ def test_bytes_round_trip(
             assert bytes(r.open("data").read()) == data
             for frac, length in ranges:
                 off = int(frac * len(data))
-                assert bytes(r.read_at(base + off, length))[: len(data) - off] == (
-                    data[off : off + length]
+                assert (
+                    bytes(r.read_at(base + off, length))[: len(data) - off]
+                    == (data[off : off + length])
                 )
                 assert bytes(r.open("data").read_at(off, length)) == data[off : off + length]
             assert r.verify() == []

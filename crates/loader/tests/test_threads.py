@@ -47,7 +47,9 @@ def test_one_reader_eight_threads(mixed_archive: tuple[Path, bytes]) -> None:
             n = int(rng.choice([1, 100, 4096, 16384, 100_000]))
             got = reader.read_at(base + off, n)
             assert bytes(got) == data[off : off + n], (seed, off, n)
-            arr = hexz.read_array(reader, base + off - off % 4, (min(64, (len(data) - off) // 4),), "<u4")
+            arr = hexz.read_array(
+                reader, base + off - off % 4, (min(64, (len(data) - off) // 4),), "<u4"
+            )
             assert arr.tobytes() == data[off - off % 4 : off - off % 4 + arr.nbytes]
             checked += 1
         f = reader.open("d")  # per-thread file position

@@ -53,9 +53,11 @@ def load_array(reader: Reader, name: str) -> Any:
                 return np.zeros(shape, dtype=dt)
             offset, _ = native.record(first)
             end, length = native.record(first + count - 1)
-            return read_array(reader, offset, shape, dt) if end + length - offset == (
-                count * _nbytes(sample_shape, dt.itemsize)
-            ) else _gather(reader, first, count, shape, dt)
+            return (
+                read_array(reader, offset, shape, dt)
+                if end + length - offset == (count * _nbytes(sample_shape, dt.itemsize))
+                else _gather(reader, first, count, shape, dt)
+            )
     raise KeyError(f"no array named {name!r} in {reader.path}")
 
 

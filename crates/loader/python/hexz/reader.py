@@ -56,7 +56,9 @@ class _Handle:
             raise TypeError("path must be str or os.PathLike[str]")
         self.cache_size = cache_size
         self.prefetch_threads = prefetch_threads
-        self._native: Optional[NativeArchive] = _open_native(self.path, cache_size, prefetch_threads)
+        self._native: Optional[NativeArchive] = _open_native(
+            self.path, cache_size, prefetch_threads
+        )
         self._pid = os.getpid()
 
     @property
@@ -156,7 +158,7 @@ class _Stream(io.RawIOBase):
         length = min(length, self._size - offset)
         return _compat.view(native.read_at(self._base + offset, length))
 
-    def read(self, size: Optional[int] = -1) -> memoryview:  # type: ignore[override]
+    def read(self, size: Optional[int] = -1) -> memoryview:
         """Reads up to ``size`` bytes from the position (all remaining bytes by default)."""
         self._check()
         if size is None or size < 0:
@@ -284,7 +286,7 @@ class Reader(_Stream):
             raise FileNotFoundError(f"no entry named {name!r} in {self.path}")
         return Entry(*t)
 
-    def open(self, name: str) -> EntryReader:  # type: ignore[override]
+    def open(self, name: str) -> EntryReader:
         """A file-like reader of one entry."""
         entry = self.getinfo(name)
         if entry.kind not in ("file", "stream"):
