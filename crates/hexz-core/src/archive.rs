@@ -274,10 +274,12 @@ impl Archive {
     /// Reads many ranges into `out` back to back (`out.len()` must be the sum of the lengths),
     /// in parallel: one call per batch of samples instead of one per sample.
     pub fn read_batch(&self, ranges: &[(u64, usize)], out: &mut [u8]) -> Result<()> {
-        let total: usize = ranges.iter().map(|r| r.1).sum();
-        if total != out.len() {
+        let total = ranges
+            .iter()
+            .try_fold(0usize, |acc, r| acc.checked_add(r.1));
+        if total != Some(out.len()) {
             return Err(Error::InvalidInput(format!(
-                "read_batch: ranges hold {total} bytes, buffer {}",
+                "read_batch: the ranges' lengths do not add up to the buffer's {} bytes",
                 out.len()
             )));
         }
