@@ -16,7 +16,11 @@ fuzz_target!(|data: &[u8]| {
     let b = u64::from_le_bytes(p[8..].try_into().unwrap_or([0; 8]));
     let encrypted = a & 1 == 1;
     // Counts small enough to reach the row parsers, or arbitrary.
-    let count = if a & 2 == 0 { (b % 256) as u32 } else { b as u32 };
+    let count = if a & 2 == 0 {
+        (b % 256) as u32
+    } else {
+        b as u32
+    };
 
     let _ = Header::parse(raw, RequiredFeatures::KNOWN);
     let _ = Header::parse(raw, u64::MAX);
