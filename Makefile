@@ -80,26 +80,29 @@ test-rust: apt-build ## Run the Rust test suite and check that fuzz targets buil
 	  $(CARGO) check --manifest-path fuzz/Cargo.toml $(if $(wildcard fuzz/Cargo.lock),--locked); \
 	fi
 
-test-python: ## Run Python tests (`make test-python NAME` filters with -k)
-	@if [ -d $(LOADER)/tests ]; then \
-	  $(MAKE) develop && \
-	  $(VENV)/bin/python -m pytest $(LOADER)/tests $(PYTEST_K); \
-	else \
-	  echo "test-python: no $(LOADER)/tests yet (Python package arrives with issue 3)"; \
-	fi
+test-python: ## Run Python tests; installs torch, tensorflow-cpu... first (`make test-python NAME` filters with -k)
+	@$(MAKE) venv
+	@scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)" $(LOADER)/requirements-test.txt $(STAMPS)/venv-test
+	@MAKE="$(MAKE)" scripts/ensure-develop.sh "$(VENV)" $(STAMPS)/develop
+	@rc=0; (set -x; $(VENV)/bin/python -m pytest $(LOADER)/tests $(PYTEST_K)) || rc=$$?; \
+	if [ $$rc = 5 ]; then echo "test-python: no test matches '$(PYTEST_FILTER)'" >&2; fi; \
+	exit $$rc
 
 fmt: ## Format Rust (and Python, once it exists)
 	$(CARGO) fmt --all
 	@if [ -d $(LOADER) ]; then $(MAKE) venv && $(VENV)/bin/ruff format $(LOADER); fi
 
-lint: ## rustfmt --check, clippy -D warnings (and ruff for Python)
+lint: ## rustfmt --check, clippy -D warnings; ruff, ruff format --check, mypy --strict, stubtest
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets $(LOCKED) -- -D warnings
-	@if [ -d $(LOADER) ]; then \
-	  $(MAKE) venv && \
-	  $(VENV)/bin/ruff format --check $(LOADER) && \
-	  $(VENV)/bin/ruff check $(LOADER); \
-	fi
+	@$(MAKE) venv
+	@MAKE="$(MAKE)" scripts/ensure-develop.sh "$(VENV)" $(STAMPS)/develop
+	$(VENV)/bin/ruff check crates/loader/python/ $(LOADER)/tests
+	$(VENV)/bin/ruff check --config $(LOADER)/pyproject.toml examples
+	$(VENV)/bin/ruff format --check $(LOADER)/python $(LOADER)/tests
+	$(VENV)/bin/ruff format --check --config $(LOADER)/pyproject.toml examples
+	cd $(LOADER) && $(VENV)/bin/mypy
+	cd $(LOADER) && $(VENV)/bin/python -m mypy.stubtest hexz._native
 
 demo: build ## CLI on a real tree (Python stdlib), then train a PyTorch CNN streamed from an archive
 	@HEXZ="$(HEXZ)" PYTHON="$(PYTHON)" scripts/demo.sh
@@ -111,14 +114,10 @@ demo: build ## CLI on a real tree (Python stdlib), then train a PyTorch CNN stre
 bench: build ## Pack/read benchmark vs squashfs, tar+zstd/lz4, qcow2 (BENCH_SIZE_MB=100 for a quick run)
 	@HEXZ="$(HEXZ)" PYTHON="$(PYTHON)" benchmarks/pack_read.sh
 
-develop: ## Install the Python package into the venv in editable mode
-	@if [ ! -d $(LOADER) ]; then \
-	  echo "Python package arrives with issue 3"; \
-	else \
-	  $(MAKE) venv && \
-	  cd $(LOADER) && VIRTUAL_ENV="$(VENV)" PATH="$(VENV)/bin:$$PATH" \
-	    $(VENV)/bin/maturin develop --release; \
-	fi
+develop: ## Install the Python package into the venv, editable (PYTHON=python3.X picks the interpreter)
+	@$(MAKE) venv
+	cd $(LOADER) && VIRTUAL_ENV="$(VENV)" PATH="$(VENV)/bin:$$PATH" \
+	  $(VENV)/bin/maturin develop --release
 
 python: ## Build a release wheel into target/wheels/
 	@if [ ! -d $(LOADER) ]; then \
