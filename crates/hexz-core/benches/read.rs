@@ -1,4 +1,5 @@
 //! Random and sequential read latency of the engine (`cargo bench -p hexz-core --bench read`).
+#![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hexz_core::{Archive, ArchiveWriter, Compression, EntryMeta, ReadOptions, WriteOptions};
@@ -26,7 +27,7 @@ fn corpus() -> Vec<u8> {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        if x % 5 == 0 {
+        if x.is_multiple_of(5) {
             out.extend_from_slice(&x.to_le_bytes());
         } else {
             out.extend_from_slice(words[(x % words.len() as u64) as usize]);

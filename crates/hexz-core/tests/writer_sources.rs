@@ -177,7 +177,7 @@ mod readers {
     impl Read for Stuttering<'_> {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
             self.calls += 1;
-            if self.calls % 3 == 0 {
+            if self.calls.is_multiple_of(3) {
                 return Err(std::io::ErrorKind::Interrupted.into());
             }
             let n = buf.len().min(self.step).min(self.data.len());

@@ -56,7 +56,7 @@ impl BlockEntry {
         data_end: u64,
         encrypted: bool,
     ) -> Result<Vec<BlockEntry>> {
-        if raw.len() % BLOCK_ENTRY_LEN != 0 {
+        if !raw.len().is_multiple_of(BLOCK_ENTRY_LEN) {
             return Err(Error::Invalid {
                 what: "index page length",
                 value: raw.len() as u64,

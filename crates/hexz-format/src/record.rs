@@ -123,7 +123,7 @@ pub fn encode_records(records: &[Record]) -> Vec<u8> {
 
 /// Parses a record page, checking every range against `logical_size`.
 pub fn parse_record_page(raw: &[u8], logical_size: u64) -> Result<Vec<Record>> {
-    if raw.len() % RECORD_ROW_LEN != 0 {
+    if !raw.len().is_multiple_of(RECORD_ROW_LEN) {
         return Err(Error::Invalid {
             what: "record page length",
             value: raw.len() as u64,

@@ -24,6 +24,9 @@ fn kind_name(k: EntryKind) -> &'static str {
     }
 }
 
+/// `(name, dtype, sample_shape, first_record, record_count)`.
+type GroupTuple = (String, &'static str, Vec<u64>, u64, u64);
+
 /// `(path, kind, mode, mtime_ns, offset, size, target)`.
 type EntryTuple = (String, &'static str, u32, i64, u64, u64, Option<String>);
 
@@ -203,10 +206,7 @@ impl NativeArchive {
     }
 
     /// Record groups as `(name, dtype, sample_shape, first_record, record_count)`.
-    fn record_groups(
-        &self,
-        py: Python<'_>,
-    ) -> PyResult<Vec<(String, &'static str, Vec<u64>, u64, u64)>> {
+    fn record_groups(&self, py: Python<'_>) -> PyResult<Vec<GroupTuple>> {
         let groups = py.detach(|| self.archive.record_groups()).py()?;
         Ok(groups
             .iter()
