@@ -128,10 +128,11 @@ def test_cache_size_is_honoured(tmp_path: Path) -> None:
     path = tmp_path / "big.hxz"
     with hexz.Writer(path, block_size=4096) as w:
         w.add_array(x, "x")
-    for cache_size in (4, 32):
-        ds = hexz.Dataset(path, cache_size=cache_size, prefetch_threads=0)
+    for cache_size, threads in ((4, 0), (32, 0), (4, 4), (32, 4)):
+        ds = hexz.Dataset(path, cache_size=cache_size, prefetch_threads=threads)
         for start in range(0, len(ds), 500):
             ds.__getitems__(list(range(start, min(start + 500, len(ds)))))
+            time.sleep(0.001)  # let read-ahead threads run
             assert ds._h.native.cached_bytes <= cache_size * 4096
         np.testing.assert_array_equal(ds[19_999], x[19_999])
 
@@ -207,6 +208,26 @@ def test_sampler_prefetches_ahead(tmp_path: Path) -> None:
     assert ds._h.native.cached_bytes > before
     got = ds.__getitems__(order[64:128])
     np.testing.assert_array_equal(np.stack(got), x[order[64:128]])
+
+
+def test_sequential_access_prefetches_ahead(tmp_path: Path) -> None:
+    x = np.random.default_rng(2).standard_normal((8192, 32)).astype(np.float32)  # 1 MiB
+    path = tmp_path / "s.hxz"
+    with hexz.Writer(path, block_size=4096) as w:
+        w.add_array(x, "x")
+    ds = hexz.Dataset(path, prefetch_batches=4)
+    ds.__getitems__(list(range(0, 256)))
+    ds.__getitems__(list(range(256, 512)))  # a sequence: the next batches are prefetched
+    need = 512 * 32 * 4
+    deadline = time.monotonic() + 5
+    while ds._h.native.cached_bytes <= need and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ds._h.native.cached_bytes > need
+    none = hexz.Dataset(path, prefetch_threads=0)
+    none.__getitems__(list(range(0, 256)))
+    none.__getitems__(list(range(256, 512)))
+    time.sleep(0.05)
+    assert none._h.native.cached_bytes <= need + 4096
 
 
 def test_dataset_errors(tmp_path: Path, records_archive: Path) -> None:

@@ -331,3 +331,32 @@ def test_random_corruption_never_panics(small: Path) -> None:
         kinds[type(e).__name__ if e else "ok"] = kinds.get(type(e).__name__ if e else "ok", 0) + 1
     print(kinds)
     assert kinds.get("FormatError", 0) + kinds.get("IntegrityError", 0) > 200, kinds
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "hexz.Writer(p + '.out', threads=2**40)",
+        "hexz.Writer(p + '.out', threads=-1)",
+        "hexz.Reader(p, prefetch_threads=2**40)",
+        "hexz.Dataset(p, prefetch_threads=2**40)",
+        "hexz.Reader(p, cache_size=2**70)",
+    ],
+)
+def test_absurd_options_are_errors_not_crashes(small: Path, call: str) -> None:
+    """Run in a child: before the guards, threads=2**40 aborted the process (a channel of
+    2**41 slots) and prefetch_threads=2**40 hung spawning threads."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, hexz\n"
+        f"p = {str(small)!r}\n"
+        f"try:\n    {call}\nexcept (ValueError, OverflowError) as e:\n"
+        "    print(type(e).__name__); sys.exit(0)\n"
+        "sys.exit(3)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr[-2000:])

@@ -242,3 +242,19 @@ def test_add_bytes_of_any_layout(tmp_path: Path) -> None:
         assert bytes(r.open("fortran").read()) == f.tobytes(order="C")
         assert bytes(r.open("readonly").read()) == ro.tobytes()
         assert bytes(r.open("mv").read()) == b"abc"
+
+
+def test_many_entries_and_unicode_names(tmp_path: Path) -> None:
+    path = tmp_path / "many.hxz"
+    names = [f"d{i % 50:02d}/f{i:05d}.bin" for i in range(5000)]
+    with hexz.Writer(path, block_size=4096) as w:
+        for i, name in enumerate(names):
+            w.add_bytes(i.to_bytes(4, "little") * (i % 9 + 1), name)
+        w.add_bytes("héllo ✓".encode(), "ünïcödé/名前.txt")
+    with hexz.open(path) as r:
+        assert r.namelist() == sorted([*names, "ünïcödé/名前.txt"])
+        assert bytes(r.open("ünïcödé/名前.txt").read()).decode() == "héllo ✓"
+        for i in (0, 1234, 4999):
+            assert bytes(r.open(names[i]).read()) == i.to_bytes(4, "little") * (i % 9 + 1)
+    ds = hexz.Dataset(path)
+    assert len(ds) == 5001

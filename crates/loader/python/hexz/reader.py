@@ -17,6 +17,8 @@ __all__ = ["AsyncReader", "Entry", "EntryReader", "Reader"]
 PathLike = Union[str, "os.PathLike[str]"]
 
 DEFAULT_CACHE_BYTES = 64 << 20
+# More threads than this is a mistake (each costs a stack); the engine would try to spawn them.
+MAX_THREADS = 1024
 
 # Native archives inherited through fork() are never used nor freed in the child: their
 # locks or threads may belong to the parent. The child reopens the archive instead.
@@ -51,6 +53,8 @@ class _Handle:
     """A native archive that reopens itself in a forked child and survives pickling."""
 
     def __init__(self, path: PathLike, cache_size: Optional[int], prefetch_threads: int) -> None:
+        if not 0 <= prefetch_threads <= MAX_THREADS:
+            raise ValueError(f"prefetch_threads must be 0 to {MAX_THREADS}, got {prefetch_threads}")
         self.path = os.fspath(path)
         if not isinstance(self.path, str):
             raise TypeError("path must be str or os.PathLike[str]")

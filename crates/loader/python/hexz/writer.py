@@ -8,6 +8,7 @@ from typing import Any, Optional, Union
 
 from . import _compat
 from ._native import NativeWriter
+from .reader import MAX_THREADS
 
 __all__ = ["Writer"]
 
@@ -41,6 +42,8 @@ class Writer:
         threads: int = 0,
         dedup: bool = True,
     ) -> None:
+        if not 0 <= threads <= MAX_THREADS:
+            raise ValueError(f"threads must be 0 (one per core) to {MAX_THREADS}, got {threads}")
         self.path = os.fspath(path)
         self._native: Optional[NativeWriter] = NativeWriter(
             self.path, compression, level, block_size, threads, dedup
