@@ -80,7 +80,7 @@ test-rust: apt-build ## Run the Rust test suite and check that fuzz targets buil
 	  $(CARGO) check --manifest-path fuzz/Cargo.toml $(if $(wildcard fuzz/Cargo.lock),--locked); \
 	fi
 
-test-python: ## Run Python tests; installs torch, tensorflow-cpu... first (`make test-python NAME` filters with -k)
+test-python: apt-build ## Run Python tests; installs torch, tensorflow-cpu... first (`make test-python NAME` filters with -k)
 	@$(MAKE) venv
 	@scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)" $(LOADER)/requirements-test.txt $(STAMPS)/venv-test
 	@MAKE="$(MAKE)" scripts/ensure-develop.sh "$(VENV)" $(STAMPS)/develop
@@ -114,7 +114,7 @@ demo: build ## CLI on a real tree (Python stdlib), then train a PyTorch CNN stre
 bench: build ## Pack/read benchmark vs squashfs, tar+zstd/lz4, qcow2 (BENCH_SIZE_MB=100 for a quick run)
 	@HEXZ="$(HEXZ)" PYTHON="$(PYTHON)" benchmarks/pack_read.sh
 
-develop: ## Install the Python package into the venv, editable (PYTHON=python3.X picks the interpreter)
+develop: apt-build ## Install the Python package into the venv, editable (PYTHON=python3.X picks the interpreter)
 	@$(MAKE) venv
 	cd $(LOADER) && VIRTUAL_ENV="$(VENV)" PATH="$(VENV)/bin:$$PATH" \
 	  $(VENV)/bin/maturin develop --release
