@@ -21,6 +21,7 @@ def test_records_dataset(records_archive: Path) -> None:
     assert y.dtype == np.int32 and y.shape == ()
     assert x[0] == 17 and x[1] == 51 and y == 17
     assert ds[-1][1] == 299
+    assert ds._h.prefetch_threads == 4  # the seed's default: 4 Rust prefetch threads
     with pytest.raises(IndexError):
         ds[300]
     with pytest.raises(IndexError):

@@ -248,6 +248,12 @@ def test_readline_and_iteration(tree: tuple[Path, dict[str, bytes]]) -> None:
         f.seek(0)
         assert f.readlines() == [b"alpha\n", b"beta\n", b"gamma\n"]
         f.seek(0)
+        assert f.readline(3) == b"alp" and f.readline() == b"ha\n"
+        f.seek(100)
+        assert f.readline() == b"" and f.readall() == b""
+        f.seek(0)
+        assert f.readall() == files["a.txt"] and isinstance(f.readall(), bytes)
+        f.seek(0)
         assert io.TextIOWrapper(io.BufferedReader(f), encoding="ascii").read() == (
             files["a.txt"].decode()
         )
