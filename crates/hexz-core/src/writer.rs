@@ -19,6 +19,8 @@ use std::path::Path;
 use std::thread::JoinHandle;
 use std::time::UNIX_EPOCH;
 
+/// Most compression threads a writer accepts.
+pub const MAX_THREADS: usize = 1024;
 /// Index entries per index page.
 const ENTRIES_PER_PAGE: u32 = 4096;
 /// Records per record page.
@@ -173,6 +175,12 @@ impl ArchiveWriter {
         let bytes = header.encode();
         sink.write_all(&bytes)
             .map_err(|e| Error::io(format!("writing {}", sink.describe()), e))?;
+        if opts.threads > MAX_THREADS {
+            return Err(Error::InvalidInput(format!(
+                "{} compression threads is more than the {MAX_THREADS} allowed",
+                opts.threads
+            )));
+        }
         let threads = match opts.threads {
             0 => std::thread::available_parallelism()
                 .map(|n| n.get())

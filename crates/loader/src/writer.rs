@@ -82,6 +82,19 @@ impl NativeWriter {
         self.with(py, |w| w.add_file(&src, &name))
     }
 
+    /// Adds the local file `src` as the raw stream `name` (`disk` for a disk image).
+    fn add_stream(&self, py: Python<'_>, src: PathBuf, name: String) -> PyResult<u64> {
+        self.with(py, |w| {
+            let source = |e| hexz_core::Error::Source {
+                path: src.clone(),
+                source: e,
+            };
+            let file = std::fs::File::open(&src).map_err(source)?;
+            let meta = hexz_core::meta_of(&file.metadata().map_err(source)?);
+            w.add_stream(&name, file, meta)
+        })
+    }
+
     /// Adds the tree under `src`, with paths prefixed by `prefix`.
     fn add_dir(&self, py: Python<'_>, src: PathBuf, prefix: String) -> PyResult<()> {
         self.with(py, |w| w.add_dir(&src, &prefix))

@@ -258,3 +258,26 @@ def test_many_entries_and_unicode_names(tmp_path: Path) -> None:
             assert bytes(r.open(names[i]).read()) == i.to_bytes(4, "little") * (i % 9 + 1)
     ds = hexz.Dataset(path)
     assert len(ds) == 5001
+
+
+def test_add_stream_is_a_raw_disk_and_a_block_dataset(tmp_path: Path) -> None:
+    image = ht.random_bytes(100_000, seed=3) + bytes(200_000) + ht.compressible_bytes(50_000)
+    src = tmp_path / "disk.raw"
+    src.write_bytes(image)
+    path = tmp_path / "vm.hxz"
+    with hexz.Writer(path, block_size=65536) as w:
+        w.add_stream(src)
+    with hexz.open(path) as r:
+        entry = r.getinfo("disk")
+        assert entry.kind == "stream" and entry.size == len(image)
+        assert bytes(r.open("disk").read()) == image
+    ds = hexz.Dataset(path)
+    assert len(ds) == (len(image) + 65535) // 65536
+    assert bytes(ds[1]) == image[65536:131072]
+    assert bytes(ds[len(ds) - 1]) == image[(len(ds) - 1) * 65536 :]
+
+
+def test_absurd_thread_counts_are_value_errors(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        hexz.Writer(tmp_path / "t.hxz", threads=1 << 40)
+    assert not (tmp_path / "t.hxz").exists()

@@ -84,6 +84,15 @@ class Writer:
             raise IsADirectoryError(f"{path} is a directory: use add_dir() or add()")
         self._w.add_file(path, name or os.path.basename(path))
 
+    def add_stream(self, path: PathLike, name: str = "disk") -> None:
+        """Adds a local file as a raw stream: ``disk`` for a disk image (the default),
+        ``memory`` for a RAM dump. A :class:`hexz.Dataset` over such an archive yields
+        fixed-size blocks of the stream."""
+        path = os.fspath(path)
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"{path} is a directory")
+        self._w.add_stream(path, name)
+
     def add_dir(self, path: PathLike, prefix: str = "") -> None:
         """Adds every file, directory and symlink under ``path`` (paths relative to it)."""
         path = os.fspath(path)
