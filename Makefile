@@ -29,7 +29,7 @@ APT_BENCH := squashfs-tools zstd lz4 qemu-utils e2fsprogs hyperfine time
 
 # `make test-python test_reader`: extra goals become a pytest -k filter.
 TARGETS := help setup setup-check build test test-rust test-python fmt lint \
-           demo bench develop python clean clean-all apt-build venv
+           demo bench bench-loader develop python clean clean-all apt-build venv
 ifneq ($(filter test-python,$(MAKECMDGOALS)),)
 PYTEST_FILTER := $(filter-out $(TARGETS),$(MAKECMDGOALS))
 ifneq ($(PYTEST_FILTER),)
@@ -111,8 +111,13 @@ demo: build ## CLI on a real tree (Python stdlib), then train a PyTorch CNN stre
 	@echo; echo "==> scripts/demo_train.py (PyTorch on scikit-learn's digits, via hexz.Loader)"
 	@$(VENV)/bin/python scripts/demo_train.py
 
-bench: build ## Pack/read benchmark vs squashfs, tar+zstd/lz4, qcow2 (BENCH_SIZE_MB=100 for a quick run)
+bench: build ## Pack/read benchmark vs squashfs, tar+zstd/lz4, qcow2 (BENCH_SIZE_MB=100 for a quick run), then bench-loader
 	@HEXZ="$(HEXZ)" PYTHON="$(PYTHON)" benchmarks/pack_read.sh
+	@$(MAKE) bench-loader
+
+bench-loader: ## Python loader via DataLoader vs plain files, WebDataset, MDS, LitData (LOADER_BENCH_SAMPLES=20000: quick)
+	@MAKE="$(MAKE)" scripts/ensure-develop.sh "$(VENV)" $(STAMPS)/develop
+	@"$(PYTHON)" benchmarks/loader_bench.py
 
 develop: apt-build ## Install the Python package into the venv, editable (PYTHON=python3.X picks the interpreter)
 	@$(MAKE) venv
