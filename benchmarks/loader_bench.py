@@ -562,6 +562,13 @@ def versions() -> dict:
     import hexz
 
     v = {"python": platform.python_version(), "hexz": hexz.__version__}
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "--", "crates"], capture_output=True, text=True, check=False
+    )
+    if head.returncode == 0:
+        v["hexz"] += f" (commit {head.stdout.strip()}{', crates/ modified' if dirty.stdout.strip() else ''})"
     for pkg in ("torch", "numpy", "webdataset", "mosaicml-streaming", "litdata"):
         try:
             v[pkg] = version(pkg)
@@ -594,6 +601,7 @@ def main() -> int:
         log(f"unknown formats {bad}; choose from {ALL_FORMATS}")
         return 2
     started = datetime.datetime.now(datetime.timezone.utc)
+    load_start = os.getloadavg()
     t_start = time.perf_counter()
     import numpy as np  # noqa: F401
 
@@ -646,7 +654,8 @@ def main() -> int:
     read_at = stage("read_at", {}) if "hexz-lz4" in FORMATS and "error" not in builds["hexz-lz4"] else None
     elapsed = time.perf_counter() - t_start
 
-    md = report(builds, results, read_at, payload, ver, started, elapsed)
+    load = (load_start, os.getloadavg())
+    md = report(builds, results, read_at, payload, ver, started, elapsed, load)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "loader.md").write_text(md)
     (OUT / "loader.json").write_text(
@@ -674,7 +683,7 @@ def _row_name(r: dict) -> str:
     return name
 
 
-def report(builds, results, read_at, payload, ver, started, elapsed) -> str:
+def report(builds, results, read_at, payload, ver, started, elapsed, load=None) -> str:
     ok = [r for r in results if "error" not in r]
     cmd = "make bench-loader"
     env_bits = []
@@ -695,6 +704,8 @@ def report(builds, results, read_at, payload, ver, started, elapsed) -> str:
     a(f"- Command: `{cmd}` (script: `benchmarks/loader_bench.py`), {elapsed / 60:.0f} min in all.")
     a(f"- Machine: {machine()}; shared with other engineers' builds and tests while this ran, so")
     a("  absolute figures are noisy; rows were measured one after another in one run.")
+    if load:
+        a(f"  Load average (1 min) {load[0][0]:.1f} at the start, {load[1][0]:.1f} at the end.")
     a("- Versions: " + ", ".join(f"{k} {v}" for k, v in ver.items()) + ".")
     a(
         f"- Data set: {N:,} samples, sizes uniform {MIN:,}–{MAX:,} bytes ({payload / 1e9:.2f} GB of"

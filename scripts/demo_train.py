@@ -14,7 +14,8 @@
    next ones).
 
 Options (environment): DEMO_EPOCHS (default 8), DEMO_WORKERS (default 2), DEMO_DIR (where the
-archive goes; default a temporary directory, removed at the end).
+archive goes; default a temporary directory, removed at the end), DEMO_START_METHOD (the
+DataLoader workers' start method: fork, spawn or forkserver; default: the platform's).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def main() -> int:
 
     epochs = int(os.environ.get("DEMO_EPOCHS", "8"))
     workers = int(os.environ.get("DEMO_WORKERS", "2"))
+    start_method = os.environ.get("DEMO_START_METHOD") or None
     torch.manual_seed(0)
     # One thread for this tiny model: OpenMP threads that spin-wait fight the DataLoader's
     # worker processes (and anything else running) on a small machine.
@@ -94,6 +96,7 @@ def main() -> int:
     step(
         f"train a small CNN: {len(train_set)} train / {len(test_set)} test samples, "
         f"DataLoader(batch_size=64, shuffle=True, num_workers={workers})"
+        + (f", start method {start_method}" if start_method and workers else "")
     )
     train_loader = DataLoader(
         train_set,
@@ -101,6 +104,7 @@ def main() -> int:
         shuffle=True,
         num_workers=workers,
         persistent_workers=workers > 0,
+        multiprocessing_context=start_method if workers > 0 else None,
     )
     test_loader = DataLoader(test_set, batch_size=256)
 
@@ -119,7 +123,10 @@ def main() -> int:
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     loss_fn = nn.CrossEntropyLoss()
 
-    print(f"  {'epoch':>5}  {'loss':>7}  {'train acc':>9}  {'test acc':>8}  {'samples/s':>9}  {'time':>6}", flush=True)
+    print(
+        f"  {'epoch':>5}  {'loss':>7}  {'train acc':>9}  {'test acc':>8}  {'samples/s':>9}  {'time':>6}",
+        flush=True,
+    )
     train_t0 = time.perf_counter()
     losses = []
     test_acc = 0.0
@@ -149,14 +156,21 @@ def main() -> int:
         )
     train_s = time.perf_counter() - train_t0
     if workers > 0:
-        print(f"  (epoch 1 includes starting {workers} worker processes: first batch after {first_batch_s:.2f} s)")
+        print(
+            f"  (epoch 1 includes starting {workers} worker processes: first batch after {first_batch_s:.2f} s)"
+        )
     del train_loader  # stops the persistent workers
 
     # --- 4. data only: worker processes vs Rust threads ----------------------------------
     step("data only: one shuffled pass over all samples, no model (best of 3)")
     full = hexz.Loader(archive)
     via_workers = DataLoader(
-        full, batch_size=64, shuffle=True, num_workers=workers, persistent_workers=workers > 0
+        full,
+        batch_size=64,
+        shuffle=True,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        multiprocessing_context=start_method if workers > 0 else None,
     )
     via_sampler = DataLoader(full, batch_size=64, sampler=full.sampler(shuffle=True, seed=0))
     rates = {}
