@@ -21,6 +21,8 @@ use std::sync::Arc;
 
 /// How much of the file's tail is read at open, to get footer and summary in one request.
 const TAIL_READ: u64 = 64 * 1024;
+/// Smallest byte budget of the index page and record page caches.
+const PAGE_CACHE_MIN: usize = 32 << 20;
 /// Stored ranges closer than this are fetched with one read.
 const COALESCE_GAP: u64 = 64 * 1024;
 /// Largest single coalesced read.
@@ -186,8 +188,11 @@ impl Archive {
             summary,
             file_len,
             blocks: Cache::new(opts.cache_bytes),
-            pages: Cache::new((opts.cache_bytes / 8).max(8 << 20)),
-            record_pages: Cache::new((opts.cache_bytes / 16).max(1 << 20)),
+            // Index and record pages are small next to the data they describe (64 B per
+            // block, 16 B per record): give them enough room for a whole 2 GB data set or a
+            // large window of a bigger one, however small the block cache is.
+            pages: Cache::new((opts.cache_bytes / 4).max(PAGE_CACHE_MIN)),
+            record_pages: Cache::new((opts.cache_bytes / 4).max(PAGE_CACHE_MIN)),
             entries: Mutex::new(None),
             groups: Mutex::new(None),
             last_end: AtomicU64::new(u64::MAX),
@@ -550,14 +555,15 @@ impl Inner {
         if let Some(b) = self.blocks.get(&idx) {
             return Ok(b);
         }
-        let mut out = vec![0u8; e.raw_len as usize];
-        if e.codec != Codec::Zero {
+        let out = if e.codec == Codec::Zero {
+            vec![0u8; e.raw_len as usize]
+        } else {
             let mut stored = vec![0u8; e.stored_len as usize];
             self.store
                 .read_exact_at(e.stored_offset, &mut stored)
                 .map_err(|err| Error::io(format!("{}: reading block {idx}", self.name), err))?;
-            self.decode_block(idx, e, &stored, &mut out)?;
-        }
+            self.decode_block_to_vec(idx, e, stored)?
+        };
         let b: Arc<[u8]> = out.into();
         self.blocks.insert(idx, b.clone());
         Ok(b)
@@ -595,6 +601,26 @@ impl Inner {
     fn check_block(&self, idx: u64, e: &BlockEntry, bytes: &[u8]) -> Result<()> {
         self.check_crc(idx, e, bytes)?;
         self.check_hash(idx, e, bytes)
+    }
+
+    /// Decodes a block into a new vector without zero-filling it first; a raw block's stored
+    /// bytes are the result.
+    fn decode_block_to_vec(&self, idx: u64, e: &BlockEntry, stored: Vec<u8>) -> Result<Vec<u8>> {
+        self.check_crc(idx, e, &stored)?;
+        let out = match e.codec {
+            Codec::None => stored,
+            codec => crate::codec::decode_to_vec(codec, &stored, e.raw_len as usize, &|| {
+                self.block_name(idx, e)
+            })?,
+        };
+        if out.len() != e.raw_len as usize {
+            return Err(Error::Integrity {
+                what: self.block_name(idx, e),
+                detail: format!("decoded {} bytes, index says {}", out.len(), e.raw_len),
+            });
+        }
+        self.check_hash(idx, e, &out)?;
+        Ok(out)
     }
 
     pub(crate) fn decode_block(
@@ -696,8 +722,7 @@ impl Inner {
                     self.blocks.insert(*idx, Arc::from(&**dst));
                 }
             } else {
-                let mut full = vec![0u8; e.raw_len as usize];
-                self.decode_block(*idx, e, stored, &mut full)?;
+                let full = self.decode_block_to_vec(*idx, e, stored.to_vec())?;
                 dst.copy_from_slice(&full[*skip..*skip + dst.len()]);
                 self.blocks.insert(*idx, full.into());
             }

@@ -59,6 +59,40 @@ impl Compression {
     }
 }
 
+/// Decodes `stored` into a new vector of `raw_len` bytes (without zero-filling it first).
+pub fn decode_to_vec(
+    codec: Codec,
+    stored: &[u8],
+    raw_len: usize,
+    what: &dyn Fn() -> String,
+) -> Result<Vec<u8>> {
+    let bad = |detail: String| Error::Integrity {
+        what: what(),
+        detail,
+    };
+    let out = match codec {
+        Codec::Lz4 => {
+            lz4_flex::block::decompress(stored, raw_len).map_err(|e| bad(format!("lz4: {e}")))?
+        }
+        #[cfg(feature = "compression-zstd")]
+        Codec::Zstd => {
+            zstd::bulk::decompress(stored, raw_len).map_err(|e| bad(format!("zstd: {e}")))?
+        }
+        _ => {
+            let mut out = vec![0u8; raw_len];
+            decode_into(codec, stored, &mut out, what)?;
+            out
+        }
+    };
+    if out.len() != raw_len {
+        return Err(bad(format!(
+            "decoded {} bytes, expected {raw_len}",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
+
 /// Decodes `stored` into `out`, whose length is the raw length.
 pub fn decode_into(
     codec: Codec,

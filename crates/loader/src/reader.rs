@@ -186,6 +186,19 @@ impl NativeArchive {
         })
     }
 
+    /// Starts decoding the blocks of the given records into the cache in the background.
+    fn prefetch_records(&self, py: Python<'_>, indices: Vec<u64>) -> PyResult<()> {
+        let a = &self.archive;
+        py.detach(|| {
+            for i in indices {
+                let r = a.record(i)?;
+                a.prefetch(r.offset, r.length);
+            }
+            Ok(())
+        })
+        .py()
+    }
+
     /// Every entry as `(path, kind, mode, mtime_ns, offset, size, target)`, sorted by path.
     fn entries(&self, py: Python<'_>) -> PyResult<Vec<EntryTuple>> {
         let entries = py.detach(|| self.archive.entries()).py()?;

@@ -145,12 +145,14 @@ impl NativeWriter {
         })
     }
 
-    /// Adds opaque samples as a record group named `name` (one record per item).
-    fn add_records(&self, py: Python<'_>, name: String, samples: Vec<Vec<u8>>) -> PyResult<()> {
-        self.with(py, |w| {
-            w.begin_records(&name, DType::Bytes, &[])?;
-            samples.iter().try_for_each(|s| w.add_record(s))
-        })
+    /// Starts a record group of opaque samples named `name`.
+    fn begin_records(&self, py: Python<'_>, name: String) -> PyResult<()> {
+        self.with(py, |w| w.begin_records(&name, DType::Bytes, &[]))
+    }
+
+    /// Appends samples to the current record group (one record per item).
+    fn add_records(&self, py: Python<'_>, samples: Vec<Vec<u8>>) -> PyResult<()> {
+        self.with(py, |w| samples.iter().try_for_each(|s| w.add_record(s)))
     }
 
     /// Sets the user metadata (a JSON object as text).

@@ -183,18 +183,20 @@ class Dataset:
 
     def _after(self, idx: list[int]) -> None:
         """Prefetches what comes next: the announced order, or the next run of a sequence.
-        Blocks already cached or in flight are skipped by the engine."""
+        The first batch asks for the whole window, later ones only for the batch that enters
+        it, so nothing is requested twice."""
         if not idx or self.prefetch_batches <= 0 or self._h.prefetch_threads == 0:
             return
-        n = len(idx)
+        n, window = len(idx), len(idx) * self.prefetch_batches
         ahead: Sequence[int] = ()
         if self._order is not None:
-            self._order_pos += n
-            p = self._order_pos
-            ahead = self._order[p : p + n * self.prefetch_batches]
+            first = self._order_pos == 0
+            p = self._order_pos = self._order_pos + n
+            ahead = self._order[(p if first else p + window - n) : p + window]
         elif idx[0] == self._last_end and all(b == a + 1 for a, b in zip(idx, idx[1:])):
             start = idx[-1] + 1
-            ahead = range(start, min(self._len, start + n * self.prefetch_batches))
+            lo = start if idx[0] == 0 else start + window - n
+            ahead = range(lo, min(self._len, start + window))
         self._last_end = idx[-1] + 1
         if len(ahead):
             self._prefetch(list(ahead))
@@ -202,10 +204,9 @@ class Dataset:
     def _prefetch(self, idx: list[int]) -> None:
         native = self._h.native
         if self._groups:
-            ranges = [native.record(g.first + i) for g in self._groups for i in idx]
+            native.prefetch_records([g.first + i for g in self._groups for i in idx])
         else:
-            ranges = self._stream_ranges(idx)
-        native.prefetch(_merge(ranges))
+            native.prefetch(_merge(self._stream_ranges(idx)))
 
     def _announce(self, order: Sequence[int]) -> None:
         self._order = order

@@ -146,7 +146,15 @@ class Writer:
 
     def add_records(self, samples: Any, name: str = "records") -> None:
         """Adds opaque samples (an iterable of bytes-like objects) as a record group."""
-        self._w.add_records(name, [bytes(s) for s in samples])
+        self._w.begin_records(name)
+        batch: list[bytes] = []
+        for s in samples:
+            batch.append(bytes(s))
+            if len(batch) == 1024:  # bounded memory for any number of samples
+                self._w.add_records(batch)
+                batch = []
+        if batch:
+            self._w.add_records(batch)
 
     def add_metadata(self, metadata: dict[str, Any]) -> None:
         """Merges ``metadata`` (JSON-serialisable) into the archive's user metadata."""
