@@ -38,6 +38,10 @@ class Dataset:
     sequential, or announced in advance by a :class:`Sampler`, Rust threads prefetch the
     next batches into the block cache.
 
+    A read decodes whole blocks: for shuffled access to samples much smaller than the block
+    size, write the archive with a smaller ``block_size`` (16 KiB reads 4–16 KB samples about
+    1.4x faster than the default 64 KiB, at some cost in compression).
+
     Args:
         path: the archive.
         transform: applied to each sample.
