@@ -239,3 +239,28 @@ def test_dataset_errors(tmp_path: Path, records_archive: Path) -> None:
         ds.__getitems__([0, 1, 300])
     with pytest.raises((TypeError, ValueError)):
         ds["a"]  # type: ignore[index]
+
+
+def test_dataloader_worker_prefetches_its_own_next_batches(
+    records_archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a worker, the Sampler's order is rebuilt from (seed, epoch) and the worker prefetches
+    the batches that come to it next (every num_workers-th batch)."""
+    torch = pytest.importorskip("torch")
+
+    class Info:
+        id = 1
+        num_workers = 2
+
+    ds = hexz.Dataset(records_archive, prefetch_batches=2)
+    sampler = ds.sampler(shuffle=True, seed=5)
+    sampler.set_epoch(3)
+    order = list(sampler.order())
+    asked: list[list[int]] = []
+    monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: Info())
+    monkeypatch.setattr(ds, "_prefetch", lambda idx: asked.append(list(idx)))
+    n = 10
+    ds.__getitems__(order[n : 2 * n])  # worker 1's first batch (batch 1)
+    assert asked == [order[3 * n : 4 * n] + order[5 * n : 6 * n]]  # its batches 3 and 5
+    ds.__getitems__(order[3 * n : 4 * n])
+    assert asked[-1] == order[7 * n : 8 * n]  # only the batch that enters the window

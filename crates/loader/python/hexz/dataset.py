@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, Callable, Optional
 
@@ -103,6 +104,9 @@ class Dataset:
                 self._size = size
         self._order: Optional[Sequence[int]] = None
         self._order_pos = 0
+        # (shuffle, seed, epoch) of the Sampler, so DataLoader workers can rebuild the order.
+        self._plan: Optional[tuple[bool, int, int]] = None
+        self._worker: Optional[tuple[Any, Sequence[int], dict[int, int], int]] = None
         self._last_end = 0
 
     @property
@@ -193,7 +197,19 @@ class Dataset:
             return
         n, window = len(idx), len(idx) * self.prefetch_batches
         ahead: Sequence[int] = ()
-        if self._order is not None:
+        worker = self._worker_plan()
+        if worker is not None:
+            # A DataLoader worker gets every num_workers-th batch of the Sampler's order.
+            key, order, position, workers = worker
+            p = position.get(idx[0])
+            if p is None:
+                return
+            step = n * workers
+            first = self._order_pos != -1
+            self._order_pos = -1
+            js = range(1, self.prefetch_batches + 1) if first else [self.prefetch_batches]
+            ahead = [i for j in js for i in order[p + j * step : p + j * step + n]]
+        elif self._order is not None:
             first = self._order_pos == 0
             p = self._order_pos = self._order_pos + n
             ahead = self._order[(p if first else p + window - n) : p + window]
@@ -211,6 +227,21 @@ class Dataset:
             native.prefetch_records([g.first + i for g in self._groups for i in idx])
         else:
             native.prefetch(_merge(self._stream_ranges(idx)))
+
+    def _worker_plan(self) -> Optional[tuple[Any, Sequence[int], dict[int, int], int]]:
+        """In a DataLoader worker of a loader driven by a :class:`Sampler`: the order (rebuilt
+        from the sampler's seed and epoch), each index's position in it, and the worker count."""
+        torch = sys.modules.get("torch")
+        info = torch.utils.data.get_worker_info() if torch is not None else None
+        if self._plan is None or info is None:
+            return None
+        key = (self._plan, info.id)
+        if self._worker is None or self._worker[0] != key:
+            order = _order(self._len, *self._plan)
+            position = {i: k for k, i in enumerate(order)}
+            self._worker = (key, order, position, int(info.num_workers))
+            self._order_pos = 0
+        return self._worker
 
     def _announce(self, order: Sequence[int]) -> None:
         self._order = order
@@ -270,30 +301,36 @@ class Sampler:
         self.shuffle = shuffle
         self.seed = seed
         self.epoch = 0
+        dataset._plan = (shuffle, seed, 0)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
+        self.dataset._plan = (self.shuffle, self.seed, self.epoch)
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def order(self) -> Sequence[int]:
-        n = len(self.dataset)
-        if not self.shuffle:
-            return range(n)
-        if _compat.has_numpy():
-            rng = _compat.numpy().random.default_rng([self.seed, self.epoch])
-            return [int(i) for i in rng.permutation(n)]
-        import random
-
-        order = list(range(n))
-        random.Random(f"{self.seed}/{self.epoch}").shuffle(order)
-        return order
+        """This epoch's order: a function of (seed, epoch) only."""
+        return _order(len(self.dataset), self.shuffle, self.seed, self.epoch)
 
     def __iter__(self) -> Iterator[int]:
         order = self.order()
         self.dataset._announce(order)
         return iter(order)
+
+
+def _order(n: int, shuffle: bool, seed: int, epoch: int) -> Sequence[int]:
+    if not shuffle:
+        return range(n)
+    if _compat.has_numpy():
+        rng = _compat.numpy().random.default_rng([seed, epoch])
+        return [int(i) for i in rng.permutation(n)]
+    import random
+
+    order = list(range(n))
+    random.Random(f"{seed}/{epoch}").shuffle(order)
+    return order
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
