@@ -155,7 +155,14 @@ impl Archive {
         store
             .read_exact_at(tail_start, &mut tail)
             .map_err(|e| Error::io(ctx("reading footer"), e))?;
-        let footer = Footer::parse(&tail, file_len).map_err(|e| Error::format(ctx("footer"), e))?;
+        let footer = Footer::parse(&tail, file_len).map_err(|e| {
+            // The header is valid, so a missing footer most likely means a cut-short file.
+            let what = match e {
+                hexz_format::Error::BadMagic { .. } => "footer missing (file truncated?)",
+                _ => "footer",
+            };
+            Error::format(ctx(what), e)
+        })?;
         let sref = FrameRef {
             offset: footer.summary_offset,
             stored_len: footer.summary_stored_len,
