@@ -12,6 +12,25 @@ import numpy as np
 import hexz
 
 HEADER_LEN = 128
+
+# Every dtype Writer.add_array accepts.
+DTYPES = [
+    "bool",
+    "int8",
+    "uint8",
+    "int16",
+    "uint16",
+    "int32",
+    "uint32",
+    "int64",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+]
+
 HEADER_CRC_AT = 124
 
 

@@ -12,26 +12,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import hexz
+import hexz_testing as ht
 from hexz import _native
 
 CODECS = ["none", "lz4"] + (["zstd"] if _native.HAS_ZSTD else [])
 BLOCK_SIZES = [4096, 8192, 65536]
-DTYPES = [
-    "bool",
-    "int8",
-    "uint8",
-    "int16",
-    "uint16",
-    "int32",
-    "uint32",
-    "int64",
-    "uint64",
-    "float16",
-    "float32",
-    "float64",
-    "complex64",
-    "complex128",
-]
+DTYPES = ht.DTYPES
 
 SETTINGS = settings(
     max_examples=40,
