@@ -23,8 +23,9 @@ NEXTEST ?= 0
 HEXZ := $(CARGO_TARGET_DIR)/release/hexz
 LOADER := crates/loader
 
-# Debian packages: what building and testing needs, and the benchmark peers.
-APT_BUILD := build-essential pkg-config
+# Debian packages: what building and testing needs (nginx-light: the HTTP Range server the
+# hexz-store tests start on 127.0.0.1), and the benchmark peers.
+APT_BUILD := build-essential pkg-config nginx-light
 APT_BENCH := squashfs-tools zstd lz4 qemu-utils e2fsprogs hyperfine time
 
 # `make test-python test_reader`: extra goals become a pytest -k filter.
@@ -66,8 +67,9 @@ build: apt-build ## Build the release `hexz` binary
 
 test: test-rust test-python ## Run all tests (Rust, fuzz targets build, Python)
 
-test-rust: apt-build ## Run the Rust test suite and check that fuzz targets build (NEXTEST=1: use nextest)
-	@if [ "$(NEXTEST)" = 1 ] && $(CARGO) nextest --version >/dev/null 2>&1; then \
+test-rust: apt-build venv ## Run the Rust test suite and check that fuzz targets build (NEXTEST=1: use nextest)
+	@export HEXZ_MOTO_SERVER="$${HEXZ_MOTO_SERVER:-$(VENV)/bin/moto_server}"; \
+	if [ "$(NEXTEST)" = 1 ] && $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  set -x; \
 	  $(CARGO) nextest run --workspace --release $(LOCKED) && \
 	  $(CARGO) test --doc --workspace --release $(LOCKED); \

@@ -1,0 +1,56 @@
+//! `http://` and `https://` objects read with Range requests.
+
+use crate::{impl_read_at, parse_url, Error, Remote};
+use object_store::http::HttpBuilder;
+use object_store::path::Path as ObjectPath;
+use object_store::ClientOptions;
+use std::sync::Arc;
+
+/// An object behind an `http://` or `https://` URL, read with ranged GETs
+/// (`Range: bytes=a-b`, `If-Match` on the ETag seen at open).
+///
+/// Opening costs one HEAD, which gives the length (`Content-Length`) and the ETag.
+#[derive(Debug)]
+pub struct HttpStore {
+    remote: Remote,
+}
+
+impl HttpStore {
+    /// Opens `url` (`http://` or `https://`; no query string or fragment).
+    pub fn open(url: &str) -> Result<HttpStore, Error> {
+        let parsed = parse_url(url)?;
+        let invalid = |reason: &str| Error::InvalidUrl {
+            url: url.to_string(),
+            reason: reason.to_string(),
+        };
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(invalid("not an http:// or https:// URL"));
+        }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(invalid("query strings and fragments are not supported"));
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(invalid("credentials in the URL are not supported"));
+        }
+        let host = parsed.host_str().ok_or_else(|| invalid("no host"))?;
+        let path = ObjectPath::from_url_path(parsed.path())
+            .map_err(|e| invalid(&format!("bad object path: {e}")))?;
+        if path.as_ref().is_empty() {
+            return Err(invalid("no object path"));
+        }
+        let base = match parsed.port() {
+            Some(port) => format!("{}://{host}:{port}/", parsed.scheme()),
+            None => format!("{}://{host}/", parsed.scheme()),
+        };
+        let store = HttpBuilder::new()
+            .with_url(base)
+            .with_client_options(ClientOptions::new().with_allow_http(true))
+            .build()
+            .map_err(|e| Error::from_object_store(url, e))?;
+        Ok(HttpStore {
+            remote: Remote::open(Arc::new(store), path, url.to_string())?,
+        })
+    }
+}
+
+impl_read_at!(HttpStore);

@@ -1,0 +1,119 @@
+//! `HttpStore` against a real nginx on 127.0.0.1.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use hexz_core::{Archive, ReadAt, ReadOptions};
+use hexz_store::{open_url, HttpStore};
+use std::io::ErrorKind;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+struct Nginx {
+    server: common::Server,
+    root: tempfile::TempDir,
+    _state: tempfile::TempDir,
+}
+
+fn nginx() -> Nginx {
+    let root = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let server = common::nginx(root.path(), state.path());
+    Nginx {
+        server,
+        root,
+        _state: state,
+    }
+}
+
+impl Nginx {
+    fn url(&self, name: &str) -> String {
+        format!("{}/{name}", self.server.base_url())
+    }
+}
+
+/// Replaces `path` atomically with `data`, with a modification time `secs` in the past (nginx's
+/// ETag is mtime and size, so this changes it even when the size stays).
+fn replace(path: &Path, data: &[u8], secs: i64) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, data).unwrap();
+    let t = filetime::FileTime::from_unix_time(1_700_000_000 - secs, 0);
+    filetime::set_file_mtime(&tmp, t).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+#[test]
+fn conformance() {
+    let n = nginx();
+    let counter = AtomicUsize::new(0);
+    hexz_core::conformance::check_store(&|data| {
+        let name = format!("obj{}.bin", counter.fetch_add(1, Ordering::Relaxed));
+        std::fs::write(n.root.path().join(&name), data).unwrap();
+        Arc::new(HttpStore::open(&n.url(&name)).unwrap()) as Arc<dyn ReadAt>
+    });
+}
+
+#[test]
+fn archive_over_http() {
+    let n = nginx();
+    let path = n.root.path().join("a.hxz");
+    common::write_archive(&path);
+    let store = open_url(&n.url("a.hxz")).unwrap();
+    assert_eq!(store.describe(), n.url("a.hxz"));
+    let remote = Archive::open_store(store, ReadOptions::default()).unwrap();
+    common::compare_with_local(&remote, &path);
+}
+
+#[test]
+fn missing_object_is_not_found() {
+    let n = nginx();
+    let err = open_url(&n.url("nope.hxz")).err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(err.to_string().contains("nope.hxz"), "{err}");
+}
+
+#[test]
+fn replaced_object_is_an_error() {
+    let n = nginx();
+    let path = n.root.path().join("v.bin");
+    let v1 = hexz_core::conformance::pattern(100_000);
+    replace(&path, &v1, 1000);
+    let store = HttpStore::open(&n.url("v.bin")).unwrap();
+    assert!(store.etag().is_some(), "nginx sends an ETag");
+    let mut buf = vec![0u8; 1000];
+    store.read_exact_at(500, &mut buf).unwrap();
+    assert_eq!(buf, &v1[500..1500]);
+
+    // Same size, new content and mtime: the pinned ETag no longer matches.
+    let v2: Vec<u8> = v1.iter().map(|b| b ^ 0xff).collect();
+    replace(&path, &v2, 0);
+    let err = store.read_exact_at(500, &mut buf).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Other, "{err}");
+    assert!(err.to_string().contains("changed"), "{err}");
+    let err = store.read_ranges(&[(0, 10), (50_000, 10)]).unwrap_err();
+    assert!(err.to_string().contains("changed"), "{err}");
+
+    // A new size too.
+    replace(&path, &v1[..5000], 2000);
+    let err = store.read_exact_at(0, &mut buf).unwrap_err();
+    assert!(err.to_string().contains("changed"), "{err}");
+
+    // Reopening reads the new object.
+    let store = HttpStore::open(&n.url("v.bin")).unwrap();
+    assert_eq!(store.len().unwrap(), 5000);
+}
+
+#[test]
+fn bad_urls() {
+    for url in [
+        "http://127.0.0.1:1/",
+        "http://127.0.0.1:1/a?x=1",
+        "gopher://h/x",
+    ] {
+        assert!(open_url(url).is_err(), "{url}");
+    }
+    // Nothing listens on port 1: a connection error, not a panic or a hang.
+    let err = open_url("http://127.0.0.1:1/a.hxz").err().unwrap();
+    assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+}

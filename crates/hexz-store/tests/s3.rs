@@ -1,0 +1,135 @@
+//! `S3Store` against a real S3-compatible server (moto_server) on 127.0.0.1.
+//!
+//! One test function: it sets the AWS environment variables, which must not race with other
+//! threads of this process.
+#![cfg(feature = "s3")]
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use hexz_core::{Archive, ReadAt, ReadOptions};
+use hexz_store::{open_url, S3Options, S3Store};
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStoreExt, PutPayload};
+use std::io::ErrorKind;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const BUCKET: &str = "hexz-test";
+
+struct Uploader {
+    rt: tokio::runtime::Runtime,
+    store: object_store::aws::AmazonS3,
+}
+
+impl Uploader {
+    fn put(&self, key: &str, data: &[u8]) {
+        let payload = PutPayload::from(data.to_vec());
+        self.rt
+            .block_on(self.store.put(&ObjectPath::from(key), payload))
+            .unwrap();
+    }
+}
+
+#[test]
+fn s3_against_moto() {
+    let state = tempfile::tempdir().unwrap();
+    let server = common::moto(state.path());
+    let endpoint = server.base_url();
+    // Only this thread runs in this test binary, so setting the environment is safe here.
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    std::env::set_var("AWS_REGION", "us-east-1");
+    std::env::set_var("AWS_ENDPOINT_URL", &endpoint);
+    std::env::remove_var("AWS_SESSION_TOKEN");
+
+    let status = common::http_status(server.port, "PUT", &format!("/{BUCKET}"));
+    assert_eq!(status, 200, "create bucket");
+    let up = Uploader {
+        rt: tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
+        store: AmazonS3Builder::new()
+            .with_endpoint(&endpoint)
+            .with_allow_http(true)
+            .with_bucket_name(BUCKET)
+            .with_region("us-east-1")
+            .with_access_key_id("testing")
+            .with_secret_access_key("testing")
+            .build()
+            .unwrap(),
+    };
+
+    // The conformance suite, through the environment configuration.
+    let counter = AtomicUsize::new(0);
+    hexz_core::conformance::check_store(&|data| {
+        let key = format!("conf/obj{}.bin", counter.fetch_add(1, Ordering::Relaxed));
+        up.put(&key, data);
+        open_url(&format!("s3://{BUCKET}/{key}")).unwrap()
+    });
+
+    // A real archive, compared with the local copy.
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("a.hxz");
+    common::write_archive(&local);
+    up.put("archives/a.hxz", &std::fs::read(&local).unwrap());
+    let store = open_url(&format!("s3://{BUCKET}/archives/a.hxz")).unwrap();
+    let remote = Archive::open_store(store, ReadOptions::default()).unwrap();
+    common::compare_with_local(&remote, &local);
+
+    // Explicit options: endpoint, region, path-style.
+    let opts = S3Options::new()
+        .endpoint(&endpoint)
+        .region("us-east-1")
+        .path_style(true);
+    let s = S3Store::open_with(&format!("s3://{BUCKET}/archives/a.hxz"), &opts).unwrap();
+    assert_eq!(s.len().unwrap(), std::fs::metadata(&local).unwrap().len());
+    let mut head = [0u8; 16];
+    s.read_exact_at(0, &mut head).unwrap();
+    assert_eq!(&head[..], &std::fs::read(&local).unwrap()[..16]);
+
+    // Anonymous (unsigned) requests for a private object: the server answers 403, which is
+    // PermissionDenied naming the URL.
+    let url = format!("s3://{BUCKET}/archives/a.hxz");
+    let err = S3Store::open_with(&url, &opts.clone().anonymous(true)).unwrap_err();
+    let err = std::io::Error::from(err);
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert!(err.to_string().contains(&url), "{err}");
+
+    // Missing object and missing bucket: NotFound, naming the URL.
+    for url in [
+        format!("s3://{BUCKET}/nope.hxz"),
+        "s3://no-such-bucket/a.hxz".to_string(),
+    ] {
+        let err = open_url(&url).err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{url}: {err}");
+        assert!(err.to_string().contains(&url), "{err}");
+    }
+
+    // Replaced after open: an error that says so, never the new bytes.
+    let v1 = hexz_core::conformance::pattern(200_000);
+    up.put("v.bin", &v1);
+    let s = S3Store::open(&format!("s3://{BUCKET}/v.bin")).unwrap();
+    assert!(s.etag().is_some());
+    let mut buf = vec![0u8; 1000];
+    s.read_exact_at(100, &mut buf).unwrap();
+    assert_eq!(buf, &v1[100..1100]);
+    let v2: Vec<u8> = v1.iter().map(|b| b ^ 0x55).collect();
+    up.put("v.bin", &v2);
+    let err = s.read_exact_at(100, &mut buf).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Other, "{err}");
+    assert!(err.to_string().contains("changed"), "{err}");
+    let err = s.read_ranges(&[(0, 10), (150_000, 10)]).unwrap_err();
+    assert!(err.to_string().contains("changed"), "{err}");
+    let s = S3Store::open(&format!("s3://{BUCKET}/v.bin")).unwrap();
+    s.read_exact_at(100, &mut buf).unwrap();
+    assert_eq!(buf, &v2[100..1100]);
+
+    // Bad URLs.
+    for url in ["s3://", "s3://bucket", "s3://bucket/"] {
+        let err = open_url(url).err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{url}: {err}");
+    }
+    drop(server);
+}
