@@ -342,21 +342,14 @@ impl Archive {
 
     /// All entries, sorted by path. Loaded on first use.
     pub fn entries(&self) -> Result<Arc<[Entry]>> {
-        let mut slot = self.inner.entries.lock();
-        if let Some(e) = &*slot {
-            return Ok(e.clone());
-        }
         let s = &self.inner.summary;
-        let entries: Arc<[Entry]> = if s.entry_count == 0 {
-            Arc::from(Vec::new())
-        } else {
-            let raw = self.inner.read_frame(&s.entries, FrameKind::Entries)?;
-            parse_entries(&raw, s.entry_count, s.logical_size)
-                .map_err(|e| Error::format(format!("{}: entries table", self.inner.name), e))?
-                .into()
-        };
-        *slot = Some(entries.clone());
-        Ok(entries)
+        self.inner.table(
+            &self.inner.entries,
+            s.entry_count > 0,
+            &s.entries,
+            FrameKind::Entries,
+            |raw| parse_entries(raw, s.entry_count, s.logical_size),
+        )
     }
 
     /// Looks up an entry by path (binary search).
@@ -389,23 +382,15 @@ impl Archive {
 
     /// The record groups (datasets). Loaded on first use.
     pub fn record_groups(&self) -> Result<Arc<[RecordGroup]>> {
-        let mut slot = self.inner.groups.lock();
-        if let Some(g) = &*slot {
-            return Ok(g.clone());
-        }
         let s = &self.inner.summary;
-        let groups: Arc<[RecordGroup]> = if s.record_group_count == 0 {
-            Arc::from(Vec::new())
-        } else {
-            let raw = self
-                .inner
-                .read_frame(&s.record_groups, FrameKind::RecordGroups)?;
-            parse_groups(&raw, s.record_group_count, s.record_count)
-                .map_err(|e| Error::format(format!("{}: record groups", self.inner.name), e))?
-                .into()
-        };
-        *slot = Some(groups.clone());
-        Ok(groups)
+        let present = s.record_group_count > 0;
+        self.inner.table(
+            &self.inner.groups,
+            present,
+            &s.record_groups,
+            FrameKind::RecordGroups,
+            |raw| parse_groups(raw, s.record_group_count, s.record_count),
+        )
     }
 
     /// Number of records.
@@ -551,6 +536,31 @@ impl Inner {
         Ok(pg)
     }
 
+    /// A table loaded whole on first use and kept in `slot`: empty when not `present`.
+    fn table<T>(
+        &self,
+        slot: &Mutex<Option<Arc<[T]>>>,
+        present: bool,
+        frame: &FrameRef,
+        kind: FrameKind,
+        parse: impl FnOnce(&[u8]) -> hexz_format::Result<Vec<T>>,
+    ) -> Result<Arc<[T]>> {
+        let mut slot = slot.lock();
+        if let Some(t) = &*slot {
+            return Ok(t.clone());
+        }
+        let table: Arc<[T]> = if present {
+            let raw = self.read_frame(frame, kind)?;
+            parse(&raw)
+                .map_err(|e| Error::format(format!("{}: {}", self.name, kind.name()), e))?
+                .into()
+        } else {
+            Arc::from(Vec::new())
+        };
+        *slot = Some(table.clone());
+        Ok(table)
+    }
+
     pub(crate) fn read_frame(&self, f: &FrameRef, kind: FrameKind) -> Result<Vec<u8>> {
         let stored = read_stored(&*self.store, f)
             .map_err(|e| Error::io(format!("{}: reading {}", self.name, kind.name()), e))?;
@@ -588,14 +598,21 @@ impl Inner {
         if crc != e.crc {
             return Err(Error::Integrity {
                 what: self.block_name(idx, e),
-                detail: format!("crc32c {crc:#010x}, index says {:#010x}", e.crc),
+                detail: format!("crc32c mismatch: {crc:#010x}, index says {:#010x}", e.crc),
             });
         }
         Ok(())
     }
 
     fn check_hash(&self, idx: u64, e: &BlockEntry, raw: &[u8]) -> Result<()> {
-        if self.verify_hashes && *blake3::hash(raw).as_bytes() != e.hash {
+        if self.verify_hashes {
+            self.check_content_hash(idx, e, *blake3::hash(raw).as_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn check_content_hash(&self, idx: u64, e: &BlockEntry, hash: [u8; 32]) -> Result<()> {
+        if hash != e.hash {
             return Err(Error::Integrity {
                 what: self.block_name(idx, e),
                 detail: "content hash mismatch".into(),
@@ -610,9 +627,31 @@ impl Inner {
         self.check_hash(idx, e, bytes)
     }
 
+    /// Reads block `idx` and checks everything about it: crc32c, decoded length and content
+    /// hash, whatever `verify_hashes` says. Holes cost no read and no hashing.
+    pub(crate) fn verify_block(&self, idx: u64, e: &BlockEntry) -> Result<()> {
+        let hash = if e.codec == Codec::Zero {
+            zero_hash(e.raw_len)
+        } else {
+            let mut stored = vec![0u8; e.stored_len as usize];
+            self.store
+                .read_exact_at(e.stored_offset, &mut stored)
+                .map_err(|err| Error::io(format!("{}: reading block {idx}", self.name), err))?;
+            *blake3::hash(&self.decode_unhashed(idx, e, stored)?).as_bytes()
+        };
+        self.check_content_hash(idx, e, hash)
+    }
+
     /// Decodes a block into a new vector without zero-filling it first; a raw block's stored
     /// bytes are the result.
     fn decode_block_to_vec(&self, idx: u64, e: &BlockEntry, stored: Vec<u8>) -> Result<Vec<u8>> {
+        let out = self.decode_unhashed(idx, e, stored)?;
+        self.check_hash(idx, e, &out)?;
+        Ok(out)
+    }
+
+    /// [`Self::decode_block_to_vec`] without the optional content-hash check.
+    fn decode_unhashed(&self, idx: u64, e: &BlockEntry, stored: Vec<u8>) -> Result<Vec<u8>> {
         self.check_crc(idx, e, &stored)?;
         let out = match e.codec {
             Codec::None => stored,
@@ -626,7 +665,6 @@ impl Inner {
                 detail: format!("decoded {} bytes, index says {}", out.len(), e.raw_len),
             });
         }
-        self.check_hash(idx, e, &out)?;
         Ok(out)
     }
 
@@ -781,6 +819,19 @@ fn decode_frame(stored: &[u8], f: &FrameRef, kind: FrameKind, name: &str) -> Res
     let mut raw = vec![0u8; f.raw_len as usize];
     decode_into(codec, stored, &mut raw, &what)?;
     Ok(raw)
+}
+
+/// BLAKE3 of `len` zero bytes, computed once per length: holes cost nothing to verify.
+fn zero_hash(len: u32) -> [u8; 32] {
+    type Hashes = Mutex<std::collections::HashMap<u32, [u8; 32]>>;
+    static HASHES: std::sync::OnceLock<Hashes> = std::sync::OnceLock::new();
+    let map = HASHES.get_or_init(Default::default);
+    if let Some(h) = map.lock().get(&len) {
+        return *h;
+    }
+    let h = *blake3::hash(&vec![0u8; len as usize]).as_bytes();
+    map.lock().insert(len, h);
+    h
 }
 
 #[cfg(test)]

@@ -1,9 +1,8 @@
 //! Full verification: every frame's checksum and hash, every block's checksum and content hash.
 
 use crate::archive::Archive;
-use crate::codec::decode_into;
 use crate::Result;
-use hexz_format::{Codec, FrameKind, FrameRef};
+use hexz_format::{FrameKind, FrameRef};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -89,38 +88,9 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
         };
         let per = s.entries_per_page as u64;
         let check = |(i, e): (usize, &hexz_format::BlockEntry)| {
-            let idx = p as u64 * per + i as u64;
-            let mut raw = match e.codec {
-                Codec::Zero => Vec::new(),
-                _ => vec![0u8; e.raw_len as usize],
-            };
-            let what = || format!("block {idx} (logical offset {})", e.logical_offset);
-            let res = (|| -> std::result::Result<(), String> {
-                if e.codec != Codec::Zero {
-                    let mut stored = vec![0u8; e.stored_len as usize];
-                    inner
-                        .store
-                        .read_exact_at(e.stored_offset, &mut stored)
-                        .map_err(|err| format!("{}: cannot read: {err}", what()))?;
-                    let crc = hexz_format::crc32c(&stored);
-                    if crc != e.crc {
-                        return Err(format!("{}: crc32c mismatch", what()));
-                    }
-                    decode_into(e.codec, &stored, &mut raw, &what)
-                        .map_err(|err| err.to_string())?;
-                }
-                let hash = if e.codec == Codec::Zero {
-                    zero_hash(e.raw_len)
-                } else {
-                    *blake3::hash(&raw).as_bytes()
-                };
-                if hash != e.hash {
-                    return Err(format!("{}: content hash mismatch", what()));
-                }
-                Ok(())
-            })();
+            let res = inner.verify_block(p as u64 * per + i as u64, e);
             progress(done.fetch_add(e.raw_len as u64, Ordering::Relaxed) + e.raw_len as u64);
-            res.err()
+            res.err().map(|err| err.to_string())
         };
         let mut problems: Vec<String> = if crate::fork::parallel_ok() {
             page.0.par_iter().enumerate().filter_map(check).collect()
@@ -132,17 +102,4 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
     }
     report.bytes = done.load(Ordering::Relaxed);
     Ok(report)
-}
-
-/// BLAKE3 of `len` zero bytes, computed once per length: holes cost nothing to verify.
-fn zero_hash(len: u32) -> [u8; 32] {
-    type Hashes = parking_lot::Mutex<std::collections::HashMap<u32, [u8; 32]>>;
-    static HASHES: std::sync::OnceLock<Hashes> = std::sync::OnceLock::new();
-    let map = HASHES.get_or_init(Default::default);
-    if let Some(h) = map.lock().get(&len) {
-        return *h;
-    }
-    let h = *blake3::hash(&vec![0u8; len as usize]).as_bytes();
-    map.lock().insert(len, h);
-    h
 }
