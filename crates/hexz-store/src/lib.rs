@@ -26,7 +26,10 @@ use url::Url;
 #[cfg(feature = "s3")]
 mod s3;
 #[cfg(feature = "s3")]
-pub use s3::{S3Options, S3Store};
+pub use s3::S3Store;
+
+mod options;
+pub use options::S3Options;
 
 mod http;
 pub use http::HttpStore;
@@ -155,12 +158,20 @@ impl From<Error> for io::Error {
 /// `S3Store` (configured from the environment; feature `s3`), `file://` URLs and plain paths as a
 /// local [`FileStore`].
 pub fn open_url(url: &str) -> io::Result<Arc<dyn ReadAt>> {
+    open_url_with(url, &S3Options::default())
+}
+
+/// [`open_url`] with explicit S3 settings (used for `s3://` URLs only; they override the
+/// environment).
+pub fn open_url_with(url: &str, s3: &S3Options) -> io::Result<Arc<dyn ReadAt>> {
+    #[cfg(not(feature = "s3"))]
+    let _ = s3;
     match scheme_of(url) {
         None => Ok(Arc::new(FileStore::open(url)?)),
         Some(scheme) => match scheme.as_str() {
             "http" | "https" => Ok(Arc::new(HttpStore::open(url)?)),
             #[cfg(feature = "s3")]
-            "s3" => Ok(Arc::new(S3Store::open(url)?)),
+            "s3" => Ok(Arc::new(S3Store::open_with(url, s3)?)),
             "file" => {
                 let parsed = parse_url(url)?;
                 let path = parsed.to_file_path().map_err(|()| Error::InvalidUrl {
@@ -183,6 +194,11 @@ pub fn open_url(url: &str) -> io::Result<Arc<dyn ReadAt>> {
 const SUPPORTED: &str = "http, https, s3, file";
 #[cfg(not(feature = "s3"))]
 const SUPPORTED: &str = "http, https, file (s3 needs the `s3` feature)";
+
+/// Whether `s` is a URL (`scheme://...`) rather than a local path. `file://` URLs count.
+pub fn is_url(s: &str) -> bool {
+    scheme_of(s).is_some()
+}
 
 /// The lowercase scheme of `s` when it looks like a URL (`scheme://...`), else `None`.
 fn scheme_of(s: &str) -> Option<String> {
