@@ -28,6 +28,15 @@ const COALESCE_GAP: u64 = 64 * 1024;
 /// Largest single coalesced read.
 const COALESCE_MAX: u64 = 16 << 20;
 
+/// Most blocks a sequential reader keeps in flight ahead of itself.
+const MAX_READAHEAD_BLOCKS: usize = 4096;
+/// On a remote store: read-ahead window in bytes (at least), ...
+const REMOTE_READAHEAD_BYTES: usize = 32 << 20;
+/// ... threads (at least), each with one request in flight, ...
+const REMOTE_READAHEAD_THREADS: usize = 8;
+/// ... of this many bytes of blocks.
+const REMOTE_RUN_BYTES: usize = 2 << 20;
+
 /// Tuning for an open archive.
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
@@ -35,7 +44,9 @@ pub struct ReadOptions {
     pub cache_bytes: usize,
     /// Background threads decoding ahead of a sequential reader (0 disables read-ahead).
     pub readahead_threads: usize,
-    /// Blocks decoded ahead of a sequential reader.
+    /// Blocks decoded ahead of a sequential reader. On a remote store (see
+    /// [`crate::ReadAt::is_remote`]) at least 32 MiB worth, on at least 8 threads, fetched in
+    /// runs of 2 MiB.
     pub readahead_blocks: usize,
     /// Check every block's content hash on read (slower; meant for untrusted stores).
     pub verify_hashes: bool,
@@ -205,12 +216,24 @@ impl Archive {
             last_end: AtomicU64::new(u64::MAX),
             verify_hashes: opts.verify_hashes,
         });
-        let prefetch = (opts.readahead_threads > 0 && opts.readahead_blocks > 0)
-            .then(|| Prefetcher::new(Arc::downgrade(&inner), opts.readahead_threads));
+        // Over a network, the window must cover the bandwidth-delay product: many MiB in a few
+        // requests in flight at once, not a handful of blocks fetched one by one.
+        let block_size = inner.header.block_size.max(1) as usize;
+        let (threads, blocks, run) = if inner.store.is_remote() && opts.readahead_threads > 0 {
+            (
+                opts.readahead_threads.max(REMOTE_READAHEAD_THREADS),
+                opts.readahead_blocks.max(REMOTE_READAHEAD_BYTES / block_size),
+                (REMOTE_RUN_BYTES / block_size).max(1) as u64,
+            )
+        } else {
+            (opts.readahead_threads, opts.readahead_blocks, 1)
+        };
+        let prefetch = (threads > 0 && blocks > 0)
+            .then(|| Prefetcher::new(Arc::downgrade(&inner), threads, run));
         Ok(Archive {
             inner,
             prefetch,
-            readahead_blocks: opts.readahead_blocks.min(4096),
+            readahead_blocks: blocks.min(MAX_READAHEAD_BLOCKS),
         })
     }
 
@@ -586,6 +609,32 @@ impl Inner {
         Ok(b)
     }
 
+    /// Decodes blocks `run` into the cache (read-ahead), fetching their stored bytes with as
+    /// few reads as [`coalesce`] allows. Holes and cached blocks are skipped.
+    pub(crate) fn load_run(&self, run: std::ops::Range<u64>) -> Result<()> {
+        let mut todo = Vec::new();
+        for idx in run {
+            let e = self.block_entry(idx)?;
+            if e.codec != Codec::Zero && !self.blocks.contains(&idx) {
+                todo.push((idx, e));
+            }
+        }
+        if let [(idx, e)] = todo.as_slice() {
+            return self.load_block(*idx, e).map(drop);
+        }
+        let ranges = coalesce(todo.iter().map(|(_, e)| (e.stored_offset, e.stored_len as u64)));
+        let reqs: Vec<(u64, usize)> = ranges.iter().map(|&(o, l)| (o, l as usize)).collect();
+        let bufs = self
+            .store
+            .read_ranges(&reqs)
+            .map_err(|err| Error::io(format!("{}: reading ahead", self.name), err))?;
+        for (idx, e) in todo {
+            let out = self.decode_block_to_vec(idx, &e, stored_in(&ranges, &bufs, &e).to_vec())?;
+            self.blocks.insert(idx, out.into());
+        }
+        Ok(())
+    }
+
     fn block_name(&self, idx: u64, e: &BlockEntry) -> String {
         format!(
             "block {idx} (logical offset {}) of {}",
@@ -728,12 +777,18 @@ impl Inner {
             pending.into_iter().partition(|(_, e, dst, skip)| {
                 e.codec == Codec::None && *skip == 0 && dst.len() == e.raw_len as usize
             });
+        let remote = self.store.is_remote();
         let read_direct =
             |(idx, e, dst, _): &mut (u64, BlockEntry, &mut [u8], usize)| -> Result<()> {
                 self.store
                     .read_exact_at(e.stored_offset, dst)
                     .map_err(|err| Error::io(format!("{}: reading block {idx}", self.name), err))?;
-                self.check_block(*idx, e, dst)
+                self.check_block(*idx, e, dst)?;
+                if remote {
+                    // A copy costs nothing next to a round trip that the cache saves next time.
+                    self.blocks.insert(*idx, Arc::from(&**dst));
+                }
+                Ok(())
             };
         if direct.len() > 1 && crate::fork::parallel_ok() {
             direct.par_iter_mut().try_for_each(read_direct)?;
@@ -754,16 +809,11 @@ impl Inner {
             .store
             .read_ranges(&reqs)
             .map_err(|e| Error::io(format!("{}: reading blocks at {offset}", self.name), e))?;
-        let stored_of = |e: &BlockEntry| -> &[u8] {
-            let r = ranges.partition_point(|&(o, _)| o <= e.stored_offset) - 1;
-            let start = (e.stored_offset - ranges[r].0) as usize;
-            &bufs[r][start..start + e.stored_len as usize]
-        };
         let work = |(idx, e, dst, skip): &mut (u64, BlockEntry, &mut [u8], usize)| -> Result<()> {
-            let stored = stored_of(e);
+            let stored = stored_in(&ranges, &bufs, e);
             if *skip == 0 && dst.len() == e.raw_len as usize {
                 self.decode_block(*idx, e, stored, dst)?;
-                if small {
+                if small || remote {
                     self.blocks.insert(*idx, Arc::from(&**dst));
                 }
             } else {
@@ -780,6 +830,13 @@ impl Inner {
         }
         Ok(n)
     }
+}
+
+/// The stored bytes of block `e` among `bufs`, the contents of the coalesced `ranges`.
+fn stored_in<'a>(ranges: &[(u64, u64)], bufs: &'a [Vec<u8>], e: &BlockEntry) -> &'a [u8] {
+    let r = ranges.partition_point(|&(o, _)| o <= e.stored_offset) - 1;
+    let start = (e.stored_offset - ranges[r].0) as usize;
+    &bufs[r][start..start + e.stored_len as usize]
 }
 
 /// Merges `(offset, len)` ranges sorted by offset that lie close together.

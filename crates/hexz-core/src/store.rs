@@ -36,6 +36,12 @@ pub trait ReadAt: Send + Sync {
 
     /// A short name for error messages (a path or URL).
     fn describe(&self) -> String;
+
+    /// Whether each request costs a network round trip (S3, HTTP). Readers of such a store
+    /// keep many MiB of read-ahead in flight, in a few large requests rather than one per block.
+    fn is_remote(&self) -> bool {
+        false
+    }
 }
 
 /// A local file read with positioned reads (`pread`), no shared cursor.

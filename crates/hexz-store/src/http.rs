@@ -1,15 +1,14 @@
 //! `http://` and `https://` objects read with Range requests.
 
-use crate::{impl_read_at, parse_url, Error, Remote};
+use crate::{client_options, impl_read_at, parse_url, retry_config, Error, Remote};
 use object_store::http::HttpBuilder;
 use object_store::path::Path as ObjectPath;
-use object_store::ClientOptions;
 use std::sync::Arc;
 
 /// An object behind an `http://` or `https://` URL, read with ranged GETs
 /// (`Range: bytes=a-b`, `If-Match` on the ETag seen at open).
 ///
-/// Opening costs one HEAD, which gives the length (`Content-Length`) and the ETag.
+/// Opening costs one suffix GET, which gives the length, the ETag and the archive's tail.
 #[derive(Debug)]
 pub struct HttpStore {
     remote: Remote,
@@ -44,7 +43,8 @@ impl HttpStore {
         };
         let store = HttpBuilder::new()
             .with_url(base)
-            .with_client_options(ClientOptions::new().with_allow_http(true))
+            .with_client_options(client_options(true))
+            .with_retry(retry_config())
             .build()
             .map_err(|e| Error::from_object_store(url, e))?;
         Ok(HttpStore {

@@ -15,14 +15,20 @@
 
 use hexz_core::{FileStore, ReadAt};
 use object_store::path::Path as ObjectPath;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
+use object_store::{
+    BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, RetryConfig,
+};
 use std::future::Future;
 use std::io;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 use tokio::runtime::Runtime;
 use url::Url;
 
+#[cfg(feature = "s3")]
+mod profile;
 #[cfg(feature = "s3")]
 mod s3;
 #[cfg(feature = "s3")]
@@ -33,6 +39,7 @@ pub use options::S3Options;
 
 mod http;
 pub use http::HttpStore;
+
 
 /// Ranges closer than this are fetched with one request by [`ReadAt::read_ranges`].
 const COALESCE_BYTES: u64 = 1 << 20;
@@ -60,6 +67,14 @@ pub enum Error {
         url: String,
         /// The schemes this build supports.
         supported: &'static str,
+    },
+    /// The bucket a write names does not exist.
+    #[error("{url}: bucket {bucket:?} does not exist")]
+    BucketNotFound {
+        /// The object's URL.
+        url: String,
+        /// The bucket.
+        bucket: String,
     },
     /// The object does not exist (HTTP 404).
     #[error("{url}: not found")]
@@ -103,6 +118,10 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// A configuration problem outside any one URL (an AWS profile that does not exist, an
+    /// unreadable AWS config file).
+    #[error("{0}")]
+    Config(String),
     /// Any other failure of the underlying client (network, configuration, server error).
     #[error("{url}: {source}")]
     Remote {
@@ -118,10 +137,10 @@ impl Error {
     /// The [`io::ErrorKind`] this error maps to.
     pub fn io_kind(&self) -> io::ErrorKind {
         match self {
-            Error::InvalidUrl { .. } | Error::UnsupportedScheme { .. } => {
+            Error::InvalidUrl { .. } | Error::UnsupportedScheme { .. } | Error::Config(_) => {
                 io::ErrorKind::InvalidInput
             }
-            Error::NotFound { .. } => io::ErrorKind::NotFound,
+            Error::NotFound { .. } | Error::BucketNotFound { .. } => io::ErrorKind::NotFound,
             Error::PermissionDenied { .. } => io::ErrorKind::PermissionDenied,
             Error::PastEnd { .. } => io::ErrorKind::UnexpectedEof,
             Error::BadResponse { .. } => io::ErrorKind::InvalidData,
@@ -248,26 +267,122 @@ where
     }
 }
 
-/// One remote object, pinned at open: its length and ETag. Shared by the HTTP and S3 stores.
+/// Bytes fetched from the end of the object when it is opened. One suffix GET gives the
+/// object's length and ETag and, for all but huge archives, the footer, the index summary and
+/// often the entries table, so opening costs this request plus one for the header.
+const TAIL_BYTES: u64 = 256 * 1024;
+
+/// Retries on 5xx, 429, timeouts and dropped connections (also mid-body, resuming where the
+/// body broke off): at most this many, with exponential backoff and jitter...
+const MAX_RETRIES: usize = 5;
+/// ...and never past this long after the first attempt.
+const RETRY_TIMEOUT: Duration = Duration::from_secs(30);
+/// A connection attempt that takes longer than this fails (and is retried).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A request whose response has not fully arrived after this long fails (and is retried).
+/// Requests are at most a few MiB, so this is generous even on slow links.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Client settings shared by every store: timeouts and plain HTTP allowed (the S3 builder
+/// narrows that to loopback unless asked).
+fn client_options(allow_http: bool) -> ClientOptions {
+    ClientOptions::new()
+        .with_allow_http(allow_http)
+        .with_connect_timeout(CONNECT_TIMEOUT)
+        .with_timeout(REQUEST_TIMEOUT)
+}
+
+/// The retry policy of every store (see [`MAX_RETRIES`]).
+fn retry_config() -> RetryConfig {
+    RetryConfig {
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(2),
+            base: 2.0,
+        },
+        max_retries: MAX_RETRIES,
+        retry_timeout: RETRY_TIMEOUT,
+    }
+}
+
+/// One remote object, pinned at open: its length, its ETag and its last [`TAIL_BYTES`].
+/// Shared by the HTTP and S3 stores.
 struct Remote {
     store: Arc<dyn ObjectStore>,
     path: ObjectPath,
     url: String,
     len: u64,
     etag: Option<String>,
+    /// The object's last bytes, from `tail_start` to the end; reads inside cost no request.
+    tail: bytes::Bytes,
+    tail_start: u64,
+    /// Requests this store has made (a retry inside the client counts once).
+    requests: AtomicU64,
 }
 
 impl Remote {
-    /// Reads the object's metadata (one HEAD) and pins its length and ETag.
+    /// Pins the object with one suffix GET: its length (from `Content-Range`), its ETag and
+    /// its tail. A server that refuses suffix ranges gets a HEAD instead.
     fn open(store: Arc<dyn ObjectStore>, path: ObjectPath, url: String) -> Result<Remote, Error> {
-        let meta = block_on(store.head(&path)).map_err(|e| Error::from_object_store(&url, e))?;
-        Ok(Remote {
+        let mut remote = Remote {
             store,
             path,
             url,
-            len: meta.size,
-            etag: meta.e_tag,
-        })
+            len: 0,
+            etag: None,
+            tail: bytes::Bytes::new(),
+            tail_start: 0,
+            requests: AtomicU64::new(1),
+        };
+        let opts = GetOptions {
+            range: Some(GetRange::Suffix(TAIL_BYTES)),
+            ..GetOptions::default()
+        };
+        let got = block_on(async {
+            let res = remote.store.get_opts(&remote.path, opts).await?;
+            let (meta, range) = (res.meta.clone(), res.range.clone());
+            Ok::<_, object_store::Error>((meta, range, res.bytes().await?))
+        });
+        match got {
+            Ok((meta, range, tail)) => {
+                if range.end != meta.size || tail.len() as u64 != range.end - range.start {
+                    return Err(Error::BadResponse {
+                        url: remote.url,
+                        message: format!(
+                            "asked for the last {TAIL_BYTES} bytes, got bytes {range:?} \
+                             ({} of them) of {}",
+                            tail.len(),
+                            meta.size
+                        ),
+                    });
+                }
+                remote.len = meta.size;
+                remote.etag = meta.e_tag;
+                remote.tail = tail;
+                remote.tail_start = range.start;
+            }
+            Err(
+                e @ (object_store::Error::NotFound { .. }
+                | object_store::Error::PermissionDenied { .. }
+                | object_store::Error::Unauthenticated { .. }),
+            ) => return Err(Error::from_object_store(&remote.url, e)),
+            Err(_) => {
+                // An empty object (no satisfiable range) or a server without suffix ranges.
+                remote.requests.fetch_add(1, Ordering::Relaxed);
+                let meta = block_on(remote.store.head(&remote.path))
+                    .map_err(|e| Error::from_object_store(&remote.url, e))?;
+                remote.len = meta.size;
+                remote.etag = meta.e_tag;
+                remote.tail_start = meta.size;
+            }
+        }
+        Ok(remote)
+    }
+
+    /// The bytes at `offset..offset + len` when the tail fetched at open holds them.
+    fn in_tail(&self, offset: u64, len: usize) -> Option<&[u8]> {
+        let start = offset.checked_sub(self.tail_start)? as usize;
+        self.tail.get(start..start.checked_add(len)?)
     }
 
     fn check_bounds(&self, offset: u64, len: u64) -> Result<(), Error> {
@@ -285,6 +400,7 @@ impl Remote {
     /// One ranged GET with `If-Match` on the pinned ETag; checks what came back.
     async fn fetch(&self, range: Range<u64>) -> Result<bytes::Bytes, Error> {
         let want = range.end - range.start;
+        self.requests.fetch_add(1, Ordering::Relaxed);
         let opts = GetOptions {
             if_match: self.etag.clone(),
             range: Some(GetRange::Bounded(range.clone())),
@@ -339,6 +455,10 @@ impl Remote {
         if buf.is_empty() {
             return Ok(());
         }
+        if let Some(held) = self.in_tail(offset, buf.len()) {
+            buf.copy_from_slice(held);
+            return Ok(());
+        }
         let bytes = block_on(self.fetch(offset..offset + buf.len() as u64))?;
         buf.copy_from_slice(&bytes);
         Ok(())
@@ -349,7 +469,7 @@ impl Remote {
         let mut wanted = Vec::with_capacity(ranges.len());
         for &(off, len) in ranges {
             self.check_bounds(off, len as u64)?;
-            if len > 0 {
+            if len > 0 && self.in_tail(off, len).is_none() {
                 wanted.push(off..off + len as u64);
             }
         }
@@ -364,9 +484,11 @@ impl Remote {
         };
         let mut fetched = fetched.into_iter();
         let mut out = Vec::with_capacity(ranges.len());
-        for &(_, len) in ranges {
+        for &(off, len) in ranges {
             if len == 0 {
                 out.push(Vec::new());
+            } else if let Some(held) = self.in_tail(off, len) {
+                out.push(held.to_vec());
             } else {
                 let bytes = fetched.next().ok_or_else(|| Error::BadResponse {
                     url: self.url.clone(),
@@ -408,6 +530,10 @@ macro_rules! impl_read_at {
             fn describe(&self) -> String {
                 self.remote.url.clone()
             }
+
+            fn is_remote(&self) -> bool {
+                true
+            }
         }
 
         impl $t {
@@ -424,6 +550,12 @@ macro_rules! impl_read_at {
             /// The object's length, pinned at open.
             pub fn object_len(&self) -> u64 {
                 self.remote.len
+            }
+
+            /// How many requests this store has sent, the one at open included. A request
+            /// the client retried counts once.
+            pub fn requests(&self) -> u64 {
+                self.remote.requests.load(std::sync::atomic::Ordering::Relaxed)
             }
         }
     };

@@ -1,7 +1,8 @@
 //! `s3://bucket/key` objects in S3 or an S3-compatible server.
 
-use crate::{impl_read_at, parse_url, Error, Remote, S3Options};
-use object_store::aws::AmazonS3Builder;
+use crate::profile::{self, Profile};
+use crate::{client_options, impl_read_at, parse_url, retry_config, Error, Remote, S3Options};
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use std::sync::Arc;
 use url::Url;
@@ -38,7 +39,7 @@ impl S3Store {
 impl_read_at!(S3Store);
 
 /// Splits `s3://bucket/key` into the bucket and the object path.
-fn parse_s3_url(url: &str) -> Result<(String, ObjectPath), Error> {
+pub(crate) fn parse_s3_url(url: &str) -> Result<(String, ObjectPath), Error> {
     let invalid = |reason: String| Error::InvalidUrl {
         url: url.to_string(),
         reason,
@@ -59,22 +60,51 @@ fn parse_s3_url(url: &str) -> Result<(String, ObjectPath), Error> {
     Ok((bucket.to_string(), key))
 }
 
-/// An S3 client builder for `bucket`: environment first, then `options`.
-fn builder(bucket: &str, options: &S3Options, url: &str) -> Result<AmazonS3Builder, Error> {
-    let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
-    if std::env::var_os("AWS_REGION").is_none() {
-        if let Some(region) = std::env::var("AWS_DEFAULT_REGION")
-            .ok()
-            .filter(|r| !r.is_empty())
-        {
+/// An S3 client builder for `bucket`. Each setting comes from the first of: `options`, the
+/// `AWS_*` environment variables, the AWS profile (`AWS_PROFILE`, else `default`, from the
+/// shared config and credentials files), the client's defaults.
+pub(crate) fn builder(
+    bucket: &str,
+    options: &S3Options,
+    url: &str,
+) -> Result<AmazonS3Builder, Error> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let mut b = AmazonS3Builder::new()
+        .with_client_options(client_options(false))
+        .with_retry(retry_config());
+    // What `AmazonS3Builder::from_env` does, over our defaults instead of the client's.
+    for (key, value) in std::env::vars() {
+        if key.starts_with("AWS_") {
+            if let Ok(config_key) = key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
+                b = b.with_config(config_key, value);
+            }
+        }
+    }
+    b = b.with_bucket_name(bucket);
+    let profile = if options.anonymous {
+        Profile::default()
+    } else {
+        profile::from_env()?
+    };
+    if env("AWS_ACCESS_KEY_ID").is_none() {
+        if let (Some(id), Some(secret)) = (&profile.access_key_id, &profile.secret_access_key) {
+            b = b.with_access_key_id(id).with_secret_access_key(secret);
+            if let Some(token) = &profile.session_token {
+                b = b.with_token(token);
+            }
+        }
+    }
+    if env("AWS_REGION").is_none() {
+        if let Some(region) = env("AWS_DEFAULT_REGION").or(profile.region.clone()) {
             b = b.with_region(region);
         }
     }
     let endpoint = options
         .endpoint
         .clone()
-        .or_else(|| std::env::var("AWS_ENDPOINT_URL_S3").ok())
-        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+        .or_else(|| env("AWS_ENDPOINT_URL_S3"))
+        .or_else(|| env("AWS_ENDPOINT_URL"))
+        .or(profile.endpoint_url)
         .filter(|e| !e.is_empty());
     if let Some(endpoint) = &endpoint {
         let parsed = parse_url(endpoint).map_err(|_| Error::InvalidUrl {

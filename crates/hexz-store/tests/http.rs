@@ -13,7 +13,7 @@ use std::sync::Arc;
 struct Nginx {
     server: common::Server,
     root: tempfile::TempDir,
-    _state: tempfile::TempDir,
+    state: tempfile::TempDir,
 }
 
 fn nginx() -> Nginx {
@@ -23,13 +23,18 @@ fn nginx() -> Nginx {
     Nginx {
         server,
         root,
-        _state: state,
+        state,
     }
 }
 
 impl Nginx {
     fn url(&self, name: &str) -> String {
         format!("{}/{name}", self.server.base_url())
+    }
+
+    /// Requests nginx has served so far.
+    fn requests(&self) -> usize {
+        common::nginx_requests(self.state.path()).len()
     }
 }
 
@@ -77,7 +82,8 @@ fn missing_object_is_not_found() {
 fn replaced_object_is_an_error() {
     let n = nginx();
     let path = n.root.path().join("v.bin");
-    let v1 = hexz_core::conformance::pattern(100_000);
+    // Larger than the tail fetched at open, so reads near the start go to the server.
+    let v1 = hexz_core::conformance::pattern(1_000_000);
     replace(&path, &v1, 1000);
     let store = HttpStore::open(&n.url("v.bin")).unwrap();
     assert!(store.etag().is_some(), "nginx sends an ETag");
@@ -93,6 +99,11 @@ fn replaced_object_is_an_error() {
     assert!(err.to_string().contains("changed"), "{err}");
     let err = store.read_ranges(&[(0, 10), (50_000, 10)]).unwrap_err();
     assert!(err.to_string().contains("changed"), "{err}");
+
+    // The tail pinned at open is still served: it is the old object's, never a mix.
+    let mut end = vec![0u8; 1000];
+    store.read_exact_at(999_000, &mut end).unwrap();
+    assert_eq!(end, &v1[999_000..]);
 
     // A new size too.
     replace(&path, &v1[..5000], 2000);
@@ -116,4 +127,36 @@ fn bad_urls() {
     // Nothing listens on port 1: a connection error, not a panic or a hang.
     let err = open_url("http://127.0.0.1:1/a.hxz").err().unwrap();
     assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+}
+
+#[test]
+fn request_counts() {
+    let n = nginx();
+    let path = n.root.path().join("big.hxz");
+    // 8 MiB of incompressible data in 4 KiB blocks: 2048 blocks, most far from the tail.
+    let data = common::noise(8 << 20);
+    common::write_bytes_archive(&path, &data, 4096);
+    let store = Arc::new(HttpStore::open(&n.url("big.hxz")).unwrap());
+    let archive = Archive::open_store(store.clone(), ReadOptions::default()).unwrap();
+    // Open: one suffix GET (length, ETag, footer, summary) and one for the header.
+    let at_open = n.requests();
+    assert!(at_open <= 2, "open took {at_open} requests");
+    assert_eq!(store.requests() as usize, at_open, "client and server agree");
+
+    let mut buf = vec![0u8; 4096];
+    archive.read_exact_at(1 << 20, &mut buf).unwrap();
+    assert_eq!(buf, &data[1 << 20..(1 << 20) + 4096]);
+    let first_read = n.requests() - at_open;
+    assert!(first_read <= 2, "first 4 KiB read took {first_read} (index page + block)");
+    // Same index page, another block, not sequential (no read-ahead): exactly one GET.
+    for off in [3 << 20, 5 << 20, (1 << 20) + 3 * 4096] {
+        let before = n.requests();
+        archive.read_exact_at(off as u64, &mut buf).unwrap();
+        assert_eq!(buf, &data[off..off + 4096]);
+        assert_eq!(n.requests() - before, 1, "4 KiB read at {off}");
+    }
+    // A cached block costs nothing.
+    let before = n.requests();
+    archive.read_exact_at(3 << 20, &mut buf).unwrap();
+    assert_eq!(n.requests(), before);
 }

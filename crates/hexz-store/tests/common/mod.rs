@@ -151,7 +151,7 @@ pid {s}/nginx.pid;
 error_log {s}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
-    access_log off;
+    access_log {s}/access.log;
     client_body_temp_path {s}/body;
     proxy_temp_path {s}/proxy;
     fastcgi_temp_path {s}/fastcgi;
@@ -178,6 +178,15 @@ http {{
         .arg("-g")
         .arg("daemon off;");
     Server::start("nginx", cmd, port, state.join("nginx.out"))
+}
+
+/// The requests nginx started with [`nginx`] on `state` has logged so far, one line each.
+pub fn nginx_requests(state: &Path) -> Vec<String> {
+    std::fs::read_to_string(state.join("access.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 /// moto_server (an S3-compatible server) on a free port.
@@ -275,4 +284,29 @@ pub fn compare_with_local(remote: &Archive, local: &Path) {
     let n = remote.read_entry_at(&e, 0, &mut buf).unwrap();
     assert_eq!(&buf[..n], b"hello from a remote archive\n");
     assert_eq!(remote.root_hash().unwrap(), local.root_hash().unwrap());
+}
+
+/// `len` bytes that do not compress (xorshift).
+pub fn noise(len: usize) -> Vec<u8> {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Writes `data` as one entry (`data.bin`) in blocks of `block_size`.
+pub fn write_bytes_archive(path: &Path, data: &[u8], block_size: u32) {
+    let opts = WriteOptions {
+        block_size,
+        threads: 2,
+        ..WriteOptions::default()
+    };
+    let mut w = ArchiveWriter::create(path, opts).unwrap();
+    w.add_bytes("data.bin", data, EntryMeta::default()).unwrap();
+    w.finish().unwrap();
 }
