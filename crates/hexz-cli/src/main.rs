@@ -20,7 +20,13 @@ Each block is compressed on its own (LZ4, Zstd or stored raw), all-zero blocks t
 and identical blocks are stored once. A block index at the end of the file lets a reader fetch
 and decode only the blocks a read touches. Entries (files, directories, symlinks, raw streams)
 and records (dataset samples) are ranges of the stream. Every block and table carries a CRC-32C
-and a BLAKE3 hash; the format is specified in docs/FORMAT.md.";
+and a BLAKE3 hash; the format is specified in docs/FORMAT.md.
+
+Archives can be read straight from S3 (s3://bucket/key) and HTTP(S) servers that support Range
+requests: only the blocks a command needs are fetched. S3 credentials, region and endpoint come
+from the usual AWS variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+AWS_REGION, AWS_ENDPOINT_URL) or the AWS_PROFILE profile in ~/.aws/credentials and ~/.aws/config;
+the S3 options below override them.";
 
 const EXAMPLES: &str = "\
 EXAMPLES:
@@ -31,6 +37,8 @@ EXAMPLES:
     hexz cat photos.hxz 2024/cat.jpg > cat.jpg
     hexz extract photos.hxz out/          recreate the tree with modes and times
     hexz verify photos.hxz                check every byte; exit 1 when damaged
+    hexz ls s3://bucket/photos.hxz        every reading command takes s3:// and http(s):// URLs
+    hexz cat https://host/photos.hxz 2024/cat.jpg > cat.jpg
 
 Run `hexz help COMMAND` for each command's options and examples.";
 
@@ -48,6 +56,19 @@ struct Cli {
     /// Print nothing but errors: no progress bars, no summaries.
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// S3 endpoint, e.g. http://127.0.0.1:9000 for MinIO (else AWS_ENDPOINT_URL, the profile's
+    /// endpoint_url, or AWS).
+    #[arg(long, global = true, value_name = "URL", help_heading = "S3 options")]
+    endpoint_url: Option<String>,
+    /// S3 region (else AWS_REGION, AWS_DEFAULT_REGION, the profile's region, or us-east-1).
+    #[arg(long, global = true, help_heading = "S3 options")]
+    region: Option<String>,
+    /// Send unsigned S3 requests (public buckets); ignores any credentials.
+    #[arg(long, global = true, help_heading = "S3 options")]
+    no_sign_request: bool,
+    /// Virtual-hosted-style S3 requests (bucket.endpoint/key) instead of path-style.
+    #[arg(long, global = true, help_heading = "S3 options")]
+    virtual_hosted: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -83,7 +104,20 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let global = Global { quiet: cli.quiet };
+    let mut s3 = hexz_store::S3Options::new().anonymous(cli.no_sign_request);
+    if let Some(endpoint) = cli.endpoint_url {
+        s3 = s3.endpoint(endpoint);
+    }
+    if let Some(region) = cli.region {
+        s3 = s3.region(region);
+    }
+    if cli.virtual_hosted {
+        s3 = s3.path_style(false);
+    }
+    let global = Global {
+        quiet: cli.quiet,
+        s3,
+    };
     let result = match cli.command {
         Command::Pack(a) => pack::run(a, &global),
         Command::Inspect(a) => inspect::run(a, &global),

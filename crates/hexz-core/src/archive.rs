@@ -222,7 +222,8 @@ impl Archive {
         let (threads, blocks, run) = if inner.store.is_remote() && opts.readahead_threads > 0 {
             (
                 opts.readahead_threads.max(REMOTE_READAHEAD_THREADS),
-                opts.readahead_blocks.max(REMOTE_READAHEAD_BYTES / block_size),
+                opts.readahead_blocks
+                    .max(REMOTE_READAHEAD_BYTES / block_size),
                 (REMOTE_RUN_BYTES / block_size).max(1) as u64,
             )
         } else {
@@ -622,7 +623,10 @@ impl Inner {
         if let [(idx, e)] = todo.as_slice() {
             return self.load_block(*idx, e).map(drop);
         }
-        let ranges = coalesce(todo.iter().map(|(_, e)| (e.stored_offset, e.stored_len as u64)));
+        let ranges = coalesce(
+            todo.iter()
+                .map(|(_, e)| (e.stored_offset, e.stored_len as u64)),
+        );
         let reqs: Vec<(u64, usize)> = ranges.iter().map(|&(o, l)| (o, l as usize)).collect();
         let bufs = self
             .store

@@ -44,9 +44,9 @@ fn load(
 ) -> Result<Profile, Error> {
     let read = |path: &Option<PathBuf>| -> Result<Option<Ini>, Error> {
         match path {
-            Some(p) if p.exists() => Ini::load_from_file(p).map(Some).map_err(|e| {
-                Error::Config(format!("cannot read AWS file {}: {e}", p.display()))
-            }),
+            Some(p) if p.exists() => Ini::load_from_file(p)
+                .map(Some)
+                .map_err(|e| Error::Config(format!("cannot read AWS file {}: {e}", p.display()))),
             _ => Ok(None),
         }
     };
@@ -125,11 +125,18 @@ mod tests {
     #[test]
     fn missing_profile() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let creds = write(dir.path(), "credentials", "[default]\naws_access_key_id = D\n");
+        let creds = write(
+            dir.path(),
+            "credentials",
+            "[default]\naws_access_key_id = D\n",
+        );
         let err = load("nope", true, creds.clone(), None).expect_err("named and absent");
         assert!(err.to_string().contains("AWS_PROFILE=nope"), "{err}");
         // An absent default, or absent files, just means "nothing from a profile".
-        assert_eq!(load("default", false, None, None).expect("ok"), Profile::default());
+        assert_eq!(
+            load("default", false, None, None).expect("ok"),
+            Profile::default()
+        );
         assert_eq!(
             load("other", false, creds, None).expect("ok"),
             Profile::default()

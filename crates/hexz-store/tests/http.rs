@@ -141,13 +141,20 @@ fn request_counts() {
     // Open: one suffix GET (length, ETag, footer, summary) and one for the header.
     let at_open = n.requests();
     assert!(at_open <= 2, "open took {at_open} requests");
-    assert_eq!(store.requests() as usize, at_open, "client and server agree");
+    assert_eq!(
+        store.requests() as usize,
+        at_open,
+        "client and server agree"
+    );
 
     let mut buf = vec![0u8; 4096];
     archive.read_exact_at(1 << 20, &mut buf).unwrap();
     assert_eq!(buf, &data[1 << 20..(1 << 20) + 4096]);
     let first_read = n.requests() - at_open;
-    assert!(first_read <= 2, "first 4 KiB read took {first_read} (index page + block)");
+    assert!(
+        first_read <= 2,
+        "first 4 KiB read took {first_read} (index page + block)"
+    );
     // Same index page, another block, not sequential (no read-ahead): exactly one GET.
     for off in [3 << 20, 5 << 20, (1 << 20) + 3 * 4096] {
         let before = n.requests();

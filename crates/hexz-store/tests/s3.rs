@@ -124,7 +124,11 @@ fn s3_against_moto() {
     let err = s.read_ranges(&[(0, 10), (150_000, 10)]).unwrap_err();
     let mut end = vec![0u8; 1000];
     s.read_exact_at(599_000, &mut end).unwrap();
-    assert_eq!(end, &v1[599_000..], "the tail pinned at open is the old object's");
+    assert_eq!(
+        end,
+        &v1[599_000..],
+        "the tail pinned at open is the old object's"
+    );
     assert!(err.to_string().contains("changed"), "{err}");
     let s = S3Store::open(&format!("s3://{BUCKET}/v.bin")).unwrap();
     s.read_exact_at(100, &mut buf).unwrap();

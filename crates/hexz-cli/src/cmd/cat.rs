@@ -28,7 +28,7 @@ EXAMPLES:
 /// Arguments of `hexz cat`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The archive.
+    /// The archive: a path, or an s3://, http:// or https:// URL.
     archive: PathBuf,
     /// The entry to write (a file or stream); the whole logical stream when omitted.
     entry: Option<String>,
@@ -44,13 +44,13 @@ pub struct Args {
 const CHUNK: usize = 8 << 20;
 
 /// Runs `hexz cat`.
-pub fn run(args: Args, _global: &Global) -> Result<()> {
+pub fn run(args: Args, global: &Global) -> Result<()> {
     // Reads are large and pipelined here, so the engine's own read-ahead would only compete.
     let options = ReadOptions {
         readahead_threads: 0,
         ..ReadOptions::default()
     };
-    let archive = super::open(&args.archive, options)?;
+    let archive = super::open(&args.archive, options, global)?;
     let (base, size) = match &args.entry {
         None => (0, archive.len()),
         Some(name) => {

@@ -41,7 +41,7 @@ EXAMPLES:
 /// Arguments of `hexz extract`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The archive.
+    /// The archive: a path, or an s3://, http:// or https:// URL.
     archive: PathBuf,
     /// Where to extract (created when missing).
     dir: PathBuf,
@@ -51,7 +51,7 @@ pub struct Args {
 
 /// Runs `hexz extract`.
 pub fn run(args: Args, global: &Global) -> Result<()> {
-    let archive = super::open(&args.archive, ReadOptions::default())?;
+    let archive = super::open(&args.archive, ReadOptions::default(), global)?;
     let all = archive.entries()?;
     let selected = select(&all, &args.entries, &args.archive)?;
     fs::create_dir_all(&args.dir)

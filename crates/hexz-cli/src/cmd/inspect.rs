@@ -27,7 +27,7 @@ EXAMPLES:
 /// Arguments of `hexz inspect`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The archive.
+    /// The archive: a path, or an s3://, http:// or https:// URL.
     archive: PathBuf,
     /// Print one JSON object instead of text.
     #[arg(long)]
@@ -77,12 +77,12 @@ const KINDS: [(EntryKind, &str); 4] = [
 ];
 
 /// Runs `hexz inspect`.
-pub fn run(args: Args, _global: &Global) -> Result<()> {
+pub fn run(args: Args, global: &Global) -> Result<()> {
     let options = ReadOptions {
         readahead_threads: 0,
         ..ReadOptions::default()
     };
-    let archive = super::open(&args.archive, options)?;
+    let archive = super::open(&args.archive, options, global)?;
     let report = Report::collect(&archive)?;
     let mut out = std::io::stdout().lock();
     if args.json {

@@ -24,7 +24,7 @@ EXAMPLES:
 /// Arguments of `hexz ls`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The archive.
+    /// The archive: a path, or an s3://, http:// or https:// URL.
     archive: PathBuf,
     /// Show mode, size, modification time and symlink targets.
     #[arg(short, long)]
@@ -35,12 +35,12 @@ pub struct Args {
 }
 
 /// Runs `hexz ls`.
-pub fn run(args: Args, _global: &Global) -> Result<()> {
+pub fn run(args: Args, global: &Global) -> Result<()> {
     let options = ReadOptions {
         readahead_threads: 0,
         ..ReadOptions::default()
     };
-    let archive = super::open(&args.archive, options)?;
+    let archive = super::open(&args.archive, options, global)?;
     let entries = archive.entries()?;
     let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     if args.json {

@@ -9,16 +9,26 @@ pub mod verify;
 
 use anyhow::Result;
 use hexz_core::{Archive, ReadOptions};
+use hexz_store::S3Options;
 use std::path::Path;
 
 /// Options shared by every subcommand.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Global {
     /// Print nothing but errors.
     pub quiet: bool,
+    /// Settings for `s3://` URLs from the command line (over the AWS environment).
+    pub s3: S3Options,
 }
 
-/// Opens a local archive; the engine's errors already name the file.
-fn open(path: &Path, options: ReadOptions) -> Result<Archive> {
-    Ok(Archive::open_with_options(path, options)?)
+/// Opens an archive: a local path, or an `s3://`, `http://` or `https://` URL. The errors
+/// already name the file or URL.
+fn open(path: &Path, options: ReadOptions, global: &Global) -> Result<Archive> {
+    match path.to_str().filter(|s| hexz_store::is_url(s)) {
+        Some(url) => {
+            let store = hexz_store::open_url_with(url, &global.s3)?;
+            Ok(Archive::open_store(store, options)?)
+        }
+        None => Ok(Archive::open_with_options(path, options)?),
+    }
 }

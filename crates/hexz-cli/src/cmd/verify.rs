@@ -26,7 +26,7 @@ EXAMPLES:
 /// Arguments of `hexz verify`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The archive.
+    /// The archive: a path, or an s3://, http:// or https:// URL.
     archive: PathBuf,
 }
 
@@ -36,7 +36,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         readahead_threads: 0,
         ..ReadOptions::default()
     };
-    let archive = super::open(&args.archive, options)?;
+    let archive = super::open(&args.archive, options, global)?;
     let bar = progress::bytes(
         progress::wanted(global.quiet),
         Some(archive.len()),

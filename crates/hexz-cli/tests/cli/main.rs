@@ -2,6 +2,9 @@
 //! permission bits, symlinks and signals.
 #![cfg(unix)]
 
+/// The real servers (nginx, moto_server) that hexz-store's tests start.
+#[path = "../../../hexz-store/tests/common/mod.rs"]
+mod servers;
 mod util;
 
 mod cat;
@@ -10,5 +13,6 @@ mod inspect;
 mod interrupt;
 mod misuse;
 mod pipe;
+mod remote;
 mod roundtrip;
 mod verify;
