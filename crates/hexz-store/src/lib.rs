@@ -40,6 +40,10 @@ pub use options::S3Options;
 mod http;
 pub use http::HttpStore;
 
+mod upload;
+pub use upload::create_sink;
+#[cfg(feature = "s3")]
+pub use upload::{S3Sink, UploadConfig};
 
 /// Ranges closer than this are fetched with one request by [`ReadAt::read_ranges`].
 const COALESCE_BYTES: u64 = 1 << 20;
