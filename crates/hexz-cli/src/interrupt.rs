@@ -1,5 +1,6 @@
 //! Ctrl-C (SIGINT), SIGTERM and SIGHUP while packing: the signal only sets a flag; the pack's
-//! reads and writes see it and fail, so the writer is dropped and its temporary file deleted.
+//! reads and writes see it and fail, so the writer is dropped and its temporary file deleted
+//! (or, for an `s3://` output, its multipart upload aborted).
 //! A second signal takes the default action (the handler resets itself).
 
 use std::sync::atomic::{AtomicBool, Ordering};

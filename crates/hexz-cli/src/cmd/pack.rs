@@ -27,7 +27,14 @@ as holes and identical blocks are stored once (unless --no-dedup).
 
 The archive is written to a temporary file beside OUTPUT and renamed over it only when
 complete: an interrupted or failed pack (Ctrl-C, kill, full disk) never leaves a partial archive
-at OUTPUT and never touches a file that was already there.";
+at OUTPUT and never touches a file that was already there.
+
+OUTPUT may be s3://bucket/key: the archive is uploaded with an S3 multipart upload while it is
+written (8 MiB parts, at most 4 in flight, no local copy). The object appears, replacing any
+object at the key, only when the upload completes; a failed or interrupted pack aborts the
+upload, leaving no object and no stored parts. (A pack killed outright cannot abort; a bucket
+lifecycle rule that aborts incomplete multipart uploads cleans those up.) Credentials, region and
+endpoint come from the AWS environment and profile, or --endpoint-url and --region.";
 
 pub const EXAMPLES: &str = "\
 EXAMPLES:
@@ -38,7 +45,8 @@ EXAMPLES:
     hexz pack --raw disk.img --memory ram.bin vm.hxz
                                                   a VM snapshot: disk and memory streams
     hexz pack --metadata '{\"version\": 3}' data data.hxz
-    hexz pack --metadata @meta.json data data.hxz";
+    hexz pack --metadata @meta.json data data.hxz
+    hexz pack ./dataset s3://bucket/dataset.hxz   upload to S3 as it is packed";
 
 /// Block codec choices on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -57,7 +65,7 @@ pub struct Args {
     /// A file, a directory, or `-` for standard input.
     #[arg(value_name = "INPUT")]
     input: PathBuf,
-    /// The archive to write (replaced atomically when it exists).
+    /// The archive to write (replaced atomically when it exists), or s3://bucket/key.
     #[arg(value_name = "OUTPUT")]
     output: PathBuf,
     /// Block codec.
@@ -157,7 +165,7 @@ impl Args {
                 d.display()
             );
         }
-        if let Source::Dir(d) = &source {
+        if let (Source::Dir(d), None) = (&source, output_url(&self.output)) {
             check_output_outside(d, &self.output)?;
         }
         let metadata = self.metadata.map(|m| read_metadata(&m)).transpose()?;
@@ -175,6 +183,25 @@ impl Args {
                 archive_id: None,
             },
         })
+    }
+}
+
+/// OUTPUT as a URL (`s3://...`, also the refused `http://...`), or `None` for a local path.
+fn output_url(output: &Path) -> Option<&str> {
+    output.to_str().filter(|s| hexz_store::is_url(s))
+}
+
+/// Opens the sink OUTPUT names: a temporary file beside a local path, or an S3 multipart
+/// upload for `s3://bucket/key`. Either is discarded (the upload aborted) when dropped
+/// uncommitted.
+fn create_sink(output: &Path, s3: &hexz_store::S3Options) -> Result<Box<dyn Sink>> {
+    match output_url(output) {
+        Some(url) => Ok(hexz_store::create_sink(url, s3)?),
+        None => {
+            let sink = FileSink::create(output)
+                .with_context(|| format!("cannot create {}", output.display()))?;
+            Ok(Box::new(sink))
+        }
     }
 }
 
@@ -217,7 +244,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
     let bar = progress::bytes(show, total, "packing");
     interrupt::install();
     let start = Instant::now();
-    let result = pack(&config, &bar);
+    let result = pack(&config, &global.s3, &bar);
     bar.finish_and_clear();
     let report = match result {
         Ok(r) => r,
@@ -232,13 +259,19 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
     Ok(())
 }
 
-fn pack(config: &Config, bar: &indicatif::ProgressBar) -> Result<WriteReport> {
-    let out = &config.output;
-    let sink = FileSink::create(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let sink = Box::new(InterruptibleSink(Box::new(sink)));
-    // Compression threads start with the signals blocked, so a Ctrl-C wakes this thread.
-    let mut w =
-        interrupt::with_signals_blocked(|| ArchiveWriter::with_sink(sink, config.options.clone()))?;
+fn pack(
+    config: &Config,
+    s3: &hexz_store::S3Options,
+    bar: &indicatif::ProgressBar,
+) -> Result<WriteReport> {
+    // Compression threads, and the upload runtime's threads an S3 sink starts, start with the
+    // signals blocked, so a Ctrl-C wakes this thread. When the pack fails or is interrupted,
+    // `w` is dropped on the way out, and with it the sink: its temporary file is deleted, or
+    // its S3 upload aborted.
+    let mut w = interrupt::with_signals_blocked(|| -> Result<ArchiveWriter> {
+        let sink = Box::new(InterruptibleSink(create_sink(&config.output, s3)?));
+        Ok(ArchiveWriter::with_sink(sink, config.options.clone())?)
+    })?;
     let progress = bar.clone();
     w.on_progress(move |n| progress.set_position(n));
     if let Some(m) = &config.metadata {
@@ -370,7 +403,8 @@ impl<R: Read> Read for Interruptible<R> {
 }
 
 /// A sink whose writes and commit fail once a termination signal arrived, so the writer stops
-/// and the uncommitted temporary file is deleted when the sink is dropped.
+/// and, when the sink is dropped uncommitted, its temporary file is deleted (or its S3 upload
+/// aborted).
 struct InterruptibleSink(Box<dyn Sink>);
 
 impl Write for InterruptibleSink {

@@ -15,4 +15,5 @@ mod misuse;
 mod pipe;
 mod remote;
 mod roundtrip;
+mod s3;
 mod verify;
