@@ -7,7 +7,7 @@ mod size;
 mod stdout;
 
 use clap::{Parser, Subcommand};
-use cmd::{cat, extract, inspect, ls, pack, verify, Global};
+use cmd::{cat, extract, inspect, ls, pack, serve, verify, Global};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -100,6 +100,8 @@ enum Command {
         after_help = verify::EXAMPLES
     )]
     Verify(verify::Args),
+    #[command(about = serve::ABOUT, long_about = serve::LONG_ABOUT, after_help = serve::EXAMPLES)]
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -125,6 +127,7 @@ fn main() -> ExitCode {
         Command::Cat(a) => cat::run(a, &global),
         Command::Extract(a) => extract::run(a, &global),
         Command::Verify(a) => verify::run(a, &global),
+        Command::Serve(a) => serve::run(a, &global),
     };
     let Err(err) = result else {
         return ExitCode::SUCCESS;

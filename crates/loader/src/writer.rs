@@ -2,11 +2,12 @@
 
 use crate::errors::IntoPy;
 use hexz_core::{ArchiveWriter, Compression, DType, EntryMeta, WriteOptions};
+use hexz_store::S3Options;
 use parking_lot::Mutex;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Builds an archive; compression runs on Rust threads and every call releases the GIL.
 #[pyclass(frozen, module = "hexz._native")]
@@ -34,6 +35,79 @@ impl NativeWriter {
     }
 }
 
+/// The writer for `target`: a local path (a temporary file renamed into place on commit), or a
+/// URL through `hexz_store::create_sink` (`s3://bucket/key`: a multipart upload as the archive
+/// is written, aborted when the writer is dropped unfinished). Blocks on the network: call it
+/// with the GIL released.
+fn create(target: &Path, opts: WriteOptions, s3: Option<&S3Options>) -> PyResult<ArchiveWriter> {
+    let url = target.to_str().filter(|s| hexz_store::is_url(s));
+    let Some(url) = url else {
+        if s3.is_some() {
+            return Err(PyValueError::new_err(
+                "endpoint=, region=, path_style=, anonymous= and allow_http= apply to s3:// \
+                 URLs only",
+            ));
+        }
+        return ArchiveWriter::create(target, opts).py();
+    };
+    let scheme = url
+        .split_once("://")
+        .map(|(s, _)| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    if scheme == "s3" && !cfg!(feature = "s3") {
+        return Err(hexz_core::Error::Unsupported(format!(
+            "{url}: s3:// URLs need the `s3` feature, which this build of hexz was compiled \
+             without (rebuild with `--features s3`)"
+        )))
+        .py();
+    }
+    if s3.is_some() && scheme != "s3" {
+        return Err(PyValueError::new_err(format!(
+            "{url}: endpoint=, region=, path_style=, anonymous= and allow_http= apply to s3:// \
+             URLs only"
+        )));
+    }
+    let sink = match hexz_store::create_sink(url, s3.unwrap_or(&S3Options::default())) {
+        Ok(sink) => sink,
+        // A URL this writer cannot write (http://, an unknown scheme, a malformed URL).
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            return Err(PyValueError::new_err(e.to_string()))
+        }
+        Err(source) => {
+            return Err(hexz_core::Error::Io {
+                context: "cannot start writing".into(),
+                source,
+            })
+            .py()
+        }
+    };
+    ArchiveWriter::with_sink(sink, opts).py()
+}
+
+/// The S3 keyword options, `None` when none was given.
+fn s3_options(
+    endpoint: Option<String>,
+    region: Option<String>,
+    path_style: Option<bool>,
+    anonymous: bool,
+    allow_http: bool,
+) -> Option<S3Options> {
+    if endpoint.is_none() && region.is_none() && path_style.is_none() && !anonymous && !allow_http {
+        return None;
+    }
+    let mut o = S3Options::new().anonymous(anonymous).allow_http(allow_http);
+    if let Some(e) = endpoint {
+        o = o.endpoint(e);
+    }
+    if let Some(r) = region {
+        o = o.region(r);
+    }
+    if let Some(p) = path_style {
+        o = o.path_style(p);
+    }
+    Some(o)
+}
+
 fn now_meta() -> EntryMeta {
     let ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -48,7 +122,11 @@ fn now_meta() -> EntryMeta {
 #[pymethods]
 impl NativeWriter {
     #[new]
-    #[pyo3(signature = (path, compression = "lz4", level = None, block_size = 65536, threads = 0, dedup = true))]
+    #[pyo3(signature = (
+        path, compression = "lz4", level = None, block_size = 65536, threads = 0, dedup = true,
+        *, endpoint = None, region = None, path_style = None, anonymous = false, allow_http = false
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         path: PathBuf,
@@ -57,6 +135,11 @@ impl NativeWriter {
         block_size: u32,
         threads: usize,
         dedup: bool,
+        endpoint: Option<String>,
+        region: Option<String>,
+        path_style: Option<bool>,
+        anonymous: bool,
+        allow_http: bool,
     ) -> PyResult<Self> {
         if level.is_some() && !compression.eq_ignore_ascii_case("zstd") {
             return Err(PyValueError::new_err(
@@ -71,7 +154,8 @@ impl NativeWriter {
             dedup,
             archive_id: None,
         };
-        let w = py.detach(|| ArchiveWriter::create(&path, opts)).py()?;
+        let s3 = s3_options(endpoint, region, path_style, anonymous, allow_http);
+        let w = py.detach(|| create(&path, opts, s3.as_ref()))?;
         Ok(NativeWriter {
             inner: Mutex::new(Some(w)),
         })
@@ -160,7 +244,8 @@ impl NativeWriter {
         self.with(py, |w| w.set_metadata(json.as_bytes()))
     }
 
-    /// Finishes the archive (atomic rename into place) and returns what was written.
+    /// Finishes the archive (atomic rename into place, or completing the S3 upload) and
+    /// returns what was written.
     fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let w = self
             .inner
@@ -180,9 +265,11 @@ impl NativeWriter {
         Ok(d)
     }
 
-    /// Discards everything written; nothing appears at the target path.
-    fn abort(&self) {
-        self.inner.lock().take();
+    /// Discards everything written; nothing appears at the target (an S3 upload is aborted,
+    /// which is a request: the GIL is released for it).
+    fn abort(&self, py: Python<'_>) {
+        let w = self.inner.lock().take();
+        py.detach(move || drop(w));
     }
 
     /// Whether `finish` or `abort` was called.

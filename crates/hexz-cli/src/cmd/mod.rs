@@ -5,6 +5,7 @@ pub mod extract;
 pub mod inspect;
 pub mod ls;
 pub mod pack;
+pub mod serve;
 pub mod verify;
 
 use anyhow::Result;

@@ -16,4 +16,5 @@ mod pipe;
 mod remote;
 mod roundtrip;
 mod s3;
+mod serve;
 mod verify;

@@ -78,7 +78,8 @@ class NativeArchive:
 
 @final
 class NativeWriter:
-    """Builds an archive; compression runs on Rust threads with the GIL released."""
+    """Builds an archive (a local path, or ``s3://bucket/key`` uploaded as it is written);
+    compression runs on Rust threads with the GIL released."""
 
     def __new__(
         cls,
@@ -88,6 +89,12 @@ class NativeWriter:
         block_size: int = 65536,
         threads: int = 0,
         dedup: bool = True,
+        *,
+        endpoint: str | None = None,
+        region: str | None = None,
+        path_style: bool | None = None,
+        anonymous: bool = False,
+        allow_http: bool = False,
     ) -> NativeWriter: ...
     @property
     def closed(self) -> bool: ...

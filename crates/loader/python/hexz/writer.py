@@ -21,13 +21,26 @@ class Writer:
     archive is written to a temporary file and renamed into place, so a failed or interrupted
     write never leaves a partial archive and never damages an existing file.
 
+    ``path`` may be ``s3://bucket/key``: the archive is then uploaded with an S3 multipart
+    upload while it is written (8 MiB parts, at most 4 in flight; no local copy). The object
+    appears, replacing any object at the key, only when :meth:`close` completes the upload;
+    :meth:`abort`, an exception inside ``with``, or any error aborts the upload, leaving no
+    object and no stored parts. S3 is configured from the AWS environment (``AWS_*``
+    variables, ``AWS_PROFILE``) and the keyword options below, which override it. HTTP(S)
+    URLs are read-only and refused.
+
     Args:
-        path: the archive to create (replaced atomically if it exists).
+        path: the archive to create (replaced atomically if it exists), or ``s3://bucket/key``.
         compression: ``"lz4"`` (default), ``"zstd"`` or ``"none"``.
         level: zstd level, 1 to 19 (default 3).
         block_size: bytes per block, a power of two from 4096 to 16 MiB (default 64 KiB).
         threads: compression threads (0 = one per core).
         dedup: store identical blocks once (default True).
+        endpoint: S3 endpoint URL, e.g. ``http://127.0.0.1:9000`` (else ``AWS_ENDPOINT_URL``).
+        region: S3 region (else ``AWS_REGION``, else ``us-east-1``).
+        path_style: path-style (True) or virtual-hosted-style (False) S3 requests.
+        anonymous: unsigned S3 requests (only for buckets that allow anonymous writes).
+        allow_http: allow a plain ``http://`` endpoint that is not loopback.
 
     Used as a context manager, the archive is finished on a clean exit and discarded when the
     body raises.
@@ -41,12 +54,38 @@ class Writer:
         block_size: int = 65536,
         threads: int = 0,
         dedup: bool = True,
+        *,
+        endpoint: Optional[str] = None,
+        region: Optional[str] = None,
+        path_style: Optional[bool] = None,
+        anonymous: bool = False,
+        allow_http: bool = False,
     ) -> None:
         if not 0 <= threads <= MAX_THREADS:
             raise ValueError(f"threads must be 0 (one per core) to {MAX_THREADS}, got {threads}")
+        for opt, value in (("endpoint", endpoint), ("region", region)):
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{opt} must be a str or None, not {type(value).__name__}")
+        if path_style is not None and not isinstance(path_style, bool):
+            raise TypeError(f"path_style must be a bool or None, not {type(path_style).__name__}")
+        for opt, flag in (("anonymous", anonymous), ("allow_http", allow_http)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{opt} must be a bool, not {type(flag).__name__}")
         self.path = os.fspath(path)
+        if not isinstance(self.path, str):
+            raise TypeError("path must be a str (a path or s3:// URL) or os.PathLike[str]")
         self._native: Optional[NativeWriter] = NativeWriter(
-            self.path, compression, level, block_size, threads, dedup
+            self.path,
+            compression,
+            level,
+            block_size,
+            threads,
+            dedup,
+            endpoint=endpoint,
+            region=region,
+            path_style=path_style,
+            anonymous=anonymous,
+            allow_http=allow_http,
         )
         self._unnamed = 0
         self._metadata: dict[str, Any] = {}
@@ -166,7 +205,8 @@ class Writer:
         self._metadata = merged
 
     def close(self) -> dict[str, Any]:
-        """Finishes the archive and moves it into place; returns what was written."""
+        """Finishes the archive and moves it into place (or completes the S3 upload); returns
+        what was written."""
         if self._native is None:
             if self.report is None:
                 raise ValueError("the writer was aborted")
@@ -178,7 +218,7 @@ class Writer:
     finish = close
 
     def abort(self) -> None:
-        """Discards the archive: nothing is written at ``path``."""
+        """Discards the archive: nothing is written at ``path`` (an S3 upload is aborted)."""
         if self._native is not None:
             self._native.abort()
             self._native = None
