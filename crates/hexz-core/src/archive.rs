@@ -2,7 +2,7 @@
 
 use crate::cache::{Cache, Weigh};
 use crate::codec::decode_into;
-use crate::prefetch::Prefetcher;
+use crate::prefetch::{InFlight, Prefetcher};
 use crate::store::{FileStore, ReadAt};
 use crate::{Error, Result};
 use hexz_format::entry::parse_entries;
@@ -63,6 +63,35 @@ impl Default for ReadOptions {
     }
 }
 
+/// What names a decoded block in the cache: where its stored bytes are and everything that
+/// decides how they decode. Blocks deduplicated to the same stored bytes share one entry, so
+/// a repeated block is fetched and decoded once; entries that only claim the same offset
+/// but differ in any other way do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct BlockKey {
+    parent: Option<u8>,
+    stored_offset: u64,
+    stored_len: u32,
+    raw_len: u32,
+    codec: Codec,
+    crc: u32,
+    hash: [u8; 32],
+}
+
+impl BlockKey {
+    pub(crate) fn of(e: &BlockEntry) -> BlockKey {
+        BlockKey {
+            parent: e.parent,
+            stored_offset: e.stored_offset,
+            stored_len: e.stored_len,
+            raw_len: e.raw_len,
+            codec: e.codec,
+            crc: e.crc,
+            hash: e.hash,
+        }
+    }
+}
+
 pub(crate) struct Page(pub(crate) Vec<BlockEntry>);
 impl Weigh for Arc<Page> {
     fn weight(&self) -> usize {
@@ -83,13 +112,14 @@ pub(crate) struct Inner {
     footer: Footer,
     summary: Summary,
     file_len: u64,
-    pub(crate) blocks: Cache<u64, Arc<[u8]>>,
+    pub(crate) blocks: Cache<BlockKey, Arc<[u8]>>,
     pages: Cache<u32, Arc<Page>>,
     record_pages: Cache<u32, Arc<RecordPage>>,
     entries: Mutex<Option<Arc<[Entry]>>>,
     groups: Mutex<Option<Arc<[RecordGroup]>>>,
     last_end: AtomicU64,
     verify_hashes: bool,
+    pub(crate) in_flight: InFlight,
 }
 
 /// An open archive. Cheap to share: every method takes `&self` and is safe from many threads.
@@ -215,6 +245,7 @@ impl Archive {
             groups: Mutex::new(None),
             last_end: AtomicU64::new(u64::MAX),
             verify_hashes: opts.verify_hashes,
+            in_flight: InFlight::default(),
         });
         // Over a network, the window must cover the bandwidth-delay product: many MiB in a few
         // requests in flight at once, not a handful of blocks fetched one by one.
@@ -593,20 +624,19 @@ impl Inner {
 
     /// The decoded bytes of block `idx`, from the cache or storage.
     pub(crate) fn load_block(&self, idx: u64, e: &BlockEntry) -> Result<Arc<[u8]>> {
-        if let Some(b) = self.blocks.get(&idx) {
+        if let Some(b) = self.blocks.get(&BlockKey::of(e)) {
             return Ok(b);
         }
-        let out = if e.codec == Codec::Zero {
-            vec![0u8; e.raw_len as usize]
+        let b = if e.codec == Codec::Zero {
+            zeroed_shared(e.raw_len as usize)
         } else {
             let mut stored = vec![0u8; e.stored_len as usize];
             self.store
                 .read_exact_at(e.stored_offset, &mut stored)
                 .map_err(|err| Error::io(format!("{}: reading block {idx}", self.name), err))?;
-            self.decode_block_to_vec(idx, e, stored)?
+            self.decode_block_shared(idx, e, &stored)?
         };
-        let b: Arc<[u8]> = out.into();
-        self.blocks.insert(idx, b.clone());
+        self.blocks.insert(BlockKey::of(e), b.clone());
         Ok(b)
     }
 
@@ -616,7 +646,7 @@ impl Inner {
         let mut todo = Vec::new();
         for idx in run {
             let e = self.block_entry(idx)?;
-            if e.codec != Codec::Zero && !self.blocks.contains(&idx) {
+            if e.codec != Codec::Zero && !self.blocks.contains(&BlockKey::of(&e)) {
                 todo.push((idx, e));
             }
         }
@@ -633,8 +663,8 @@ impl Inner {
             .read_ranges(&reqs)
             .map_err(|err| Error::io(format!("{}: reading ahead", self.name), err))?;
         for (idx, e) in todo {
-            let out = self.decode_block_to_vec(idx, &e, stored_in(&ranges, &bufs, &e).to_vec())?;
-            self.blocks.insert(idx, out.into());
+            let out = self.decode_block_shared(idx, &e, stored_in(&ranges, &bufs, &e))?;
+            self.blocks.insert(BlockKey::of(&e), out);
         }
         Ok(())
     }
@@ -695,15 +725,17 @@ impl Inner {
         self.check_content_hash(idx, e, hash)
     }
 
-    /// Decodes a block into a new vector without zero-filling it first; a raw block's stored
-    /// bytes are the result.
-    fn decode_block_to_vec(&self, idx: u64, e: &BlockEntry, stored: Vec<u8>) -> Result<Vec<u8>> {
-        let out = self.decode_unhashed(idx, e, stored)?;
-        self.check_hash(idx, e, &out)?;
+    /// Decodes block `idx` into a new buffer that the cache and readers share, checking it as
+    /// [`Self::decode_block`] does. Decoding straight into the shared allocation saves a copy.
+    fn decode_block_shared(&self, idx: u64, e: &BlockEntry, stored: &[u8]) -> Result<Arc<[u8]>> {
+        let mut out = zeroed_shared(e.raw_len as usize);
+        let dst = Arc::get_mut(&mut out).expect("a new Arc has no other owner");
+        self.decode_block(idx, e, stored, dst)?;
         Ok(out)
     }
 
-    /// [`Self::decode_block_to_vec`] without the optional content-hash check.
+    /// Decodes a block into a new vector, checking its crc32c and length but not its content
+    /// hash (the caller hashes it); a raw block's stored bytes are the result.
     fn decode_unhashed(&self, idx: u64, e: &BlockEntry, stored: Vec<u8>) -> Result<Vec<u8>> {
         self.check_crc(idx, e, &stored)?;
         let out = match e.codec {
@@ -764,7 +796,7 @@ impl Inner {
             rest = tail;
             if e.codec == Codec::Zero {
                 dst.fill(0);
-            } else if let Some(b) = self.blocks.get(&idx) {
+            } else if let Some(b) = self.blocks.get(&BlockKey::of(&e)) {
                 dst.copy_from_slice(&b[skip..skip + take]);
             } else {
                 pending.push((idx, e, dst, skip));
@@ -775,24 +807,36 @@ impl Inner {
         if pending.is_empty() {
             return Ok(n);
         }
+        // Blocks that read-ahead is fetching right now: wait for them rather than fetch twice.
+        let idxs: Vec<u64> = pending.iter().map(|p| p.0).collect();
+        if self.in_flight.wait_for(&idxs) {
+            pending.retain_mut(
+                |(_, e, dst, skip)| match self.blocks.get(&BlockKey::of(e)) {
+                    Some(b) => {
+                        dst.copy_from_slice(&b[*skip..*skip + dst.len()]);
+                        false
+                    }
+                    None => true,
+                },
+            );
+            if pending.is_empty() {
+                return Ok(n);
+            }
+        }
+        let remote = self.store.is_remote();
         // Raw blocks wholly inside the caller's buffer are read straight into it: no staging
         // buffer, no copy. The rest are fetched in coalesced ranges and decoded.
+        // (Not from a remote store, where one coalesced request beats one per block.)
         let (mut direct, mut pending): (Vec<_>, Vec<_>) =
             pending.into_iter().partition(|(_, e, dst, skip)| {
-                e.codec == Codec::None && *skip == 0 && dst.len() == e.raw_len as usize
+                !remote && e.codec == Codec::None && *skip == 0 && dst.len() == e.raw_len as usize
             });
-        let remote = self.store.is_remote();
         let read_direct =
             |(idx, e, dst, _): &mut (u64, BlockEntry, &mut [u8], usize)| -> Result<()> {
                 self.store
                     .read_exact_at(e.stored_offset, dst)
                     .map_err(|err| Error::io(format!("{}: reading block {idx}", self.name), err))?;
-                self.check_block(*idx, e, dst)?;
-                if remote {
-                    // A copy costs nothing next to a round trip that the cache saves next time.
-                    self.blocks.insert(*idx, Arc::from(&**dst));
-                }
-                Ok(())
+                self.check_block(*idx, e, dst)
             };
         if direct.len() > 1 && crate::fork::parallel_ok() {
             direct.par_iter_mut().try_for_each(read_direct)?;
@@ -818,12 +862,13 @@ impl Inner {
             if *skip == 0 && dst.len() == e.raw_len as usize {
                 self.decode_block(*idx, e, stored, dst)?;
                 if small || remote {
-                    self.blocks.insert(*idx, Arc::from(&**dst));
+                    // On a remote store the copy is cheap next to the round trip it saves.
+                    self.blocks.insert(BlockKey::of(e), Arc::from(&**dst));
                 }
             } else {
-                let full = self.decode_block_to_vec(*idx, e, stored.to_vec())?;
+                let full = self.decode_block_shared(*idx, e, stored)?;
                 dst.copy_from_slice(&full[*skip..*skip + dst.len()]);
-                self.blocks.insert(*idx, full.into());
+                self.blocks.insert(BlockKey::of(e), full);
             }
             Ok(())
         };
@@ -834,6 +879,15 @@ impl Inner {
         }
         Ok(n)
     }
+}
+
+/// A zero-filled shared buffer of `len` bytes, allocated once (no copy from a `Vec`).
+fn zeroed_shared(len: usize) -> Arc<[u8]> {
+    let mut buf = Arc::<[u8]>::new_uninit_slice(len);
+    let slots = Arc::get_mut(&mut buf).expect("a new Arc has no other owner");
+    slots.fill(std::mem::MaybeUninit::new(0));
+    // SAFETY: every byte was initialised just above.
+    unsafe { buf.assume_init() }
 }
 
 /// The stored bytes of block `e` among `bufs`, the contents of the coalesced `ranges`.

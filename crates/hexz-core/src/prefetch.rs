@@ -1,11 +1,64 @@
 //! Background read-ahead: threads that decode upcoming blocks into the cache.
 
-use crate::archive::Inner;
+use crate::archive::{BlockKey, Inner};
 use crossbeam_channel::{bounded, Sender, TrySendError};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use std::collections::HashSet;
 use std::ops::Range;
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
+use std::time::{Duration, Instant};
+
+/// Longest a reader waits for a read-ahead thread to bring a block before fetching it itself.
+const WAIT_LIMIT: Duration = Duration::from_secs(60);
+
+/// Blocks that read-ahead threads are fetching. A reader that needs one waits for it rather
+/// than fetching it a second time, which on a remote store would double the traffic.
+#[derive(Default)]
+pub(crate) struct InFlight {
+    blocks: Mutex<HashSet<u64>>,
+    done: Condvar,
+}
+
+impl InFlight {
+    /// Marks `idx` as being fetched; false when it already is.
+    fn claim(&self, idx: u64) -> bool {
+        self.blocks.lock().insert(idx)
+    }
+
+    /// Marks `run` as no longer being fetched and wakes waiting readers.
+    fn release(&self, run: Range<u64>) {
+        let mut blocks = self.blocks.lock();
+        for idx in run {
+            blocks.remove(&idx);
+        }
+        drop(blocks);
+        self.done.notify_all();
+    }
+
+    /// Waits until none of `wanted` is being fetched (or [`WAIT_LIMIT`] passes). Returns
+    /// whether it waited at all.
+    pub(crate) fn wait_for(&self, wanted: &[u64]) -> bool {
+        let deadline = Instant::now() + WAIT_LIMIT;
+        let mut blocks = self.blocks.lock();
+        let mut waited = false;
+        while wanted.iter().any(|i| blocks.contains(i)) {
+            waited = true;
+            if self.done.wait_until(&mut blocks, deadline).timed_out() {
+                break;
+            }
+        }
+        waited
+    }
+}
+
+/// Releases a job's blocks when the job ends, also by a panic, so no reader waits forever.
+struct Release<'a>(&'a InFlight, Range<u64>);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0.release(self.1.clone());
+    }
+}
 
 /// Decodes requested blocks on a few threads. Threads hold only a weak reference to the
 /// archive and exit when it is dropped.
@@ -15,7 +68,6 @@ use std::sync::{Arc, Weak};
 /// over the threads), many on a remote store (each request is a round trip: fewer, larger).
 pub(crate) struct Prefetcher {
     tx: Sender<Range<u64>>,
-    in_flight: Arc<Mutex<HashSet<u64>>>,
     archive: Weak<Inner>,
     run: u64,
 }
@@ -23,20 +75,16 @@ pub(crate) struct Prefetcher {
 impl Prefetcher {
     pub(crate) fn new(archive: Weak<Inner>, threads: usize, run: u64) -> Prefetcher {
         let (tx, rx) = bounded::<Range<u64>>(1024);
-        let in_flight = Arc::new(Mutex::new(HashSet::new()));
         for i in 0..threads {
-            let (rx, weak, in_flight) = (rx.clone(), archive.clone(), in_flight.clone());
+            let (rx, weak) = (rx.clone(), archive.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("hexz-readahead-{i}"))
                 .spawn(move || {
                     while let Ok(run) = rx.recv() {
                         let Some(inner) = weak.upgrade() else { break };
+                        let _release = Release(&inner.in_flight, run.clone());
                         // Errors surface when the reader itself reaches the block.
-                        let _ = inner.load_run(run.clone());
-                        let mut in_flight = in_flight.lock();
-                        for idx in run {
-                            in_flight.remove(&idx);
-                        }
+                        let _ = inner.load_run(run);
                     }
                 });
             if spawned.is_err() {
@@ -45,7 +93,6 @@ impl Prefetcher {
         }
         Prefetcher {
             tx,
-            in_flight,
             archive,
             run: run.max(1),
         }
@@ -59,16 +106,19 @@ impl Prefetcher {
         };
         let mut pending: Option<Range<u64>> = None;
         for idx in range {
-            let wanted = !inner.blocks.contains(&idx) && self.in_flight.lock().insert(idx);
+            let cached = inner
+                .block_entry(idx)
+                .is_ok_and(|e| inner.blocks.contains(&BlockKey::of(&e)));
+            let wanted = !cached && inner.in_flight.claim(idx);
             if let Some(run) = &mut pending {
                 if wanted && run.end == idx && run.end - run.start < self.run {
                     run.end += 1;
                     continue;
                 }
                 let run = pending.take().unwrap_or_default();
-                if !self.send(run) {
+                if !self.send(&inner, run) {
                     if wanted {
-                        self.in_flight.lock().remove(&idx);
+                        inner.in_flight.release(idx..idx + 1);
                     }
                     return;
                 }
@@ -78,19 +128,16 @@ impl Prefetcher {
             }
         }
         if let Some(run) = pending {
-            self.send(run);
+            self.send(&inner, run);
         }
     }
 
     /// Queues `run`; when the queue is full, forgets it and returns false.
-    fn send(&self, run: Range<u64>) -> bool {
+    fn send(&self, inner: &Inner, run: Range<u64>) -> bool {
         match self.tx.try_send(run) {
             Ok(()) => true,
             Err(TrySendError::Full(run) | TrySendError::Disconnected(run)) => {
-                let mut in_flight = self.in_flight.lock();
-                for idx in run {
-                    in_flight.remove(&idx);
-                }
+                inner.in_flight.release(run);
                 false
             }
         }

@@ -28,6 +28,14 @@ fn open(path: &Path, options: ReadOptions, global: &Global) -> Result<Archive> {
     match path.to_str().filter(|s| hexz_store::is_url(s)) {
         Some(url) => {
             let store = hexz_store::open_url_with(url, &global.s3)?;
+            // Commands turn read-ahead off where it would compete with their own parallel
+            // decoding of local files; over a network it is what keeps the link busy.
+            let options = ReadOptions {
+                readahead_threads: options
+                    .readahead_threads
+                    .max(ReadOptions::default().readahead_threads),
+                ..options
+            };
             Ok(Archive::open_store(store, options)?)
         }
         None => Ok(Archive::open_with_options(path, options)?),
