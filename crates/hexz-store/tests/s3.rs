@@ -78,6 +78,41 @@ fn s3_against_moto() {
     let remote = Archive::open_store(store, ReadOptions::default()).unwrap();
     common::compare_with_local(&remote, &local);
 
+    // Request counts, from moto's own request log: open in 2, a 4 KiB read whose index page
+    // is cached in 1.
+    let data = common::noise(8 << 20);
+    common::write_bytes_archive(&dir.path().join("big.hxz"), &data, 4096);
+    up.put(
+        "archives/big.hxz",
+        &std::fs::read(dir.path().join("big.hxz")).unwrap(),
+    );
+    let served = || {
+        std::fs::read_to_string(state.path().join("moto.out"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(&format!("/{BUCKET}/archives/big.hxz HTTP")))
+            .count()
+    };
+    let before = served();
+    let store = S3Store::open(&format!("s3://{BUCKET}/archives/big.hxz")).unwrap();
+    let store = std::sync::Arc::new(store);
+    let big = Archive::open_store(store.clone(), ReadOptions::default()).unwrap();
+    let at_open = served() - before;
+    assert!(at_open <= 2, "open took {at_open} requests");
+    assert_eq!(
+        store.requests() as usize,
+        at_open,
+        "client and server agree"
+    );
+    let mut buf = vec![0u8; 4096];
+    big.read_exact_at(1 << 20, &mut buf).unwrap();
+    for off in [3usize << 20, 6 << 20] {
+        let before = served();
+        big.read_exact_at(off as u64, &mut buf).unwrap();
+        assert_eq!(buf, &data[off..off + 4096]);
+        assert_eq!(served() - before, 1, "4 KiB read at {off}");
+    }
+
     // Explicit options: endpoint, region, path-style.
     let opts = S3Options::new()
         .endpoint(&endpoint)
