@@ -155,7 +155,7 @@ impl Error {
     /// Classifies an `object_store` error for `url`.
     fn from_object_store(url: &str, e: object_store::Error) -> Error {
         let url = url.to_string();
-        match e {
+        match unwrap_generic(e) {
             object_store::Error::NotFound { .. } => Error::NotFound { url },
             object_store::Error::PermissionDenied { source, .. }
             | object_store::Error::Unauthenticated { source, .. } => Error::PermissionDenied {
@@ -169,6 +169,34 @@ impl Error {
             source => Error::Remote { url, source },
         }
     }
+}
+
+/// object_store reports some errors met while resuming a cut-off body (a 412 because the
+/// object was replaced, a 404 because it was deleted) as `Generic` around the real error:
+/// unwrap it so it is classified like the same error on a first request.
+fn unwrap_generic(e: object_store::Error) -> object_store::Error {
+    match e {
+        object_store::Error::Generic { store, source } => {
+            match source.downcast::<object_store::Error>() {
+                Ok(inner) => unwrap_generic(*inner),
+                Err(source) => object_store::Error::Generic { store, source },
+            }
+        }
+        e => e,
+    }
+}
+
+/// Whether `e` says the server cannot serve a suffix range (416 or "range not supported" for
+/// an empty object, a server without Range support answering 200), as opposed to failing
+/// outright. object_store has no variant for most of these, so this reads its message.
+fn is_range_refusal(e: &object_store::Error) -> bool {
+    if matches!(e, object_store::Error::NotSupported { .. }) {
+        return true; // The HTTP client's "range not supported" (e.g. an empty object).
+    }
+    let msg = e.to_string();
+    ["416", "non-partial", "Content-Range", "Requested "]
+        .iter()
+        .any(|m| msg.contains(m))
 }
 
 impl From<Error> for io::Error {
@@ -365,11 +393,9 @@ impl Remote {
                 remote.tail = tail;
                 remote.tail_start = range.start;
             }
-            Err(
-                e @ (object_store::Error::NotFound { .. }
-                | object_store::Error::PermissionDenied { .. }
-                | object_store::Error::Unauthenticated { .. }),
-            ) => return Err(Error::from_object_store(&remote.url, e)),
+            Err(e) if !is_range_refusal(&e) => {
+                return Err(Error::from_object_store(&remote.url, e));
+            }
             Err(_) => {
                 // An empty object (no satisfiable range) or a server without suffix ranges.
                 remote.requests.fetch_add(1, Ordering::Relaxed);
