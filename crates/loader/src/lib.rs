@@ -6,6 +6,7 @@
 mod chunk;
 mod errors;
 mod reader;
+mod remote;
 mod writer;
 
 use pyo3::prelude::*;

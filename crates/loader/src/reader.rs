@@ -2,6 +2,7 @@
 
 use crate::chunk::Chunk;
 use crate::errors::IntoPy;
+use crate::remote::{self, RemoteOptions};
 use hexz_core::{Archive, EntryKind, ReadOptions};
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
@@ -45,13 +46,30 @@ fn entry_tuple(e: &hexz_core::Entry) -> EntryTuple {
 #[pymethods]
 impl NativeArchive {
     #[new]
-    #[pyo3(signature = (path, cache_bytes = 64 << 20, readahead_threads = 4, readahead_blocks = 32))]
+    #[pyo3(signature = (
+        path,
+        cache_bytes = 64 << 20,
+        readahead_threads = 4,
+        readahead_blocks = 32,
+        *,
+        endpoint = None,
+        region = None,
+        path_style = None,
+        anonymous = false,
+        allow_http = false,
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         path: String,
         cache_bytes: usize,
         readahead_threads: usize,
         readahead_blocks: usize,
+        endpoint: Option<String>,
+        region: Option<String>,
+        path_style: Option<bool>,
+        anonymous: bool,
+        allow_http: bool,
     ) -> PyResult<Self> {
         let opts = ReadOptions {
             cache_bytes,
@@ -59,14 +77,25 @@ impl NativeArchive {
             readahead_blocks,
             verify_hashes: false,
         };
-        let archive = py.detach(|| Archive::open_with_options(&path, opts)).py()?;
+        let archive = if remote::is_url(&path) {
+            let remote = RemoteOptions {
+                endpoint,
+                region,
+                path_style,
+                anonymous,
+                allow_http,
+            };
+            py.detach(|| remote::open(&path, opts, &remote)).py()?
+        } else {
+            py.detach(|| Archive::open_with_options(&path, opts)).py()?
+        };
         Ok(NativeArchive {
             archive: Arc::new(archive),
             path,
         })
     }
 
-    /// The path the archive was opened from.
+    /// The path or URL the archive was opened from.
     #[getter]
     fn path(&self) -> &str {
         &self.path

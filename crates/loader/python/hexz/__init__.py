@@ -7,6 +7,11 @@ decoded, and prefetch ahead on Rust threads. The public API:
 - :func:`read_array`, :func:`load_array` (NumPy)
 - :class:`Dataset` / :class:`Loader`, :class:`Sampler` (PyTorch), :func:`tf_dataset` (TensorFlow)
 - exceptions: :class:`HexzError` and subclasses
+
+Everywhere a path goes, a URL goes: ``s3://bucket/key``, ``https://...``, ``http://...``
+(read block by block with ranged requests). S3 is configured by the standard AWS environment
+variables and profile, or the keyword options ``endpoint``, ``region``, ``path_style``,
+``anonymous`` and ``allow_http``.
 """
 
 from __future__ import annotations
@@ -58,7 +63,10 @@ __all__ = [
 
 def open(path: Union[str, os.PathLike[str]], mode: str = "r", **kwargs: Any) -> Any:
     """Opens an archive: ``mode="r"`` returns a :class:`Reader`, ``mode="w"`` a
-    :class:`Writer` (keyword arguments go to the class)."""
+    :class:`Writer` (keyword arguments go to the class). ``path`` may be a URL
+    (``s3://bucket/key``, ``https://...``); for reading, the S3 options ``endpoint``,
+    ``region``, ``path_style``, ``anonymous`` and ``allow_http`` are keyword arguments of
+    :class:`Reader`."""
     if mode in ("r", "rb"):
         return Reader(path, **kwargs)
     if mode in ("w", "wb"):

@@ -44,7 +44,8 @@ class Chunk:
 
 @final
 class NativeArchive:
-    """One open archive; every read releases the GIL."""
+    """One open archive (a local path, or an ``s3://``, ``http(s)://`` or ``file://`` URL);
+    every read releases the GIL."""
 
     def __new__(
         cls,
@@ -52,6 +53,12 @@ class NativeArchive:
         cache_bytes: int = ...,
         readahead_threads: int = 4,
         readahead_blocks: int = 32,
+        *,
+        endpoint: str | None = None,
+        region: str | None = None,
+        path_style: bool | None = None,
+        anonymous: bool = False,
+        allow_http: bool = False,
     ) -> NativeArchive: ...
     @property
     def path(self) -> str: ...

@@ -2,21 +2,52 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any, Union
 
 from . import _compat
-from .reader import Reader
+from .reader import PathLike, Reader
 
 __all__ = ["load_array", "read_array"]
 
 
-def read_array(reader: Reader, offset: int, shape: Any, dtype: Any) -> Any:
+@contextlib.contextmanager
+def _reader(source: Union[Reader, PathLike], open_kwargs: dict[str, Any]) -> Iterator[Reader]:
+    """``source`` itself when it is a Reader, else a Reader opened (without read-ahead, unless
+    asked for) for the duration of the block."""
+    if isinstance(source, Reader):
+        if open_kwargs:
+            names = ", ".join(sorted(open_kwargs))
+            raise TypeError(f"options ({names}) apply when opening a path or URL, not a Reader")
+        yield source
+        return
+    open_kwargs.setdefault("prefetch_threads", 0)
+    reader = Reader(source, **open_kwargs)
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+def read_array(
+    reader: Union[Reader, PathLike], offset: int, shape: Any, dtype: Any, **open_kwargs: Any
+) -> Any:
     """Reads an array of ``shape`` and ``dtype`` stored at byte ``offset`` of the stream.
+
+    ``reader`` is an open :class:`Reader`, or a path or URL (``s3://``, ``http(s)://``) to open
+    for this one read; ``open_kwargs`` (``cache_size``, the S3 options ``endpoint``,
+    ``region``, ``path_style``, ``anonymous``, ``allow_http``...) then go to :class:`Reader`.
 
     The result views memory owned by Rust: a range inside one cached block is the cache's own
     buffer (read-only), a longer one a buffer filled for this call (writable). Either way
     there is no second copy.
     """
+    with _reader(reader, open_kwargs) as r:
+        return _read_array(r, offset, shape, dtype)
+
+
+def _read_array(reader: Reader, offset: int, shape: Any, dtype: Any) -> Any:
     np = _compat.numpy()
     dt = np.dtype(dtype)
     if dt.hasobject or dt.itemsize == 0:
@@ -38,9 +69,15 @@ def read_array(reader: Reader, offset: int, shape: Any, dtype: Any) -> Any:
     return np.asarray(chunk).view(dt).reshape(shape)
 
 
-def load_array(reader: Reader, name: str) -> Any:
+def load_array(reader: Union[Reader, PathLike], name: str, **open_kwargs: Any) -> Any:
     """Reads back an array stored with :meth:`hexz.Writer.add_array`, by name, with its dtype
-    and shape."""
+    and shape. ``reader`` is an open :class:`Reader` or a path or URL, as for
+    :func:`read_array`."""
+    with _reader(reader, open_kwargs) as r:
+        return _load_array(r, name)
+
+
+def _load_array(reader: Reader, name: str) -> Any:
     np = _compat.numpy()
     native = reader._check()
     for gname, dtype, sample_shape, first, count in native.record_groups():
@@ -54,7 +91,7 @@ def load_array(reader: Reader, name: str) -> Any:
             offset, _ = native.record(first)
             end, length = native.record(first + count - 1)
             return (
-                read_array(reader, offset, shape, dt)
+                _read_array(reader, offset, shape, dt)
                 if end + length - offset == (count * _nbytes(sample_shape, dt.itemsize))
                 else _gather(reader, first, count, shape, dt)
             )

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Callable, Optional
 
 from . import _compat
-from .reader import PathLike, _Handle
+from .reader import PathLike, _Handle, _remote_options
 
 __all__ = ["Dataset", "Loader", "Sampler"]
 
@@ -43,8 +43,12 @@ class Dataset:
     size, write the archive with a smaller ``block_size`` (16 KiB reads 4–16 KB samples about
     1.4x faster than the default 64 KiB, at some cost in compression).
 
+    The archive may be remote (``s3://bucket/key``, ``http(s)://...``): reads fetch only the
+    blocks they need, and a DataLoader worker (fork or spawn) reopens the archive from its URL
+    and S3 options.
+
     Args:
-        path: the archive.
+        path: the archive: a local path or a URL.
         transform: applied to each sample.
         cache_size: block cache size, in blocks.
         prefetch_threads: Rust read-ahead threads (default 4; 0 disables prefetch).
@@ -52,6 +56,8 @@ class Dataset:
         sample_size: bytes per sample for raw-stream archives.
         as_tensor: return ``torch.Tensor`` samples instead of NumPy arrays.
         prefetch_batches: how many batches ahead to prefetch.
+        endpoint, region, path_style, anonymous, allow_http: S3 options for ``s3://`` URLs,
+            as for :class:`hexz.Reader`.
     """
 
     def __init__(
@@ -65,8 +71,14 @@ class Dataset:
         sample_size: Optional[int] = None,
         as_tensor: bool = False,
         prefetch_batches: int = 2,
+        endpoint: Optional[str] = None,
+        region: Optional[str] = None,
+        path_style: Optional[bool] = None,
+        anonymous: bool = False,
+        allow_http: bool = False,
     ) -> None:
-        self._h = _Handle(path, cache_size, prefetch_threads)
+        remote = _remote_options(endpoint, region, path_style, anonymous, allow_http)
+        self._h = _Handle(path, cache_size, prefetch_threads, remote)
         self.transform = transform
         self.as_tensor = as_tensor
         self.prefetch_batches = prefetch_batches
@@ -111,7 +123,7 @@ class Dataset:
 
     @property
     def path(self) -> str:
-        """The archive's path."""
+        """The archive's path or URL, as given."""
         return self._h.path
 
     def __len__(self) -> int:

@@ -1,4 +1,12 @@
-"""Reading archives: :class:`Reader`, :class:`EntryReader` and :class:`AsyncReader`."""
+"""Reading archives: :class:`Reader`, :class:`EntryReader` and :class:`AsyncReader`.
+
+Everywhere a path goes, a URL goes: ``s3://bucket/key`` (S3 and S3-compatible servers),
+``http://`` / ``https://`` (HTTP Range requests) and ``file://``. Only the blocks a read needs
+are fetched. S3 is configured the AWS way (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
+``AWS_SESSION_TOKEN``, ``AWS_REGION``, ``AWS_ENDPOINT_URL``, ``AWS_PROFILE``) and by the
+keyword options ``endpoint=``, ``region=``, ``path_style=``, ``anonymous=`` and
+``allow_http=``, which override the environment.
+"""
 
 from __future__ import annotations
 
@@ -38,30 +46,68 @@ class Entry:
     target: Optional[str] = None
 
 
-def _open_native(path: str, cache_size: Optional[int], prefetch_threads: int) -> NativeArchive:
+def _remote_options(
+    endpoint: Optional[str] = None,
+    region: Optional[str] = None,
+    path_style: Optional[bool] = None,
+    anonymous: bool = False,
+    allow_http: bool = False,
+) -> dict[str, Any]:
+    """The S3 keyword options that differ from their defaults, checked, as a dict for
+    :class:`~hexz._native.NativeArchive` (and for pickling: a DataLoader worker reopens the
+    archive with the same options)."""
+    for name, value in (("endpoint", endpoint), ("region", region)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
+    if path_style is not None and not isinstance(path_style, bool):
+        raise TypeError(f"path_style must be a bool or None, not {type(path_style).__name__}")
+    for name, flag in (("anonymous", anonymous), ("allow_http", allow_http)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be a bool, not {type(flag).__name__}")
+    given = {
+        "endpoint": endpoint,
+        "region": region,
+        "path_style": path_style,
+        "anonymous": anonymous or None,
+        "allow_http": allow_http or None,
+    }
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _open_native(
+    path: str, cache_size: Optional[int], prefetch_threads: int, remote: dict[str, Any]
+) -> NativeArchive:
     if cache_size is None:
-        return NativeArchive(path, DEFAULT_CACHE_BYTES, prefetch_threads)
+        return NativeArchive(path, DEFAULT_CACHE_BYTES, prefetch_threads, **remote)
     if cache_size < 0:
         raise ValueError(f"cache_size must be >= 0 blocks, got {cache_size}")
-    native = NativeArchive(path, cache_size * 65536, prefetch_threads)
+    native = NativeArchive(path, cache_size * 65536, prefetch_threads, **remote)
     if native.block_size != 65536:
-        native = NativeArchive(path, cache_size * native.block_size, prefetch_threads)
+        native = NativeArchive(path, cache_size * native.block_size, prefetch_threads, **remote)
     return native
 
 
 class _Handle:
-    """A native archive that reopens itself in a forked child and survives pickling."""
+    """A native archive that reopens itself in a forked child and survives pickling (with
+    its path or URL and its S3 options, so a DataLoader worker reopens a remote archive)."""
 
-    def __init__(self, path: PathLike, cache_size: Optional[int], prefetch_threads: int) -> None:
+    def __init__(
+        self,
+        path: PathLike,
+        cache_size: Optional[int],
+        prefetch_threads: int,
+        remote: Optional[dict[str, Any]] = None,
+    ) -> None:
         if not 0 <= prefetch_threads <= MAX_THREADS:
             raise ValueError(f"prefetch_threads must be 0 to {MAX_THREADS}, got {prefetch_threads}")
         self.path = os.fspath(path)
         if not isinstance(self.path, str):
-            raise TypeError("path must be str or os.PathLike[str]")
+            raise TypeError("path must be a str (a path or URL) or os.PathLike[str]")
         self.cache_size = cache_size
         self.prefetch_threads = prefetch_threads
+        self.remote = dict(remote or {})
         self._native: Optional[NativeArchive] = _open_native(
-            self.path, cache_size, prefetch_threads
+            self.path, cache_size, prefetch_threads, self.remote
         )
         self._pid = os.getpid()
 
@@ -71,7 +117,9 @@ class _Handle:
             raise ValueError("I/O operation on a closed archive")
         if self._pid != os.getpid():
             _INHERITED.append(self._native)
-            self._native = _open_native(self.path, self.cache_size, self.prefetch_threads)
+            self._native = _open_native(
+                self.path, self.cache_size, self.prefetch_threads, self.remote
+            )
             self._pid = os.getpid()
         return self._native
 
@@ -87,6 +135,7 @@ class _Handle:
             "path": self.path,
             "cache_size": self.cache_size,
             "prefetch_threads": self.prefetch_threads,
+            "remote": self.remote,
             "closed": self.closed,
         }
 
@@ -94,10 +143,13 @@ class _Handle:
         self.path = state["path"]
         self.cache_size = state["cache_size"]
         self.prefetch_threads = state["prefetch_threads"]
+        self.remote = dict(state.get("remote") or {})
         self._pid = os.getpid()
         self._native = None
         if not state["closed"]:
-            self._native = _open_native(self.path, self.cache_size, self.prefetch_threads)
+            self._native = _open_native(
+                self.path, self.cache_size, self.prefetch_threads, self.remote
+            )
 
 
 class _Stream(io.RawIOBase):
@@ -246,9 +298,20 @@ class Reader(_Stream):
     picklable (a DataLoader worker reopens it) and reopens itself in a forked child.
 
     Args:
-        path: the archive.
+        path: the archive: a local path, or a URL (``s3://bucket/key``, ``https://...``,
+            ``http://...``, ``file://...``) read with ranged requests, block by block.
         cache_size: block cache size in blocks (default: 64 MiB worth).
         prefetch_threads: background read-ahead threads (0 disables read-ahead).
+        endpoint: S3 endpoint URL (else ``AWS_ENDPOINT_URL``, else AWS), e.g.
+            ``"http://127.0.0.1:9000"`` for MinIO; plain-http loopback endpoints always work.
+        region: S3 region (else ``AWS_REGION``, the AWS profile, or ``us-east-1``).
+        path_style: ``True`` for path-style requests (``endpoint/bucket/key``), ``False`` for
+            virtual-hosted style (``bucket.endpoint/key``); default: the client's (path-style).
+        anonymous: send unsigned requests (public buckets), ignoring any credentials.
+        allow_http: allow a plain-``http://`` endpoint that is not on loopback.
+
+    The S3 options are used for ``s3://`` URLs only; credentials come from the standard AWS
+    environment variables or the profile ``AWS_PROFILE`` names.
     """
 
     def __init__(
@@ -257,10 +320,16 @@ class Reader(_Stream):
         *,
         cache_size: Optional[int] = None,
         prefetch_threads: int = 4,
+        endpoint: Optional[str] = None,
+        region: Optional[str] = None,
+        path_style: Optional[bool] = None,
+        anonymous: bool = False,
+        allow_http: bool = False,
     ) -> None:
         if prefetch_threads < 0:
             raise ValueError("prefetch_threads must be >= 0")
-        handle = _Handle(path, cache_size, prefetch_threads)
+        remote = _remote_options(endpoint, region, path_style, anonymous, allow_http)
+        handle = _Handle(path, cache_size, prefetch_threads, remote)
         super().__init__(handle, 0, len(handle.native), handle.path)
 
     def __reduce__(self) -> Any:
@@ -272,7 +341,7 @@ class Reader(_Stream):
 
     @property
     def path(self) -> str:
-        """The archive's path."""
+        """The archive's path or URL, as given."""
         return self._h.path
 
     def entries(self) -> list[Entry]:
@@ -330,12 +399,24 @@ class AsyncReader:
     reads and decodes), so the event loop never blocks on I/O or decompression.
 
     Use as ``async with hexz.AsyncReader(path) as r: data = await r.read_at(0, 1024)``.
+    ``path`` may be a URL (``s3://``, ``http(s)://``); keyword arguments (``cache_size``,
+    ``prefetch_threads`` and the S3 options ``endpoint``, ``region``, ``path_style``,
+    ``anonymous``, ``allow_http``) go to :class:`Reader`.
     """
 
     def __init__(self, path: PathLike, **kwargs: Any) -> None:
-        self._path = path
+        self._path: str = os.fspath(path)
         self._kwargs = kwargs
         self._reader: Optional[Reader] = None
+
+    @property
+    def path(self) -> str:
+        """The archive's path or URL, as given."""
+        return self._path
+
+    def __repr__(self) -> str:
+        state = "open" if self._reader is not None else "not open"
+        return f"<hexz.AsyncReader {self.path!r} {state}>"
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
