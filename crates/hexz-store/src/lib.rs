@@ -21,8 +21,8 @@ use object_store::{
 use std::future::Future;
 use std::io;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::runtime::Runtime;
 use url::Url;
@@ -270,15 +270,35 @@ fn parse_url(url: &str) -> Result<Url, Error> {
 
 /// The crate's shared runtime: two worker threads, started on first use.
 fn runtime() -> &'static Runtime {
-    static RT: OnceLock<Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
+    // (pid, runtime). A forked child (a DataLoader worker) must not use its parent's runtime:
+    // the worker threads do not exist in the child, and the epoll instance and wake-up eventfd
+    // are shared with the parent, so using them hangs the child and can hang the parent. The
+    // child builds its own; the parent's is leaked there, never dropped or touched.
+    static RT: AtomicPtr<(u32, Runtime)> = AtomicPtr::new(std::ptr::null_mut());
+    let pid = std::process::id();
+    loop {
+        let cur = RT.load(Ordering::Acquire);
+        if !cur.is_null() {
+            // SAFETY: a published pointer is never freed.
+            let (p, rt) = unsafe { &*cur };
+            if *p == pid {
+                return rt;
+            }
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("hexz-store")
             .enable_all()
             .build()
-            .unwrap_or_else(|e| panic!("hexz-store: cannot start the tokio runtime: {e}"))
-    })
+            .unwrap_or_else(|e| panic!("hexz-store: cannot start the tokio runtime: {e}"));
+        let new = Box::into_raw(Box::new((pid, rt)));
+        match RT.compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire) {
+            // SAFETY: just published; never freed.
+            Ok(_) => return unsafe { &(*new).1 },
+            // SAFETY: `new` was never published.
+            Err(_) => drop(unsafe { Box::from_raw(new) }),
+        }
+    }
 }
 
 /// Runs `fut` to completion on the crate's runtime, from sync code. Called from inside another
