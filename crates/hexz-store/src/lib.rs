@@ -166,9 +166,28 @@ impl Error {
                 url,
                 detail: "If-Match on the ETag seen at open failed (412)".into(),
             },
+            // S3 answers some credential problems with 400 rather than 403.
+            source if is_credential_error(&source) => Error::PermissionDenied {
+                url,
+                message: source.to_string(),
+            },
             source => Error::Remote { url, source },
         }
     }
+}
+
+/// S3 error codes that mean "these credentials will not do", whatever the HTTP status.
+fn is_credential_error(e: &object_store::Error) -> bool {
+    let msg = e.to_string();
+    [
+        "InvalidToken",
+        "ExpiredToken",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "AccessDenied",
+    ]
+    .iter()
+    .any(|code| msg.contains(code))
 }
 
 /// object_store reports some errors met while resuming a cut-off body (a 412 because the

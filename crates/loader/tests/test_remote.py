@@ -400,8 +400,8 @@ def test_credentials_are_checked(
     monkeypatch.setenv("AWS_SESSION_TOKEN", session["SessionToken"])
     assert int(hexz.Dataset(url)[42][1]) == 42
     monkeypatch.setenv("AWS_SESSION_TOKEN", "not-the-token")
-    # S3 answers 400 InvalidToken here (not 403): an OSError naming the URL either way.
-    with pytest.raises(OSError, match=url):
+    # S3 answers 400 InvalidToken here (not 403): still a PermissionError naming the URL.
+    with pytest.raises(PermissionError, match=url):
         hexz.open(url)
     # Anonymous requests for a private object are refused too.
     monkeypatch.delenv("AWS_SESSION_TOKEN")
