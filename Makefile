@@ -30,7 +30,7 @@ APT_BENCH := squashfs-tools zstd lz4 qemu-utils e2fsprogs hyperfine time
 
 # `make test-python test_reader`: extra goals become a pytest -k filter.
 TARGETS := help setup setup-check build test test-rust test-python fmt lint \
-           demo bench bench-loader develop python clean clean-all apt-build venv
+           demo bench bench-loader bench-remote develop python clean clean-all apt-build venv
 ifneq ($(filter test-python,$(MAKECMDGOALS)),)
 PYTEST_FILTER := $(filter-out $(TARGETS),$(MAKECMDGOALS))
 ifneq ($(PYTEST_FILTER),)
@@ -120,6 +120,12 @@ bench: build ## Pack/read benchmark vs squashfs, tar+zstd/lz4, qcow2 (BENCH_SIZE
 bench-loader: ## Python loader via DataLoader vs plain files, WebDataset, MDS, LitData (LOADER_BENCH_SAMPLES=20000: quick)
 	@MAKE="$(MAKE)" scripts/ensure-develop.sh "$(VENV)" $(STAMPS)/develop
 	@"$(PYTHON)" benchmarks/loader_bench.py
+
+bench-remote: apt-build venv ## Remote reads (issue 4): HTTP (nginx, hexz serve), S3 (moto), 20 ms latency, DataLoader vs MDS/LitData (REMOTE_BENCH_MB=100: quick; ARGS=--record)
+	$(CARGO) build --release -p hexz-cli -p hexz-faultproxy $(LOCKED)
+	@MAKE="$(MAKE)" scripts/ensure-develop.sh "$(VENV)" $(STAMPS)/develop
+	@HEXZ="$(HEXZ)" HEXZ_FAULTPROXY="$(CARGO_TARGET_DIR)/release/hexz-faultproxy" \
+	  HEXZ_MOTO_SERVER="$(VENV)/bin/moto_server" "$(PYTHON)" benchmarks/remote_bench.py $(ARGS)
 
 develop: apt-build ## Install the Python package into the venv, editable (PYTHON=python3.X picks the interpreter)
 	@$(MAKE) venv
