@@ -8,6 +8,8 @@ mod stdout;
 
 use clap::{Parser, Subcommand};
 use cmd::{cat, extract, inspect, ls, pack, serve, verify, Global};
+#[cfg(all(feature = "fuse", target_os = "linux"))]
+use cmd::{mount, unmount};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -102,6 +104,17 @@ enum Command {
     Verify(verify::Args),
     #[command(about = serve::ABOUT, long_about = serve::LONG_ABOUT, after_help = serve::EXAMPLES)]
     Serve(serve::Args),
+    #[cfg(all(feature = "fuse", target_os = "linux"))]
+    #[command(about = mount::ABOUT, long_about = mount::LONG_ABOUT, after_help = mount::EXAMPLES)]
+    Mount(mount::Args),
+    #[cfg(all(feature = "fuse", target_os = "linux"))]
+    #[command(
+        visible_alias = "umount",
+        about = unmount::ABOUT,
+        long_about = unmount::LONG_ABOUT,
+        after_help = unmount::EXAMPLES
+    )]
+    Unmount(unmount::Args),
 }
 
 fn main() -> ExitCode {
@@ -128,6 +141,10 @@ fn main() -> ExitCode {
         Command::Extract(a) => extract::run(a, &global),
         Command::Verify(a) => verify::run(a, &global),
         Command::Serve(a) => serve::run(a, &global),
+        #[cfg(all(feature = "fuse", target_os = "linux"))]
+        Command::Mount(a) => mount::run(a, &global),
+        #[cfg(all(feature = "fuse", target_os = "linux"))]
+        Command::Unmount(a) => unmount::run(a, &global),
     };
     let Err(err) = result else {
         return ExitCode::SUCCESS;

@@ -4,8 +4,12 @@ pub mod cat;
 pub mod extract;
 pub mod inspect;
 pub mod ls;
+#[cfg(all(feature = "fuse", target_os = "linux"))]
+pub mod mount;
 pub mod pack;
 pub mod serve;
+#[cfg(all(feature = "fuse", target_os = "linux"))]
+pub mod unmount;
 pub mod verify;
 
 use anyhow::Result;

@@ -12,6 +12,8 @@ mod extract;
 mod inspect;
 mod interrupt;
 mod misuse;
+#[cfg(all(feature = "fuse", target_os = "linux"))]
+mod mount;
 mod pipe;
 mod remote;
 mod roundtrip;

@@ -1,0 +1,389 @@
+//! `hexz mount` and `hexz unmount` with real mounts: a foreground mount ended by SIGTERM or
+//! by `hexz unmount`, a `--daemon` mount read with find, stat and sha256sum, and the errors.
+//! Every test checks that no mount and no `hexz mount` process is left behind.
+//!
+//! They need root and /dev/fuse: as root a missing /dev/fuse fails the test; as another user
+//! they are skipped with a message.
+
+use crate::util::{cmd, fails, make_tree, ok};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// Whether real mounts can run here (see the module's documentation).
+fn can_mount() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: mounting needs root (CI runs these tests as root)");
+        return false;
+    }
+    if let Err(e) = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/fuse")
+    {
+        panic!("running as root but /dev/fuse cannot be opened ({e}): load the fuse module");
+    }
+    true
+}
+
+/// The mount points of this mount namespace.
+fn mount_points() -> Vec<PathBuf> {
+    let text = fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    text.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|p| PathBuf::from(p.replace("\\040", " ")))
+        .collect()
+}
+
+fn is_mounted(p: &Path) -> bool {
+    let p = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    mount_points().contains(&p)
+}
+
+/// Waits until `cond` holds, failing with `what` after 10 s.
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Pids of `hexz mount` processes whose arguments name `mnt`.
+fn mount_processes(mnt: &Path) -> Vec<u32> {
+    let mnt = mnt.to_string_lossy().into_owned();
+    let mut out = Vec::new();
+    for e in fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmdline
+            .split(|&b| b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let is_hexz = args.first().is_some_and(|a| a.ends_with("hexz"));
+        if is_hexz && args.iter().any(|a| a == "mount") && args.iter().any(|a| *a == mnt) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Cleans up whatever a failed test leaves: kills its foreground `hexz mount` and detaches
+/// the mount.
+struct Guard {
+    mnt: PathBuf,
+    child: Option<Child>,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if is_mounted(&self.mnt) {
+            let c = std::ffi::CString::new(self.mnt.to_string_lossy().as_bytes()).expect("path");
+            // SAFETY: `c` is a valid NUL-terminated path.
+            unsafe {
+                libc::umount2(c.as_ptr(), libc::MNT_DETACH);
+            }
+        }
+    }
+}
+
+struct Fixture {
+    dir: TempDir,
+    src: PathBuf,
+    archive: PathBuf,
+    mnt: PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let dir = TempDir::new().expect("tempdir");
+    let src = dir.path().join("src");
+    make_tree(&src);
+    let archive = dir.path().join("tree.hxz");
+    ok([
+        "pack",
+        "-q",
+        src.to_str().expect("utf-8"),
+        archive.to_str().expect("utf-8"),
+    ]);
+    let mnt = dir.path().join("mnt");
+    fs::create_dir(&mnt).expect("mkdir");
+    Fixture {
+        dir,
+        src,
+        archive,
+        mnt,
+    }
+}
+
+fn sh(dir: &Path, script: &str) -> String {
+    let out: Output = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .expect("sh");
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// What `find`, `stat` and `sha256sum` say about the tree under `dir` (the root itself aside:
+/// its mode and time are the mount's).
+fn describe(dir: &Path) -> [String; 3] {
+    [
+        sh(dir, "find . | LC_ALL=C sort"),
+        sh(
+            dir,
+            "{ find . -mindepth 1 ! -type d -exec stat -c '%N|%F|%s|%a|%y|%h' {} + ; \
+               find . -mindepth 1 -type d -exec stat -c '%N|%F|%a|%y|%h' {} + ; } | LC_ALL=C sort",
+        ),
+        sh(dir, "find . -type f -exec sha256sum {} + | LC_ALL=C sort"),
+    ]
+}
+
+fn start_foreground(f: &Fixture) -> Guard {
+    let child = cmd([
+        "mount",
+        f.archive.to_str().expect("utf-8"),
+        f.mnt.to_str().expect("utf-8"),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn hexz mount");
+    let guard = Guard {
+        mnt: f.mnt.clone(),
+        child: Some(child),
+    };
+    wait_for("the foreground mount", || is_mounted(&f.mnt));
+    guard
+}
+
+/// Waits (with a deadline) for the foreground process to exit; returns its output.
+fn wait_exit(guard: &mut Guard) -> Output {
+    let mut child = guard.child.take().expect("child");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().expect("try_wait").is_none() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("hexz mount did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn foreground_mount_ends_cleanly_on_sigterm() {
+    if !can_mount() {
+        return;
+    }
+    let f = fixture();
+    let mut g = start_foreground(&f);
+    assert_eq!(describe(&f.src), describe(&f.mnt));
+    let pid = g.child.as_ref().expect("child").id();
+    // SAFETY: signals our own child process.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) }, 0);
+    let out = wait_exit(&mut g);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!is_mounted(&f.mnt));
+    assert!(mount_processes(&f.mnt).is_empty());
+}
+
+#[test]
+fn foreground_mount_exits_when_unmounted_from_outside() {
+    if !can_mount() {
+        return;
+    }
+    let f = fixture();
+    let mut g = start_foreground(&f);
+    ok(["unmount", f.mnt.to_str().expect("utf-8")]);
+    let out = wait_exit(&mut g);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!is_mounted(&f.mnt));
+    // Unmounting again: nothing is mounted there.
+    let err = fails(["unmount", f.mnt.to_str().expect("utf-8")]);
+    assert!(err.contains("not a mount point"), "{err}");
+}
+
+#[test]
+fn daemon_is_ready_when_it_returns_and_matches_the_source() {
+    if !can_mount() {
+        return;
+    }
+    let f = fixture();
+    let mnt = f.mnt.to_str().expect("utf-8");
+    let _g = Guard {
+        mnt: f.mnt.clone(),
+        child: None,
+    };
+    let start = Instant::now();
+    let out = ok(["mount", "--daemon", f.archive.to_str().expect("utf-8"), mnt]);
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert_eq!(String::from_utf8_lossy(&out).trim(), mnt);
+    // Ready when the command returns: no waiting.
+    assert!(is_mounted(&f.mnt));
+    assert_eq!(mount_processes(&f.mnt).len(), 1, "one background process");
+    assert_eq!(describe(&f.src), describe(&f.mnt));
+    // /proc/mounts names the archive and the type.
+    let info = fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    let line = info
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some(mnt))
+        .expect("mountinfo line");
+    assert!(line.contains(" - fuse.hexz hexz:"), "{line}");
+    assert!(line.contains(" ro,"), "{line}");
+
+    ok(["unmount", mnt]);
+    assert!(!is_mounted(&f.mnt));
+    wait_for("the daemon to exit", || mount_processes(&f.mnt).is_empty());
+}
+
+#[test]
+fn mountpoint_and_archive_errors() {
+    if !can_mount() {
+        return;
+    }
+    let f = fixture();
+    let archive = f.archive.to_str().expect("utf-8");
+    let missing = f.dir.path().join("missing");
+    let corrupt = f.dir.path().join("corrupt.hxz");
+    fs::write(&corrupt, crate::util::noise(10_000, 9)).expect("write");
+    for daemon in [false, true] {
+        let base: Vec<&str> = if daemon {
+            vec!["mount", "--daemon"]
+        } else {
+            vec!["mount"]
+        };
+        let with = |a: &str, m: &Path| {
+            let mut v = base.clone();
+            v.push(a);
+            let m = m.to_str().expect("utf-8").to_string();
+            fails(
+                v.into_iter()
+                    .map(String::from)
+                    .chain([m])
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let err = with(archive, &missing);
+        assert!(err.contains("does not exist"), "{err}");
+        let err = with(archive, &f.src);
+        assert!(err.contains("not empty"), "{err}");
+        let err = with(archive, &f.archive);
+        assert!(err.contains("not a directory"), "{err}");
+        let err = with(corrupt.to_str().expect("utf-8"), &f.mnt);
+        assert!(err.contains("not a hexz archive"), "{err}");
+        for m in [&missing, &f.src, &f.archive, &f.mnt] {
+            assert!(!is_mounted(m));
+            assert!(mount_processes(m).is_empty());
+        }
+    }
+    let err = fails(["unmount", "/proc"]);
+    assert!(err.contains("not a hexz mount"), "{err}");
+}
+
+#[test]
+fn help_teaches_mounting_and_unmounting() {
+    let help = String::from_utf8(ok(["mount", "--help"])).expect("utf-8");
+    for want in [
+        "--daemon",
+        "--cache-size",
+        "hexz unmount",
+        "EIO",
+        "EXAMPLES",
+    ] {
+        assert!(help.contains(want), "mount --help lacks {want:?}");
+    }
+    let help = String::from_utf8(ok(["unmount", "--help"])).expect("utf-8");
+    assert!(help.contains("--lazy"));
+}
+
+/// Mounts `url` with `--daemon` (environment `env`), compares it with `src`, unmounts.
+fn mount_remote(url: &str, env: &[(&str, &str)], src: &Path, mnt: &Path) {
+    let _g = Guard {
+        mnt: mnt.to_path_buf(),
+        child: None,
+    };
+    let out = cmd(["mount", "--daemon", url, mnt.to_str().expect("utf-8")])
+        .envs(env.iter().copied())
+        .output()
+        .expect("spawn");
+    assert!(
+        out.status.success(),
+        "mount {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(is_mounted(mnt));
+    assert_eq!(describe(src), describe(mnt), "{url}");
+    ok(["unmount", mnt.to_str().expect("utf-8")]);
+    assert!(!is_mounted(mnt));
+    wait_for("the daemon to exit", || mount_processes(mnt).is_empty());
+}
+
+#[test]
+fn mounts_over_http_and_s3() {
+    if !can_mount() {
+        return;
+    }
+    let f = fixture();
+    let root = f.dir.path().join("www");
+    fs::create_dir(&root).expect("mkdir");
+    fs::copy(&f.archive, root.join("t.hxz")).expect("copy");
+    let state = TempDir::new().expect("tempdir");
+    let nginx = crate::servers::nginx(&root, state.path());
+    mount_remote(&format!("{}/t.hxz", nginx.base_url()), &[], &f.src, &f.mnt);
+
+    let moto = crate::servers::moto(state.path());
+    assert_eq!(
+        crate::servers::http_status(moto.port, "PUT", "/hexz-mount"),
+        200
+    );
+    let data = fs::read(&f.archive).expect("read");
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", moto.port)).expect("connect");
+    use std::io::{Read, Write};
+    write!(
+        s,
+        "PUT /hexz-mount/t.hxz HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        moto.port,
+        data.len()
+    )
+    .expect("send");
+    s.write_all(&data).expect("send body");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("response");
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let endpoint = moto.base_url();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+    ];
+    mount_remote("s3://hexz-mount/t.hxz", &env, &f.src, &f.mnt);
+}
