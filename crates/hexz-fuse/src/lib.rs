@@ -650,6 +650,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn handles_cross_threads() {
+        // The Python binding keeps a handle in an object any thread may drop.
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<MountHandle>();
+        send_sync::<MountOptions>();
+        send_sync::<Error>();
+    }
+
+    #[test]
     fn userinfo_is_not_shown() {
         assert_eq!(
             without_userinfo("https://u:p@host:8080/a@b.hxz"),
