@@ -25,7 +25,7 @@ LOADER := crates/loader
 
 # Debian packages: what building and testing needs (nginx-light: the HTTP Range server the
 # hexz-store tests start on 127.0.0.1), and the benchmark peers.
-APT_BUILD := build-essential pkg-config nginx-light curl
+APT_BUILD := build-essential pkg-config nginx-light curl qemu-utils
 APT_BENCH := squashfs-tools zstd lz4 qemu-utils e2fsprogs hyperfine time
 
 # `make test-python test_reader`: extra goals become a pytest -k filter.
