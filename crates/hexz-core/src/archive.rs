@@ -2,6 +2,7 @@
 
 use crate::cache::{Cache, Weigh};
 use crate::codec::decode_into;
+use crate::crypt::{content_hash, Crypt, KeySource};
 use crate::prefetch::{InFlight, Prefetcher};
 use crate::store::{FileStore, ReadAt};
 use crate::{Error, Result};
@@ -49,7 +50,13 @@ pub struct ReadOptions {
     /// runs of 2 MiB.
     pub readahead_blocks: usize,
     /// Check every block's content hash on read (slower; meant for untrusted stores).
+    /// Encrypted archives are authenticated on every read regardless (AES-GCM).
     pub verify_hashes: bool,
+    /// The key or passphrase of an encrypted archive (needs the `encryption` feature).
+    /// Given for an archive that is not encrypted, opening fails with
+    /// [`Error::NotEncrypted`]: an unencrypted file in place of an encrypted one is not
+    /// authenticated, and is not read as if it were.
+    pub key: Option<KeySource>,
 }
 
 impl Default for ReadOptions {
@@ -59,6 +66,7 @@ impl Default for ReadOptions {
             readahead_threads: 4,
             readahead_blocks: 32,
             verify_hashes: false,
+            key: None,
         }
     }
 }
@@ -120,6 +128,10 @@ pub(crate) struct Inner {
     last_end: AtomicU64,
     verify_hashes: bool,
     pub(crate) in_flight: InFlight,
+    /// The archive's keys when it is encrypted.
+    crypt: Option<Crypt>,
+    /// Keyed content hashes of all-zero blocks by length (encrypted archives' holes).
+    zero_hashes: Mutex<std::collections::HashMap<u32, [u8; 32]>>,
 }
 
 /// An open archive. Cheap to share: every method takes `&self` and is safe from many threads.
@@ -129,13 +141,30 @@ pub struct Archive {
     readahead_blocks: usize,
 }
 
-/// The blocks the engine supports reading in this build.
-fn supported_features() -> u64 {
+/// The required features (`docs/FORMAT.md` §4) this build can read: `ZSTD` with the
+/// `compression-zstd` feature, `ENCRYPTED` with the `encryption` feature.
+pub fn supported_features() -> u64 {
+    let mut f = 0;
     if cfg!(feature = "compression-zstd") {
-        RequiredFeatures::ZSTD
-    } else {
-        0
+        f |= RequiredFeatures::ZSTD;
     }
+    if cfg!(feature = "encryption") {
+        f |= RequiredFeatures::ENCRYPTED;
+    }
+    f
+}
+
+/// Reads and parses the header of the archive in `store` (128 bytes), without a key and
+/// without checking that this build supports its features: for tools that only describe an
+/// archive (is it encrypted, with which KDF) or serve its bytes.
+pub fn read_header(store: &dyn ReadAt) -> Result<Header> {
+    let name = store.describe();
+    let mut head = [0u8; HEADER_LEN];
+    store
+        .read_exact_at(0, &mut head)
+        .map_err(|e| Error::io(format!("{name}: reading header"), e))?;
+    Header::parse(&head, RequiredFeatures::KNOWN)
+        .map_err(|e| Error::format(format!("{name}: header"), e))
 }
 
 impl Archive {
@@ -190,6 +219,23 @@ impl Archive {
                 "{name} requires {names}, which this build of hexz does not support"
             )));
         }
+        // The key is checked before anything else is read: a wrong key or passphrase fails
+        // here, before any block or frame is decrypted.
+        let crypt = match (header.required.has(RequiredFeatures::ENCRYPTED), &opts.key) {
+            (true, Some(key)) => Some(Crypt::for_reading(&header, head, key, &name)?),
+            (true, None) => {
+                return Err(Error::KeyRequired(format!(
+                    "{name} is encrypted: a key or passphrase is needed to open it"
+                )))
+            }
+            (false, Some(_)) => {
+                return Err(Error::NotEncrypted(format!(
+                    "{name} is not encrypted, but a key was given: refusing to read an \
+                     unauthenticated archive as if it were protected (open it without a key)"
+                )))
+            }
+            (false, None) => None,
+        };
         let tail_len = TAIL_READ.min(file_len - HEADER_LEN as u64);
         let tail_start = file_len - tail_len;
         let mut tail = vec![0u8; tail_len as usize];
@@ -225,7 +271,7 @@ impl Archive {
         } else {
             read_stored(&*store, &sref).map_err(|e| Error::io(ctx("reading summary"), e))?
         };
-        let raw = decode_frame(&stored, &sref, FrameKind::Summary, &name)?;
+        let raw = decode_frame(&stored, &sref, FrameKind::Summary, &name, crypt.as_ref())?;
         let summary = Summary::parse(&raw, footer.summary_offset, encrypted)
             .map_err(|e| Error::format(ctx("summary"), e))?;
         let inner = Arc::new(Inner {
@@ -246,6 +292,8 @@ impl Archive {
             last_end: AtomicU64::new(u64::MAX),
             verify_hashes: opts.verify_hashes,
             in_flight: InFlight::default(),
+            crypt,
+            zero_hashes: Mutex::new(Default::default()),
         });
         // Over a network, the window must cover the bandwidth-delay product: many MiB in a few
         // requests in flight at once, not a handful of blocks fetched one by one.
@@ -292,6 +340,10 @@ impl Archive {
     /// Whether the logical stream is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+    /// Whether the archive is encrypted (`ENCRYPTED`, `docs/FORMAT.md` §9).
+    pub fn is_encrypted(&self) -> bool {
+        self.inner.crypt.is_some()
     }
     /// The storage's name (path or URL).
     pub fn name(&self) -> &str {
@@ -619,7 +671,7 @@ impl Inner {
     pub(crate) fn read_frame(&self, f: &FrameRef, kind: FrameKind) -> Result<Vec<u8>> {
         let stored = read_stored(&*self.store, f)
             .map_err(|e| Error::io(format!("{}: reading {}", self.name, kind.name()), e))?;
-        decode_frame(&stored, f, kind, &self.name)
+        decode_frame(&stored, f, kind, &self.name, self.crypt.as_ref())
     }
 
     /// The decoded bytes of block `idx`, from the cache or storage.
@@ -689,9 +741,45 @@ impl Inner {
 
     fn check_hash(&self, idx: u64, e: &BlockEntry, raw: &[u8]) -> Result<()> {
         if self.verify_hashes {
-            self.check_content_hash(idx, e, *blake3::hash(raw).as_bytes())?;
+            self.check_content_hash(idx, e, content_hash(self.crypt.as_ref(), raw))?;
         }
         Ok(())
+    }
+
+    /// The content hash of `len` zero bytes (keyed when encrypted), computed once per length.
+    fn zero_hash(&self, len: u32) -> [u8; 32] {
+        let Some(c) = &self.crypt else {
+            return zero_hash(len);
+        };
+        if let Some(h) = self.zero_hashes.lock().get(&len) {
+            return *h;
+        }
+        let h = c.content_hash(&vec![0u8; len as usize]);
+        self.zero_hashes.lock().insert(len, h);
+        h
+    }
+
+    /// Decrypts a block's sealed stored bytes (the compressed bytes), checking the tag.
+    fn open_block(
+        &self,
+        c: &Crypt,
+        idx: u64,
+        e: &BlockEntry,
+        stored: &[u8],
+        out: Option<&mut [u8]>,
+    ) -> Result<Vec<u8>> {
+        let what = || self.block_name(idx, e);
+        match out {
+            Some(out) => c.open_block(e, stored, out, &what).map(|_| Vec::new()),
+            None => {
+                let n = stored
+                    .len()
+                    .saturating_sub(hexz_format::limits::AEAD_TAG_LEN as usize);
+                let mut plain = vec![0u8; n];
+                c.open_block(e, stored, &mut plain, &what)?;
+                Ok(plain)
+            }
+        }
     }
 
     fn check_content_hash(&self, idx: u64, e: &BlockEntry, hash: [u8; 32]) -> Result<()> {
@@ -714,13 +802,13 @@ impl Inner {
     /// hash, whatever `verify_hashes` says. Holes cost no read and no hashing.
     pub(crate) fn verify_block(&self, idx: u64, e: &BlockEntry) -> Result<()> {
         let hash = if e.codec == Codec::Zero {
-            zero_hash(e.raw_len)
+            self.zero_hash(e.raw_len)
         } else {
             let mut stored = vec![0u8; e.stored_len as usize];
             self.store
                 .read_exact_at(e.stored_offset, &mut stored)
                 .map_err(|err| Error::io(format!("{}: reading block {idx}", self.name), err))?;
-            *blake3::hash(&self.decode_unhashed(idx, e, stored)?).as_bytes()
+            content_hash(self.crypt.as_ref(), &self.decode_unhashed(idx, e, stored)?)
         };
         self.check_content_hash(idx, e, hash)
     }
@@ -738,6 +826,10 @@ impl Inner {
     /// hash (the caller hashes it); a raw block's stored bytes are the result.
     fn decode_unhashed(&self, idx: u64, e: &BlockEntry, stored: Vec<u8>) -> Result<Vec<u8>> {
         self.check_crc(idx, e, &stored)?;
+        let stored = match &self.crypt {
+            Some(c) => self.open_block(c, idx, e, &stored, None)?,
+            None => stored,
+        };
         let out = match e.codec {
             Codec::None => stored,
             codec => crate::codec::decode_to_vec(codec, &stored, e.raw_len as usize, &|| {
@@ -761,7 +853,17 @@ impl Inner {
         out: &mut [u8],
     ) -> Result<()> {
         self.check_crc(idx, e, stored)?;
-        decode_into(e.codec, stored, out, &|| self.block_name(idx, e))?;
+        match &self.crypt {
+            // Stored raw: decrypt straight into the destination.
+            Some(c) if e.codec == Codec::None => {
+                self.open_block(c, idx, e, stored, Some(out))?;
+            }
+            Some(c) => {
+                let plain = self.open_block(c, idx, e, stored, None)?;
+                decode_into(e.codec, &plain, out, &|| self.block_name(idx, e))?;
+            }
+            None => decode_into(e.codec, stored, out, &|| self.block_name(idx, e))?,
+        }
         self.check_hash(idx, e, out)
     }
 
@@ -826,10 +928,16 @@ impl Inner {
         let remote = self.store.is_remote();
         // Raw blocks wholly inside the caller's buffer are read straight into it: no staging
         // buffer, no copy. The rest are fetched in coalesced ranges and decoded.
-        // (Not from a remote store, where one coalesced request beats one per block.)
+        // (Not from a remote store, where one coalesced request beats one per block, and not
+        // when encrypted, where stored bytes are ciphertext.)
+        let plain = self.crypt.is_none();
         let (mut direct, mut pending): (Vec<_>, Vec<_>) =
             pending.into_iter().partition(|(_, e, dst, skip)| {
-                !remote && e.codec == Codec::None && *skip == 0 && dst.len() == e.raw_len as usize
+                plain
+                    && !remote
+                    && e.codec == Codec::None
+                    && *skip == 0
+                    && dst.len() == e.raw_len as usize
             });
         let read_direct =
             |(idx, e, dst, _): &mut (u64, BlockEntry, &mut [u8], usize)| -> Result<()> {
@@ -921,7 +1029,13 @@ fn read_stored(store: &dyn ReadAt, f: &FrameRef) -> std::io::Result<Vec<u8>> {
     Ok(stored)
 }
 
-fn decode_frame(stored: &[u8], f: &FrameRef, kind: FrameKind, name: &str) -> Result<Vec<u8>> {
+fn decode_frame(
+    stored: &[u8],
+    f: &FrameRef,
+    kind: FrameKind,
+    name: &str,
+    crypt: Option<&Crypt>,
+) -> Result<Vec<u8>> {
     let what = || format!("{} of {name}", kind.name());
     let crc = hexz_format::crc32c(stored);
     if crc != f.crc {
@@ -932,7 +1046,13 @@ fn decode_frame(stored: &[u8], f: &FrameRef, kind: FrameKind, name: &str) -> Res
     }
     let codec = f.codec().map_err(|e| Error::format(what(), e))?;
     let mut raw = vec![0u8; f.raw_len as usize];
-    decode_into(codec, stored, &mut raw, &what)?;
+    match crypt {
+        Some(c) => {
+            let plain = c.open_frame(f.offset, f.raw_len, f.codec, kind, stored, &what)?;
+            decode_into(codec, &plain, &mut raw, &what)?;
+        }
+        None => decode_into(codec, stored, &mut raw, &what)?,
+    }
     Ok(raw)
 }
 

@@ -26,6 +26,18 @@ pub enum Error {
         /// What did not match.
         detail: String,
     },
+    /// The key or passphrase is not the archive's (its key check does not match), or is of
+    /// the wrong kind (a raw key for a passphrase archive, or the reverse). Nothing was
+    /// decrypted.
+    #[error("{0}")]
+    WrongKey(String),
+    /// The archive is encrypted and no key or passphrase was given.
+    #[error("{0}")]
+    KeyRequired(String),
+    /// A key was given for an archive that is not encrypted, so not authenticated either:
+    /// refused rather than read as if it were protected.
+    #[error("{0}")]
+    NotEncrypted(String),
     /// The archive needs a capability this build lacks (a feature bit or codec compiled out).
     #[error("unsupported: {0}")]
     Unsupported(String),

@@ -5,6 +5,8 @@
 //! - [`Archive`] reads one from any [`ReadAt`] storage: random access to any byte range,
 //!   a sharded block cache, read-ahead threads and parallel decompression.
 //! - [`verify`] checks every byte of an archive.
+//! - With the `encryption` feature, archives are AES-256-GCM encrypted and authenticated
+//!   block by block ([`WriteOptions::encryption`], [`ReadOptions::key`], `docs/FORMAT.md` §9).
 //!
 //! The byte layout lives in `hexz-format`; this crate holds no network, async or UI code.
 
@@ -13,6 +15,7 @@ mod cache;
 pub mod codec;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+mod crypt;
 mod error;
 mod fork;
 mod prefetch;
@@ -21,8 +24,9 @@ pub mod store;
 pub mod verify;
 mod writer;
 
-pub use archive::{Archive, ReadOptions};
+pub use archive::{read_header, supported_features, Archive, ReadOptions};
 pub use codec::Compression;
+pub use crypt::{Encryption, KdfParams, KeySource};
 pub use error::{Error, Result};
 pub use hexz_format::Error as FormatError;
 pub use hexz_format::VERSION as FORMAT_VERSION;

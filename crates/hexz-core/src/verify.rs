@@ -1,4 +1,6 @@
 //! Full verification: every frame's checksum and hash, every block's checksum and content hash.
+//! An encrypted archive (opened with its key) is also authenticated with AES-GCM, frame by
+//! frame and block by block, and its content hashes are the keyed ones.
 
 use crate::archive::Archive;
 use crate::Result;

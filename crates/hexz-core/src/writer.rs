@@ -1,6 +1,7 @@
 //! Writing archives: [`ArchiveWriter`].
 
 use crate::codec::Compression;
+use crate::crypt::{content_hash, prepare_writer, Crypt, Encryption};
 use crate::sink::{FileSink, Sink};
 use crate::{Error, Result};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
@@ -10,12 +11,13 @@ use hexz_format::frame::FrameRef;
 use hexz_format::header::{Cipher, Header, Kdf};
 use hexz_format::record::{encode_groups, encode_records};
 use hexz_format::{
-    BlockEntry, Codec, DType, Entry, EntryKind, OptionalFeatures, PageRef, Record, RecordGroup,
-    RequiredFeatures, Summary,
+    BlockEntry, Codec, DType, Entry, EntryKind, FrameKind, OptionalFeatures, PageRef, Record,
+    RecordGroup, RequiredFeatures, Summary,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::UNIX_EPOCH;
 
@@ -37,8 +39,12 @@ pub struct WriteOptions {
     pub threads: usize,
     /// Store identical blocks once.
     pub dedup: bool,
-    /// Fixed archive id (random when `None`); for reproducible output.
+    /// Fixed archive id (random when `None`); for reproducible output. Not allowed with
+    /// encryption, whose per-archive keys and nonces rely on a fresh random id.
     pub archive_id: Option<[u8; 16]>,
+    /// Encrypt every block and frame with AES-256-GCM (`docs/FORMAT.md` §9); needs the
+    /// `encryption` feature.
+    pub encryption: Option<Encryption>,
 }
 
 impl Default for WriteOptions {
@@ -49,6 +55,7 @@ impl Default for WriteOptions {
             threads: 0,
             dedup: true,
             archive_id: None,
+            encryption: None,
         }
     }
 }
@@ -118,6 +125,7 @@ pub struct ArchiveWriter {
     results: Receiver<(u64, Done)>,
     workers: Vec<JoinHandle<()>>,
     reorder: BTreeMap<u64, Done>,
+    crypt: Option<Arc<Crypt>>,
     seen: HashMap<[u8; 32], (u64, u32, Codec, u32)>,
     page: Vec<BlockEntry>,
     index_pages: Vec<PageRef>,
@@ -145,7 +153,7 @@ impl ArchiveWriter {
     }
 
     /// Writes an archive to any sink.
-    pub fn with_sink(mut sink: Box<dyn Sink>, opts: WriteOptions) -> Result<ArchiveWriter> {
+    pub fn with_sink(mut sink: Box<dyn Sink>, mut opts: WriteOptions) -> Result<ArchiveWriter> {
         let bs = opts.block_size;
         if !(hexz_format::limits::MIN_BLOCK_SIZE..=hexz_format::limits::MAX_BLOCK_SIZE)
             .contains(&bs)
@@ -163,16 +171,34 @@ impl ArchiveWriter {
         if opts.dedup {
             optional |= OptionalFeatures::DEDUP;
         }
+        let archive_id = opts.archive_id.unwrap_or_else(rand::random);
+        // The key leaves the options here and is zeroized once the archive keys are derived.
+        let (cipher, kdf, key_check, pending) = match &opts.encryption.take() {
+            None => (Cipher::None, Kdf::None, [0; 16], None),
+            Some(enc) => {
+                if opts.archive_id.is_some() {
+                    // Nonces are file offsets: only a fresh archive id keeps two archives
+                    // under one raw key from sharing a key and nonces.
+                    return Err(Error::InvalidInput(
+                        "a fixed archive id cannot be used with encryption".into(),
+                    ));
+                }
+                let (hc, pending) = prepare_writer(enc, archive_id)?;
+                required |= RequiredFeatures::ENCRYPTED;
+                (Cipher::Aes256Gcm, hc.kdf, hc.key_check, Some(pending))
+            }
+        };
         let header = Header {
             block_size: bs,
             required: RequiredFeatures(required),
             optional: OptionalFeatures(optional),
-            archive_id: opts.archive_id.unwrap_or_else(rand::random),
-            cipher: Cipher::None,
-            kdf: Kdf::None,
-            key_check: [0; 16],
+            archive_id,
+            cipher,
+            kdf,
+            key_check,
         };
         let bytes = header.encode();
+        let crypt = pending.map(|p| Arc::new(p.finish(bytes)));
         sink.write_all(&bytes)
             .map_err(|e| Error::io(format!("writing {}", sink.describe()), e))?;
         if opts.threads > MAX_THREADS {
@@ -193,9 +219,10 @@ impl ArchiveWriter {
         let workers = (0..threads)
             .map(|i| {
                 let (rx, tx) = (job_rx.clone(), res_tx.clone());
+                let crypt = crypt.clone();
                 std::thread::Builder::new()
                     .name(format!("hexz-compress-{i}"))
-                    .spawn(move || compress_worker(rx, tx, compression))
+                    .spawn(move || compress_worker(rx, tx, compression, crypt.as_deref()))
                     .map_err(|e| Error::io("spawning compression thread", e))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -211,6 +238,7 @@ impl ArchiveWriter {
             results: res_rx,
             workers,
             reorder: BTreeMap::new(),
+            crypt,
             seen: HashMap::new(),
             page: Vec::new(),
             index_pages: Vec::new(),
@@ -507,14 +535,14 @@ impl ArchiveWriter {
             .sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
         let entries = match self.entries.is_empty() {
             true => FrameRef::default(),
-            false => self.write_frame(&encode_entries(&self.entries))?,
+            false => self.write_frame(&encode_entries(&self.entries), FrameKind::Entries)?,
         };
         let groups = match self.groups.is_empty() {
             true => FrameRef::default(),
-            false => self.write_frame(&encode_groups(&self.groups))?,
+            false => self.write_frame(&encode_groups(&self.groups), FrameKind::RecordGroups)?,
         };
         let metadata = match self.metadata.take() {
-            Some(m) => self.write_frame(&m)?,
+            Some(m) => self.write_frame(&m, FrameKind::Metadata)?,
             None => FrameRef::default(),
         };
         let summary = Summary {
@@ -542,7 +570,7 @@ impl ArchiveWriter {
             index_pages: std::mem::take(&mut self.index_pages),
             record_pages: std::mem::take(&mut self.record_pages),
         };
-        let sref = self.write_frame(&summary.encode())?;
+        let sref = self.write_frame(&summary.encode(), FrameKind::Summary)?;
         let footer = Footer {
             summary_offset: sref.offset,
             summary_stored_len: sref.stored_len,
@@ -696,13 +724,20 @@ impl ArchiveWriter {
             hit
         } else {
             let at = self.pos;
-            self.write(&d.stored)?;
-            let v = (at, d.stored.len() as u32, d.codec, d.crc);
+            let mut stored = d.stored;
+            let mut crc = d.crc;
+            if let Some(c) = &self.crypt {
+                // Sealed here, where the file offset (the nonce) is known.
+                c.seal_block(at, d.raw_len, d.codec, d.hash, &mut stored)?;
+                crc = hexz_format::crc32c(&stored);
+            }
+            self.write(&stored)?;
+            let v = (at, stored.len() as u32, d.codec, crc);
             if self.opts.dedup {
                 self.seen.insert(d.hash, v);
             }
             self.report.stored_blocks += 1;
-            self.stored_bytes += d.stored.len() as u64;
+            self.stored_bytes += stored.len() as u64;
             v
         };
         self.page.push(BlockEntry {
@@ -729,7 +764,7 @@ impl ArchiveWriter {
         }
         let first = self.page[0].logical_offset;
         self.page.clear();
-        let frame = self.write_frame(&raw)?;
+        let frame = self.write_frame(&raw, FrameKind::IndexPage)?;
         self.index_pages.push(PageRef { frame, first });
         Ok(())
     }
@@ -738,13 +773,16 @@ impl ArchiveWriter {
         let first = self.record_count - self.records.len() as u64;
         let raw = encode_records(&self.records);
         self.records.clear();
-        let frame = self.write_frame(&raw)?;
+        let frame = self.write_frame(&raw, FrameKind::RecordPage)?;
         self.record_pages.push(PageRef { frame, first });
         Ok(())
     }
 
-    fn write_frame(&mut self, raw: &[u8]) -> Result<FrameRef> {
-        let (codec, stored) = Compression::Lz4.encode(raw);
+    fn write_frame(&mut self, raw: &[u8], kind: FrameKind) -> Result<FrameRef> {
+        let (codec, mut stored) = Compression::Lz4.encode(raw);
+        if let Some(c) = &self.crypt {
+            c.seal_frame(self.pos, raw.len() as u32, codec.id(), kind, &mut stored)?;
+        }
         let f = FrameRef {
             offset: self.pos,
             stored_len: stored.len() as u32,
@@ -773,16 +811,22 @@ impl ArchiveWriter {
     }
 }
 
-fn compress_worker(rx: Receiver<Job>, tx: Sender<(u64, Done)>, compression: Compression) {
+fn compress_worker(
+    rx: Receiver<Job>,
+    tx: Sender<(u64, Done)>,
+    compression: Compression,
+    crypt: Option<&Crypt>,
+) {
     while let Ok(job) = rx.recv() {
         let raw = job.raw;
-        let hash = *blake3::hash(&raw).as_bytes();
+        let hash = content_hash(crypt, &raw);
         let (codec, stored) = if is_zero(&raw) {
             (Codec::Zero, Vec::new())
         } else {
             compression.encode(&raw)
         };
-        let crc = if stored.is_empty() {
+        // A sealed block's crc covers its ciphertext: computed once it is sealed.
+        let crc = if stored.is_empty() || crypt.is_some() {
             0
         } else {
             hexz_format::crc32c(&stored)

@@ -60,6 +60,7 @@ fn open(cache_bytes: usize, readahead_threads: usize) -> Archive {
             readahead_threads,
             readahead_blocks: 16,
             verify_hashes: false,
+            key: None,
         },
     )
     .unwrap()

@@ -158,6 +158,7 @@ fn generate_fixtures() {
             threads: 2,
             dedup: true,
             archive_id: Some(TREE_ID),
+            encryption: None,
         },
         |w| {
             for it in &items {
@@ -192,6 +193,7 @@ fn generate_fixtures() {
             threads: 2,
             dedup: true,
             archive_id: Some(RAW_ID),
+            encryption: None,
         },
         |w| {
             w.add_stream("disk", &disk[..], meta(0o600, 1_700_000_100_000_000_000))
@@ -213,6 +215,7 @@ fn generate_fixtures() {
             threads: 1,
             dedup: true,
             archive_id: Some(RECORDS_ID),
+            encryption: None,
         },
         |w| {
             w.add_array("features", DType::F32, &[10, 3, 4], &f)
@@ -589,11 +592,26 @@ fn fixture_set_is_complete_and_small() {
         .collect();
     on_disk.sort();
     let mut listed: Vec<String> = e.as_object().unwrap().keys().cloned().collect();
+    // The encrypted fixtures are described by encrypted.json (tests/encryption.rs reads them).
+    let enc: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir().join("encrypted.json")).unwrap())
+            .unwrap();
+    let enc_names: Vec<String> = enc
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|n| n.ends_with(".hxz"))
+        .cloned()
+        .collect();
+    listed.extend(enc_names.iter().cloned());
     listed.sort();
     assert_eq!(on_disk, listed);
     let total: u64 = listed
         .iter()
-        .map(|n| load(n).1["file_len"].as_u64().unwrap())
+        .map(|n| match enc.get(n) {
+            Some(d) => d["file_len"].as_u64().unwrap(),
+            None => load(n).1["file_len"].as_u64().unwrap(),
+        })
         .sum();
     assert!(total < 200 << 10, "fixtures total {total} bytes");
 }

@@ -49,6 +49,7 @@ fn sequential_budget(cache_bytes: usize) {
         readahead_threads: 0,
         readahead_blocks: 0,
         verify_hashes: false,
+        key: None,
     });
     let data = &archive().2;
     let mut buf = vec![0u8; 64 << 10];

@@ -66,6 +66,7 @@ fn write_opts() -> impl Strategy<Value = WriteOptions> {
             threads,
             dedup,
             archive_id: None,
+            encryption: None,
         },
     )
 }
@@ -82,6 +83,7 @@ fn read_opts() -> impl Strategy<Value = ReadOptions> {
                 readahead_threads,
                 readahead_blocks: 8,
                 verify_hashes,
+                key: None,
             },
         )
 }

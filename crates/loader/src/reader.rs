@@ -76,6 +76,7 @@ impl NativeArchive {
             readahead_threads,
             readahead_blocks,
             verify_hashes: false,
+            key: None,
         };
         let archive = if remote::is_url(&path) {
             let remote = RemoteOptions {

@@ -153,6 +153,7 @@ impl NativeWriter {
             threads,
             dedup,
             archive_id: None,
+            encryption: None,
         };
         let s3 = s3_options(endpoint, region, path_style, anonymous, allow_http);
         let w = py.detach(|| create(&path, opts, s3.as_ref()))?;

@@ -181,6 +181,7 @@ impl Args {
                 threads: self.threads,
                 dedup: !self.no_dedup,
                 archive_id: None,
+                encryption: None,
             },
         })
     }

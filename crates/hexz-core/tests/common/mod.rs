@@ -97,6 +97,7 @@ pub fn quiet_opts() -> ReadOptions {
         readahead_threads: 0,
         readahead_blocks: 0,
         verify_hashes: false,
+        key: None,
     }
 }
 

@@ -66,6 +66,7 @@ pub fn exercise(data: &[u8]) -> Outcome {
         readahead_threads: 0,
         readahead_blocks: 0,
         verify_hashes: false,
+        key: None,
     };
     let Some(a) = out.note(Archive::open_store(
         Arc::new(MemStore::new(data.to_vec())),
