@@ -26,11 +26,11 @@ LOADER := crates/loader
 # Debian packages: what building and testing needs (nginx-light: the HTTP Range server the
 # hexz-store tests start on 127.0.0.1), and the benchmark peers.
 APT_BUILD := build-essential pkg-config nginx-light curl qemu-utils
-APT_BENCH := squashfs-tools zstd lz4 qemu-utils e2fsprogs hyperfine time
+APT_BENCH := squashfs-tools zstd lz4 qemu-utils e2fsprogs hyperfine time squashfuse
 
 # `make test-python test_reader`: extra goals become a pytest -k filter.
 TARGETS := help setup setup-check build test test-rust test-python fmt lint \
-           demo bench bench-loader bench-remote develop python clean clean-all apt-build venv
+           demo bench bench-loader bench-remote bench-fuse develop python clean clean-all apt-build venv
 ifneq ($(filter test-python,$(MAKECMDGOALS)),)
 PYTEST_FILTER := $(filter-out $(TARGETS),$(MAKECMDGOALS))
 ifneq ($(PYTEST_FILTER),)
@@ -126,6 +126,10 @@ bench-remote: apt-build venv ## Remote reads (issue 4): HTTP (nginx, hexz serve)
 	@MAKE="$(MAKE)" scripts/ensure-develop.sh "$(VENV)" $(STAMPS)/develop
 	@HEXZ="$(HEXZ)" HEXZ_FAULTPROXY="$(CARGO_TARGET_DIR)/release/hexz-faultproxy" \
 	  HEXZ_MOTO_SERVER="$(VENV)/bin/moto_server" "$(PYTHON)" benchmarks/remote_bench.py $(ARGS)
+
+bench-fuse: build ## FUSE mount (issue 5): hexz mount vs squashfuse and kernel squashfs; seq, tar, random 4K (root; FUSE_BENCH_RUNS=1: quick)
+	@scripts/ensure-apt.sh squashfuse squashfs-tools
+	@HEXZ="$(HEXZ)" "$(PYTHON)" benchmarks/fuse_bench.py
 
 develop: apt-build ## Install the Python package into the venv, editable (PYTHON=python3.X picks the interpreter)
 	@$(MAKE) venv
