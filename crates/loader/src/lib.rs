@@ -1,10 +1,12 @@
 //! `hexz._native`: the Rust half of the `hexz` Python package.
 //!
 //! The pure-Python package in `python/hexz` is the public API; this module holds the engine
-//! objects it wraps: [`reader::NativeArchive`], [`writer::NativeWriter`] and [`chunk::Chunk`].
+//! objects it wraps: [`reader::NativeArchive`], [`writer::NativeWriter`], [`chunk::Chunk`] and
+//! [`mount::NativeMount`].
 
 mod chunk;
 mod errors;
+mod mount;
 mod reader;
 mod remote;
 mod writer;
@@ -17,11 +19,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<reader::NativeArchive>()?;
     m.add_class::<writer::NativeWriter>()?;
     m.add_class::<chunk::Chunk>()?;
+    m.add_class::<mount::NativeMount>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("FORMAT_VERSION", hexz_core::FORMAT_VERSION)?;
     m.add("HAS_ZSTD", cfg!(feature = "compression-zstd"))?;
     m.add("HAS_S3", cfg!(feature = "s3"))?;
     m.add("HAS_ENCRYPTION", cfg!(feature = "encryption"))?;
     m.add("HAS_SIGNING", cfg!(feature = "signing"))?;
+    m.add("HAS_MOUNT", cfg!(target_os = "linux"))?;
     Ok(())
 }

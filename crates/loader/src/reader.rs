@@ -43,6 +43,19 @@ fn entry_tuple(e: &hexz_core::Entry) -> EntryTuple {
     )
 }
 
+impl NativeArchive {
+    /// The open archive, shared: a mount serves it while Python may still read it too.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub(crate) fn archive(&self) -> &Arc<Archive> {
+        &self.archive
+    }
+
+    /// The path or URL the archive was opened from.
+    pub(crate) fn path_str(&self) -> &str {
+        &self.path
+    }
+}
+
 #[pymethods]
 impl NativeArchive {
     #[new]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import struct
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +130,46 @@ def cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+# -- FUSE mounts (hexz.mount) -----------------------------------------------------------------
+
+
+def fuse_unavailable() -> str | None:
+    """Why real FUSE mounts cannot run here (a skip reason), or None when they can: they need
+    Linux, root (hexz mounts with mount(2) itself) and an openable /dev/fuse."""
+    if not sys.platform.startswith("linux"):
+        return "FUSE mounts are Linux-only"
+    if os.geteuid() != 0:
+        return "FUSE mount tests need root (hexz mounts with mount(2) itself; CI runs as root)"
+    try:
+        os.close(os.open("/dev/fuse", os.O_RDWR))
+    except OSError as e:
+        return (
+            f"/dev/fuse is unavailable ({e}): load the fuse module, or run the container "
+            "with --device /dev/fuse --cap-add SYS_ADMIN"
+        )
+    return None
+
+
+def mounts() -> list[tuple[str, str, str]]:
+    """``(mount point, fstype, source)`` of every line of /proc/self/mountinfo."""
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            sep = fields.index("-")
+            point, fstype, source = fields[4], fields[sep + 1], fields[sep + 2]
+            out.append((_unescape(point), fstype, _unescape(source)))
+    return out
+
+
+def hexz_mount_at(path: str | os.PathLike[str]) -> tuple[str, str, str] | None:
+    """The hexz FUSE mount (fstype ``fuse.hexz``) at ``path``, if there is one."""
+    want = os.path.realpath(path)
+    found = [m for m in mounts() if m[0] == want and m[1] == "fuse.hexz"]
+    return found[-1] if found else None
+
+
+def _unescape(field: str) -> str:
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)

@@ -2,6 +2,8 @@
 
 ``remote_streaming.py`` needs an archive on a server: it runs with its URLs on moto_server
 (S3) and nginx (HTTP) on 127.0.0.1, given in the environment as its docstring says.
+``mount_snapshot.py`` needs FUSE (Linux, root, /dev/fuse) and is skipped, with the reason,
+without it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py"))
 NEEDS = {"pytorch_dataloader.py": "torch", "tensorflow_dataset.py": "tensorflow"}
 SLOW = {"pytorch_dataloader.py", "tensorflow_dataset.py"}
+NEEDS_FUSE = {"mount_snapshot.py"}
 # Scripts that read from servers: the fixture that gives their environment.
 SERVERS = {"remote_streaming.py": "remote_example_env"}
 
@@ -50,6 +53,7 @@ def test_there_is_an_example_per_seed_section() -> None:
         "numpy_integration.py",
         "pytorch_dataloader.py",
         "remote_streaming.py",
+        "mount_snapshot.py",
     ):
         assert name in SCRIPTS, name
 
@@ -61,6 +65,8 @@ def test_example_runs(script: str, tmp_path: Path, request: pytest.FixtureReques
     module = NEEDS.get(script)
     if module and importlib.util.find_spec(module) is None:
         pytest.skip(f"{module} is not installed")
+    if script in NEEDS_FUSE and ht.fuse_unavailable():
+        pytest.skip(ht.fuse_unavailable() or "")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
     if script in SERVERS:
         for k in AWS_UNSET:

@@ -6,6 +6,7 @@ decoded, and prefetch ahead on Rust threads. The public API:
 - :func:`open`, :class:`Reader`, :class:`AsyncReader`, :class:`Writer`
 - :func:`read_array`, :func:`load_array` (NumPy)
 - :class:`Dataset` / :class:`Loader`, :class:`Sampler` (PyTorch), :func:`tf_dataset` (TensorFlow)
+- :func:`mount` (a read-only FUSE mount, Linux): ``with hexz.mount("a.hxz") as mp: mp.path``
 - exceptions: :class:`HexzError` and subclasses
 
 Everywhere a path goes, a URL goes: ``s3://bucket/key``, ``https://...``, ``http://...``
@@ -32,6 +33,7 @@ from .errors import (
     UnsupportedFeatureError,
     UnsupportedVersionError,
 )
+from .mount import Mount, mount
 from .reader import AsyncReader, Entry, EntryReader, Reader
 from .tensorflow import tf_dataset
 from .writer import Writer
@@ -47,6 +49,7 @@ __all__ = [
     "HexzError",
     "IntegrityError",
     "Loader",
+    "Mount",
     "Reader",
     "Sampler",
     "StoreError",
@@ -55,6 +58,7 @@ __all__ = [
     "Writer",
     "__version__",
     "load_array",
+    "mount",
     "open",
     "read_array",
     "tf_dataset",

@@ -9,12 +9,14 @@ __all__ = [
     "NativeArchive",
     "NativeWriter",
     "Chunk",
+    "NativeMount",
     "__version__",
     "FORMAT_VERSION",
     "HAS_ZSTD",
     "HAS_S3",
     "HAS_ENCRYPTION",
     "HAS_SIGNING",
+    "HAS_MOUNT",
 ]
 
 __version__: str
@@ -23,6 +25,7 @@ HAS_ZSTD: bool
 HAS_S3: bool
 HAS_ENCRYPTION: bool
 HAS_SIGNING: bool
+HAS_MOUNT: bool
 
 # (path, kind, mode, mtime_ns, offset, size, symlink target)
 _EntryTuple = tuple[str, str, int, int, int, int, str | None]
@@ -118,3 +121,28 @@ class NativeWriter:
     def set_metadata(self, json: str) -> None: ...
     def finish(self) -> dict[str, Any]: ...
     def abort(self) -> None: ...
+
+@final
+class NativeMount:
+    """A read-only FUSE mount of an open archive (Linux; elsewhere the constructor raises
+    ``hexz.UnsupportedFeatureError``); mounting and unmounting release the GIL."""
+
+    def __new__(
+        cls,
+        archive: NativeArchive,
+        mountpoint: str,
+        *,
+        uid: int | None = None,
+        gid: int | None = None,
+        allow_other: bool = False,
+        threads: int = 8,
+    ) -> NativeMount: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def archive(self) -> str: ...
+    @property
+    def is_mounted(self) -> bool: ...
+    @property
+    def read_errors(self) -> int: ...
+    def unmount(self) -> None: ...
