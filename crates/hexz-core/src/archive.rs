@@ -35,8 +35,8 @@ const MAX_READAHEAD_BLOCKS: usize = 4096;
 const REMOTE_READAHEAD_BYTES: usize = 32 << 20;
 /// ... threads (at least), each with one request in flight, ...
 const REMOTE_READAHEAD_THREADS: usize = 8;
-/// ... of this many bytes of blocks.
-const REMOTE_RUN_BYTES: usize = 2 << 20;
+/// ... of at most this many stored bytes each.
+const REMOTE_RUN_BYTES: u64 = 4 << 20;
 
 /// Tuning for an open archive.
 #[derive(Debug, Clone)]
@@ -47,7 +47,7 @@ pub struct ReadOptions {
     pub readahead_threads: usize,
     /// Blocks decoded ahead of a sequential reader. On a remote store (see
     /// [`crate::ReadAt::is_remote`]) at least 32 MiB worth, on at least 8 threads, fetched in
-    /// runs of 2 MiB.
+    /// runs of up to 4 MiB of stored bytes.
     pub readahead_blocks: usize,
     /// Check every block's content hash on read (slower; meant for untrusted stores).
     /// Encrypted archives are authenticated on every read regardless (AES-GCM).
@@ -303,10 +303,10 @@ impl Archive {
                 opts.readahead_threads.max(REMOTE_READAHEAD_THREADS),
                 opts.readahead_blocks
                     .max(REMOTE_READAHEAD_BYTES / block_size),
-                (REMOTE_RUN_BYTES / block_size).max(1) as u64,
+                REMOTE_RUN_BYTES,
             )
         } else {
-            (opts.readahead_threads, opts.readahead_blocks, 1)
+            (opts.readahead_threads, opts.readahead_blocks, 0)
         };
         let prefetch = (threads > 0 && blocks > 0)
             .then(|| Prefetcher::new(Arc::downgrade(&inner), threads, run));

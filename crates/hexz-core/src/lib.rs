@@ -30,6 +30,8 @@ pub use crypt::{Encryption, KdfParams, KeySource};
 pub use error::{Error, Result};
 pub use hexz_format::Error as FormatError;
 pub use hexz_format::VERSION as FORMAT_VERSION;
+/// The `required_features` bit of an encrypted archive (FORMAT.md §4).
+pub const ENCRYPTED_FEATURE: u64 = hexz_format::RequiredFeatures::ENCRYPTED;
 pub use hexz_format::{BlockEntry, Codec, DType, Entry, EntryKind, Record, RecordGroup};
 pub use sink::{FileSink, Sink};
 pub use store::{FileStore, MemStore, ReadAt};

@@ -63,17 +63,19 @@ impl Drop for Release<'_> {
 /// Decodes requested blocks on a few threads. Threads hold only a weak reference to the
 /// archive and exit when it is dropped.
 ///
-/// A job is a run of up to `run` consecutive blocks, fetched with one coalesced read and
-/// decoded by one thread: one block per job on local storage (decoding is the cost, spread it
-/// over the threads), many on a remote store (each request is a round trip: fewer, larger).
+/// A job is a run of consecutive blocks of up to `run_bytes` stored bytes, fetched with one
+/// coalesced read and decoded by one thread: one block per job on local storage (decoding is
+/// the cost, spread it over the threads), many on a remote store (each request is a round
+/// trip: fewer, larger; sized by stored bytes, so compressible data still gets big requests).
 pub(crate) struct Prefetcher {
     tx: Sender<Range<u64>>,
     archive: Weak<Inner>,
-    run: u64,
+    /// Most stored bytes one job fetches (0: one block per job).
+    run_bytes: u64,
 }
 
 impl Prefetcher {
-    pub(crate) fn new(archive: Weak<Inner>, threads: usize, run: u64) -> Prefetcher {
+    pub(crate) fn new(archive: Weak<Inner>, threads: usize, run_bytes: u64) -> Prefetcher {
         let (tx, rx) = bounded::<Range<u64>>(1024);
         for i in 0..threads {
             let (rx, weak) = (rx.clone(), archive.clone());
@@ -94,7 +96,7 @@ impl Prefetcher {
         Prefetcher {
             tx,
             archive,
-            run: run.max(1),
+            run_bytes,
         }
     }
 
@@ -105,14 +107,16 @@ impl Prefetcher {
             return;
         };
         let mut pending: Option<Range<u64>> = None;
+        let mut pending_bytes = 0u64;
         for idx in range {
-            let cached = inner
-                .block_entry(idx)
-                .is_ok_and(|e| inner.blocks.contains(&BlockKey::of(&e)));
+            let entry = inner.block_entry(idx).ok();
+            let cached = entry.is_some_and(|e| inner.blocks.contains(&BlockKey::of(&e)));
+            let stored = entry.map_or(0, |e| u64::from(e.stored_len));
             let wanted = !cached && inner.in_flight.claim(idx);
             if let Some(run) = &mut pending {
-                if wanted && run.end == idx && run.end - run.start < self.run {
+                if wanted && run.end == idx && pending_bytes + stored <= self.run_bytes {
                     run.end += 1;
+                    pending_bytes += stored;
                     continue;
                 }
                 let run = pending.take().unwrap_or_default();
@@ -125,6 +129,7 @@ impl Prefetcher {
             }
             if wanted {
                 pending = Some(idx..idx + 1);
+                pending_bytes = stored;
             }
         }
         if let Some(run) = pending {

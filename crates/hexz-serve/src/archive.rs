@@ -115,8 +115,13 @@ impl Served {
                 path: path.to_path_buf(),
                 source,
             };
-            let archive = Archive::open_store(store, opts).map_err(invalid)?;
-            archive.entries().map_err(invalid)?;
+            // An encrypted archive is served to clients that hold the key; without it only
+            // the header can be checked here.
+            let header = hexz_core::read_header(&*store).map_err(invalid)?;
+            if header.required.0 & hexz_core::ENCRYPTED_FEATURE == 0 {
+                let archive = Archive::open_store(store, opts).map_err(invalid)?;
+                archive.entries().map_err(invalid)?;
+            }
         }
         Ok(Served {
             name,

@@ -233,9 +233,22 @@ impl NativeArchive {
     fn prefetch_records(&self, py: Python<'_>, indices: Vec<u64>) -> PyResult<()> {
         let a = &self.archive;
         py.detach(|| {
-            for i in indices {
-                let r = a.record(i)?;
-                a.prefetch(r.offset, r.length);
+            // Merge touching records into spans first: from a remote store, a span becomes a
+            // few large requests, where one call per record would cost a request per block.
+            let mut spans = indices
+                .into_iter()
+                .map(|i| a.record(i).map(|r| (r.offset, r.offset + r.length)))
+                .collect::<hexz_core::Result<Vec<_>>>()?;
+            spans.sort_unstable();
+            let mut merged: Vec<(u64, u64)> = Vec::with_capacity(spans.len());
+            for (start, end) in spans {
+                match merged.last_mut() {
+                    Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                    _ => merged.push((start, end)),
+                }
+            }
+            for (start, end) in merged {
+                a.prefetch(start, end - start);
             }
             Ok(())
         })
