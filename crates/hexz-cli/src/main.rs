@@ -28,7 +28,10 @@ Archives can be read straight from S3 (s3://bucket/key) and HTTP(S) servers that
 requests: only the blocks a command needs are fetched. S3 credentials, region and endpoint come
 from the usual AWS variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
 AWS_REGION, AWS_ENDPOINT_URL) or the AWS_PROFILE profile in ~/.aws/credentials and ~/.aws/config;
-the S3 options below override them.";
+the S3 options below override them.
+
+Encrypted archives (hexz pack --encrypt) are read with --key-file or --password-file, or the
+HEXZ_KEY (64 hex digits) or HEXZ_PASSWORD environment variable.";
 
 const EXAMPLES: &str = "\
 EXAMPLES:
@@ -71,6 +74,25 @@ struct Cli {
     /// Virtual-hosted-style S3 requests (bucket.endpoint/key) instead of path-style.
     #[arg(long, global = true, help_heading = "S3 options")]
     virtual_hosted: bool,
+    /// Key file of an encrypted archive: 64 hex digits and a newline, or 32 raw bytes (else
+    /// HEXZ_KEY, 64 hex digits).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        help_heading = "Encryption options",
+        conflicts_with = "password_file"
+    )]
+    key_file: Option<std::path::PathBuf>,
+    /// File holding the passphrase of an encrypted archive; one final newline is dropped
+    /// (else HEXZ_PASSWORD).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        help_heading = "Encryption options"
+    )]
+    password_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -132,6 +154,8 @@ fn main() -> ExitCode {
     let global = Global {
         quiet: cli.quiet,
         s3,
+        key_file: cli.key_file,
+        password_file: cli.password_file,
     };
     let result = match cli.command {
         Command::Pack(a) => pack::run(a, &global),

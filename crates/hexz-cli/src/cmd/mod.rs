@@ -12,10 +12,16 @@ pub mod serve;
 pub mod unmount;
 pub mod verify;
 
-use anyhow::Result;
-use hexz_core::{Archive, ReadOptions};
+use anyhow::{bail, Context, Result};
+use hexz_core::{Archive, KeySource, ReadOptions};
 use hexz_store::S3Options;
-use std::path::Path;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+/// The environment variable holding a raw key (64 hexadecimal digits).
+pub const KEY_ENV: &str = "HEXZ_KEY";
+/// The environment variable holding a passphrase (used exactly as it is).
+pub const PASSWORD_ENV: &str = "HEXZ_PASSWORD";
 
 /// Options shared by every subcommand.
 #[derive(Debug, Clone)]
@@ -24,11 +30,150 @@ pub struct Global {
     pub quiet: bool,
     /// Settings for `s3://` URLs from the command line (over the AWS environment).
     pub s3: S3Options,
+    /// `--key-file`: a raw key file (`docs/keys.md`).
+    pub key_file: Option<PathBuf>,
+    /// `--password-file`: a file whose content (less one final newline) is the passphrase.
+    pub password_file: Option<PathBuf>,
+}
+
+impl Global {
+    /// The key or passphrase from the command line (`--key-file`, `--password-file`) or,
+    /// failing that, the environment (`HEXZ_KEY`, `HEXZ_PASSWORD`); `None` when there is
+    /// none.
+    pub fn key(&self) -> Result<Option<KeySource>> {
+        if let Some(path) = &self.key_file {
+            let key = KeySource::from_key_file(path)
+                .with_context(|| format!("cannot use the key file {}", path.display()))?;
+            return Ok(Some(key));
+        }
+        if let Some(path) = &self.password_file {
+            return Ok(Some(read_password_file(path)?));
+        }
+        let hex = std::env::var_os(KEY_ENV).filter(|v| !v.is_empty());
+        let pass = std::env::var_os(PASSWORD_ENV).filter(|v| !v.is_empty());
+        match (hex, pass) {
+            (Some(_), Some(_)) => {
+                bail!("both {KEY_ENV} and {PASSWORD_ENV} are set; set only one")
+            }
+            (Some(hex), None) => {
+                let hex = hex
+                    .into_string()
+                    .ok()
+                    .with_context(|| format!("{KEY_ENV} is not 64 hexadecimal digits"))?;
+                let key = KeySource::from_hex(&hex).context(KEY_ENV)?;
+                Ok(Some(key))
+            }
+            (None, Some(p)) => {
+                let p = p
+                    .into_string()
+                    .ok()
+                    .with_context(|| format!("{PASSWORD_ENV} is not valid UTF-8"))?;
+                Ok(Some(KeySource::Passphrase(p)))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// A passphrase from a file: its UTF-8 content less one final newline (`\n` or `\r\n`).
+fn read_password_file(path: &Path) -> Result<KeySource> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut p = String::from_utf8(bytes)
+        .ok()
+        .with_context(|| format!("the password file {} is not UTF-8", path.display()))?;
+    if p.ends_with('\n') {
+        p.pop();
+        if p.ends_with('\r') {
+            p.pop();
+        }
+    }
+    if p.is_empty() {
+        bail!("the password file {} is empty", path.display());
+    }
+    Ok(KeySource::Passphrase(p))
+}
+
+/// Asks for a passphrase on the terminal without echo (twice when `confirm`). `None` when
+/// there is no terminal to ask on (standard error is not one, or /dev/tty cannot be opened).
+pub fn prompt_password(confirm: bool) -> Result<Option<KeySource>> {
+    // SAFETY: isatty only inspects the descriptor.
+    if unsafe { libc::isatty(2) } != 1 {
+        return Ok(None);
+    }
+    let Ok(tty) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+    else {
+        return Ok(None);
+    };
+    let first = read_hidden(&tty, "Password: ")?;
+    if first.is_empty() {
+        bail!("empty password");
+    }
+    if confirm {
+        let again = read_hidden(&tty, "Password again: ")?;
+        if again != first {
+            bail!("the passwords do not match");
+        }
+    }
+    Ok(Some(KeySource::Passphrase(first)))
+}
+
+/// Prints `prompt` on `tty` and reads one line with echo off, restoring the terminal after.
+fn read_hidden(tty: &std::fs::File, prompt: &str) -> Result<String> {
+    use std::os::fd::AsRawFd;
+    let fd = tty.as_raw_fd();
+    let mut w = tty;
+    w.write_all(prompt.as_bytes())
+        .and_then(|()| w.flush())
+        .context("cannot write to the terminal")?;
+    // SAFETY: termios is plain data; tcgetattr fills it for an open descriptor.
+    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    let have_termios = unsafe { libc::tcgetattr(fd, &mut saved) } == 0;
+    if have_termios {
+        let mut quiet = saved;
+        quiet.c_lflag &= !libc::ECHO;
+        quiet.c_lflag |= libc::ECHONL;
+        // SAFETY: `quiet` is a valid termios derived from the current settings.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
+    }
+    let mut line = String::new();
+    let read = std::io::BufReader::new(tty).read_line(&mut line);
+    if have_termios {
+        // SAFETY: restores the settings read above.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+    }
+    read.context("cannot read the password from the terminal")?;
+    if line.ends_with('\n') {
+        line.pop();
+        if line.ends_with('\r') {
+            line.pop();
+        }
+    }
+    Ok(line)
 }
 
 /// Opens an archive: a local path, or an `s3://`, `http://` or `https://` URL. The errors
 /// already name the file or URL.
-fn open(path: &Path, options: ReadOptions, global: &Global) -> Result<Archive> {
+/// An encrypted archive is opened with the key or passphrase from [`Global::key`]; a missing
+/// or wrong one is reported in one line.
+fn open(path: &Path, mut options: ReadOptions, global: &Global) -> Result<Archive> {
+    options.key = global.key()?;
+    open_with(path, options, global).map_err(|e| match e.downcast_ref::<hexz_core::Error>() {
+        Some(hexz_core::Error::KeyRequired(_)) => anyhow::anyhow!(
+            "{} is encrypted: pass --key-file or --password-file, or set {KEY_ENV} or \
+                 {PASSWORD_ENV}",
+            path.display()
+        ),
+        Some(hexz_core::Error::WrongKey(_)) => {
+            anyhow::anyhow!("wrong key or password for {}", path.display())
+        }
+        _ => e,
+    })
+}
+
+fn open_with(path: &Path, options: ReadOptions, global: &Global) -> Result<Archive> {
     match path.to_str().filter(|s| hexz_store::is_url(s)) {
         Some(url) => {
             let store = hexz_store::open_url_with(url, &global.s3)?;

@@ -4,7 +4,10 @@ use super::Global;
 use crate::{interrupt, progress, size};
 use anyhow::{bail, Context, Result};
 use hexz_core::sink::{FileSink, Sink};
-use hexz_core::{meta_of, ArchiveWriter, Compression, EntryMeta, WriteOptions, WriteReport};
+use hexz_core::{
+    meta_of, ArchiveWriter, Compression, Encryption, EntryMeta, KdfParams, WriteOptions,
+    WriteReport,
+};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -34,7 +37,15 @@ written (8 MiB parts, at most 4 in flight, no local copy). The object appears, r
 object at the key, only when the upload completes; a failed or interrupted pack aborts the
 upload, leaving no object and no stored parts. (A pack killed outright cannot abort; a bucket
 lifecycle rule that aborts incomplete multipart uploads cleans those up.) Credentials, region and
-endpoint come from the AWS environment and profile, or --endpoint-url and --region.";
+endpoint come from the AWS environment and profile, or --endpoint-url and --region.
+
+With --encrypt every block and table is encrypted and authenticated with AES-256-GCM; only the
+128-byte header stays readable. The key is a raw 32-byte key from --key-file or HEXZ_KEY (64 hex
+digits), or a passphrase from --password-file, HEXZ_PASSWORD or, on a terminal, a prompt (asked
+twice); a passphrase is stretched with Argon2id (64 MiB, 3 passes). Make a key file with
+    (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'; echo) > archive.key
+or `(umask 077; head -c 32 /dev/urandom > archive.key)` (32 raw bytes); see docs/keys.md. Keep it
+apart from the archive: without it, nothing but the header can be read.";
 
 pub const EXAMPLES: &str = "\
 EXAMPLES:
@@ -46,7 +57,9 @@ EXAMPLES:
                                                   a VM snapshot: disk and memory streams
     hexz pack --metadata '{\"version\": 3}' data data.hxz
     hexz pack --metadata @meta.json data data.hxz
-    hexz pack ./dataset s3://bucket/dataset.hxz   upload to S3 as it is packed";
+    hexz pack ./dataset s3://bucket/dataset.hxz   upload to S3 as it is packed
+    hexz pack --encrypt --key-file archive.key ./dataset dataset.hxz
+    HEXZ_PASSWORD=... hexz pack --encrypt ./dataset dataset.hxz";
 
 /// Block codec choices on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -92,6 +105,16 @@ pub struct Args {
     /// Store every block even when identical to an earlier one.
     #[arg(long)]
     no_dedup: bool,
+    /// Encrypt with the key from --key-file or HEXZ_KEY, or the passphrase from
+    /// --password-file, HEXZ_PASSWORD or a prompt.
+    #[arg(long)]
+    encrypt: bool,
+    /// Argon2id memory in KiB for a passphrase (default 65536); lower values weaken it.
+    #[arg(long, value_name = "KIB", hide = true, requires = "encrypt")]
+    kdf_memory: Option<u32>,
+    /// Argon2id passes for a passphrase (default 3).
+    #[arg(long, value_name = "N", hide = true, requires = "encrypt")]
+    kdf_iterations: Option<u32>,
 }
 
 /// What to pack.
@@ -126,7 +149,36 @@ impl std::fmt::Display for Interrupted {
 impl std::error::Error for Interrupted {}
 
 impl Args {
-    fn validate(self) -> Result<Config> {
+    /// The encryption `--encrypt` asks for; refuses a key option without it.
+    fn encryption(&self, global: &Global) -> Result<Option<Encryption>> {
+        if !self.encrypt {
+            if global.key_file.is_some() || global.password_file.is_some() {
+                bail!("--key-file and --password-file encrypt only with --encrypt");
+            }
+            return Ok(None);
+        }
+        let key = match global.key()? {
+            Some(k) => k,
+            None => super::prompt_password(true)?.with_context(|| {
+                format!(
+                    "--encrypt needs a key: pass --key-file or --password-file, or set {} or \
+                     {}",
+                    super::KEY_ENV,
+                    super::PASSWORD_ENV
+                )
+            })?,
+        };
+        let d = KdfParams::DEFAULT;
+        let kdf = KdfParams {
+            m_cost: self.kdf_memory.unwrap_or(d.m_cost),
+            t_cost: self.kdf_iterations.unwrap_or(d.t_cost),
+            parallelism: d.parallelism,
+        };
+        Ok(Some(Encryption::new(key).with_kdf(kdf)))
+    }
+
+    fn validate(self, global: &Global) -> Result<Config> {
+        let encryption = self.encryption(global)?;
         let compression = match (self.compression, self.level) {
             (Codec::Zstd, level) => {
                 let level = level.unwrap_or(3);
@@ -181,7 +233,7 @@ impl Args {
                 threads: self.threads,
                 dedup: !self.no_dedup,
                 archive_id: None,
-                encryption: None,
+                encryption,
             },
         })
     }
@@ -239,7 +291,7 @@ fn read_metadata(arg: &str) -> Result<Vec<u8>> {
 
 /// Runs `hexz pack`.
 pub fn run(args: Args, global: &Global) -> Result<()> {
-    let config = args.validate()?;
+    let config = args.validate(global)?;
     let show = progress::wanted(global.quiet);
     let total = show.then(|| input_size(&config)).flatten();
     let bar = progress::bytes(show, total, "packing");

@@ -8,6 +8,7 @@ mod servers;
 mod util;
 
 mod cat;
+mod encrypt;
 mod extract;
 mod inspect;
 mod interrupt;
