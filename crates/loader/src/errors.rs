@@ -29,6 +29,8 @@ pub fn to_py(err: Error) -> PyErr {
             _ => "FormatError",
         },
         Error::Integrity { .. } => "IntegrityError",
+        Error::WrongKey(_) | Error::KeyRequired(_) => "DecryptionError",
+        Error::NotEncrypted(_) => return PyValueError::new_err(msg),
         Error::Unsupported(_) => "UnsupportedFeatureError",
         Error::Io { .. } | Error::Source { .. } => "StoreError",
         Error::EntryNotFound(_) => return PyFileNotFoundError::new_err(msg),

@@ -3,7 +3,7 @@
 use crate::chunk::Chunk;
 use crate::errors::IntoPy;
 use crate::remote::{self, RemoteOptions};
-use hexz_core::{Archive, EntryKind, ReadOptions};
+use hexz_core::{Archive, EntryKind, KeySource, ReadOptions};
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -56,6 +56,34 @@ impl NativeArchive {
     }
 }
 
+/// The key of an encrypted archive from the keyword options: at most one of a raw 32-byte
+/// `key`, a `key_file` (`docs/keys.md`) and a `password`.
+pub(crate) fn key_source(
+    key: Option<Vec<u8>>,
+    key_file: Option<std::path::PathBuf>,
+    password: Option<String>,
+) -> PyResult<Option<KeySource>> {
+    match (key, key_file, password) {
+        (None, None, None) => Ok(None),
+        (Some(k), None, None) => {
+            let raw: [u8; 32] = k.as_slice().try_into().map_err(|_| {
+                PyValueError::new_err(format!("key must be 32 bytes, got {}", k.len()))
+            })?;
+            Ok(Some(KeySource::RawKey(raw)))
+        }
+        (None, Some(f), None) => Ok(Some(KeySource::from_key_file(&f).py()?)),
+        (None, None, Some(p)) => {
+            if p.is_empty() {
+                return Err(PyValueError::new_err("password must not be empty"));
+            }
+            Ok(Some(KeySource::Passphrase(p)))
+        }
+        _ => Err(PyValueError::new_err(
+            "give one of key, key_file and password, not several",
+        )),
+    }
+}
+
 #[pymethods]
 impl NativeArchive {
     #[new]
@@ -70,6 +98,9 @@ impl NativeArchive {
         path_style = None,
         anonymous = false,
         allow_http = false,
+        key = None,
+        key_file = None,
+        password = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -83,13 +114,17 @@ impl NativeArchive {
         path_style: Option<bool>,
         anonymous: bool,
         allow_http: bool,
+        key: Option<Vec<u8>>,
+        key_file: Option<std::path::PathBuf>,
+        password: Option<String>,
     ) -> PyResult<Self> {
+        let key = key_source(key, key_file, password)?;
         let opts = ReadOptions {
             cache_bytes,
             readahead_threads,
             readahead_blocks,
             verify_hashes: false,
-            key: None,
+            key,
         };
         let archive = if remote::is_url(&path) {
             let remote = RemoteOptions {

@@ -1,7 +1,9 @@
 //! `NativeWriter`: the writer behind `hexz.Writer`.
 
 use crate::errors::IntoPy;
-use hexz_core::{ArchiveWriter, Compression, DType, EntryMeta, WriteOptions};
+use hexz_core::{
+    ArchiveWriter, Compression, DType, Encryption, EntryMeta, KdfParams, WriteOptions,
+};
 use hexz_store::S3Options;
 use parking_lot::Mutex;
 use pyo3::exceptions::PyValueError;
@@ -124,7 +126,8 @@ impl NativeWriter {
     #[new]
     #[pyo3(signature = (
         path, compression = "lz4", level = None, block_size = 65536, threads = 0, dedup = true,
-        *, endpoint = None, region = None, path_style = None, anonymous = false, allow_http = false
+        *, endpoint = None, region = None, path_style = None, anonymous = false, allow_http = false,
+        key = None, key_file = None, password = None, kdf = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -140,7 +143,24 @@ impl NativeWriter {
         path_style: Option<bool>,
         anonymous: bool,
         allow_http: bool,
+        key: Option<Vec<u8>>,
+        key_file: Option<PathBuf>,
+        password: Option<String>,
+        kdf: Option<(u32, u32, u32)>,
     ) -> PyResult<Self> {
+        let encryption = crate::reader::key_source(key, key_file, password)?.map(|k| {
+            let params = kdf.map_or(KdfParams::DEFAULT, |(m_cost, t_cost, parallelism)| {
+                KdfParams {
+                    m_cost,
+                    t_cost,
+                    parallelism,
+                }
+            });
+            Encryption::new(k).with_kdf(params)
+        });
+        if kdf.is_some() && encryption.is_none() {
+            return Err(PyValueError::new_err("kdf applies with a password only"));
+        }
         if level.is_some() && !compression.eq_ignore_ascii_case("zstd") {
             return Err(PyValueError::new_err(
                 "level applies to zstd compression only",
@@ -153,7 +173,7 @@ impl NativeWriter {
             threads,
             dedup,
             archive_id: None,
-            encryption: None,
+            encryption,
         };
         let s3 = s3_options(endpoint, region, path_style, anonymous, allow_http);
         let w = py.detach(|| create(&path, opts, s3.as_ref()))?;

@@ -62,6 +62,9 @@ class NativeArchive:
         path_style: bool | None = None,
         anonymous: bool = False,
         allow_http: bool = False,
+        key: bytes | None = None,
+        key_file: str | None = None,
+        password: str | None = None,
     ) -> NativeArchive: ...
     @property
     def path(self) -> str: ...
@@ -105,6 +108,10 @@ class NativeWriter:
         path_style: bool | None = None,
         anonymous: bool = False,
         allow_http: bool = False,
+        key: bytes | None = None,
+        key_file: str | None = None,
+        password: str | None = None,
+        kdf: tuple[int, int, int] | None = None,
     ) -> NativeWriter: ...
     @property
     def closed(self) -> bool: ...

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Callable, Optional
 
 from . import _compat
-from .reader import PathLike, _Handle, _remote_options
+from .reader import KeyLike, PathLike, _Handle, _remote_options
 
 __all__ = ["Dataset", "Loader", "Sampler"]
 
@@ -58,6 +58,10 @@ class Dataset:
         prefetch_batches: how many batches ahead to prefetch.
         endpoint, region, path_style, anonymous, allow_http: S3 options for ``s3://`` URLs,
             as for :class:`hexz.Reader`.
+        key, password: the key or password of an encrypted archive, as for
+            :class:`hexz.Reader`. They are pickled with the dataset, so DataLoader workers
+            reopen the archive with them (raw key bytes and passwords are then in the
+            pickle; a key file only as its path).
     """
 
     def __init__(
@@ -76,8 +80,10 @@ class Dataset:
         path_style: Optional[bool] = None,
         anonymous: bool = False,
         allow_http: bool = False,
+        key: Optional[KeyLike] = None,
+        password: Optional[str] = None,
     ) -> None:
-        remote = _remote_options(endpoint, region, path_style, anonymous, allow_http)
+        remote = _remote_options(endpoint, region, path_style, anonymous, allow_http, key, password)
         self._h = _Handle(path, cache_size, prefetch_threads, remote)
         self.transform = transform
         self.as_tensor = as_tensor

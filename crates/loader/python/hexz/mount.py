@@ -25,7 +25,7 @@ from typing import Any, Optional, Union
 from . import _native
 from ._native import NativeArchive, NativeMount
 from .errors import UnsupportedFeatureError
-from .reader import PathLike, Reader, _open_native, _remote_options
+from .reader import KeyLike, PathLike, Reader, _open_native, _remote_options
 
 __all__ = ["Mount", "mount"]
 
@@ -48,6 +48,8 @@ def mount(
     path_style: Optional[bool] = None,
     anonymous: bool = False,
     allow_http: bool = False,
+    key: Optional[KeyLike] = None,
+    password: Optional[str] = None,
 ) -> Mount:
     """Mounts an archive read-only and returns the :class:`Mount`, already mounted.
 
@@ -79,6 +81,7 @@ def mount(
         threads: threads serving the kernel's requests (1 to 256).
         endpoint, region, path_style, anonymous, allow_http: the S3 options of
             :class:`Reader`, for ``s3://`` URLs.
+        key, password: the key or password of an encrypted archive, as for :class:`Reader`.
 
     Raises:
         FileNotFoundError: the archive or ``mountpoint`` does not exist, or ``/dev/fuse`` is
@@ -87,6 +90,7 @@ def mount(
         OSError: ``mountpoint`` is not empty (``errno.ENOTEMPTY``), ``/dev/fuse`` cannot be
             opened (``PermissionError``), or the kernel refused the mount.
         hexz.FormatError, hexz.IntegrityError: the archive is corrupt.
+        hexz.DecryptionError: the archive is encrypted and the key is missing or wrong.
         hexz.UnsupportedFeatureError: not on Linux.
     """
     if not _native.HAS_MOUNT:
@@ -96,7 +100,9 @@ def mount(
         )
     _check_options(uid, gid, allow_other, threads)
     native = _archive(
-        path, cache_size, _remote_options(endpoint, region, path_style, anonymous, allow_http)
+        path,
+        cache_size,
+        _remote_options(endpoint, region, path_style, anonymous, allow_http, key, password),
     )
     tmpdir: Optional[str] = None
     if mountpoint is None:
@@ -191,8 +197,8 @@ def _archive(
     if isinstance(path, Reader):
         if cache_size is not None or remote:
             raise ValueError(
-                "cache_size and the S3 options apply when mount() opens the archive, "
-                "not to an open Reader"
+                "cache_size, the S3 options, key and password apply when mount() opens the "
+                "archive, not to an open Reader"
             )
         return path._check()
     name = os.fspath(path)

@@ -6,6 +6,13 @@ are fetched. S3 is configured the AWS way (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_A
 ``AWS_SESSION_TOKEN``, ``AWS_REGION``, ``AWS_ENDPOINT_URL``, ``AWS_PROFILE``) and by the
 keyword options ``endpoint=``, ``region=``, ``path_style=``, ``anonymous=`` and
 ``allow_http=``, which override the environment.
+
+An encrypted archive (``hexz pack --encrypt``, ``Writer(..., key=...)``) is opened with
+``key=`` (32 bytes, 64 hex digits, or the path of a key file, ``docs/keys.md``) or
+``password=``; a missing or wrong one raises :class:`hexz.errors.DecryptionError`, and a key
+given for an archive that is not encrypted raises :class:`ValueError`. The key travels with
+the object when it is pickled (a DataLoader worker reopens the archive with it): raw key
+bytes and passwords end up in the pickle, a key file only as its path.
 """
 
 from __future__ import annotations
@@ -46,12 +53,47 @@ class Entry:
     target: Optional[str] = None
 
 
+KeyLike = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"]
+
+
+def _key_options(key: Optional[KeyLike], password: Optional[str]) -> dict[str, Any]:
+    """``key=`` and ``password=`` as the keyword options of the native classes: ``key`` (32
+    raw bytes; from bytes or 64 hex digits), ``key_file`` (a path) or ``password``."""
+    if key is not None and password is not None:
+        raise ValueError("give key or password, not both")
+    if password is not None:
+        if not isinstance(password, str):
+            raise TypeError(f"password must be a str, not {type(password).__name__}")
+        if not password:
+            raise ValueError("password must not be empty")
+        return {"password": password}
+    if key is None:
+        return {}
+    if isinstance(key, (bytes, bytearray, memoryview)):
+        raw = bytes(key)
+        if len(raw) != 32:
+            raise ValueError(f"key must be 32 bytes, got {len(raw)}")
+        return {"key": raw}
+    if isinstance(key, str):
+        text = key.strip()
+        if len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text):
+            return {"key": bytes.fromhex(text)}
+    if isinstance(key, (str, os.PathLike)):
+        path = os.fspath(key)
+        if not isinstance(path, str):
+            raise TypeError("a key file path must be a str or os.PathLike[str]")
+        return {"key_file": path}
+    raise TypeError(f"key must be bytes, a hex str or a key file path, not {type(key).__name__}")
+
+
 def _remote_options(
     endpoint: Optional[str] = None,
     region: Optional[str] = None,
     path_style: Optional[bool] = None,
     anonymous: bool = False,
     allow_http: bool = False,
+    key: Optional[KeyLike] = None,
+    password: Optional[str] = None,
 ) -> dict[str, Any]:
     """The S3 keyword options that differ from their defaults, checked, as a dict for
     :class:`~hexz._native.NativeArchive` (and for pickling: a DataLoader worker reopens the
@@ -71,7 +113,9 @@ def _remote_options(
         "anonymous": anonymous or None,
         "allow_http": allow_http or None,
     }
-    return {k: v for k, v in given.items() if v is not None}
+    options = {k: v for k, v in given.items() if v is not None}
+    options.update(_key_options(key, password))
+    return options
 
 
 def _open_native(
@@ -309,6 +353,9 @@ class Reader(_Stream):
             virtual-hosted style (``bucket.endpoint/key``); default: the client's (path-style).
         anonymous: send unsigned requests (public buckets), ignoring any credentials.
         allow_http: allow a plain-``http://`` endpoint that is not on loopback.
+        key: the raw key of an encrypted archive: 32 bytes, a str of 64 hex digits, or the
+            path of a key file (``docs/keys.md``). Pickled with the reader (a path as a path).
+        password: the password of an encrypted archive. Pickled with the reader.
 
     The S3 options are used for ``s3://`` URLs only; credentials come from the standard AWS
     environment variables or the profile ``AWS_PROFILE`` names.
@@ -325,10 +372,12 @@ class Reader(_Stream):
         path_style: Optional[bool] = None,
         anonymous: bool = False,
         allow_http: bool = False,
+        key: Optional[KeyLike] = None,
+        password: Optional[str] = None,
     ) -> None:
         if prefetch_threads < 0:
             raise ValueError("prefetch_threads must be >= 0")
-        remote = _remote_options(endpoint, region, path_style, anonymous, allow_http)
+        remote = _remote_options(endpoint, region, path_style, anonymous, allow_http, key, password)
         handle = _Handle(path, cache_size, prefetch_threads, remote)
         super().__init__(handle, 0, len(handle.native), handle.path)
 
@@ -400,8 +449,8 @@ class AsyncReader:
 
     Use as ``async with hexz.AsyncReader(path) as r: data = await r.read_at(0, 1024)``.
     ``path`` may be a URL (``s3://``, ``http(s)://``); keyword arguments (``cache_size``,
-    ``prefetch_threads`` and the S3 options ``endpoint``, ``region``, ``path_style``,
-    ``anonymous``, ``allow_http``) go to :class:`Reader`.
+    ``prefetch_threads``, the S3 options ``endpoint``, ``region``, ``path_style``,
+    ``anonymous``, ``allow_http``, and ``key`` / ``password``) go to :class:`Reader`.
     """
 
     def __init__(self, path: PathLike, **kwargs: Any) -> None:

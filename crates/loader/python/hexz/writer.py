@@ -8,7 +8,7 @@ from typing import Any, Optional, Union
 
 from . import _compat
 from ._native import NativeWriter
-from .reader import MAX_THREADS
+from .reader import MAX_THREADS, KeyLike, _key_options
 
 __all__ = ["Writer"]
 
@@ -41,6 +41,11 @@ class Writer:
         path_style: path-style (True) or virtual-hosted-style (False) S3 requests.
         anonymous: unsigned S3 requests (only for buckets that allow anonymous writes).
         allow_http: allow a plain ``http://`` endpoint that is not loopback.
+        key: encrypt (AES-256-GCM) with this raw key: 32 bytes, a str of 64 hex digits, or
+            the path of a key file (``docs/keys.md``). Only the header stays readable.
+        password: encrypt with a key derived from this password (Argon2id, 64 MiB, 3 passes).
+        kdf: Argon2id ``(memory_kib, passes, lanes)`` for ``password`` (default
+            ``(65536, 3, 4)``); smaller values make a password cheaper to guess.
 
     Used as a context manager, the archive is finished on a clean exit and discarded when the
     body raises.
@@ -60,7 +65,13 @@ class Writer:
         path_style: Optional[bool] = None,
         anonymous: bool = False,
         allow_http: bool = False,
+        key: Optional[KeyLike] = None,
+        password: Optional[str] = None,
+        kdf: Optional[tuple[int, int, int]] = None,
     ) -> None:
+        keys = _key_options(key, password)
+        if kdf is not None and "password" not in keys:
+            raise ValueError("kdf applies with a password only")
         if not 0 <= threads <= MAX_THREADS:
             raise ValueError(f"threads must be 0 (one per core) to {MAX_THREADS}, got {threads}")
         for opt, value in (("endpoint", endpoint), ("region", region)):
@@ -86,6 +97,8 @@ class Writer:
             path_style=path_style,
             anonymous=anonymous,
             allow_http=allow_http,
+            kdf=kdf,
+            **keys,
         )
         self._unnamed = 0
         self._metadata: dict[str, Any] = {}
