@@ -68,7 +68,7 @@ fn mount_processes(mnt: &Path) -> Vec<u32> {
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
         let is_hexz = args.first().is_some_and(|a| a.ends_with("hexz"));
-        if is_hexz && args.iter().any(|a| a == "mount") && args.iter().any(|a| *a == mnt) {
+        if is_hexz && args.iter().any(|a| a == "mount") && args.contains(&mnt) {
             out.push(pid);
         }
     }
