@@ -19,21 +19,8 @@ const BOUND: Duration = Duration::from_secs(40);
 /// A failing open or read (every attempt faulted) must give up within this.
 const GIVE_UP: Duration = Duration::from_secs(20);
 
-struct Nginx {
-    server: common::Server,
-    root: tempfile::TempDir,
-    _state: tempfile::TempDir,
-}
-
-fn nginx() -> Nginx {
-    let root = tempfile::tempdir().unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let server = common::nginx(root.path(), state.path());
-    Nginx {
-        server,
-        root,
-        _state: state,
-    }
+fn nginx() -> common::TempNginx {
+    common::TempNginx::start()
 }
 
 fn addr(server: &common::Server) -> SocketAddr {

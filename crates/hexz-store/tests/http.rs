@@ -10,32 +10,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-struct Nginx {
-    server: common::Server,
-    root: tempfile::TempDir,
-    state: tempfile::TempDir,
-}
-
-fn nginx() -> Nginx {
-    let root = tempfile::tempdir().unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let server = common::nginx(root.path(), state.path());
-    Nginx {
-        server,
-        root,
-        state,
-    }
-}
-
-impl Nginx {
-    fn url(&self, name: &str) -> String {
-        format!("{}/{name}", self.server.base_url())
-    }
-
-    /// Requests nginx has served so far.
-    fn requests(&self) -> usize {
-        common::nginx_requests(self.state.path()).len()
-    }
+fn nginx() -> common::TempNginx {
+    common::TempNginx::start()
 }
 
 /// Replaces `path` atomically with `data`, with a modification time `secs` in the past (nginx's

@@ -180,6 +180,39 @@ http {{
     Server::start("nginx", cmd, port, state.join("nginx.out"))
 }
 
+/// nginx serving a fresh temporary directory, with its state in another; both go when dropped.
+pub struct TempNginx {
+    /// The server.
+    pub server: Server,
+    /// The directory it serves.
+    pub root: tempfile::TempDir,
+    state: tempfile::TempDir,
+}
+
+impl TempNginx {
+    /// Starts nginx on a free port over a new empty directory.
+    pub fn start() -> TempNginx {
+        let root = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let server = nginx(root.path(), state.path());
+        TempNginx {
+            server,
+            root,
+            state,
+        }
+    }
+
+    /// The URL of `name` in the served directory.
+    pub fn url(&self, name: &str) -> String {
+        format!("{}/{name}", self.server.base_url())
+    }
+
+    /// Requests nginx has served so far.
+    pub fn requests(&self) -> usize {
+        nginx_requests(self.state.path()).len()
+    }
+}
+
 /// The requests nginx started with [`nginx`] on `state` has logged so far, one line each.
 pub fn nginx_requests(state: &Path) -> Vec<String> {
     std::fs::read_to_string(state.join("access.log"))
