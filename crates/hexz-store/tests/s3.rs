@@ -6,30 +6,14 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod moto_bucket;
 
 use hexz_core::{Archive, ReadAt, ReadOptions};
 use hexz_store::{open_url, S3Options, S3Store};
-use object_store::aws::AmazonS3Builder;
-use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStoreExt, PutPayload};
 use std::io::ErrorKind;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const BUCKET: &str = "hexz-test";
-
-struct Uploader {
-    rt: tokio::runtime::Runtime,
-    store: object_store::aws::AmazonS3,
-}
-
-impl Uploader {
-    fn put(&self, key: &str, data: &[u8]) {
-        let payload = PutPayload::from(data.to_vec());
-        self.rt
-            .block_on(self.store.put(&ObjectPath::from(key), payload))
-            .unwrap();
-    }
-}
 
 #[test]
 fn s3_against_moto() {
@@ -37,29 +21,8 @@ fn s3_against_moto() {
     let server = common::moto(state.path());
     let endpoint = server.base_url();
     // Only this thread runs in this test binary, so setting the environment is safe here.
-    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
-    std::env::set_var("AWS_REGION", "us-east-1");
-    std::env::set_var("AWS_ENDPOINT_URL", &endpoint);
-    std::env::remove_var("AWS_SESSION_TOKEN");
-
-    let status = common::http_status(server.port, "PUT", &format!("/{BUCKET}"));
-    assert_eq!(status, 200, "create bucket");
-    let up = Uploader {
-        rt: tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap(),
-        store: AmazonS3Builder::new()
-            .with_endpoint(&endpoint)
-            .with_allow_http(true)
-            .with_bucket_name(BUCKET)
-            .with_region("us-east-1")
-            .with_access_key_id("testing")
-            .with_secret_access_key("testing")
-            .build()
-            .unwrap(),
-    };
+    moto_bucket::use_moto_env(&server);
+    let up = moto_bucket::TestBucket::create(&server, BUCKET);
 
     // The conformance suite, through the environment configuration.
     let counter = AtomicUsize::new(0);

@@ -7,12 +7,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod moto_bucket;
 
 use hexz_core::{Archive, ArchiveWriter, EntryMeta, ReadOptions, WriteOptions};
 use hexz_store::{create_sink, S3Options, S3Sink, S3Store, UploadConfig};
-use object_store::aws::{AmazonS3, AmazonS3Builder};
-use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStoreExt, PutPayload};
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -20,34 +18,17 @@ use std::sync::Arc;
 const BUCKET: &str = "hexz-upload";
 const MIB: usize = 1 << 20;
 
-/// A plain client for checking what the sink left in the bucket.
-struct Bucket {
-    rt: tokio::runtime::Runtime,
-    store: AmazonS3,
-    port: u16,
+/// What the sink left in the bucket: `TestBucket` plus the multipart uploads in progress.
+struct Bucket(moto_bucket::TestBucket);
+
+impl std::ops::Deref for Bucket {
+    type Target = moto_bucket::TestBucket;
+    fn deref(&self) -> &moto_bucket::TestBucket {
+        &self.0
+    }
 }
 
 impl Bucket {
-    fn put(&self, key: &str, data: &[u8]) {
-        let payload = PutPayload::from(data.to_vec());
-        self.rt
-            .block_on(self.store.put(&ObjectPath::from(key), payload))
-            .unwrap();
-    }
-
-    /// The object's bytes, or `None` when there is no object at `key`.
-    fn get(&self, key: &str) -> Option<Vec<u8>> {
-        let res = self.rt.block_on(async {
-            let r = self.store.get(&ObjectPath::from(key)).await?;
-            r.bytes().await
-        });
-        match res {
-            Ok(b) => Some(b.to_vec()),
-            Err(object_store::Error::NotFound { .. }) => None,
-            Err(e) => panic!("GET {key}: {e}"),
-        }
-    }
-
     /// The upload ids of the bucket's multipart uploads in progress (ListMultipartUploads).
     fn uploads(&self) -> Vec<String> {
         let body = http_get(self.port, &format!("/{BUCKET}?uploads"));
@@ -210,31 +191,8 @@ fn upload_against_moto() {
     let endpoint = server.base_url();
     // Only this thread runs in this test binary's moto test, so setting the environment is
     // safe here; the other tests do not read it.
-    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
-    std::env::set_var("AWS_REGION", "us-east-1");
-    std::env::set_var("AWS_ENDPOINT_URL", &endpoint);
-    std::env::remove_var("AWS_SESSION_TOKEN");
-    std::env::remove_var("AWS_PROFILE");
-
-    let status = common::http_status(server.port, "PUT", &format!("/{BUCKET}"));
-    assert_eq!(status, 200, "create bucket");
-    let bucket = Bucket {
-        rt: tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap(),
-        store: AmazonS3Builder::new()
-            .with_endpoint(&endpoint)
-            .with_allow_http(true)
-            .with_bucket_name(BUCKET)
-            .with_region("us-east-1")
-            .with_access_key_id("testing")
-            .with_secret_access_key("testing")
-            .build()
-            .unwrap(),
-        port: server.port,
-    };
+    moto_bucket::use_moto_env(&server);
+    let bucket = Bucket(moto_bucket::TestBucket::create(&server, BUCKET));
     let dir = tempfile::tempdir().unwrap();
     let url = |key: &str| format!("s3://{BUCKET}/{key}");
 
