@@ -910,8 +910,7 @@ impl Inner {
             return Ok(n);
         }
         // Blocks that read-ahead is fetching right now: wait for them rather than fetch twice.
-        let idxs: Vec<u64> = pending.iter().map(|p| p.0).collect();
-        if self.in_flight.wait_for(&idxs) {
+        if self.in_flight.wait_for(pending.iter().map(|p| p.0)) {
             pending.retain_mut(
                 |(_, e, dst, skip)| match self.blocks.get(&BlockKey::of(e)) {
                     Some(b) => {

@@ -37,11 +37,14 @@ impl InFlight {
 
     /// Waits until none of `wanted` is being fetched (or [`WAIT_LIMIT`] passes). Returns
     /// whether it waited at all.
-    pub(crate) fn wait_for(&self, wanted: &[u64]) -> bool {
-        let deadline = Instant::now() + WAIT_LIMIT;
+    pub(crate) fn wait_for(&self, wanted: impl Iterator<Item = u64> + Clone) -> bool {
         let mut blocks = self.blocks.lock();
+        if blocks.is_empty() {
+            return false; // The common case (no read-ahead running): no allocation, no clock.
+        }
+        let deadline = Instant::now() + WAIT_LIMIT;
         let mut waited = false;
-        while wanted.iter().any(|i| blocks.contains(i)) {
+        while wanted.clone().any(|i| blocks.contains(&i)) {
             waited = true;
             if self.done.wait_until(&mut blocks, deadline).timed_out() {
                 break;
