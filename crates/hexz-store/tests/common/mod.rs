@@ -207,9 +207,18 @@ impl TempNginx {
         format!("{}/{name}", self.server.base_url())
     }
 
-    /// Requests nginx has served so far.
+    /// Requests nginx has served so far. nginx logs a request just after answering it, so
+    /// this waits until the count holds still for 50 ms.
     pub fn requests(&self) -> usize {
-        nginx_requests(self.state.path()).len()
+        let mut last = nginx_requests(self.state.path()).len();
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let now = nginx_requests(self.state.path()).len();
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
     }
 }
 
