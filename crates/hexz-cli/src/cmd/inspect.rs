@@ -1,13 +1,15 @@
 //! `hexz inspect`: what an archive holds and how it is stored.
 
-use super::Global;
+use super::{Global, KEY_ENV, PASSWORD_ENV};
 use crate::size::human;
-use anyhow::Result;
-use hexz_core::{Archive, Codec, EntryKind, ReadOptions, RecordGroup};
+use anyhow::{Context, Result};
+use hexz_core::{Archive, Codec, EntryKind, FileStore, ReadAt, ReadOptions, RecordGroup};
+use hexz_format::{Cipher, Header, Kdf};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub const ABOUT: &str = "Show an archive's format, sizes, codec mix and contents summary";
 
@@ -17,12 +19,28 @@ Show an archive's format, sizes, codec mix and contents summary.
 Reads the header, the summary and the block index (not the data): format version and feature
 bits, block size, archive id, file and logical sizes and their ratio, how many blocks are stored,
 all-zero holes or duplicates of an earlier block, the codec of each block, entry and record
-counts, and the root hash that covers every byte of the archive.";
+counts, and the root hash that covers every byte of the archive. An encrypted archive also shows
+its cipher and key derivation (KDF).
+
+An encrypted archive inspected without its key (no --key-file, --password-file, HEXZ_KEY or
+HEXZ_PASSWORD) shows what its unencrypted header reveals: format version, feature bits, block
+size, archive id, cipher, KDF (a raw key, or Argon2id with its memory, iterations and lanes) and
+file size, then a line saying that the rest is encrypted and how to pass the key; the exit
+status is 0. With --json, such a report has \"header_only\": true and only those keys.
+
+JSON keys: archive, format_version, required_features, optional_features, block_size,
+archive_id, file_size, encrypted, cipher (\"aes-256-gcm\" or \"none\"), kdf (null, or an
+object: name \"raw-key\", or name \"argon2id\" with memory_kib, iterations, parallelism and
+salt) and header_only; with the contents readable also logical_size, stored_data_bytes,
+ratio, blocks, stored_blocks, zero_blocks, dedup_blocks, codecs, entries, files, dirs,
+symlinks, streams, records, record_groups, metadata, signed and root_hash.";
 
 pub const EXAMPLES: &str = "\
 EXAMPLES:
     hexz inspect data.hxz
-    hexz info data.hxz --json | jq .ratio";
+    hexz info data.hxz --json | jq .ratio
+    hexz inspect secret.hxz                       header only: cipher, KDF, archive id
+    hexz inspect --key-file secret.key secret.hxz everything";
 
 /// Arguments of `hexz inspect`.
 #[derive(Debug, clap::Args)]
@@ -52,6 +70,7 @@ struct Report {
     optional: Vec<String>,
     block_size: u32,
     archive_id: String,
+    encryption: Encryption,
     file_size: u64,
     logical_size: u64,
     stored_data_bytes: u64,
@@ -82,7 +101,22 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         readahead_threads: 0,
         ..ReadOptions::default()
     };
-    let archive = super::open(&args.archive, options, global)?;
+    let archive = if global.key()?.is_some() {
+        super::open(&args.archive, options, global)?
+    } else {
+        // Without a key, an encrypted archive shows what its header reveals.
+        match super::open_with(&args.archive, options, global) {
+            Err(e)
+                if matches!(
+                    e.downcast_ref::<hexz_core::Error>(),
+                    Some(hexz_core::Error::KeyRequired(_))
+                ) =>
+            {
+                return run_header_only(&args, global);
+            }
+            r => r?,
+        }
+    };
     let report = Report::collect(&archive)?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -91,6 +125,190 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         report.print(&mut out)?;
     }
     Ok(())
+}
+
+/// `hexz inspect` of an encrypted archive without its key: the header only.
+fn run_header_only(args: &Args, global: &Global) -> Result<()> {
+    let store = open_store(&args.archive, global)?;
+    let header = hexz_core::read_header(&*store)?;
+    let name = store.describe();
+    let file_size = store.len().with_context(|| format!("cannot stat {name}"))?;
+    let report = HeaderReport {
+        archive: name,
+        required: header.required.names(),
+        optional: header.optional.names(),
+        block_size: header.block_size,
+        archive_id: hex(&header.archive_id),
+        encryption: Encryption::of(&header),
+        file_size,
+    };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{:#}", report.json())?;
+    } else {
+        report.print(&mut out)?;
+    }
+    Ok(())
+}
+
+/// The archive's storage: a local file or a URL.
+fn open_store(path: &Path, global: &Global) -> Result<Arc<dyn ReadAt>> {
+    match path.to_str().filter(|s| hexz_store::is_url(s)) {
+        Some(url) => Ok(hexz_store::open_url_with(url, &global.s3)?),
+        None => {
+            let store =
+                FileStore::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// Cipher and key derivation, from the header.
+#[derive(Debug, Clone, Copy)]
+struct Encryption {
+    cipher: Cipher,
+    kdf: Kdf,
+}
+
+impl Encryption {
+    fn of(header: &Header) -> Encryption {
+        Encryption {
+            cipher: header.cipher,
+            kdf: header.kdf,
+        }
+    }
+
+    fn encrypted(&self) -> bool {
+        self.cipher != Cipher::None
+    }
+
+    fn cipher_name(&self) -> &'static str {
+        match self.cipher {
+            Cipher::None => "none",
+            Cipher::Aes256Gcm => "aes-256-gcm",
+        }
+    }
+
+    /// `null`, or `{"name": "raw-key"}`, or Argon2id with its parameters and salt.
+    fn kdf_json(&self) -> Value {
+        match self.kdf {
+            Kdf::None => Value::Null,
+            Kdf::RawKey => json!({ "name": "raw-key" }),
+            Kdf::Argon2id {
+                m_cost,
+                t_cost,
+                parallelism,
+                salt,
+            } => json!({
+                "name": "argon2id",
+                "memory_kib": m_cost,
+                "iterations": t_cost,
+                "parallelism": parallelism,
+                "salt": hex(&salt),
+            }),
+        }
+    }
+
+    /// The `cipher` and `kdf` lines of an encrypted archive (nothing otherwise).
+    fn print(&self, out: &mut impl Write) -> std::io::Result<()> {
+        if !self.encrypted() {
+            return Ok(());
+        }
+        writeln!(out, "cipher        {}", self.cipher_name())?;
+        match self.kdf {
+            Kdf::None => writeln!(out, "kdf           none"),
+            Kdf::RawKey => writeln!(out, "kdf           raw 32-byte key (no derivation)"),
+            Kdf::Argon2id {
+                m_cost,
+                t_cost,
+                parallelism,
+                salt,
+            } => {
+                let memory = match m_cost >= 1024 {
+                    true => format!("{m_cost} KiB ({})", human(u64::from(m_cost) * 1024)),
+                    false => format!("{m_cost} KiB"),
+                };
+                writeln!(
+                    out,
+                    "kdf           argon2id (passphrase): memory {memory}, {t_cost} iterations, \
+                     {parallelism} lanes, salt {}",
+                    hex(&salt)
+                )
+            }
+        }
+    }
+
+    /// How to give the key this archive takes.
+    fn how_to_unlock(&self) -> String {
+        match self.kdf {
+            Kdf::RawKey => format!("pass its key with --key-file FILE or set {KEY_ENV}"),
+            Kdf::Argon2id { .. } => {
+                format!("pass its passphrase with --password-file FILE or set {PASSWORD_ENV}")
+            }
+            Kdf::None => {
+                format!("pass --key-file or --password-file, or set {KEY_ENV} or {PASSWORD_ENV}")
+            }
+        }
+    }
+}
+
+/// What the header of an encrypted archive reveals.
+struct HeaderReport {
+    archive: String,
+    required: Vec<String>,
+    optional: Vec<String>,
+    block_size: u32,
+    archive_id: String,
+    encryption: Encryption,
+    file_size: u64,
+}
+
+impl HeaderReport {
+    /// The `--json` object: the keys of the full report that the header alone gives.
+    fn json(&self) -> Value {
+        json!({
+            "archive": self.archive,
+            "format_version": hexz_format::VERSION,
+            "required_features": self.required,
+            "optional_features": self.optional,
+            "block_size": self.block_size,
+            "archive_id": self.archive_id,
+            "file_size": self.file_size,
+            "encrypted": self.encryption.encrypted(),
+            "cipher": self.encryption.cipher_name(),
+            "kdf": self.encryption.kdf_json(),
+            "header_only": true,
+        })
+    }
+
+    fn print(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let file = self.file_size;
+        writeln!(out, "archive       {}", self.archive)?;
+        writeln!(out, "format        version {}", hexz_format::VERSION)?;
+        writeln!(
+            out,
+            "features      required: {}; optional: {}",
+            list(&self.required),
+            list(&self.optional)
+        )?;
+        writeln!(out, "block size    {}", human(self.block_size as u64))?;
+        writeln!(out, "archive id    {}", self.archive_id)?;
+        self.encryption.print(out)?;
+        writeln!(out, "file size     {} ({file} bytes)", human(file))?;
+        writeln!(
+            out,
+            "contents      encrypted (sizes, blocks, entries, root hash): to see them, {}",
+            self.encryption.how_to_unlock()
+        )?;
+        Ok(())
+    }
+}
+
+fn list(names: &[String]) -> String {
+    match names.is_empty() {
+        true => "none".to_string(),
+        false => names.join(", "),
+    }
 }
 
 impl Report {
@@ -125,6 +343,7 @@ impl Report {
             optional: header.optional.names(),
             block_size: header.block_size,
             archive_id: hex(&header.archive_id),
+            encryption: Encryption::of(header),
             file_size: a.file_len(),
             logical_size: a.len(),
             stored_data_bytes: summary.stored_data_bytes,
@@ -138,7 +357,7 @@ impl Report {
             groups: a.record_groups()?.to_vec(),
             metadata: !summary.metadata.is_absent(),
             signed: a.footer().signature_offset.is_some(),
-            root_hash: hex(&a.root_hash()?),
+            root_hash: hex(&a.root_hash()),
         })
     }
 
@@ -180,6 +399,10 @@ impl Report {
             "block_size": self.block_size,
             "archive_id": self.archive_id,
             "file_size": self.file_size,
+            "encrypted": self.encryption.encrypted(),
+            "cipher": self.encryption.cipher_name(),
+            "kdf": self.encryption.kdf_json(),
+            "header_only": false,
             "logical_size": self.logical_size,
             "stored_data_bytes": self.stored_data_bytes,
             "ratio": self.ratio(),
@@ -202,10 +425,6 @@ impl Report {
     }
 
     fn print(&self, out: &mut impl Write) -> std::io::Result<()> {
-        let list = |names: &[String]| match names.is_empty() {
-            true => "none".to_string(),
-            false => names.join(", "),
-        };
         let yes = |b: bool| if b { "yes" } else { "no" };
         let (file, logical) = (self.file_size, self.logical_size);
         writeln!(out, "archive       {}", self.archive)?;
@@ -218,6 +437,7 @@ impl Report {
         )?;
         writeln!(out, "block size    {}", human(self.block_size as u64))?;
         writeln!(out, "archive id    {}", self.archive_id)?;
+        self.encryption.print(out)?;
         writeln!(out, "file size     {} ({file} bytes)", human(file))?;
         writeln!(out, "logical size  {} ({logical} bytes)", human(logical))?;
         writeln!(out, "ratio         {:.2}x", self.ratio())?;

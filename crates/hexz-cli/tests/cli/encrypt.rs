@@ -1,7 +1,8 @@
 //! `pack --encrypt` with a key file and a passphrase; every read command with the key, a wrong
 //! key and none.
 
-use crate::util::{arg, assert_no_panic, assert_same_tree, cmd, make_tree, text};
+use crate::util::{arg, assert_no_panic, assert_same_tree, cmd, make_tree, ok, text};
+use serde_json::Value;
 use std::process::Output;
 use tempfile::TempDir;
 
@@ -91,8 +92,8 @@ fn key_file_round_trip_and_errors() {
     );
     assert_same_tree(&src, &dest);
 
-    // No key: one line naming the ways to give one.
-    for c in ["ls", "cat", "verify", "inspect"] {
+    // No key: one line naming the ways to give one (inspect shows the header instead).
+    for c in ["ls", "cat", "verify"] {
         let err = fails_env(&[c, &archive], &[]);
         assert!(err.contains("is encrypted"), "{err}");
         assert!(
@@ -188,4 +189,227 @@ fn encrypt_needs_a_key() {
         ok_env(&["cat", "--key-file", &key, &enc, "data.txt"], &[]),
         b"hello"
     );
+}
+
+/// `inspect` (text and `--json`) of `archive` without a key: exit 0, only what the header
+/// reveals, and one line saying how to give the key (`how`). Returns the JSON object.
+fn inspect_header_only(archive: &str, how: [&str; 2]) -> Value {
+    let out = run_env(&["inspect", archive], &[]);
+    assert_no_panic(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let labels: Vec<&str> = text
+        .lines()
+        .map(|l| l.split("  ").next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "archive",
+            "format",
+            "features",
+            "block size",
+            "archive id",
+            "cipher",
+            "kdf",
+            "file size",
+            "contents"
+        ],
+        "{text}"
+    );
+    let last = text.lines().last().expect("a line");
+    assert!(last.contains("encrypted"), "{text}");
+    for h in how {
+        assert!(last.contains(h), "{h} missing in {last:?}");
+    }
+    assert!(text.contains("format        version 1\n"), "{text}");
+    assert!(text.contains("required: encrypted;"), "{text}");
+    assert!(text.contains("cipher        aes-256-gcm\n"), "{text}");
+
+    let v: Value =
+        serde_json::from_slice(&ok_env(&["inspect", "--json", archive], &[])).expect("json");
+    let mut keys: Vec<&str> = v
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "archive",
+            "archive_id",
+            "block_size",
+            "cipher",
+            "encrypted",
+            "file_size",
+            "format_version",
+            "header_only",
+            "kdf",
+            "optional_features",
+            "required_features"
+        ],
+        "{v}"
+    );
+    assert_eq!(v["header_only"], true);
+    assert_eq!(v["encrypted"], true);
+    assert_eq!(v["cipher"], "aes-256-gcm");
+    assert_eq!(v["format_version"], 1);
+    assert_eq!(v["required_features"], serde_json::json!(["encrypted"]));
+    let len = std::fs::metadata(archive).expect("stat").len();
+    assert_eq!(v["file_size"], len);
+    assert!(text.contains(&format!("({len} bytes)")), "{text}");
+    let id = v["archive_id"].as_str().expect("archive_id");
+    assert!(text.contains(&format!("archive id    {id}\n")), "{text}");
+    v
+}
+
+/// The `inspect --json` object with the key, after checking that its header fields are those
+/// shown without it.
+fn inspect_with_key(args: &[&str], env: &[(&str, &str)], header_only: &Value) -> Value {
+    let v: Value = serde_json::from_slice(&ok_env(args, env)).expect("json");
+    assert_eq!(v["header_only"], false, "{v}");
+    for k in [
+        "archive",
+        "archive_id",
+        "block_size",
+        "cipher",
+        "encrypted",
+        "file_size",
+        "format_version",
+        "kdf",
+        "optional_features",
+        "required_features",
+    ] {
+        assert_eq!(v[k], header_only[k], "{k}");
+    }
+    assert!(v["logical_size"].as_u64().is_some_and(|n| n > 0), "{v}");
+    assert_eq!(v["root_hash"].as_str().map(str::len), Some(64));
+    v
+}
+
+#[test]
+fn inspect_without_a_key_shows_the_header() {
+    let t = TempDir::new().expect("tempdir");
+    let input = t.path().join("data.txt");
+    std::fs::write(&input, text(300_000)).expect("write");
+    let i = input.to_str().expect("utf-8");
+
+    // A raw key, 16 KiB blocks.
+    let key = arg(t.path(), "archive.key");
+    std::fs::write(&key, format!("{KEY_HEX}\n")).expect("write key");
+    let raw = arg(t.path(), "raw.hxz");
+    ok_env(
+        &[
+            "pack",
+            "-q",
+            "-b",
+            "16K",
+            "--encrypt",
+            "--key-file",
+            &key,
+            i,
+            &raw,
+        ],
+        &[],
+    );
+    let v = inspect_header_only(&raw, ["--key-file", "HEXZ_KEY"]);
+    assert_eq!(v["kdf"], serde_json::json!({ "name": "raw-key" }));
+    assert_eq!(v["block_size"], 16384);
+    let full = inspect_with_key(&["inspect", "--json", "--key-file", &key, &raw], &[], &v);
+    assert_eq!(full["logical_size"], 300_000);
+    let shown =
+        String::from_utf8(ok_env(&["inspect", &raw], &[("HEXZ_KEY", KEY_HEX)])).expect("utf-8");
+    assert!(shown.contains("kdf           raw 32-byte key"), "{shown}");
+    assert!(shown.contains("root hash"), "{shown}");
+    // A key given but wrong still fails: only no key at all shows the header.
+    let err = fails_env(&["inspect", &raw], &[("HEXZ_KEY", OTHER_HEX)]);
+    assert_eq!(
+        err,
+        format!("hexz: error: wrong key or password for {raw}\n")
+    );
+
+    // A passphrase with the hidden Argon2id options; the header shows them exactly.
+    let pw = arg(t.path(), "pw.hxz");
+    let env = [("HEXZ_PASSWORD", "correct horse")];
+    ok_env(
+        &[
+            "pack",
+            "-q",
+            "--encrypt",
+            "--kdf-memory",
+            "96",
+            "--kdf-iterations",
+            "2",
+            i,
+            &pw,
+        ],
+        &env,
+    );
+    let v = inspect_header_only(&pw, ["--password-file", "HEXZ_PASSWORD"]);
+    let kdf = &v["kdf"];
+    assert_eq!(kdf["name"], "argon2id", "{v}");
+    assert_eq!(kdf["memory_kib"], 96);
+    assert_eq!(kdf["iterations"], 2);
+    assert_eq!(kdf["parallelism"], 4);
+    let salt = kdf["salt"].as_str().expect("salt");
+    assert!(salt.len() == 32 && salt != "0".repeat(32), "{salt}");
+    assert_eq!(v["block_size"], 65536);
+    let text = String::from_utf8(ok_env(&["inspect", &pw], &[])).expect("utf-8");
+    assert!(
+        text.contains(&format!(
+            "kdf           argon2id (passphrase): memory 96 KiB, 2 iterations, 4 lanes, salt \
+             {salt}\n"
+        )),
+        "{text}"
+    );
+    let full = inspect_with_key(&["inspect", "--json", &pw], &env, &v);
+    assert_eq!(full["logical_size"], 300_000);
+    // Two archives under the same passphrase: different ids and salts.
+    let pw2 = arg(t.path(), "pw2.hxz");
+    ok_env(
+        &["pack", "-q", "--encrypt", "--kdf-memory", "64", i, &pw2],
+        &env,
+    );
+    let v2 = inspect_header_only(&pw2, ["--password-file", "HEXZ_PASSWORD"]);
+    assert_ne!(v2["archive_id"], v["archive_id"]);
+    assert_ne!(v2["kdf"]["salt"], v["kdf"]["salt"]);
+    assert_eq!(v2["kdf"]["memory_kib"], 64);
+    assert_eq!(v2["kdf"]["iterations"], 3, "the default");
+
+    // An unencrypted archive: the new keys say so; the text has no cipher line.
+    let plain = arg(t.path(), "plain.hxz");
+    ok(["pack", "-q", i, &plain]);
+    let v: Value = serde_json::from_slice(&ok(["inspect", "--json", &plain])).expect("json");
+    assert_eq!(v["encrypted"], false);
+    assert_eq!(v["cipher"], "none");
+    assert_eq!(v["kdf"], Value::Null);
+    assert_eq!(v["header_only"], false);
+    let text = String::from_utf8(ok(["inspect", &plain])).expect("utf-8");
+    assert!(!text.contains("cipher") && !text.contains("kdf"), "{text}");
+}
+
+#[test]
+fn inspect_help_explains_encrypted_archives() {
+    let help = String::from_utf8(ok(["inspect", "--help"])).expect("utf-8");
+    for want in [
+        "without its key",
+        "--key-file",
+        "HEXZ_PASSWORD",
+        "header_only",
+        "kdf",
+    ] {
+        assert!(help.contains(want), "inspect --help lacks {want:?}");
+    }
 }
