@@ -1,6 +1,7 @@
 """``hexz.mount``: real read-only FUSE mounts of local, S3 and HTTP archives, compared with their
-sources; the context manager (also when its block raises), mountpoint and archive errors, and
-that nothing is left behind: no mount, no temporary mountpoint, no thread, no process.
+sources; encrypted archives (key=, password=, a wrong or missing key); the context manager
+(also when its block raises), mountpoint and archive errors, and that nothing is left behind:
+no mount, no temporary mountpoint, no thread, no process.
 
 The mounts need Linux, root and /dev/fuse (CI runs as root); elsewhere those tests skip and
 say why.
@@ -409,6 +410,81 @@ def test_remote_archive(
         assert ht.hexz_mount_at(mp.path) == (str(mp.path), "fuse.hexz", f"hexz:{url}")
         assert_same_tree(src, mp.path)
     assert ht.hexz_mount_at(mp.path) is None and not mp.path.exists()
+
+
+# -- encrypted archives ---------------------------------------------------------------------------
+
+KEY = bytes(range(32))
+# Cheap Argon2id parameters (64 KiB, 1 pass, 1 lane): tests only.
+CHEAP_KDF = (64, 1, 1)
+
+
+@pytest.fixture(scope="module")
+def encrypted(tree: tuple[Path, Path]) -> tuple[Path, Path, Path]:
+    """The source tree of ``tree`` packed with a raw key (``KEY``) and with the password
+    ``correct horse``: ``(source, raw-key archive, password archive)``."""
+    src, plain = tree
+    raw = plain.with_name("tree-key.hxz")
+    with hexz.Writer(raw, block_size=4096, key=KEY) as w:
+        w.add_dir(src)
+    pw = plain.with_name("tree-password.hxz")
+    with hexz.Writer(pw, block_size=4096, password="correct horse", kdf=CHEAP_KDF) as w:
+        w.add_dir(src)
+    assert ht.compressible_bytes(300_000, seed=31)[:4096] not in raw.read_bytes()
+    return src, raw, pw
+
+
+@needs_fuse
+def test_encrypted_archive_matches_its_source(
+    encrypted: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    src, raw, pw = encrypted
+    key_file = tmp_path / "archive.key"
+    key_file.write_text(KEY.hex() + "\n")
+    cases: list[tuple[Path, dict[str, Any]]] = [
+        (raw, {"key": KEY}),
+        (raw, {"key": KEY.hex()}),
+        (raw, {"key": key_file}),
+        (pw, {"password": "correct horse"}),
+    ]
+    for archive, options in cases:
+        with mount(archive, **options) as mp:
+            assert ht.hexz_mount_at(mp.path) == (str(mp.path), "fuse.hexz", f"hexz:{archive}")
+            assert_same_tree(src, mp.path)
+            assert mp.read_errors == 0
+        assert ht.hexz_mount_at(mp.path) is None and not mp.path.exists()
+    # An open Reader of an encrypted archive mounts too, sharing its key and cache.
+    with hexz.Reader(pw, password="correct horse") as r, mount(r) as mp:
+        assert (mp.path / "sub/big.bin").read_bytes() == (src / "sub/big.bin").read_bytes()
+
+
+def test_encrypted_archive_wrong_or_missing_key(
+    encrypted: tuple[Path, Path, Path], tmp_path: Path, own_tempdir: Path
+) -> None:
+    """A wrong or missing key fails before anything is mounted: DecryptionError, no mount, no
+    temporary or leftover mountpoint contents."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("mounting is Linux-only")
+    _, raw, pw = encrypted
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    cases: list[tuple[Path, dict[str, Any]]] = [
+        (raw, {"key": bytes(32)}),
+        (raw, {"password": "correct horse"}),
+        (raw, {}),
+        (pw, {"password": "correct horse "}),
+        (pw, {"key": KEY}),
+        (pw, {}),
+    ]
+    for archive, options in cases:
+        for where in (None, mnt):
+            with pytest.raises(hexz.DecryptionError) as e:
+                hexz.mount(archive, where, **options)
+            assert str(archive) in str(e.value)
+            assert ht.hexz_mount_at(mnt) is None
+            assert not any(mnt.iterdir())
+    assert not list(own_tempdir.iterdir())
+    assert not [m for m in ht.mounts() if m[1] == "fuse.hexz" and str(tmp_path) in m[0]]
 
 
 # -- errors -------------------------------------------------------------------------------------

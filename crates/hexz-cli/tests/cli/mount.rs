@@ -1,5 +1,6 @@
 //! `hexz mount` and `hexz unmount` with real mounts: a foreground mount ended by SIGTERM or
-//! by `hexz unmount`, a `--daemon` mount read with find, stat and sha256sum, and the errors.
+//! by `hexz unmount`, a `--daemon` mount read with find, stat and sha256sum, encrypted
+//! archives (a key file, a passphrase, a wrong or missing key), and the errors.
 //! Every test checks that no mount and no `hexz mount` process is left behind.
 //!
 //! They need root and /dev/fuse: as root a missing /dev/fuse fails the test; as another user
@@ -156,15 +157,22 @@ fn describe(dir: &Path) -> [String; 3] {
 }
 
 fn start_foreground(f: &Fixture) -> Guard {
-    let child = cmd([
-        "mount",
+    start_foreground_with(f, &[])
+}
+
+/// A foreground `hexz mount` of the fixture with `options` before the archive.
+fn start_foreground_with(f: &Fixture, options: &[&str]) -> Guard {
+    let mut args = vec!["mount"];
+    args.extend(options);
+    args.extend([
         f.archive.to_str().expect("utf-8"),
         f.mnt.to_str().expect("utf-8"),
-    ])
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("spawn hexz mount");
+    ]);
+    let child = cmd(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hexz mount");
     let guard = Guard {
         mnt: f.mnt.clone(),
         child: Some(child),
@@ -386,4 +394,185 @@ fn mounts_over_http_and_s3() {
         ("AWS_ENDPOINT_URL", endpoint.as_str()),
     ];
     mount_remote("s3://hexz-mount/t.hxz", &env, &f.src, &f.mnt);
+}
+
+/// The fixture's tree packed again with `--encrypt` and the key of `env` or `key_args`, in
+/// place of the fixture's archive.
+fn encrypt_fixture(f: &mut Fixture, key_args: &[&str], env: &[(&str, &str)]) {
+    let archive = f.dir.path().join("enc.hxz");
+    let mut args = vec![
+        "pack",
+        "-q",
+        "--encrypt",
+        "--kdf-memory",
+        "64",
+        "--kdf-iterations",
+        "1",
+    ];
+    args.extend(key_args);
+    args.extend([
+        f.src.to_str().expect("utf-8"),
+        archive.to_str().expect("utf-8"),
+    ]);
+    let out = cmd(args)
+        .env_remove("HEXZ_KEY")
+        .env_remove("HEXZ_PASSWORD")
+        .envs(env.iter().copied())
+        .output()
+        .expect("spawn");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    f.archive = archive;
+}
+
+/// `hexz mount` with `args` and `env` (no key variables from the caller's environment):
+/// expects exit status 1, one `hexz: error:` line containing `want`, and nothing mounted or
+/// still running at `mnt`.
+fn mount_fails(args: &[&str], env: &[(&str, &str)], mnt: &Path, want: &str) {
+    let out = cmd(args)
+        .env_remove("HEXZ_KEY")
+        .env_remove("HEXZ_PASSWORD")
+        .envs(env.iter().copied())
+        .output()
+        .expect("spawn");
+    crate::util::assert_no_panic(&out);
+    assert_eq!(out.status.code(), Some(1), "hexz {args:?}");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "hexz {args:?}: {err:?}");
+    assert!(lines[0].starts_with("hexz: error: "), "{err}");
+    assert!(lines[0].contains(want), "hexz {args:?}: {err}");
+    assert!(!is_mounted(mnt), "hexz {args:?} left a mount");
+    wait_for("no hexz mount process", || mount_processes(mnt).is_empty());
+    assert!(
+        fs::read_dir(mnt).expect("mountpoint").next().is_none(),
+        "the mountpoint is not empty"
+    );
+}
+
+const KEY_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+#[test]
+fn encrypted_archive_mounts_with_a_key_file() {
+    if !can_mount() {
+        return;
+    }
+    let mut f = fixture();
+    let key = f.dir.path().join("archive.key");
+    fs::write(&key, format!("{KEY_HEX}\n")).expect("write key");
+    let key = key.to_str().expect("utf-8").to_string();
+    encrypt_fixture(&mut f, &["--key-file", &key], &[]);
+
+    // Foreground, --key-file; ended by SIGTERM.
+    let mut g = start_foreground_with(&f, &["--key-file", &key]);
+    assert_eq!(describe(&f.src), describe(&f.mnt));
+    let pid = g.child.as_ref().expect("child").id();
+    // SAFETY: signals our own child process.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) }, 0);
+    let out = wait_exit(&mut g);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!is_mounted(&f.mnt));
+
+    // --daemon with HEXZ_KEY: the background process gets the key from the environment.
+    let mnt = f.mnt.to_str().expect("utf-8");
+    let archive = f.archive.to_str().expect("utf-8");
+    let _g = Guard {
+        mnt: f.mnt.clone(),
+        child: None,
+    };
+    let out = cmd(["mount", "--daemon", archive, mnt])
+        .env_remove("HEXZ_PASSWORD")
+        .env("HEXZ_KEY", KEY_HEX)
+        .output()
+        .expect("spawn");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(is_mounted(&f.mnt));
+    assert_eq!(describe(&f.src), describe(&f.mnt));
+    ok(["unmount", mnt]);
+    assert!(!is_mounted(&f.mnt));
+    wait_for("the daemon to exit", || mount_processes(&f.mnt).is_empty());
+
+    // A wrong key, a passphrase for a raw-key archive, no key: one line, nothing mounted.
+    let wrong = f.dir.path().join("wrong.key");
+    fs::write(&wrong, [0x5a; 32]).expect("write key");
+    let wrong = wrong.to_str().expect("utf-8");
+    let expected = format!("wrong key or password for {archive}");
+    for mount in [&["mount"][..], &["mount", "--daemon"]] {
+        let key_file = [mount, &["--key-file", wrong, archive, mnt]].concat();
+        mount_fails(&key_file, &[], &f.mnt, &expected);
+        let no_key = [mount, &[archive, mnt]].concat();
+        mount_fails(&no_key, &[("HEXZ_PASSWORD", "nope")], &f.mnt, &expected);
+        mount_fails(&no_key, &[], &f.mnt, "is encrypted");
+    }
+}
+
+#[test]
+fn encrypted_archive_mounts_with_a_passphrase() {
+    if !can_mount() {
+        return;
+    }
+    let mut f = fixture();
+    let env = [("HEXZ_PASSWORD", "correct horse")];
+    encrypt_fixture(&mut f, &[], &env);
+    let mnt = f.mnt.to_str().expect("utf-8");
+    let archive = f.archive.to_str().expect("utf-8");
+
+    // --daemon with HEXZ_PASSWORD.
+    {
+        let _g = Guard {
+            mnt: f.mnt.clone(),
+            child: None,
+        };
+        let out = cmd(["mount", "--daemon", archive, mnt])
+            .env_remove("HEXZ_KEY")
+            .envs(env)
+            .output()
+            .expect("spawn");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), mnt);
+        assert!(is_mounted(&f.mnt));
+        assert_eq!(mount_processes(&f.mnt).len(), 1, "one background process");
+        assert_eq!(describe(&f.src), describe(&f.mnt));
+        ok(["unmount", mnt]);
+        assert!(!is_mounted(&f.mnt));
+        wait_for("the daemon to exit", || mount_processes(&f.mnt).is_empty());
+    }
+
+    // Foreground with --password-file; ended by `hexz unmount`.
+    let pw = f.dir.path().join("pw.txt");
+    fs::write(&pw, "correct horse\n").expect("write");
+    let pw = pw.to_str().expect("utf-8").to_string();
+    let mut g = start_foreground_with(&f, &["--password-file", &pw]);
+    assert_eq!(describe(&f.src), describe(&f.mnt));
+    ok(["unmount", mnt]);
+    let out = wait_exit(&mut g);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!is_mounted(&f.mnt));
+
+    // A wrong passphrase, foreground and daemon.
+    let expected = format!("wrong key or password for {archive}");
+    let wrong = [("HEXZ_PASSWORD", "correct horse ")];
+    mount_fails(&["mount", archive, mnt], &wrong, &f.mnt, &expected);
+    mount_fails(&["mount", "-d", archive, mnt], &wrong, &f.mnt, &expected);
 }
