@@ -10,6 +10,7 @@ use hexz_format::entry::parse_entries;
 use hexz_format::footer::FOOTER_LEN;
 use hexz_format::header::HEADER_LEN;
 use hexz_format::record::{parse_groups, parse_record_page};
+use hexz_format::signature::{Signature, SIGNATURE_LEN};
 use hexz_format::{
     BlockEntry, Codec, Entry, Footer, FrameKind, FrameRef, Header, Record, RecordGroup,
     RequiredFeatures, Summary,
@@ -57,6 +58,12 @@ pub struct ReadOptions {
     /// [`Error::NotEncrypted`]: an unencrypted file in place of an encrypted one is not
     /// authenticated, and is not read as if it were.
     pub key: Option<KeySource>,
+    /// The signer's public key (`signing` feature): opening fails unless the archive carries a
+    /// valid signature by this key over its root hash ([`Error::NotSigned`],
+    /// [`Error::BadSignature`]), and every frame's hash and every block's content hash is then
+    /// checked as it is read, so data from an untrusted store is verified end to end.
+    #[cfg(feature = "signing")]
+    pub verify_key: Option<crate::sign::VerifyingKey>,
 }
 
 impl Default for ReadOptions {
@@ -67,6 +74,8 @@ impl Default for ReadOptions {
             readahead_blocks: 32,
             verify_hashes: false,
             key: None,
+            #[cfg(feature = "signing")]
+            verify_key: None,
         }
     }
 }
@@ -132,6 +141,10 @@ pub(crate) struct Inner {
     crypt: Option<Crypt>,
     /// Keyed content hashes of all-zero blocks by length (encrypted archives' holes).
     zero_hashes: Mutex<std::collections::HashMap<u32, [u8; 32]>>,
+    /// The signature block of a signed archive (parsed, not necessarily checked).
+    signature: Option<Signature>,
+    /// The root hash, computed at open.
+    root_hash: [u8; 32],
 }
 
 /// An open archive. Cheap to share: every method takes `&self` and is safe from many threads.
@@ -271,7 +284,31 @@ impl Archive {
         } else {
             read_stored(&*store, &sref).map_err(|e| Error::io(ctx("reading summary"), e))?
         };
-        let raw = decode_frame(&stored, &sref, FrameKind::Summary, &name, crypt.as_ref())?;
+        let root_hash = crate::sign::root_hash(&head, &stored);
+        let signature = match footer.signature_offset {
+            Some(at) => {
+                let s = (at - tail_start) as usize;
+                Some(
+                    Signature::parse(&tail[s..s + SIGNATURE_LEN])
+                        .map_err(|e| Error::format(ctx("signature"), e))?,
+                )
+            }
+            None => None,
+        };
+        #[cfg(feature = "signing")]
+        if let Some(key) = &opts.verify_key {
+            let Some(sig) = &signature else {
+                return Err(Error::NotSigned(format!(
+                    "{name} is not signed, but a public key was given to verify it with"
+                )));
+            };
+            crate::sign::check(sig, &root_hash, Some(key), &name)?;
+        }
+        #[cfg(feature = "signing")]
+        let verify_hashes = opts.verify_hashes || opts.verify_key.is_some();
+        #[cfg(not(feature = "signing"))]
+        let verify_hashes = opts.verify_hashes;
+        let raw = decode_frame(&stored, &sref, FrameKind::Summary, &name, crypt.as_ref(), false)?;
         let summary = Summary::parse(&raw, footer.summary_offset, encrypted)
             .map_err(|e| Error::format(ctx("summary"), e))?;
         let inner = Arc::new(Inner {
@@ -290,10 +327,12 @@ impl Archive {
             entries: Mutex::new(None),
             groups: Mutex::new(None),
             last_end: AtomicU64::new(u64::MAX),
-            verify_hashes: opts.verify_hashes,
+            verify_hashes,
             in_flight: InFlight::default(),
             crypt,
             zero_hashes: Mutex::new(Default::default()),
+            signature,
+            root_hash,
         });
         // Over a network, the window must cover the bandwidth-delay product: many MiB in a few
         // requests in flight at once, not a handful of blocks fetched one by one.
@@ -551,21 +590,14 @@ impl Archive {
 
     /// The root hash (`docs/FORMAT.md` §10): covers the header and, through the summary's
     /// frame hashes and the index's content hashes, every byte of the archive.
-    pub fn root_hash(&self) -> Result<[u8; 32]> {
-        let f = &self.inner.footer;
-        let mut head = [0u8; HEADER_LEN];
-        let ctx = |e| Error::io(format!("{}: reading for root hash", self.inner.name), e);
-        self.inner.store.read_exact_at(0, &mut head).map_err(ctx)?;
-        let mut summary = vec![0u8; f.summary_stored_len as usize];
-        self.inner
-            .store
-            .read_exact_at(f.summary_offset, &mut summary)
-            .map_err(ctx)?;
-        let mut h = blake3::Hasher::new();
-        h.update(hexz_format::signature::ROOT_HASH_PREFIX);
-        h.update(&head);
-        h.update(&summary);
-        Ok(*h.finalize().as_bytes())
+    pub fn root_hash(&self) -> [u8; 32] {
+        self.inner.root_hash
+    }
+
+    /// The signature block, when the archive is signed. Parsed at open; checked only when
+    /// opened with a `verify_key` or by [`crate::verify::verify`].
+    pub fn signature(&self) -> Option<&Signature> {
+        self.inner.signature.as_ref()
     }
 
     /// Bytes of decoded blocks held in the cache.
@@ -671,7 +703,14 @@ impl Inner {
     pub(crate) fn read_frame(&self, f: &FrameRef, kind: FrameKind) -> Result<Vec<u8>> {
         let stored = read_stored(&*self.store, f)
             .map_err(|e| Error::io(format!("{}: reading {}", self.name, kind.name()), e))?;
-        decode_frame(&stored, f, kind, &self.name, self.crypt.as_ref())
+        decode_frame(
+            &stored,
+            f,
+            kind,
+            &self.name,
+            self.crypt.as_ref(),
+            self.verify_hashes,
+        )
     }
 
     /// The decoded bytes of block `idx`, from the cache or storage.
@@ -1034,6 +1073,7 @@ fn decode_frame(
     kind: FrameKind,
     name: &str,
     crypt: Option<&Crypt>,
+    check_hash: bool,
 ) -> Result<Vec<u8>> {
     let what = || format!("{} of {name}", kind.name());
     let crc = hexz_format::crc32c(stored);
@@ -1041,6 +1081,12 @@ fn decode_frame(
         return Err(Error::Integrity {
             what: what(),
             detail: format!("crc32c {crc:#010x}, expected {:#010x}", f.crc),
+        });
+    }
+    if check_hash && *blake3::hash(stored).as_bytes() != f.hash {
+        return Err(Error::Integrity {
+            what: what(),
+            detail: "BLAKE3 hash does not match the summary's".into(),
         });
     }
     let codec = f.codec().map_err(|e| Error::format(what(), e))?;

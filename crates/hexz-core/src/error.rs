@@ -38,6 +38,13 @@ pub enum Error {
     /// refused rather than read as if it were protected.
     #[error("{0}")]
     NotEncrypted(String),
+    /// A public key was given to verify the archive with, but it carries no signature.
+    #[error("{0}")]
+    NotSigned(String),
+    /// The archive's signature does not verify: made by another key, or the archive changed
+    /// after it was signed.
+    #[error("signature check failed: {0}")]
+    BadSignature(String),
     /// The archive needs a capability this build lacks (a feature bit or codec compiled out).
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -90,6 +97,9 @@ impl Error {
 
     /// True when the error says the data is corrupt (as opposed to unavailable or unsupported).
     pub fn is_corruption(&self) -> bool {
-        matches!(self, Error::Format { .. } | Error::Integrity { .. })
+        matches!(
+            self,
+            Error::Format { .. } | Error::Integrity { .. } | Error::BadSignature(_)
+        )
     }
 }

@@ -8,6 +8,10 @@
 //! - With the `encryption` feature, archives are AES-256-GCM encrypted and authenticated
 //!   block by block ([`WriteOptions::encryption`], [`ReadOptions::key`], `docs/FORMAT.md` §9).
 //!
+//! - With the `signing` feature, archives are signed with Ed25519 over their root hash
+//!   ([`sign::sign_file`], `docs/FORMAT.md` §10) and readers given the signer's public key
+//!   ([`ReadOptions::verify_key`]) check the signature at open and every hash on read.
+//!
 //! The byte layout lives in `hexz-format`; this crate holds no network, async or UI code.
 
 mod archive;
@@ -19,6 +23,7 @@ mod crypt;
 mod error;
 mod fork;
 mod prefetch;
+pub mod sign;
 pub mod sink;
 pub mod store;
 pub mod verify;

@@ -1,4 +1,6 @@
-//! Full verification: every frame's checksum and hash, every block's checksum and content hash.
+//! Full verification: every frame's checksum and hash, every block's checksum and content hash,
+//! that every byte between the header and the summary belongs to a block or frame, and the
+//! signature of a signed archive.
 //! An encrypted archive (opened with its key) is also authenticated with AES-GCM, frame by
 //! frame and block by block, and its content hashes are the keyed ones.
 
@@ -6,7 +8,26 @@ use crate::archive::Archive;
 use crate::Result;
 use hexz_format::{FrameKind, FrameRef};
 use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What [`verify`] found about the signature.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SignatureCheck {
+    /// The archive is not signed.
+    #[default]
+    Unsigned,
+    /// Signed, and the signature verifies under the public key it names. Who holds that key is
+    /// for the caller to judge: open with [`crate::ReadOptions`]' `verify_key` to require one.
+    Valid {
+        /// The signer's public key.
+        public_key: [u8; 32],
+    },
+    /// Signed, but the signature does not verify (also listed in the problems).
+    Invalid(String),
+    /// Signed, but this build has no `signing` feature to check it.
+    Unchecked,
+}
 
 /// What [`verify`] found.
 #[derive(Debug, Clone, Default)]
@@ -19,6 +40,8 @@ pub struct VerifyReport {
     pub bytes: u64,
     /// One line per problem; empty when the archive is intact.
     pub problems: Vec<String>,
+    /// The signature's state.
+    pub signature: SignatureCheck,
 }
 
 impl VerifyReport {
@@ -34,6 +57,13 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
     let inner = archive.inner();
     let s = archive.summary();
     let mut report = VerifyReport::default();
+    report.signature = check_signature(archive);
+    if let SignatureCheck::Invalid(why) = &report.signature {
+        report.problems.push(why.clone());
+    }
+    let mut covered = Coverage::default();
+    let f = archive.footer();
+    covered.add(f.summary_offset, f.summary_stored_len as u64);
     let mut frames: Vec<(FrameRef, FrameKind, String)> = Vec::new();
     for (f, kind) in [
         (s.entries, FrameKind::Entries),
@@ -53,6 +83,7 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
     }
     for (f, _, name) in &frames {
         report.frames += 1;
+        covered.add(f.offset, f.stored_len as u64);
         let mut stored = vec![0u8; f.stored_len as usize];
         if let Err(e) = inner.store.read_exact_at(f.offset, &mut stored) {
             report.problems.push(format!("{name}: cannot read: {e}"));
@@ -88,6 +119,9 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
                 continue;
             }
         };
+        for e in page.0.iter().filter(|e| e.parent.is_none()) {
+            covered.add(e.stored_offset, e.stored_len as u64);
+        }
         let per = s.entries_per_page as u64;
         let check = |(i, e): (usize, &hexz_format::BlockEntry)| {
             let res = inner.verify_block(p as u64 * per + i as u64, e);
@@ -103,5 +137,103 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
         report.problems.append(&mut problems);
     }
     report.bytes = done.load(Ordering::Relaxed);
+    // A byte no block or frame covers escapes every checksum, hash and the signature.
+    let header_len = hexz_format::header::HEADER_LEN as u64;
+    for (start, end) in covered.gaps(header_len, f.summary_offset + f.summary_stored_len as u64) {
+        report.problems.push(format!(
+            "bytes {start}..{end} belong to no block or frame: a change there would go \
+             unnoticed"
+        ));
+    }
     Ok(report)
+}
+
+fn check_signature(archive: &Archive) -> SignatureCheck {
+    let Some(sig) = archive.signature() else {
+        return SignatureCheck::Unsigned;
+    };
+    #[cfg(feature = "signing")]
+    {
+        match crate::sign::check(sig, &archive.root_hash(), None, archive.name()) {
+            Ok(()) => SignatureCheck::Valid {
+                public_key: sig.public_key,
+            },
+            Err(e) => SignatureCheck::Invalid(e.to_string()),
+        }
+    }
+    #[cfg(not(feature = "signing"))]
+    {
+        let _ = sig;
+        SignatureCheck::Unchecked
+    }
+}
+
+/// Byte ranges of the file known to belong to a block or frame, merged as they are added, so
+/// an archive written in order stays a handful of ranges however many blocks it has.
+#[derive(Default)]
+struct Coverage(BTreeMap<u64, u64>);
+
+impl Coverage {
+    fn add(&mut self, offset: u64, len: u64) {
+        if len == 0 {
+            return;
+        }
+        let (mut start, mut end) = (offset, offset.saturating_add(len));
+        // Merge with the range starting at or before `start`, then with those it reaches.
+        if let Some((&s, &e)) = self.0.range(..=start).next_back() {
+            if e >= start {
+                start = s;
+                end = end.max(e);
+                self.0.remove(&s);
+            }
+        }
+        while let Some((&s, &e)) = self.0.range(start..).next() {
+            if s > end {
+                break;
+            }
+            end = end.max(e);
+            self.0.remove(&s);
+        }
+        self.0.insert(start, end);
+    }
+
+    /// The parts of `from..to` not covered.
+    fn gaps(&self, from: u64, to: u64) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        let mut pos = from;
+        for (&s, &e) in &self.0 {
+            if s > pos {
+                out.push((pos, s.min(to)));
+            }
+            pos = pos.max(e);
+            if pos >= to {
+                break;
+            }
+        }
+        if pos < to {
+            out.push((pos, to));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Coverage;
+
+    #[test]
+    fn coverage_merges_and_finds_gaps() {
+        let mut c = Coverage::default();
+        c.add(128, 10);
+        c.add(150, 10);
+        c.add(138, 5);
+        c.add(128, 10); // a deduplicated block: same range again
+        c.add(0, 0);
+        assert_eq!(c.gaps(128, 200), vec![(143, 150), (160, 200)]);
+        c.add(140, 20);
+        c.add(160, 40);
+        assert_eq!(c.gaps(128, 200), vec![]);
+        assert_eq!(c.0.len(), 1);
+        assert_eq!(c.gaps(100, 210), vec![(100, 128), (200, 210)]);
+    }
 }

@@ -61,6 +61,7 @@ fn open(cache_bytes: usize, readahead_threads: usize) -> Archive {
             readahead_blocks: 16,
             verify_hashes: false,
             key: None,
+            ..ReadOptions::default()
         },
     )
     .unwrap()

@@ -125,7 +125,7 @@ fn describe(bytes: &[u8]) -> Value {
     json!({
         "file_len": bytes.len(),
         "file_blake3": b3(bytes),
-        "root_hash": hex(&a.root_hash().unwrap()),
+        "root_hash": hex(&a.root_hash()),
         "archive_id": hex(&h.archive_id),
         "block_size": h.block_size,
         "required_features": h.required.0,
@@ -604,12 +604,19 @@ fn fixture_set_is_complete_and_small() {
         .cloned()
         .collect();
     listed.extend(enc_names.iter().cloned());
+    // The signed fixture is described by encrypted-signed.json (tests/signing.rs reads it).
+    let signed: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir().join("encrypted-signed.json")).unwrap(),
+    )
+    .unwrap();
+    listed.push("encrypted-signed.hxz".into());
     listed.sort();
     assert_eq!(on_disk, listed);
     let total: u64 = listed
         .iter()
         .map(|n| match enc.get(n) {
             Some(d) => d["file_len"].as_u64().unwrap(),
+            None if n == "encrypted-signed.hxz" => signed["file_len"].as_u64().unwrap(),
             None => load(n).1["file_len"].as_u64().unwrap(),
         })
         .sum();

@@ -50,6 +50,7 @@ fn sequential_budget(cache_bytes: usize) {
         readahead_blocks: 0,
         verify_hashes: false,
         key: None,
+        ..ReadOptions::default()
     });
     let data = &archive().2;
     let mut buf = vec![0u8; 64 << 10];

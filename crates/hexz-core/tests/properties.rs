@@ -84,6 +84,7 @@ fn read_opts() -> impl Strategy<Value = ReadOptions> {
                 readahead_blocks: 8,
                 verify_hashes,
                 key: None,
+                ..ReadOptions::default()
             },
         )
 }

@@ -98,6 +98,7 @@ pub fn quiet_opts() -> ReadOptions {
         readahead_blocks: 0,
         verify_hashes: false,
         key: None,
+        ..ReadOptions::default()
     }
 }
 

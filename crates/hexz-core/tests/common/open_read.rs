@@ -67,6 +67,7 @@ pub fn exercise(data: &[u8]) -> Outcome {
         readahead_blocks: 0,
         verify_hashes: false,
         key: None,
+        ..ReadOptions::default()
     };
     let Some(a) = out.note(Archive::open_store(
         Arc::new(MemStore::new(data.to_vec())),

@@ -325,7 +325,7 @@ pub fn compare_with_local(remote: &Archive, local: &Path) {
     let mut buf = vec![0u8; 64];
     let n = remote.read_entry_at(&e, 0, &mut buf).unwrap();
     assert_eq!(&buf[..n], b"hello from a remote archive\n");
-    assert_eq!(remote.root_hash().unwrap(), local.root_hash().unwrap());
+    assert_eq!(remote.root_hash(), local.root_hash());
 }
 
 /// `len` bytes that do not compress (xorshift).

@@ -1,0 +1,146 @@
+//! Root hashes and signatures (`docs/FORMAT.md` §10): signing a finished archive in place,
+//! and checking a signature at open. The Ed25519 keys live in `hexz-sign`.
+
+use hexz_format::header::HEADER_LEN;
+use hexz_format::signature::ROOT_HASH_PREFIX;
+#[cfg(feature = "signing")]
+pub use signing::*;
+
+/// `blake3("hexz-v1 root" ‖ header ‖ summary stored bytes)`.
+pub(crate) fn root_hash(header: &[u8; HEADER_LEN], summary_stored: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(ROOT_HASH_PREFIX);
+    h.update(header);
+    h.update(summary_stored);
+    *h.finalize().as_bytes()
+}
+
+#[cfg(feature = "signing")]
+mod signing {
+    use crate::{Error, Result};
+    use hexz_format::footer::FOOTER_LEN;
+    use hexz_format::header::HEADER_LEN;
+    use hexz_format::signature::{Signature, SIGNATURE_LEN};
+    use hexz_format::{Footer, Header, RequiredFeatures};
+    pub use hexz_sign::{keygen, KeyPairFiles, SigningKey, VerifyingKey};
+    use std::path::Path;
+
+    use super::root_hash;
+
+    /// What signing an archive did.
+    #[derive(Debug, Clone)]
+    pub struct SignReport {
+        /// The root hash that was signed.
+        pub root_hash: [u8; 32],
+        /// The signature block written.
+        pub signature: Signature,
+        /// Whether an earlier signature was replaced (else the file grew by 144 bytes).
+        pub replaced: bool,
+        /// The file's length afterwards.
+        pub file_len: u64,
+    }
+
+    impl From<hexz_sign::Error> for Error {
+        fn from(e: hexz_sign::Error) -> Error {
+            match e {
+                hexz_sign::Error::BadSignature(m) => Error::BadSignature(m),
+                hexz_sign::Error::Io { path, source } => Error::io(path, source),
+                e => Error::InvalidInput(e.to_string()),
+            }
+        }
+    }
+
+    /// Signs the local archive at `path` in place with `key`: writes the 144-byte signature where
+    /// the footer was and a new footer after it (replacing an earlier signature, if any), in one
+    /// write followed by fsync. Checks the header, footer and summary checksum first; the data is
+    /// not read (run [`crate::verify::verify`] first for an archive of unknown origin). Encrypted
+    /// archives need no key: the root hash covers their header and sealed summary.
+    pub fn sign_file(path: &Path, key: &SigningKey) -> Result<SignReport> {
+        use std::os::unix::fs::FileExt;
+        let name = path.display().to_string();
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(format!("cannot open {name} for signing"), e))?;
+        let (head, footer, summary) = read_tail(&file, &name)?;
+        let root = root_hash(&head, &summary);
+        let signature = key.sign_root(&root);
+        let at = footer.summary_offset + footer.summary_stored_len as u64;
+        let new_footer = Footer {
+            signature_offset: Some(at),
+            ..footer
+        };
+        let mut tail = Vec::with_capacity(SIGNATURE_LEN + FOOTER_LEN);
+        tail.extend_from_slice(&signature.encode());
+        tail.extend_from_slice(&new_footer.encode());
+        let ctx = |e| Error::io(format!("writing the signature to {name}"), e);
+        file.write_all_at(&tail, at).map_err(ctx)?;
+        file.sync_all().map_err(ctx)?;
+        Ok(SignReport {
+            root_hash: root,
+            signature,
+            replaced: footer.signature_offset.is_some(),
+            file_len: at + tail.len() as u64,
+        })
+    }
+
+    /// Reads and checks what the root hash covers: the header bytes, the footer, and the summary's
+    /// stored bytes (against the footer's crc).
+    fn read_tail(file: &std::fs::File, name: &str) -> Result<([u8; HEADER_LEN], Footer, Vec<u8>)> {
+        use std::os::unix::fs::FileExt;
+        let io = |what: &str| {
+            let what = format!("{name}: reading {what}");
+            move |e| Error::io(what, e)
+        };
+        let len = file.metadata().map_err(io("its size"))?.len();
+        if len < (HEADER_LEN + FOOTER_LEN) as u64 {
+            return Err(Error::format(
+                name,
+                hexz_format::Error::Truncated {
+                    what: "archive",
+                    need: (HEADER_LEN + FOOTER_LEN) as u64,
+                    have: len,
+                },
+            ));
+        }
+        let mut head = [0u8; HEADER_LEN];
+        file.read_exact_at(&mut head, 0).map_err(io("header"))?;
+        Header::parse(&head, RequiredFeatures::KNOWN)
+            .map_err(|e| Error::format(format!("{name}: header"), e))?;
+        let mut foot = [0u8; FOOTER_LEN];
+        file.read_exact_at(&mut foot, len - FOOTER_LEN as u64)
+            .map_err(io("footer"))?;
+        let footer =
+            Footer::parse(&foot, len).map_err(|e| Error::format(format!("{name}: footer"), e))?;
+        let mut summary = vec![0u8; footer.summary_stored_len as usize];
+        file.read_exact_at(&mut summary, footer.summary_offset)
+            .map_err(io("summary"))?;
+        let crc = hexz_format::crc32c(&summary);
+        if crc != footer.summary_crc {
+            return Err(Error::Integrity {
+                what: format!("summary of {name}"),
+                detail: format!(
+                    "crc32c {crc:#010x}, footer says {:#010x}",
+                    footer.summary_crc
+                ),
+            });
+        }
+        Ok((head, footer, summary))
+    }
+
+    /// Checks `sig` at open: against `expected` when given (else against the key it names), and
+    /// against the archive's root hash.
+    pub(crate) fn check(
+        sig: &Signature,
+        root: &[u8; 32],
+        expected: Option<&VerifyingKey>,
+        name: &str,
+    ) -> Result<()> {
+        let res = match expected {
+            Some(k) => k.verify(sig, root),
+            None => hexz_sign::verify_self_signed(sig, root).map(drop),
+        };
+        res.map_err(|e| Error::BadSignature(format!("{name}: {e}")))
+    }
+}
