@@ -17,7 +17,7 @@ pub(crate) fn root_hash(header: &[u8; HEADER_LEN], summary_stored: &[u8]) -> [u8
 
 #[cfg(feature = "signing")]
 mod signing {
-    use crate::{Error, Result};
+    use crate::{Error, ReadAt, Result};
     use hexz_format::footer::FOOTER_LEN;
     use hexz_format::header::HEADER_LEN;
     use hexz_format::signature::{Signature, SIGNATURE_LEN};
@@ -63,7 +63,7 @@ mod signing {
             .write(true)
             .open(path)
             .map_err(|e| Error::io(format!("cannot open {name} for signing"), e))?;
-        let (head, footer, summary) = read_tail(&file, &name)?;
+        let (head, footer, summary) = read_signed_part(&FileRef(&file, &name))?;
         let root = root_hash(&head, &summary);
         let signature = key.sign_root(&root);
         let at = footer.summary_offset + footer.summary_stored_len as u64;
@@ -85,15 +85,38 @@ mod signing {
         })
     }
 
-    /// Reads and checks what the root hash covers: the header bytes, the footer, and the summary's
-    /// stored bytes (against the footer's crc).
-    fn read_tail(file: &std::fs::File, name: &str) -> Result<([u8; HEADER_LEN], Footer, Vec<u8>)> {
-        use std::os::unix::fs::FileExt;
+    /// Checks the signature of the archive in `store` against `expected` (else against the key
+    /// it names) without opening it: reads the header, footer and summary only, and needs no
+    /// decryption key. For an encrypted archive that is all a verifier without its key can
+    /// check; everything else is reached through the sealed summary.
+    pub fn verify_signature(
+        store: &dyn ReadAt,
+        expected: Option<&VerifyingKey>,
+    ) -> Result<Signature> {
+        let name = store.describe();
+        let (head, footer, summary) = read_signed_part(store)?;
+        let Some(at) = footer.signature_offset else {
+            return Err(Error::NotSigned(format!("{name} is not signed")));
+        };
+        let mut buf = [0u8; SIGNATURE_LEN];
+        store
+            .read_exact_at(at, &mut buf)
+            .map_err(|e| Error::io(format!("{name}: reading the signature"), e))?;
+        let sig =
+            Signature::parse(&buf).map_err(|e| Error::format(format!("{name}: signature"), e))?;
+        check(&sig, &root_hash(&head, &summary), expected, &name)?;
+        Ok(sig)
+    }
+
+    /// Reads and checks what the root hash covers: the header bytes, the footer, and the
+    /// summary's stored bytes (against the footer's crc).
+    fn read_signed_part(store: &dyn ReadAt) -> Result<([u8; HEADER_LEN], Footer, Vec<u8>)> {
+        let name = store.describe();
         let io = |what: &str| {
             let what = format!("{name}: reading {what}");
             move |e| Error::io(what, e)
         };
-        let len = file.metadata().map_err(io("its size"))?.len();
+        let len = store.len().map_err(io("its size"))?;
         if len < (HEADER_LEN + FOOTER_LEN) as u64 {
             return Err(Error::format(
                 name,
@@ -105,16 +128,18 @@ mod signing {
             ));
         }
         let mut head = [0u8; HEADER_LEN];
-        file.read_exact_at(&mut head, 0).map_err(io("header"))?;
+        store.read_exact_at(0, &mut head).map_err(io("header"))?;
         Header::parse(&head, RequiredFeatures::KNOWN)
             .map_err(|e| Error::format(format!("{name}: header"), e))?;
         let mut foot = [0u8; FOOTER_LEN];
-        file.read_exact_at(&mut foot, len - FOOTER_LEN as u64)
+        store
+            .read_exact_at(len - FOOTER_LEN as u64, &mut foot)
             .map_err(io("footer"))?;
         let footer =
             Footer::parse(&foot, len).map_err(|e| Error::format(format!("{name}: footer"), e))?;
         let mut summary = vec![0u8; footer.summary_stored_len as usize];
-        file.read_exact_at(&mut summary, footer.summary_offset)
+        store
+            .read_exact_at(footer.summary_offset, &mut summary)
             .map_err(io("summary"))?;
         let crc = hexz_format::crc32c(&summary);
         if crc != footer.summary_crc {
@@ -127,6 +152,21 @@ mod signing {
             });
         }
         Ok((head, footer, summary))
+    }
+
+    /// The file being signed, read through [`ReadAt`].
+    struct FileRef<'a>(&'a std::fs::File, &'a str);
+
+    impl ReadAt for FileRef<'_> {
+        fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+            std::os::unix::fs::FileExt::read_exact_at(self.0, buf, offset)
+        }
+        fn len(&self) -> std::io::Result<u64> {
+            Ok(self.0.metadata()?.len())
+        }
+        fn describe(&self) -> String {
+            self.1.to_string()
+        }
     }
 
     /// Checks `sig` at open: against `expected` when given (else against the key it names), and

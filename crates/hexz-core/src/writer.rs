@@ -45,6 +45,10 @@ pub struct WriteOptions {
     /// Encrypt every block and frame with AES-256-GCM (`docs/FORMAT.md` §9); needs the
     /// `encryption` feature.
     pub encryption: Option<Encryption>,
+    /// Sign the archive with this Ed25519 key as it is finished (`docs/FORMAT.md` §10); needs
+    /// the `signing` feature. Works for any sink, S3 uploads included.
+    #[cfg(feature = "signing")]
+    pub signing_key: Option<Arc<crate::sign::SigningKey>>,
 }
 
 impl Default for WriteOptions {
@@ -56,6 +60,8 @@ impl Default for WriteOptions {
             dedup: true,
             archive_id: None,
             encryption: None,
+            #[cfg(feature = "signing")]
+            signing_key: None,
         }
     }
 }
@@ -141,6 +147,9 @@ pub struct ArchiveWriter {
     stored_bytes: u64,
     progress: Option<Progress>,
     added: u64,
+    /// The header as written: the root hash of a signed archive covers it.
+    #[cfg_attr(not(feature = "signing"), allow(dead_code))]
+    header: [u8; hexz_format::header::HEADER_LEN],
 }
 
 impl ArchiveWriter {
@@ -254,6 +263,7 @@ impl ArchiveWriter {
             stored_bytes: 0,
             progress: None,
             added: 0,
+            header: bytes,
         })
     }
 
@@ -570,14 +580,28 @@ impl ArchiveWriter {
             index_pages: std::mem::take(&mut self.index_pages),
             record_pages: std::mem::take(&mut self.record_pages),
         };
-        let sref = self.write_frame(&summary.encode(), FrameKind::Summary)?;
+        let (sref, summary_stored) =
+            self.write_frame_stored(&summary.encode(), FrameKind::Summary)?;
+        #[cfg(feature = "signing")]
+        let signature_offset = match self.opts.signing_key.clone() {
+            Some(key) => {
+                let root = crate::sign::root_hash(&self.header, &summary_stored);
+                let at = self.pos;
+                self.write(&key.sign_root(&root).encode())?;
+                Some(at)
+            }
+            None => None,
+        };
+        #[cfg(not(feature = "signing"))]
+        let signature_offset = None;
+        drop(summary_stored);
         let footer = Footer {
             summary_offset: sref.offset,
             summary_stored_len: sref.stored_len,
             summary_raw_len: sref.raw_len,
             summary_codec: sref.codec().map_err(|e| Error::format("summary", e))?,
             summary_crc: sref.crc,
-            signature_offset: None,
+            signature_offset,
         };
         self.write(&footer.encode())?;
         let mut report = std::mem::take(&mut self.report);
@@ -779,6 +803,11 @@ impl ArchiveWriter {
     }
 
     fn write_frame(&mut self, raw: &[u8], kind: FrameKind) -> Result<FrameRef> {
+        self.write_frame_stored(raw, kind).map(|(f, _)| f)
+    }
+
+    /// Writes a frame and returns its reference and stored bytes.
+    fn write_frame_stored(&mut self, raw: &[u8], kind: FrameKind) -> Result<(FrameRef, Vec<u8>)> {
         let (codec, mut stored) = Compression::Lz4.encode(raw);
         if let Some(c) = &self.crypt {
             c.seal_frame(self.pos, raw.len() as u32, codec.id(), kind, &mut stored)?;
@@ -798,7 +827,7 @@ impl ArchiveWriter {
             )));
         }
         self.write(&stored)?;
-        Ok(f)
+        Ok((f, stored))
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<()> {

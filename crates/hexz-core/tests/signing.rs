@@ -135,6 +135,67 @@ fn sign_in_place_then_open_with_the_public_key() {
     }
 }
 
+/// Signing while writing (`WriteOptions::signing_key`) gives exactly the bytes of signing the
+/// finished archive in place.
+#[test]
+fn signing_at_write_time_equals_signing_in_place() {
+    let key = std::sync::Arc::new(seed_key(6));
+    let m = EntryMeta::default();
+    let write = |signing_key| {
+        build(
+            WriteOptions {
+                archive_id: Some(*b"signed at write!"),
+                signing_key,
+                ..opts(None)
+            },
+            |w| {
+                w.add_bytes("a", &b"abc".repeat(5000), m)?;
+                w.add_bytes("b", &Rng::new(5).bytes(9000), m)
+            },
+        )
+        .unwrap()
+    };
+    let at_write = write(Some(key.clone()));
+    let after = signed(&write(None), &key);
+    assert_eq!(at_write, after);
+    read_everything(&at_write, read_opts(Some(&key.verifying_key()), false)).unwrap();
+}
+
+/// Without the decryption key, the signature of an encrypted archive still verifies (it
+/// covers the header and the sealed summary), and a change there is caught.
+#[test]
+fn signature_checks_without_opening() {
+    use hexz_core::sign::verify_signature;
+    use hexz_core::MemStore;
+    let key = seed_key(3);
+    let pk = key.verifying_key();
+    let bytes = signed(&small_archive(true), &key);
+    let sig = verify_signature(&MemStore::new(bytes.clone()), Some(&pk)).unwrap();
+    assert_eq!(sig.public_key, pk.to_bytes());
+    verify_signature(&MemStore::new(bytes.clone()), None).unwrap();
+    let other = seed_key(4).verifying_key();
+    assert!(matches!(
+        verify_signature(&MemStore::new(bytes.clone()), Some(&other)),
+        Err(Error::BadSignature(_))
+    ));
+    let mut b = bytes.clone();
+    b[60] ^= 1; // a KDF field of the header, crc not fixed
+    assert!(verify_signature(&MemStore::new(b), Some(&pk)).is_err());
+    // The archive id changed with a valid header crc: only the signature can tell.
+    let mut b = bytes.clone();
+    b[40] ^= 1;
+    common::fix_header_crc(&mut b);
+    assert!(matches!(
+        verify_signature(&MemStore::new(b), Some(&pk)),
+        Err(Error::BadSignature(_))
+    ));
+    let unsigned = small_archive(true);
+    assert!(matches!(
+        verify_signature(&MemStore::new(unsigned), Some(&pk)),
+        Err(Error::NotSigned(_))
+    ));
+}
+
 #[test]
 fn wrong_signer_and_unsigned_archives_are_refused() {
     let plain = small_archive(false);
