@@ -7,7 +7,7 @@ mod size;
 mod stdout;
 
 use clap::{Parser, Subcommand};
-use cmd::{cat, extract, inspect, ls, pack, serve, verify, Global};
+use cmd::{cat, extract, inspect, keygen, ls, pack, serve, sign, verify, Global};
 #[cfg(all(feature = "fuse", target_os = "linux"))]
 use cmd::{mount, unmount};
 use std::io::Write;
@@ -31,7 +31,11 @@ AWS_REGION, AWS_ENDPOINT_URL) or the AWS_PROFILE profile in ~/.aws/credentials a
 the S3 options below override them.
 
 Encrypted archives (hexz pack --encrypt) are read with --key-file or --password-file, or the
-HEXZ_KEY (64 hex digits) or HEXZ_PASSWORD environment variable.";
+HEXZ_KEY (64 hex digits) or HEXZ_PASSWORD environment variable.
+
+Signed archives (hexz keygen, hexz sign) carry an Ed25519 signature over a root hash that covers
+every byte; --verify-key makes any reading command refuse an archive not signed by that key and
+check every block it reads.";
 
 const EXAMPLES: &str = "\
 EXAMPLES:
@@ -42,6 +46,8 @@ EXAMPLES:
     hexz cat photos.hxz 2024/cat.jpg > cat.jpg
     hexz extract photos.hxz out/          recreate the tree with modes and times
     hexz verify photos.hxz                check every byte; exit 1 when damaged
+    hexz keygen && hexz sign photos.hxz --key hexz.key
+    hexz verify photos.hxz --key hexz.pub check every byte and the signature
     hexz ls s3://bucket/photos.hxz        every reading command takes s3:// and http(s):// URLs
     hexz cat https://host/photos.hxz 2024/cat.jpg > cat.jpg
 
@@ -93,6 +99,15 @@ struct Cli {
         help_heading = "Encryption options"
     )]
     password_file: Option<std::path::PathBuf>,
+    /// Require a valid signature by this public key (a .pub file from `hexz keygen`, or 64 hex
+    /// digits) and check every block's hash as it is read: for archives from untrusted storage.
+    #[arg(
+        long,
+        global = true,
+        value_name = "PUBLIC_KEY",
+        help_heading = "Signature options"
+    )]
+    verify_key: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -124,6 +139,10 @@ enum Command {
         after_help = verify::EXAMPLES
     )]
     Verify(verify::Args),
+    #[command(about = keygen::ABOUT, long_about = keygen::LONG_ABOUT, after_help = keygen::EXAMPLES)]
+    Keygen(keygen::Args),
+    #[command(about = sign::ABOUT, long_about = sign::LONG_ABOUT, after_help = sign::EXAMPLES)]
+    Sign(sign::Args),
     #[command(about = serve::ABOUT, long_about = serve::LONG_ABOUT, after_help = serve::EXAMPLES)]
     Serve(serve::Args),
     #[cfg(all(feature = "fuse", target_os = "linux"))]
@@ -156,6 +175,7 @@ fn main() -> ExitCode {
         s3,
         key_file: cli.key_file,
         password_file: cli.password_file,
+        verify_key: cli.verify_key,
     };
     let result = match cli.command {
         Command::Pack(a) => pack::run(a, &global),
@@ -164,6 +184,8 @@ fn main() -> ExitCode {
         Command::Cat(a) => cat::run(a, &global),
         Command::Extract(a) => extract::run(a, &global),
         Command::Verify(a) => verify::run(a, &global),
+        Command::Keygen(a) => keygen::run(a, &global),
+        Command::Sign(a) => sign::run(a, &global),
         Command::Serve(a) => serve::run(a, &global),
         #[cfg(all(feature = "fuse", target_os = "linux"))]
         Command::Mount(a) => mount::run(a, &global),

@@ -22,7 +22,7 @@ mod signing {
     use hexz_format::header::HEADER_LEN;
     use hexz_format::signature::{Signature, SIGNATURE_LEN};
     use hexz_format::{Footer, Header, RequiredFeatures};
-    pub use hexz_sign::{keygen, KeyPairFiles, SigningKey, VerifyingKey};
+    pub use hexz_sign::{keygen, Error as KeyError, KeyPairFiles, SigningKey, VerifyingKey};
     use std::path::Path;
 
     use super::root_hash;

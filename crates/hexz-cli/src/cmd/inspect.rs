@@ -33,7 +33,8 @@ archive_id, file_size, encrypted, cipher (\"aes-256-gcm\" or \"none\"), kdf (nul
 object: name \"raw-key\", or name \"argon2id\" with memory_kib, iterations, parallelism and
 salt) and header_only; with the contents readable also logical_size, stored_data_bytes,
 ratio, blocks, stored_blocks, zero_blocks, dedup_blocks, codecs, entries, files, dirs,
-symlinks, streams, records, record_groups, metadata, signed and root_hash.";
+symlinks, streams, records, record_groups, metadata, signed, signer (the public key the
+signature names, in hex, not checked; null when unsigned) and root_hash.";
 
 pub const EXAMPLES: &str = "\
 EXAMPLES:
@@ -84,6 +85,8 @@ struct Report {
     groups: Vec<RecordGroup>,
     metadata: bool,
     signed: bool,
+    /// The public key the signature names (hex), unchecked.
+    signer: Option<String>,
     root_hash: String,
 }
 
@@ -357,6 +360,7 @@ impl Report {
             groups: a.record_groups()?.to_vec(),
             metadata: !summary.metadata.is_absent(),
             signed: a.footer().signature_offset.is_some(),
+            signer: a.signature().map(|s| hex(&s.public_key)),
             root_hash: hex(&a.root_hash()),
         })
     }
@@ -416,6 +420,7 @@ impl Report {
             "record_groups": groups,
             "metadata": self.metadata,
             "signed": self.signed,
+            "signer": self.signer,
             "root_hash": self.root_hash,
         });
         for ((_, name), n) in KINDS.iter().zip(self.entries) {
@@ -481,7 +486,13 @@ impl Report {
             )?;
         }
         writeln!(out, "metadata      {}", yes(self.metadata))?;
-        writeln!(out, "signed        {}", yes(self.signed))?;
+        match &self.signer {
+            Some(k) => writeln!(
+                out,
+                "signed        yes, naming public key {k} (hexz verify --key checks it)"
+            )?,
+            None => writeln!(out, "signed        no")?,
+        }
         writeln!(out, "root hash     {}", self.root_hash)?;
         Ok(())
     }

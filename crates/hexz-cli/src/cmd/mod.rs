@@ -3,16 +3,19 @@
 pub mod cat;
 pub mod extract;
 pub mod inspect;
+pub mod keygen;
 pub mod ls;
 #[cfg(all(feature = "fuse", target_os = "linux"))]
 pub mod mount;
 pub mod pack;
 pub mod serve;
+pub mod sign;
 #[cfg(all(feature = "fuse", target_os = "linux"))]
 pub mod unmount;
 pub mod verify;
 
 use anyhow::{bail, Context, Result};
+use hexz_core::sign::VerifyingKey;
 use hexz_core::{Archive, KeySource, ReadOptions};
 use hexz_store::S3Options;
 use std::io::{BufRead, Write};
@@ -34,6 +37,8 @@ pub struct Global {
     pub key_file: Option<PathBuf>,
     /// `--password-file`: a file whose content (less one final newline) is the passphrase.
     pub password_file: Option<PathBuf>,
+    /// `--verify-key`: the signer's public key (a key file, or 64 hex digits).
+    pub verify_key: Option<String>,
 }
 
 impl Global {
@@ -73,6 +78,16 @@ impl Global {
             (None, None) => Ok(None),
         }
     }
+}
+
+/// A public key given on the command line: a key file (PEM or hex), or 64 hex digits.
+pub fn public_key(arg: &str) -> Result<VerifyingKey> {
+    let path = Path::new(arg);
+    if path.exists() {
+        return VerifyingKey::read_file(path).context("cannot use the public key");
+    }
+    VerifyingKey::parse(arg)
+        .with_context(|| format!("{arg} is neither a public key file nor 64 hexadecimal digits"))
 }
 
 /// A passphrase from a file: its UTF-8 content less one final newline (`\n` or `\r\n`).
@@ -160,6 +175,9 @@ fn read_hidden(tty: &std::fs::File, prompt: &str) -> Result<String> {
 /// or wrong one is reported in one line.
 fn open(path: &Path, mut options: ReadOptions, global: &Global) -> Result<Archive> {
     options.key = global.key()?;
+    if let Some(k) = &global.verify_key {
+        options.verify_key = Some(public_key(k)?);
+    }
     open_with(path, options, global).map_err(|e| match e.downcast_ref::<hexz_core::Error>() {
         Some(hexz_core::Error::KeyRequired(_)) => anyhow::anyhow!(
             "{} is encrypted: pass --key-file or --password-file, or set {KEY_ENV} or \
@@ -170,6 +188,17 @@ fn open(path: &Path, mut options: ReadOptions, global: &Global) -> Result<Archiv
             anyhow::anyhow!("wrong key or password for {}", path.display())
         }
         _ => e,
+    })
+}
+
+/// The storage of an archive path or URL, for commands that read bytes without opening it.
+fn store(path: &Path, global: &Global) -> Result<std::sync::Arc<dyn hexz_core::ReadAt>> {
+    Ok(match path.to_str().filter(|s| hexz_store::is_url(s)) {
+        Some(url) => hexz_store::open_url_with(url, &global.s3)?,
+        None => std::sync::Arc::new(
+            hexz_core::FileStore::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?,
+        ),
     })
 }
 

@@ -59,7 +59,8 @@ EXAMPLES:
     hexz pack --metadata @meta.json data data.hxz
     hexz pack ./dataset s3://bucket/dataset.hxz   upload to S3 as it is packed
     hexz pack --encrypt --key-file archive.key ./dataset dataset.hxz
-    HEXZ_PASSWORD=... hexz pack --encrypt ./dataset dataset.hxz";
+    HEXZ_PASSWORD=... hexz pack --encrypt ./dataset dataset.hxz
+    hexz pack --sign-key hexz.key ./dataset dataset.hxz";
 
 /// Block codec choices on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -109,6 +110,9 @@ pub struct Args {
     /// --password-file, HEXZ_PASSWORD or a prompt.
     #[arg(long)]
     encrypt: bool,
+    /// Sign the archive with this private key (from `hexz keygen`) as it is written.
+    #[arg(long, value_name = "PRIVATE_KEY")]
+    sign_key: Option<PathBuf>,
     /// Argon2id memory in KiB for a passphrase (default 65536); lower values weaken it.
     #[arg(long, value_name = "KIB", hide = true, requires = "encrypt")]
     kdf_memory: Option<u32>,
@@ -221,6 +225,13 @@ impl Args {
             check_output_outside(d, &self.output)?;
         }
         let metadata = self.metadata.map(|m| read_metadata(&m)).transpose()?;
+        let signing_key = match &self.sign_key {
+            Some(path) => Some(std::sync::Arc::new(
+                hexz_core::sign::SigningKey::read_file(path)
+                    .context("cannot use the private key")?,
+            )),
+            None => None,
+        };
         Ok(Config {
             source,
             raw: self.raw,
@@ -234,6 +245,7 @@ impl Args {
                 dedup: !self.no_dedup,
                 archive_id: None,
                 encryption,
+                signing_key,
             },
         })
     }

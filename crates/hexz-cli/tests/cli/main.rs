@@ -20,4 +20,5 @@ mod remote;
 mod roundtrip;
 mod s3;
 mod serve;
+mod sign;
 mod verify;
