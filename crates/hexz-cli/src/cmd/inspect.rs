@@ -26,7 +26,9 @@ An encrypted archive inspected without its key (no --key-file, --password-file, 
 HEXZ_PASSWORD) shows what its unencrypted header reveals: format version, feature bits, block
 size, archive id, cipher, KDF (a raw key, or Argon2id with its memory, iterations and lanes) and
 file size, then a line saying that the rest is encrypted and how to pass the key; the exit
-status is 0. With --json, such a report has \"header_only\": true and only those keys.
+status is 0. With --json, such a report has \"header_only\": true and only those keys. With
+--verify-key, inspect opens the archive to check its signature, so an encrypted one needs its
+key then.
 
 JSON keys: archive, format_version, required_features, optional_features, block_size,
 archive_id, file_size, encrypted, cipher (\"aes-256-gcm\" or \"none\"), kdf (null, or an
@@ -104,7 +106,8 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         readahead_threads: 0,
         ..ReadOptions::default()
     };
-    let archive = if global.key()?.is_some() {
+    // With --verify-key, `open` checks the signature; the header alone is not shown then.
+    let archive = if global.key()?.is_some() || global.verify_key.is_some() {
         super::open(&args.archive, options, global)?
     } else {
         // Without a key, an encrypted archive shows what its header reveals.

@@ -413,3 +413,55 @@ fn inspect_help_explains_encrypted_archives() {
         assert!(help.contains(want), "inspect --help lacks {want:?}");
     }
 }
+
+/// `--verify-key` is never skipped by the header-only view: a plain archive signed by another
+/// key fails, and an encrypted one without its key fails instead of showing the header.
+#[test]
+fn inspect_with_a_verify_key_checks_the_signature() {
+    let t = TempDir::new().expect("tempdir");
+    let input = t.path().join("data.txt");
+    std::fs::write(&input, text(10_000)).expect("write");
+    let i = input.to_str().expect("utf-8");
+    let keys = arg(t.path(), "keys");
+    ok_env(&["keygen", "-q", "-o", &keys], &[]);
+    ok_env(&["keygen", "-q", "-o", &keys, "--name", "other"], &[]);
+    let (sign, good, bad) = (
+        arg(t.path(), "keys/hexz.key"),
+        arg(t.path(), "keys/hexz.pub"),
+        arg(t.path(), "keys/other.pub"),
+    );
+    let plain = arg(t.path(), "plain.hxz");
+    ok_env(&["pack", "-q", "--sign-key", &sign, i, &plain], &[]);
+    ok_env(&["inspect", "--verify-key", &good, &plain], &[]);
+    let err = fails_env(&["inspect", "--verify-key", &bad, &plain], &[]);
+    assert!(err.contains("signature"), "{err}");
+
+    let enc = arg(t.path(), "enc.hxz");
+    let key = arg(t.path(), "archive.key");
+    std::fs::write(&key, format!("{KEY_HEX}\n")).expect("write key");
+    ok_env(
+        &[
+            "pack",
+            "-q",
+            "--encrypt",
+            "--key-file",
+            &key,
+            "--sign-key",
+            &sign,
+            i,
+            &enc,
+        ],
+        &[],
+    );
+    ok_env(
+        &["inspect", "--key-file", &key, "--verify-key", &good, &enc],
+        &[],
+    );
+    let err = fails_env(
+        &["inspect", "--key-file", &key, "--verify-key", &bad, &enc],
+        &[],
+    );
+    assert!(err.contains("signature"), "{err}");
+    let err = fails_env(&["inspect", "--verify-key", &good, &enc], &[]);
+    assert!(err.contains("is encrypted"), "{err}");
+}
