@@ -56,8 +56,10 @@ impl VerifyReport {
 pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<VerifyReport> {
     let inner = archive.inner();
     let s = archive.summary();
-    let mut report = VerifyReport::default();
-    report.signature = check_signature(archive);
+    let mut report = VerifyReport {
+        signature: check_signature(archive),
+        ..VerifyReport::default()
+    };
     if let SignatureCheck::Invalid(why) = &report.signature {
         report.problems.push(why.clone());
     }

@@ -159,6 +159,7 @@ fn generate_fixtures() {
             dedup: true,
             archive_id: Some(TREE_ID),
             encryption: None,
+            ..WriteOptions::default()
         },
         |w| {
             for it in &items {
@@ -194,6 +195,7 @@ fn generate_fixtures() {
             dedup: true,
             archive_id: Some(RAW_ID),
             encryption: None,
+            ..WriteOptions::default()
         },
         |w| {
             w.add_stream("disk", &disk[..], meta(0o600, 1_700_000_100_000_000_000))
@@ -216,6 +218,7 @@ fn generate_fixtures() {
             dedup: true,
             archive_id: Some(RECORDS_ID),
             encryption: None,
+            ..WriteOptions::default()
         },
         |w| {
             w.add_array("features", DType::F32, &[10, 3, 4], &f)

@@ -67,6 +67,7 @@ fn write_opts() -> impl Strategy<Value = WriteOptions> {
             dedup,
             archive_id: None,
             encryption: None,
+            ..WriteOptions::default()
         },
     )
 }
