@@ -4,7 +4,7 @@ use hexz_core::Error;
 #[cfg(target_os = "linux")]
 use pyo3::exceptions::PyOSError;
 use pyo3::exceptions::{
-    PyFileNotFoundError, PyIndexError, PyPermissionError, PyRuntimeError, PyValueError,
+    PyFileExistsError, PyFileNotFoundError, PyIndexError, PyPermissionError, PyRuntimeError, PyValueError,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyType;
@@ -20,6 +20,7 @@ pub fn to_py(err: Error) -> PyErr {
     match io_kind {
         Some(ErrorKind::NotFound) => return PyFileNotFoundError::new_err(msg),
         Some(ErrorKind::PermissionDenied) => return PyPermissionError::new_err(msg),
+        Some(ErrorKind::AlreadyExists) => return PyFileExistsError::new_err(msg),
         _ => {}
     }
     let class = match &err {
@@ -31,6 +32,7 @@ pub fn to_py(err: Error) -> PyErr {
         Error::Integrity { .. } => "IntegrityError",
         Error::WrongKey(_) | Error::KeyRequired(_) => "DecryptionError",
         Error::NotEncrypted(_) => return PyValueError::new_err(msg),
+        Error::NotSigned(_) | Error::BadSignature(_) => "SignatureError",
         Error::Unsupported(_) => "UnsupportedFeatureError",
         Error::Io { .. } | Error::Source { .. } => "StoreError",
         Error::EntryNotFound(_) => return PyFileNotFoundError::new_err(msg),

@@ -9,6 +9,7 @@ mod errors;
 mod mount;
 mod reader;
 mod remote;
+mod sign;
 mod writer;
 
 use pyo3::prelude::*;
@@ -20,6 +21,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<writer::NativeWriter>()?;
     m.add_class::<chunk::Chunk>()?;
     m.add_class::<mount::NativeMount>()?;
+    m.add_function(wrap_pyfunction!(sign::keygen, m)?)?;
+    m.add_function(wrap_pyfunction!(sign::sign_file, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("FORMAT_VERSION", hexz_core::FORMAT_VERSION)?;
     m.add("HAS_ZSTD", cfg!(feature = "compression-zstd"))?;

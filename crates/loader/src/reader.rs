@@ -101,6 +101,8 @@ impl NativeArchive {
         key = None,
         key_file = None,
         password = None,
+        verify_key = None,
+        verify_key_file = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -117,15 +119,22 @@ impl NativeArchive {
         key: Option<Vec<u8>>,
         key_file: Option<std::path::PathBuf>,
         password: Option<String>,
+        verify_key: Option<String>,
+        verify_key_file: Option<std::path::PathBuf>,
     ) -> PyResult<Self> {
         let key = key_source(key, key_file, password)?;
+        let verify_key = crate::sign::verifying_key(verify_key, verify_key_file)?;
         let opts = ReadOptions {
             cache_bytes,
             readahead_threads,
             readahead_blocks,
             verify_hashes: false,
             key,
+            #[cfg(feature = "signing")]
+            verify_key,
         };
+        #[cfg(not(feature = "signing"))]
+        let _ = verify_key;
         let archive = if remote::is_url(&path) {
             let remote = RemoteOptions {
                 endpoint,
@@ -366,6 +375,12 @@ impl NativeArchive {
         d.set_item("entry_count", s.entry_count)?;
         d.set_item("record_count", s.record_count)?;
         d.set_item("signed", a.footer().signature_offset.is_some())?;
+        d.set_item(
+            "signer",
+            a.signature().map(|s| crate::sign::hex(&s.public_key)),
+        )?;
+        d.set_item("root_hash", crate::sign::hex(&a.root_hash()))?;
+        d.set_item("encrypted", a.is_encrypted())?;
         Ok(d)
     }
 
@@ -375,6 +390,34 @@ impl NativeArchive {
             .detach(|| hexz_core::verify::verify(&self.archive, &|_| {}))
             .py()?;
         Ok(r.problems)
+    }
+
+    /// Checks every block, table and the signature, as `hexz verify` does; returns `ok`,
+    /// `problems`, `signature` (`"unsigned"`, `"valid"`, `"invalid"` or `"unchecked"`),
+    /// `signed`, `signer` (the public key a valid signature was made with, hex), `root_hash`,
+    /// `frames`, `blocks` and `bytes`.
+    fn verify_report<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        use hexz_core::verify::SignatureCheck;
+        let r = py
+            .detach(|| hexz_core::verify::verify(&self.archive, &|_| {}))
+            .py()?;
+        let (state, signer) = match &r.signature {
+            SignatureCheck::Unsigned => ("unsigned", None),
+            SignatureCheck::Valid { public_key } => ("valid", Some(crate::sign::hex(public_key))),
+            SignatureCheck::Invalid(_) => ("invalid", None),
+            SignatureCheck::Unchecked => ("unchecked", None),
+        };
+        let d = PyDict::new(py);
+        d.set_item("ok", r.is_ok())?;
+        d.set_item("problems", r.problems.clone())?;
+        d.set_item("signature", state)?;
+        d.set_item("signed", self.archive.signature().is_some())?;
+        d.set_item("signer", signer)?;
+        d.set_item("root_hash", crate::sign::hex(&self.archive.root_hash()))?;
+        d.set_item("frames", r.frames)?;
+        d.set_item("blocks", r.blocks)?;
+        d.set_item("bytes", r.bytes)?;
+        Ok(d)
     }
 }
 

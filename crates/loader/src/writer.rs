@@ -127,7 +127,8 @@ impl NativeWriter {
     #[pyo3(signature = (
         path, compression = "lz4", level = None, block_size = 65536, threads = 0, dedup = true,
         *, endpoint = None, region = None, path_style = None, anonymous = false, allow_http = false,
-        key = None, key_file = None, password = None, kdf = None
+        key = None, key_file = None, password = None, kdf = None,
+        signing_key = None, signing_key_file = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -147,7 +148,10 @@ impl NativeWriter {
         key_file: Option<PathBuf>,
         password: Option<String>,
         kdf: Option<(u32, u32, u32)>,
+        signing_key: Option<String>,
+        signing_key_file: Option<PathBuf>,
     ) -> PyResult<Self> {
+        let signing_key = crate::sign::signing_key(signing_key, signing_key_file)?;
         let encryption = crate::reader::key_source(key, key_file, password)?.map(|k| {
             let params = kdf.map_or(KdfParams::DEFAULT, |(m_cost, t_cost, parallelism)| {
                 KdfParams {
@@ -174,7 +178,11 @@ impl NativeWriter {
             dedup,
             archive_id: None,
             encryption,
+            #[cfg(feature = "signing")]
+            signing_key,
         };
+        #[cfg(not(feature = "signing"))]
+        let _ = signing_key;
         let s3 = s3_options(endpoint, region, path_style, anonymous, allow_http);
         let w = py.detach(|| create(&path, opts, s3.as_ref()))?;
         Ok(NativeWriter {

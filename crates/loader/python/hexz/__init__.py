@@ -7,6 +7,8 @@ decoded, and prefetch ahead on Rust threads. The public API:
 - :func:`read_array`, :func:`load_array` (NumPy)
 - :class:`Dataset` / :class:`Loader`, :class:`Sampler` (PyTorch), :func:`tf_dataset` (TensorFlow)
 - :func:`mount` (a read-only FUSE mount, Linux): ``with hexz.mount("a.hxz") as mp: mp.path``
+- signatures: :func:`keygen`, :func:`sign`, :func:`verify`, ``Writer(..., signing_key=...)``
+  and ``verify_key=`` wherever an archive is opened
 - exceptions: :class:`HexzError` and subclasses
 
 Everywhere a path goes, a URL goes: ``s3://bucket/key``, ``https://...``, ``http://...``
@@ -29,12 +31,14 @@ from .errors import (
     FormatError,
     HexzError,
     IntegrityError,
+    SignatureError,
     StoreError,
     UnsupportedFeatureError,
     UnsupportedVersionError,
 )
 from .mount import Mount, mount
 from .reader import AsyncReader, Entry, EntryReader, Reader
+from .signing import keygen, sign, verify
 from .tensorflow import tf_dataset
 from .writer import Writer
 
@@ -52,16 +56,20 @@ __all__ = [
     "Mount",
     "Reader",
     "Sampler",
+    "SignatureError",
     "StoreError",
     "UnsupportedFeatureError",
     "UnsupportedVersionError",
     "Writer",
     "__version__",
+    "keygen",
     "load_array",
     "mount",
     "open",
     "read_array",
+    "sign",
     "tf_dataset",
+    "verify",
 ]
 
 
@@ -70,7 +78,8 @@ def open(path: Union[str, os.PathLike[str]], mode: str = "r", **kwargs: Any) -> 
     :class:`Writer` (keyword arguments go to the class). ``path`` may be a URL
     (``s3://bucket/key``, ``https://...``); for reading, the S3 options ``endpoint``,
     ``region``, ``path_style``, ``anonymous`` and ``allow_http`` are keyword arguments of
-    :class:`Reader`."""
+    :class:`Reader`, as are ``key`` / ``password`` (encrypted archives) and ``verify_key``
+    (the signer's public key: the archive must be signed by it)."""
     if mode in ("r", "rb"):
         return Reader(path, **kwargs)
     if mode in ("w", "wb"):

@@ -10,6 +10,8 @@ __all__ = [
     "NativeWriter",
     "Chunk",
     "NativeMount",
+    "keygen",
+    "sign_file",
     "__version__",
     "FORMAT_VERSION",
     "HAS_ZSTD",
@@ -65,6 +67,8 @@ class NativeArchive:
         key: bytes | None = None,
         key_file: str | None = None,
         password: str | None = None,
+        verify_key: str | None = None,
+        verify_key_file: str | None = None,
     ) -> NativeArchive: ...
     @property
     def path(self) -> str: ...
@@ -88,6 +92,7 @@ class NativeArchive:
     def record(self, i: int) -> tuple[int, int]: ...
     def info(self) -> dict[str, Any]: ...
     def verify(self) -> list[str]: ...
+    def verify_report(self) -> dict[str, Any]: ...
 
 @final
 class NativeWriter:
@@ -112,6 +117,8 @@ class NativeWriter:
         key_file: str | None = None,
         password: str | None = None,
         kdf: tuple[int, int, int] | None = None,
+        signing_key: str | None = None,
+        signing_key_file: str | None = None,
     ) -> NativeWriter: ...
     @property
     def closed(self) -> bool: ...
@@ -153,3 +160,12 @@ class NativeMount:
     @property
     def read_errors(self) -> int: ...
     def unmount(self) -> None: ...
+
+def keygen(dir: str, name: str) -> tuple[str, str]:
+    """Writes ``DIR/NAME.key`` (mode 0600) and ``DIR/NAME.pub``; returns their paths."""
+
+def sign_file(
+    path: str, *, signing_key: str | None = None, signing_key_file: str | None = None
+) -> dict[str, Any]:
+    """Signs the local archive at ``path`` in place; returns ``root_hash``, ``public_key``,
+    ``replaced`` and ``file_size``."""

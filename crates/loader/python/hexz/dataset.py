@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Callable, Optional
 
 from . import _compat
-from .reader import KeyLike, PathLike, _Handle, _remote_options
+from .reader import KeyLike, PathLike, PublicKeyLike, _Handle, _remote_options
 
 __all__ = ["Dataset", "Loader", "Sampler"]
 
@@ -62,6 +62,9 @@ class Dataset:
             :class:`hexz.Reader`. They are pickled with the dataset, so DataLoader workers
             reopen the archive with them (raw key bytes and passwords are then in the
             pickle; a key file only as its path).
+        verify_key: the public key of the archive's signer, as for :class:`hexz.Reader`:
+            the archive must be signed by it, and every read is checked against its hashes
+            (also in DataLoader workers, which get the key with the pickled dataset).
     """
 
     def __init__(
@@ -82,8 +85,11 @@ class Dataset:
         allow_http: bool = False,
         key: Optional[KeyLike] = None,
         password: Optional[str] = None,
+        verify_key: Optional[PublicKeyLike] = None,
     ) -> None:
-        remote = _remote_options(endpoint, region, path_style, anonymous, allow_http, key, password)
+        remote = _remote_options(
+            endpoint, region, path_style, anonymous, allow_http, key, password, verify_key
+        )
         self._h = _Handle(path, cache_size, prefetch_threads, remote)
         self.transform = transform
         self.as_tensor = as_tensor

@@ -13,6 +13,7 @@ __all__ = [
     "FormatError",
     "HexzError",
     "IntegrityError",
+    "SignatureError",
     "StoreError",
     "UnsupportedFeatureError",
     "UnsupportedVersionError",
@@ -33,6 +34,12 @@ class UnsupportedVersionError(FormatError):
 
 class IntegrityError(HexzError):
     """Stored bytes do not match their checksum or hash: the archive is corrupt or tampered."""
+
+
+class SignatureError(IntegrityError):
+    """A public key was given (``verify_key=``) and the archive is not signed by it: it carries
+    no signature, another key signed it, or it changed after it was signed. A subclass of
+    :class:`IntegrityError`: either way the archive cannot be trusted as the signer's."""
 
 
 class DecryptionError(HexzError):

@@ -25,7 +25,7 @@ from typing import Any, Optional, Union
 from . import _native
 from ._native import NativeArchive, NativeMount
 from .errors import UnsupportedFeatureError
-from .reader import KeyLike, PathLike, Reader, _open_native, _remote_options
+from .reader import KeyLike, PathLike, PublicKeyLike, Reader, _open_native, _remote_options
 
 __all__ = ["Mount", "mount"]
 
@@ -50,6 +50,7 @@ def mount(
     allow_http: bool = False,
     key: Optional[KeyLike] = None,
     password: Optional[str] = None,
+    verify_key: Optional[PublicKeyLike] = None,
 ) -> Mount:
     """Mounts an archive read-only and returns the :class:`Mount`, already mounted.
 
@@ -82,6 +83,9 @@ def mount(
         endpoint, region, path_style, anonymous, allow_http: the S3 options of
             :class:`Reader`, for ``s3://`` URLs.
         key, password: the key or password of an encrypted archive, as for :class:`Reader`.
+        verify_key: the signer's public key, as for :class:`Reader`: the archive must be
+            signed by it, and every block the mount serves is checked against its hash (a
+            tampered block reads as ``EIO``, counted in :attr:`Mount.read_errors`).
 
     Raises:
         FileNotFoundError: the archive or ``mountpoint`` does not exist, or ``/dev/fuse`` is
@@ -91,6 +95,7 @@ def mount(
             opened (``PermissionError``), or the kernel refused the mount.
         hexz.FormatError, hexz.IntegrityError: the archive is corrupt.
         hexz.DecryptionError: the archive is encrypted and the key is missing or wrong.
+        hexz.SignatureError: ``verify_key`` was given and the archive is not signed by it.
         hexz.UnsupportedFeatureError: not on Linux.
     """
     if not _native.HAS_MOUNT:
@@ -102,7 +107,9 @@ def mount(
     native = _archive(
         path,
         cache_size,
-        _remote_options(endpoint, region, path_style, anonymous, allow_http, key, password),
+        _remote_options(
+            endpoint, region, path_style, anonymous, allow_http, key, password, verify_key
+        ),
     )
     tmpdir: Optional[str] = None
     if mountpoint is None:
@@ -197,8 +204,8 @@ def _archive(
     if isinstance(path, Reader):
         if cache_size is not None or remote:
             raise ValueError(
-                "cache_size, the S3 options, key and password apply when mount() opens the "
-                "archive, not to an open Reader"
+                "cache_size, the S3 options, key, password and verify_key apply when mount() "
+                "opens the archive, not to an open Reader"
             )
         return path._check()
     name = os.fspath(path)

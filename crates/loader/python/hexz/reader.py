@@ -13,6 +13,13 @@ An encrypted archive (``hexz pack --encrypt``, ``Writer(..., key=...)``) is open
 given for an archive that is not encrypted raises :class:`ValueError`. The key travels with
 the object when it is pickled (a DataLoader worker reopens the archive with it): raw key
 bytes and passwords end up in the pickle, a key file only as its path.
+
+A signed archive (``hexz.sign``, ``Writer(..., signing_key=...)``) is checked against its
+signer's public key with ``verify_key=`` (the path of a public key file, a PEM string, 64 hex
+digits, or 32 bytes): opening fails with :class:`hexz.errors.SignatureError` unless the archive
+carries a valid signature by that key, and every block and table is then checked against its
+hash as it is read, so a tampered byte raises :class:`hexz.errors.IntegrityError` instead of
+being returned. The public key travels with pickles too (a DataLoader worker checks it again).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from typing import Any, Optional, Union
 from . import _compat
 from ._native import NativeArchive
 
-__all__ = ["AsyncReader", "Entry", "EntryReader", "Reader"]
+__all__ = ["AsyncReader", "Entry", "EntryReader", "PublicKeyLike", "Reader"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -86,6 +93,38 @@ def _key_options(key: Optional[KeyLike], password: Optional[str]) -> dict[str, A
     raise TypeError(f"key must be bytes, a hex str or a key file path, not {type(key).__name__}")
 
 
+PublicKeyLike = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"]
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _verify_key_options(verify_key: Optional[PublicKeyLike]) -> dict[str, Any]:
+    """``verify_key=`` as the keyword options of the native classes: ``verify_key`` (text: a
+    PEM block or 64 hex digits; from 32 bytes as hex) or ``verify_key_file`` (a path)."""
+    if verify_key is None:
+        return {}
+    if isinstance(verify_key, (bytes, bytearray, memoryview)):
+        raw = bytes(verify_key)
+        if len(raw) != 32:
+            raise ValueError(f"verify_key must be 32 bytes, got {len(raw)}")
+        return {"verify_key": raw.hex()}
+    if isinstance(verify_key, str):
+        text = verify_key.strip()
+        if text.startswith("-----BEGIN") or (len(text) == 64 and set(text) <= _HEX):
+            return {"verify_key": text}
+        if not text:
+            raise ValueError("verify_key must not be empty")
+    if isinstance(verify_key, (str, os.PathLike)):
+        path = os.fspath(verify_key)
+        if not isinstance(path, str):
+            raise TypeError("a public key file path must be a str or os.PathLike[str]")
+        return {"verify_key_file": path}
+    raise TypeError(
+        "verify_key must be a public key file path, a PEM str, 64 hex digits or 32 bytes, "
+        f"not {type(verify_key).__name__}"
+    )
+
+
 def _remote_options(
     endpoint: Optional[str] = None,
     region: Optional[str] = None,
@@ -94,10 +133,11 @@ def _remote_options(
     allow_http: bool = False,
     key: Optional[KeyLike] = None,
     password: Optional[str] = None,
+    verify_key: Optional[PublicKeyLike] = None,
 ) -> dict[str, Any]:
-    """The S3 keyword options that differ from their defaults, checked, as a dict for
-    :class:`~hexz._native.NativeArchive` (and for pickling: a DataLoader worker reopens the
-    archive with the same options)."""
+    """The S3 keyword options that differ from their defaults, checked, with the key options,
+    as a dict for :class:`~hexz._native.NativeArchive` (and for pickling: a DataLoader worker
+    reopens the archive with the same options)."""
     for name, value in (("endpoint", endpoint), ("region", region)):
         if value is not None and not isinstance(value, str):
             raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
@@ -115,6 +155,7 @@ def _remote_options(
     }
     options = {k: v for k, v in given.items() if v is not None}
     options.update(_key_options(key, password))
+    options.update(_verify_key_options(verify_key))
     return options
 
 
@@ -356,6 +397,10 @@ class Reader(_Stream):
         key: the raw key of an encrypted archive: 32 bytes, a str of 64 hex digits, or the
             path of a key file (``docs/keys.md``). Pickled with the reader (a path as a path).
         password: the password of an encrypted archive. Pickled with the reader.
+        verify_key: the public key of the archive's signer: the path of a public key file
+            (``hexz.keygen``'s ``.pub``), a PEM str, 64 hex digits or 32 bytes. Opening raises
+            :class:`hexz.SignatureError` unless the archive is signed by it, and every read
+            is checked against the archive's hashes. Pickled with the reader.
 
     The S3 options are used for ``s3://`` URLs only; credentials come from the standard AWS
     environment variables or the profile ``AWS_PROFILE`` names.
@@ -374,10 +419,13 @@ class Reader(_Stream):
         allow_http: bool = False,
         key: Optional[KeyLike] = None,
         password: Optional[str] = None,
+        verify_key: Optional[PublicKeyLike] = None,
     ) -> None:
         if prefetch_threads < 0:
             raise ValueError("prefetch_threads must be >= 0")
-        remote = _remote_options(endpoint, region, path_style, anonymous, allow_http, key, password)
+        remote = _remote_options(
+            endpoint, region, path_style, anonymous, allow_http, key, password, verify_key
+        )
         handle = _Handle(path, cache_size, prefetch_threads, remote)
         super().__init__(handle, 0, len(handle.native), handle.path)
 
@@ -450,7 +498,8 @@ class AsyncReader:
     Use as ``async with hexz.AsyncReader(path) as r: data = await r.read_at(0, 1024)``.
     ``path`` may be a URL (``s3://``, ``http(s)://``); keyword arguments (``cache_size``,
     ``prefetch_threads``, the S3 options ``endpoint``, ``region``, ``path_style``,
-    ``anonymous``, ``allow_http``, and ``key`` / ``password``) go to :class:`Reader`.
+    ``anonymous``, ``allow_http``, ``key`` / ``password`` and ``verify_key``) go to
+    :class:`Reader`.
     """
 
     def __init__(self, path: PathLike, **kwargs: Any) -> None:

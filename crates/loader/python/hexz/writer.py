@@ -9,6 +9,7 @@ from typing import Any, Optional, Union
 from . import _compat
 from ._native import NativeWriter
 from .reader import MAX_THREADS, KeyLike, _key_options
+from .signing import SigningKeyLike, _signing_key_options
 
 __all__ = ["Writer"]
 
@@ -46,6 +47,9 @@ class Writer:
         password: encrypt with a key derived from this password (Argon2id, 64 MiB, 3 passes).
         kdf: Argon2id ``(memory_kib, passes, lanes)`` for ``password`` (default
             ``(65536, 3, 4)``); smaller values make a password cheaper to guess.
+        signing_key: sign the archive (Ed25519) as it is finished: the path of a private key
+            file (``hexz.keygen``'s ``.key``, PKCS#8 PEM) or its PEM text. Readers check it
+            with ``verify_key=``. Works for ``s3://`` uploads too, and with encryption.
 
     Used as a context manager, the archive is finished on a clean exit and discarded when the
     body raises.
@@ -68,8 +72,10 @@ class Writer:
         key: Optional[KeyLike] = None,
         password: Optional[str] = None,
         kdf: Optional[tuple[int, int, int]] = None,
+        signing_key: Optional[SigningKeyLike] = None,
     ) -> None:
         keys = _key_options(key, password)
+        keys.update(_signing_key_options(signing_key))
         if kdf is not None and "password" not in keys:
             raise ValueError("kdf applies with a password only")
         if not 0 <= threads <= MAX_THREADS:

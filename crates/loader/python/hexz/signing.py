@@ -1,0 +1,184 @@
+"""Signatures (Ed25519, ``docs/FORMAT.md`` §10): :func:`keygen`, :func:`sign` and
+:func:`verify`.
+
+A signature covers the archive's root hash, which covers its header, its tables and, through
+their hashes, every block: a reader given the signer's public key (``verify_key=`` of
+:func:`hexz.open`, :class:`hexz.Dataset`, :func:`hexz.mount`, ...) refuses an archive that
+is not signed by it and checks every byte it reads. Encrypted archives are signed without
+their key. Everything here needs the ``signing`` feature (in the default build); without it,
+:class:`hexz.UnsupportedFeatureError` is raised.
+
+Example::
+
+    private, public = hexz.keygen("keys", "release")   # keys/release.key, keys/release.pub
+    hexz.sign("data.hxz", private)                     # or Writer(..., signing_key=private)
+    reader = hexz.open("data.hxz", verify_key=public)  # SignatureError unless signed by it
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Any, Optional, Union
+
+from . import _native
+from .reader import (
+    DEFAULT_CACHE_BYTES,
+    KeyLike,
+    PathLike,
+    PublicKeyLike,
+    _remote_options,
+)
+
+__all__ = ["SigningKeyLike", "keygen", "sign", "verify"]
+
+SigningKeyLike = Union[str, "os.PathLike[str]"]
+
+
+def _signing_key_options(signing_key: Optional[SigningKeyLike]) -> dict[str, Any]:
+    """``signing_key=`` as the keyword options of the native functions: ``signing_key`` (PEM
+    text) or ``signing_key_file`` (a path)."""
+    if signing_key is None:
+        return {}
+    if isinstance(signing_key, str) and signing_key.lstrip().startswith("-----BEGIN"):
+        return {"signing_key": signing_key}
+    if isinstance(signing_key, (str, os.PathLike)):
+        path = os.fspath(signing_key)
+        if not isinstance(path, str):
+            raise TypeError("a private key file path must be a str or os.PathLike[str]")
+        if not path:
+            raise ValueError("signing_key must not be empty")
+        return {"signing_key_file": path}
+    raise TypeError(
+        "signing_key must be a private key file path or its PEM text, "
+        f"not {type(signing_key).__name__}"
+    )
+
+
+def _local_path(path: PathLike, what: str) -> str:
+    name = os.fspath(path)
+    if not isinstance(name, str):
+        raise TypeError(f"{what} must be a str or os.PathLike[str]")
+    if "://" in name:
+        raise ValueError(f"{name}: only local archives can be signed (sign before uploading)")
+    return name
+
+
+def keygen(output_dir: PathLike = ".", name: str = "hexz") -> tuple[str, str]:
+    """Generates an Ed25519 key pair and returns the paths ``(private, public)``:
+    ``OUTPUT_DIR/NAME.key`` (PKCS#8 PEM, created with mode 0600; keep it secret) and
+    ``OUTPUT_DIR/NAME.pub`` (SubjectPublicKeyInfo PEM; give it to readers). The same files as
+    ``hexz keygen`` and OpenSSL's ``genpkey -algorithm ed25519`` / ``pkey -pubout``.
+
+    Raises:
+        FileExistsError: either file exists (nothing is replaced, nothing is left behind).
+        FileNotFoundError: ``output_dir`` does not exist.
+        ValueError: ``name`` is not a plain file name.
+    """
+    directory = os.fspath(output_dir)
+    if not isinstance(directory, str):
+        raise TypeError("output_dir must be a str or os.PathLike[str]")
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, not {type(name).__name__}")
+    private, public = _native.keygen(directory, name)
+    return private, public
+
+
+def sign(
+    path: PathLike, signing_key: SigningKeyLike, *, output: Optional[PathLike] = None
+) -> dict[str, Any]:
+    """Signs a finished local archive with a private key (a key file path, or its PEM text).
+
+    Without ``output`` the archive is signed in place: the 144-byte signature goes where the
+    footer was, followed by a new footer, in one write (an earlier signature is replaced).
+    With ``output`` the archive is copied to a temporary file next to ``output``, signed
+    there, and renamed onto ``output``; ``path`` is left as it was. Only the header, footer
+    and tables are read: run :func:`verify` first on an archive of unknown origin, since
+    signing vouches for whatever it holds. Encrypted archives need no key.
+
+    Returns a dict: ``root_hash`` and ``public_key`` (hex), ``replaced`` (whether an earlier
+    signature was replaced), ``file_size`` and ``path`` (the signed file).
+    """
+    src = _local_path(path, "path")
+    keys = _signing_key_options(signing_key)
+    if not keys:
+        raise ValueError("a signing key is required")
+    if output is None:
+        report = dict(_native.sign_file(src, **keys))
+        report["path"] = src
+        return report
+    dst = _local_path(output, "output")
+    if os.path.exists(dst) and os.path.samefile(src, dst):
+        report = dict(_native.sign_file(dst, **keys))
+        report["path"] = dst
+        return report
+    directory = os.path.dirname(os.path.abspath(dst))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dst)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+            shutil.copyfileobj(inp, out, 1 << 20)
+        shutil.copymode(src, tmp)
+        report = dict(_native.sign_file(tmp, **keys))
+        os.replace(tmp, dst)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(directory)
+    report["path"] = dst
+    return report
+
+
+def _fsync_dir(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def verify(
+    path: PathLike,
+    verify_key: Optional[PublicKeyLike] = None,
+    *,
+    key: Optional[KeyLike] = None,
+    password: Optional[str] = None,
+    endpoint: Optional[str] = None,
+    region: Optional[str] = None,
+    path_style: Optional[bool] = None,
+    anonymous: bool = False,
+    allow_http: bool = False,
+) -> dict[str, Any]:
+    """Checks a whole archive (local or a URL), as ``hexz verify`` does: every block and table
+    against its checksum and hash, that every byte belongs to one, and the signature.
+
+    With ``verify_key`` (the signer's public key, as for :class:`hexz.Reader`) the archive
+    must be signed by that key, else :class:`hexz.SignatureError` is raised. Without it a
+    signature is checked against the key it names (proving the archive is intact since that
+    key signed it, not who holds the key): compare ``signer`` with the key you expect.
+    ``key`` / ``password`` decrypt an encrypted archive; the S3 options are those of
+    :class:`hexz.Reader`.
+
+    Returns a dict: ``ok`` (no problem found), ``problems`` (one line each), ``signed``,
+    ``signature`` (``"unsigned"``, ``"valid"``, ``"invalid"``, or ``"unchecked"`` in a build
+    without signing), ``signer`` (the public key of a valid signature, hex, else None),
+    ``root_hash`` (hex), ``frames``, ``blocks`` and ``bytes`` (logical bytes checked).
+    Corruption is reported in ``problems``; an archive that cannot be opened at all raises
+    as :func:`hexz.open` does.
+    """
+    name = os.fspath(path)
+    if not isinstance(name, str):
+        raise TypeError("path must be a str (a path or URL) or os.PathLike[str]")
+    remote = _remote_options(
+        endpoint, region, path_style, anonymous, allow_http, key, password, verify_key
+    )
+    native = _native.NativeArchive(name, DEFAULT_CACHE_BYTES, 0, **remote)
+    return dict(native.verify_report())
