@@ -31,7 +31,8 @@ AWS_REGION, AWS_ENDPOINT_URL) or the AWS_PROFILE profile in ~/.aws/credentials a
 the S3 options below override them.
 
 Encrypted archives (hexz pack --encrypt) are read with --key-file or --password-file, or the
-HEXZ_KEY (64 hex digits) or HEXZ_PASSWORD environment variable.
+HEXZ_KEY (64 hex digits) or HEXZ_PASSWORD environment variable; without any of them, a command
+run on a terminal asks for the passphrase (no echo).
 
 Signed archives (hexz keygen, hexz sign) carry an Ed25519 signature over a root hash that covers
 every byte; --verify-key makes any reading command refuse an archive not signed by that key and

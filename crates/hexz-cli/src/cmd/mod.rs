@@ -178,7 +178,23 @@ fn open(path: &Path, mut options: ReadOptions, global: &Global) -> Result<Archiv
     if let Some(k) = &global.verify_key {
         options.verify_key = Some(public_key(k)?);
     }
-    open_with(path, options, global).map_err(|e| match e.downcast_ref::<hexz_core::Error>() {
+    let first = open_with(path, options.clone(), global);
+    // An encrypted archive and no key given: on a terminal, ask for the passphrase.
+    let result = match first {
+        Err(e) if is_key_required(&e) && options.key.is_none() => match prompt_password(false)? {
+            Some(pass) => open_with(
+                path,
+                ReadOptions {
+                    key: Some(pass),
+                    ..options
+                },
+                global,
+            ),
+            None => Err(e),
+        },
+        r => r,
+    };
+    result.map_err(|e| match e.downcast_ref::<hexz_core::Error>() {
         Some(hexz_core::Error::KeyRequired(_)) => anyhow::anyhow!(
             "{} is encrypted: pass --key-file or --password-file, or set {KEY_ENV} or \
                  {PASSWORD_ENV}",
@@ -200,6 +216,13 @@ fn store(path: &Path, global: &Global) -> Result<std::sync::Arc<dyn hexz_core::R
                 .with_context(|| format!("cannot open {}", path.display()))?,
         ),
     })
+}
+
+fn is_key_required(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<hexz_core::Error>(),
+        Some(hexz_core::Error::KeyRequired(_))
+    )
 }
 
 fn open_with(path: &Path, options: ReadOptions, global: &Global) -> Result<Archive> {

@@ -156,6 +156,58 @@ fn passphrase_round_trip_and_errors() {
     assert!(err.contains("is encrypted"), "{err}");
 }
 
+/// On a terminal (a pseudo-terminal from util-linux `script`), a reading command asks for the
+/// passphrase of an encrypted archive when none was given, without echo.
+#[test]
+fn reading_prompts_for_the_passphrase_on_a_terminal() {
+    use std::io::Write;
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("util-linux script is not installed: skipped");
+        return;
+    }
+    let t = TempDir::new().expect("tempdir");
+    let input = t.path().join("data.txt");
+    std::fs::write(&input, b"prompted\n").expect("write");
+    let archive = arg(t.path(), "enc.hxz");
+    let mut args = vec!["pack", "-q", "--encrypt"];
+    args.extend(CHEAP_KDF);
+    args.extend([input.to_str().expect("utf-8"), &archive]);
+    ok_env(&args, &[("HEXZ_PASSWORD", "typed secret")]);
+    let typed = |pass: &str| {
+        let line = format!("{} cat {archive} data.txt", env!("CARGO_BIN_EXE_hexz"));
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .env_remove("HEXZ_KEY")
+            .env_remove("HEXZ_PASSWORD")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn script");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(format!("{pass}\n").as_bytes())
+            .expect("type");
+        let out = child.wait_with_output().expect("wait");
+        drop(stdin);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = typed("typed secret");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("Password:"), "{out}");
+    assert!(out.contains("prompted"), "{out}");
+    let (code, out) = typed("wrong secret");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("wrong key or password"), "{out}");
+}
+
 #[test]
 fn encrypt_needs_a_key() {
     let t = TempDir::new().expect("tempdir");
