@@ -136,9 +136,7 @@ pub fn sign_file<'py>(
     #[cfg(feature = "signing")]
     {
         use crate::errors::IntoPy;
-        let r = py
-            .detach(|| hexz_core::sign::sign_file(&path, &key))
-            .py()?;
+        let r = py.detach(|| hexz_core::sign::sign_file(&path, &key)).py()?;
         let d = PyDict::new(py);
         d.set_item("root_hash", hex(&r.root_hash))?;
         d.set_item("public_key", key.verifying_key().to_hex())?;
