@@ -3,13 +3,12 @@
 use super::{Global, KEY_ENV, PASSWORD_ENV};
 use crate::size::human;
 use anyhow::{Context, Result};
-use hexz_core::{Archive, Codec, EntryKind, FileStore, ReadAt, ReadOptions, RecordGroup};
+use hexz_core::{Archive, Codec, EntryKind, ReadOptions, RecordGroup};
 use hexz_format::{Cipher, Header, Kdf};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 pub const ABOUT: &str = "Show an archive's format, sizes, codec mix and contents summary";
 
@@ -26,7 +25,8 @@ An encrypted archive inspected without its key (no --key-file, --password-file, 
 HEXZ_PASSWORD) shows what its unencrypted header reveals: format version, feature bits, block
 size, archive id, cipher, KDF (a raw key, or Argon2id with its memory, iterations and lanes) and
 file size, then a line saying that the rest is encrypted and how to pass the key; the exit
-status is 0. With --json, such a report has \"header_only\": true and only those keys. With
+status is 0. The signature, when there is one, is checked too: the footer is not encrypted.
+With --json, such a report has \"header_only\": true and only those keys, signed and signer. With
 --verify-key, inspect opens the archive to check its signature, so an encrypted one needs its
 key then.
 
@@ -135,8 +135,14 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
 
 /// `hexz inspect` of an encrypted archive without its key: the header only.
 fn run_header_only(args: &Args, global: &Global) -> Result<()> {
-    let store = open_store(&args.archive, global)?;
+    let store = super::store(&args.archive, global)?;
     let header = hexz_core::read_header(&*store)?;
+    // The footer and signature are not encrypted: a signature can be checked without the key.
+    let signature = match hexz_core::sign::verify_signature(&*store, None) {
+        Ok(sig) => Some(Ok(hex(&sig.public_key))),
+        Err(hexz_core::Error::NotSigned(_)) => None,
+        Err(e) => Some(Err(e.to_string())),
+    };
     let name = store.describe();
     let file_size = store.len().with_context(|| format!("cannot stat {name}"))?;
     let report = HeaderReport {
@@ -147,6 +153,7 @@ fn run_header_only(args: &Args, global: &Global) -> Result<()> {
         archive_id: hex(&header.archive_id),
         encryption: Encryption::of(&header),
         file_size,
+        signature,
     };
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -155,18 +162,6 @@ fn run_header_only(args: &Args, global: &Global) -> Result<()> {
         report.print(&mut out)?;
     }
     Ok(())
-}
-
-/// The archive's storage: a local file or a URL.
-fn open_store(path: &Path, global: &Global) -> Result<Arc<dyn ReadAt>> {
-    match path.to_str().filter(|s| hexz_store::is_url(s)) {
-        Some(url) => Ok(hexz_store::open_url_with(url, &global.s3)?),
-        None => {
-            let store =
-                FileStore::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-            Ok(Arc::new(store))
-        }
-    }
 }
 
 /// Cipher and key derivation, from the header.
@@ -267,6 +262,9 @@ struct HeaderReport {
     archive_id: String,
     encryption: Encryption,
     file_size: u64,
+    /// The signer's public key (hex) when the signature verifies against the key it names,
+    /// or why it does not; `None` when unsigned.
+    signature: Option<std::result::Result<String, String>>,
 }
 
 impl HeaderReport {
@@ -283,6 +281,8 @@ impl HeaderReport {
             "encrypted": self.encryption.encrypted(),
             "cipher": self.encryption.cipher_name(),
             "kdf": self.encryption.kdf_json(),
+            "signed": self.signature.is_some(),
+            "signer": self.signature.as_ref().and_then(|s| s.as_ref().ok()),
             "header_only": true,
         })
     }
@@ -301,6 +301,15 @@ impl HeaderReport {
         writeln!(out, "archive id    {}", self.archive_id)?;
         self.encryption.print(out)?;
         writeln!(out, "file size     {} ({file} bytes)", human(file))?;
+        match &self.signature {
+            None => writeln!(out, "signed        no")?,
+            Some(Ok(k)) => writeln!(
+                out,
+                "signed        yes, by public key {k} (valid for header and summary; \
+                 hexz verify --key checks the signer)"
+            )?,
+            Some(Err(e)) => writeln!(out, "signed        yes, but the signature is INVALID: {e}")?,
+        }
         writeln!(
             out,
             "contents      encrypted (sizes, blocks, entries, root hash): to see them, {}",

@@ -275,6 +275,7 @@ fn inspect_header_only(archive: &str, how: [&str; 2]) -> Value {
             "cipher",
             "kdf",
             "file size",
+            "signed",
             "contents"
         ],
         "{text}"
@@ -287,6 +288,7 @@ fn inspect_header_only(archive: &str, how: [&str; 2]) -> Value {
     assert!(text.contains("format        version 1\n"), "{text}");
     assert!(text.contains("required: encrypted;"), "{text}");
     assert!(text.contains("cipher        aes-256-gcm\n"), "{text}");
+    assert!(text.contains("signed        no\n"), "{text}");
 
     let v: Value =
         serde_json::from_slice(&ok_env(&["inspect", "--json", archive], &[])).expect("json");
@@ -310,11 +312,15 @@ fn inspect_header_only(archive: &str, how: [&str; 2]) -> Value {
             "header_only",
             "kdf",
             "optional_features",
-            "required_features"
+            "required_features",
+            "signed",
+            "signer"
         ],
         "{v}"
     );
     assert_eq!(v["header_only"], true);
+    assert_eq!(v["signed"], false);
+    assert_eq!(v["signer"], Value::Null);
     assert_eq!(v["encrypted"], true);
     assert_eq!(v["cipher"], "aes-256-gcm");
     assert_eq!(v["format_version"], 1);

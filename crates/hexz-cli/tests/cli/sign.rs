@@ -232,6 +232,14 @@ fn encrypted_signed_archive_verifies_with_and_without_its_key() {
     assert!(v.contains("blocks not"), "{v}");
     let err = fails(["verify", &a, "--key", &s.p("keys/other.pub")]);
     assert!(err.contains("not by the expected key"), "{err}");
+    // inspect without the key shows the header and the signer.
+    let info: serde_json::Value =
+        serde_json::from_slice(&ok(["inspect", "--json", &a])).expect("json");
+    assert_eq!(info["header_only"], true);
+    assert_eq!(info["signed"], true);
+    let hex = stdout(&["verify", &a]);
+    let signer = info["signer"].as_str().expect("signer");
+    assert!(hex.contains(signer), "{hex} vs {signer}");
     // An encrypted archive without a signature cannot be checked at all without its key.
     let b = s.pack("enc2.hxz", &["--encrypt", "--key-file", &key_file]);
     let err = fails(["verify", &b]);
