@@ -308,7 +308,14 @@ impl Archive {
         let verify_hashes = opts.verify_hashes || opts.verify_key.is_some();
         #[cfg(not(feature = "signing"))]
         let verify_hashes = opts.verify_hashes;
-        let raw = decode_frame(&stored, &sref, FrameKind::Summary, &name, crypt.as_ref(), false)?;
+        let raw = decode_frame(
+            &stored,
+            &sref,
+            FrameKind::Summary,
+            &name,
+            crypt.as_ref(),
+            false,
+        )?;
         let summary = Summary::parse(&raw, footer.summary_offset, encrypted)
             .map_err(|e| Error::format(ctx("summary"), e))?;
         let inner = Arc::new(Inner {

@@ -644,7 +644,11 @@ fn aead_catches_blocks_whose_crc_was_forged() {
     // The moved block, and the original index page and summary left behind the forged ones.
     assert_eq!(r.problems.len(), 2, "{:?}", r.problems);
     assert!(r.problems[0].contains("AES-GCM"), "{:?}", r.problems);
-    assert!(r.problems[1].contains("belong to no block or frame"), "{:?}", r.problems);
+    assert!(
+        r.problems[1].contains("belong to no block or frame"),
+        "{:?}",
+        r.problems
+    );
 }
 
 fn encode_entry(b: &hexz_core::BlockEntry) -> Vec<u8> {

@@ -23,6 +23,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<mount::NativeMount>()?;
     m.add_function(wrap_pyfunction!(sign::keygen, m)?)?;
     m.add_function(wrap_pyfunction!(sign::sign_file, m)?)?;
+    m.add_function(wrap_pyfunction!(sign::check_signature, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("FORMAT_VERSION", hexz_core::FORMAT_VERSION)?;
     m.add("HAS_ZSTD", cfg!(feature = "compression-zstd"))?;

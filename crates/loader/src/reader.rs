@@ -414,6 +414,7 @@ impl NativeArchive {
         d.set_item("signed", self.archive.signature().is_some())?;
         d.set_item("signer", signer)?;
         d.set_item("root_hash", crate::sign::hex(&self.archive.root_hash()))?;
+        d.set_item("contents_checked", true)?;
         d.set_item("frames", r.frames)?;
         d.set_item("blocks", r.blocks)?;
         d.set_item("bytes", r.bytes)?;

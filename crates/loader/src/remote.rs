@@ -50,17 +50,31 @@ pub fn is_url(path: &str) -> bool {
 /// so `errors::to_py` raises `FileNotFoundError` / `PermissionError` with the URL in the
 /// message. An `s3://` URL in a build without the `s3` feature is `Error::Unsupported`.
 pub fn open(url: &str, opts: ReadOptions, remote: &RemoteOptions) -> Result<Archive, Error> {
-    if !cfg!(feature = "s3") && scheme(url).as_deref() == Some("s3") {
+    Archive::open_store(store(url, remote)?, opts)
+}
+
+/// The storage of a local path or URL, for reading bytes without opening the archive.
+pub fn store(
+    path: &str,
+    remote: &RemoteOptions,
+) -> Result<std::sync::Arc<dyn hexz_core::ReadAt>, Error> {
+    if !is_url(path) {
+        let store = hexz_core::FileStore::open(path).map_err(|source| Error::Io {
+            context: format!("cannot open {path}"),
+            source,
+        })?;
+        return Ok(std::sync::Arc::new(store));
+    }
+    if !cfg!(feature = "s3") && scheme(path).as_deref() == Some("s3") {
         return Err(Error::Unsupported(format!(
-            "{url}: s3:// URLs need the `s3` feature, which this build of hexz was compiled \
+            "{path}: s3:// URLs need the `s3` feature, which this build of hexz was compiled \
              without (rebuild with `--features s3`)"
         )));
     }
-    let store = hexz_store::open_url_with(url, &remote.s3()).map_err(|source| Error::Io {
+    hexz_store::open_url_with(path, &remote.s3()).map_err(|source| Error::Io {
         context: "cannot open remote archive".into(),
         source,
-    })?;
-    Archive::open_store(store, opts)
+    })
 }
 
 /// The lowercase scheme of a URL (`None` for a path).

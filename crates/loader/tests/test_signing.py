@@ -293,7 +293,9 @@ def test_writer_signs(
     assert hexz.verify(pem, keys[1])["ok"]
 
 
-def test_encrypted_and_signed(keys: tuple[Path, Path], tmp_path: Path) -> None:
+def test_encrypted_and_signed(
+    keys: tuple[Path, Path], other_keys: tuple[Path, Path], tmp_path: Path
+) -> None:
     path = _write(tmp_path / "enc.hxz", key=KEY, signing_key=keys[0])
     assert b"signed payload" not in path.read_bytes()
     with hexz.open(path, key=KEY, verify_key=keys[1]) as r:
@@ -302,8 +304,26 @@ def test_encrypted_and_signed(keys: tuple[Path, Path], tmp_path: Path) -> None:
         hexz.open(path, verify_key=keys[1])
     report = hexz.verify(path, keys[1], key=KEY)
     assert report["ok"] and report["signature"] == "valid"
+    assert report["contents_checked"] and report["blocks"] > 0
+    # Without the decryption key, only the signature (header and summary) is checked.
+    keyless = hexz.verify(path, keys[1])
+    assert keyless["ok"] and not keyless["contents_checked"]
+    assert keyless["signer"] == report["signer"]
+    assert keyless["root_hash"] == report["root_hash"]
+    assert hexz.verify(path)["signer"] == report["signer"]
+    with pytest.raises(SignatureError, match="not by the expected key"):
+        hexz.verify(path, other_keys[1])
+    tampered = tmp_path / "enc-tampered.hxz"
+    data = bytearray(path.read_bytes())
+    data[40] ^= 1  # the archive id; the header crc is fixed so only the signature can tell
+    data[124:128] = struct.pack("<I", ht.crc32c(bytes(data[:124])))
+    tampered.write_bytes(data)
+    with pytest.raises(SignatureError):
+        hexz.verify(tampered, keys[1])
     # An encrypted archive is signed in place without its key.
     later = _write(tmp_path / "enc2.hxz", key=KEY)
+    with pytest.raises(DecryptionError):
+        hexz.verify(later)  # encrypted, unsigned, no key: nothing can be checked
     hexz.sign(later, keys[0])
     ds = hexz.Dataset(later, key=KEY, verify_key=keys[1], group="x")
     assert list(np.asarray(ds[7])) == [28, 29, 30, 31]

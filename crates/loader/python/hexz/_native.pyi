@@ -12,6 +12,7 @@ __all__ = [
     "NativeMount",
     "keygen",
     "sign_file",
+    "check_signature",
     "__version__",
     "FORMAT_VERSION",
     "HAS_ZSTD",
@@ -163,6 +164,20 @@ class NativeMount:
 
 def keygen(dir: str, name: str) -> tuple[str, str]:
     """Writes ``DIR/NAME.key`` (mode 0600) and ``DIR/NAME.pub``; returns their paths."""
+
+def check_signature(
+    path: str,
+    *,
+    endpoint: str | None = None,
+    region: str | None = None,
+    path_style: bool | None = None,
+    anonymous: bool = False,
+    allow_http: bool = False,
+    verify_key: str | None = None,
+    verify_key_file: str | None = None,
+) -> dict[str, Any] | None:
+    """Checks the signature from the header and tail alone (no decryption key); ``None`` when
+    the archive is unsigned."""
 
 def sign_file(
     path: str, *, signing_key: str | None = None, signing_key_file: str | None = None

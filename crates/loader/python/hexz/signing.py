@@ -23,6 +23,7 @@ import tempfile
 from typing import Any, Optional, Union
 
 from . import _native
+from .errors import DecryptionError
 from .reader import (
     DEFAULT_CACHE_BYTES,
     KeyLike,
@@ -170,9 +171,14 @@ def verify(
     Returns a dict: ``ok`` (no problem found), ``problems`` (one line each), ``signed``,
     ``signature`` (``"unsigned"``, ``"valid"``, ``"invalid"``, or ``"unchecked"`` in a build
     without signing), ``signer`` (the public key of a valid signature, hex, else None),
-    ``root_hash`` (hex), ``frames``, ``blocks`` and ``bytes`` (logical bytes checked).
-    Corruption is reported in ``problems``; an archive that cannot be opened at all raises
-    as :func:`hexz.open` does.
+    ``root_hash`` (hex), ``contents_checked``, ``frames``, ``blocks`` and ``bytes`` (logical
+    bytes checked). Corruption is reported in ``problems``; an archive that cannot be opened at
+    all raises as :func:`hexz.open` does.
+
+    An encrypted archive given without ``key``/``password`` cannot have its blocks checked,
+    but its signature can (it covers the header and the sealed summary): for a signed one the
+    report says ``contents_checked: False``; an unsigned one raises
+    :class:`hexz.DecryptionError`.
     """
     name = os.fspath(path)
     if not isinstance(name, str):
@@ -180,5 +186,14 @@ def verify(
     remote = _remote_options(
         endpoint, region, path_style, anonymous, allow_http, key, password, verify_key
     )
-    native = _native.NativeArchive(name, DEFAULT_CACHE_BYTES, 0, **remote)
+    try:
+        native = _native.NativeArchive(name, DEFAULT_CACHE_BYTES, 0, **remote)
+    except DecryptionError:
+        if key is not None or password is not None:
+            raise
+        # Encrypted, and no key: the signature is all that can be checked.
+        report = _native.check_signature(name, **remote)
+        if report is None:
+            raise
+        return dict(report)
     return dict(native.verify_report())
