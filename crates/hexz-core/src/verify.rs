@@ -150,7 +150,9 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
     Ok(report)
 }
 
-fn check_signature(archive: &Archive) -> SignatureCheck {
+/// The state of `archive`'s signature, checked against the key it names (cheap: the root hash
+/// is computed at open).
+pub fn check_signature(archive: &Archive) -> SignatureCheck {
     let Some(sig) = archive.signature() else {
         return SignatureCheck::Unsigned;
     };

@@ -3,6 +3,7 @@
 use super::{Global, KEY_ENV, PASSWORD_ENV};
 use crate::size::human;
 use anyhow::{Context, Result};
+use hexz_core::verify::SignatureCheck;
 use hexz_core::{Archive, Codec, EntryKind, ReadOptions, RecordGroup};
 use hexz_format::{Cipher, Header, Kdf};
 use serde_json::{json, Value};
@@ -68,13 +69,7 @@ const CODECS: [Codec; 4] = [Codec::Lz4, Codec::Zstd, Codec::None, Codec::Zero];
 
 /// Everything `inspect` shows.
 struct Report {
-    archive: String,
-    required: Vec<String>,
-    optional: Vec<String>,
-    block_size: u32,
-    archive_id: String,
-    encryption: Encryption,
-    file_size: u64,
+    head: HeaderReport,
     logical_size: u64,
     stored_data_bytes: u64,
     blocks: u64,
@@ -86,9 +81,6 @@ struct Report {
     records: u64,
     groups: Vec<RecordGroup>,
     metadata: bool,
-    signed: bool,
-    /// The public key the signature names (hex), unchecked.
-    signer: Option<String>,
     root_hash: String,
 }
 
@@ -145,19 +137,10 @@ fn run_header_only(args: &Args, global: &Global) -> Result<()> {
     };
     let name = store.describe();
     let file_size = store.len().with_context(|| format!("cannot stat {name}"))?;
-    let report = HeaderReport {
-        archive: name,
-        required: header.required.names(),
-        optional: header.optional.names(),
-        block_size: header.block_size,
-        archive_id: hex(&header.archive_id),
-        encryption: Encryption::of(&header),
-        file_size,
-        signature,
-    };
+    let report = HeaderReport::new(name, &header, file_size, signature);
     let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(out, "{:#}", report.json())?;
+        writeln!(out, "{:#}", report.json(true))?;
     } else {
         report.print(&mut out)?;
     }
@@ -268,8 +251,26 @@ struct HeaderReport {
 }
 
 impl HeaderReport {
-    /// The `--json` object: the keys of the full report that the header alone gives.
-    fn json(&self) -> Value {
+    fn new(
+        archive: String,
+        header: &Header,
+        file_size: u64,
+        signature: Option<std::result::Result<String, String>>,
+    ) -> HeaderReport {
+        HeaderReport {
+            archive,
+            required: header.required.names(),
+            optional: header.optional.names(),
+            block_size: header.block_size,
+            archive_id: hex(&header.archive_id),
+            encryption: Encryption::of(header),
+            file_size,
+            signature,
+        }
+    }
+
+    /// The `--json` keys that the header and tail give (the whole header-only report).
+    fn json(&self, header_only: bool) -> Value {
         json!({
             "archive": self.archive,
             "format_version": hexz_format::VERSION,
@@ -283,11 +284,12 @@ impl HeaderReport {
             "kdf": self.encryption.kdf_json(),
             "signed": self.signature.is_some(),
             "signer": self.signature.as_ref().and_then(|s| s.as_ref().ok()),
-            "header_only": true,
+            "header_only": header_only,
         })
     }
 
-    fn print(&self, out: &mut impl Write) -> std::io::Result<()> {
+    /// The lines from `archive` to `file size`.
+    fn print_head(&self, out: &mut impl Write) -> std::io::Result<()> {
         let file = self.file_size;
         writeln!(out, "archive       {}", self.archive)?;
         writeln!(out, "format        version {}", hexz_format::VERSION)?;
@@ -300,22 +302,29 @@ impl HeaderReport {
         writeln!(out, "block size    {}", human(self.block_size as u64))?;
         writeln!(out, "archive id    {}", self.archive_id)?;
         self.encryption.print(out)?;
-        writeln!(out, "file size     {} ({file} bytes)", human(file))?;
+        writeln!(out, "file size     {} ({file} bytes)", human(file))
+    }
+
+    fn print_signature(&self, out: &mut impl Write) -> std::io::Result<()> {
         match &self.signature {
-            None => writeln!(out, "signed        no")?,
+            None => writeln!(out, "signed        no"),
             Some(Ok(k)) => writeln!(
                 out,
-                "signed        yes, by public key {k} (valid for header and summary; \
-                 hexz verify --key checks the signer)"
-            )?,
-            Some(Err(e)) => writeln!(out, "signed        yes, but the signature is INVALID: {e}")?,
+                "signed        yes, by public key {k} (the signature verifies; hexz verify \
+                 --key checks the signer)"
+            ),
+            Some(Err(e)) => writeln!(out, "signed        yes, but the signature is INVALID: {e}"),
         }
+    }
+
+    fn print(&self, out: &mut impl Write) -> std::io::Result<()> {
+        self.print_head(out)?;
+        self.print_signature(out)?;
         writeln!(
             out,
             "contents      encrypted (sizes, blocks, entries, root hash): to see them, {}",
             self.encryption.how_to_unlock()
-        )?;
-        Ok(())
+        )
     }
 }
 
@@ -352,14 +361,14 @@ impl Report {
         }
         let all = a.entries()?;
         let entries = KINDS.map(|(k, _)| all.iter().filter(|e| e.kind == k).count());
+        let signature = match hexz_core::verify::check_signature(a) {
+            SignatureCheck::Unsigned => None,
+            SignatureCheck::Valid { public_key } => Some(Ok(hex(&public_key))),
+            SignatureCheck::Invalid(e) => Some(Err(e)),
+            SignatureCheck::Unchecked => Some(Err("this build cannot check signatures".into())),
+        };
         Ok(Report {
-            archive: a.name().to_string(),
-            required: header.required.names(),
-            optional: header.optional.names(),
-            block_size: header.block_size,
-            archive_id: hex(&header.archive_id),
-            encryption: Encryption::of(header),
-            file_size: a.file_len(),
+            head: HeaderReport::new(a.name().to_string(), header, a.file_len(), signature),
             logical_size: a.len(),
             stored_data_bytes: summary.stored_data_bytes,
             blocks: summary.block_count,
@@ -371,14 +380,12 @@ impl Report {
             records: a.record_count(),
             groups: a.record_groups()?.to_vec(),
             metadata: !summary.metadata.is_absent(),
-            signed: a.footer().signature_offset.is_some(),
-            signer: a.signature().map(|s| hex(&s.public_key)),
             root_hash: hex(&a.root_hash()),
         })
     }
 
     fn ratio(&self) -> f64 {
-        self.logical_size as f64 / self.file_size.max(1) as f64
+        self.logical_size as f64 / self.head.file_size.max(1) as f64
     }
 
     /// The `--json` object; its keys are stable.
@@ -407,18 +414,8 @@ impl Report {
                 })
             })
             .collect();
-        let mut v = json!({
-            "archive": self.archive,
-            "format_version": hexz_format::VERSION,
-            "required_features": self.required,
-            "optional_features": self.optional,
-            "block_size": self.block_size,
-            "archive_id": self.archive_id,
-            "file_size": self.file_size,
-            "encrypted": self.encryption.encrypted(),
-            "cipher": self.encryption.cipher_name(),
-            "kdf": self.encryption.kdf_json(),
-            "header_only": false,
+        let mut v = self.head.json(false);
+        let more = json!({
             "logical_size": self.logical_size,
             "stored_data_bytes": self.stored_data_bytes,
             "ratio": self.ratio(),
@@ -431,10 +428,11 @@ impl Report {
             "records": self.records,
             "record_groups": groups,
             "metadata": self.metadata,
-            "signed": self.signed,
-            "signer": self.signer,
             "root_hash": self.root_hash,
         });
+        if let (Value::Object(v), Value::Object(more)) = (&mut v, more) {
+            v.extend(more);
+        }
         for ((_, name), n) in KINDS.iter().zip(self.entries) {
             v[*name] = json!(n);
         }
@@ -443,19 +441,8 @@ impl Report {
 
     fn print(&self, out: &mut impl Write) -> std::io::Result<()> {
         let yes = |b: bool| if b { "yes" } else { "no" };
-        let (file, logical) = (self.file_size, self.logical_size);
-        writeln!(out, "archive       {}", self.archive)?;
-        writeln!(out, "format        version {}", hexz_format::VERSION)?;
-        writeln!(
-            out,
-            "features      required: {}; optional: {}",
-            list(&self.required),
-            list(&self.optional)
-        )?;
-        writeln!(out, "block size    {}", human(self.block_size as u64))?;
-        writeln!(out, "archive id    {}", self.archive_id)?;
-        self.encryption.print(out)?;
-        writeln!(out, "file size     {} ({file} bytes)", human(file))?;
+        let logical = self.logical_size;
+        self.head.print_head(out)?;
         writeln!(out, "logical size  {} ({logical} bytes)", human(logical))?;
         writeln!(out, "ratio         {:.2}x", self.ratio())?;
         writeln!(
@@ -498,13 +485,7 @@ impl Report {
             )?;
         }
         writeln!(out, "metadata      {}", yes(self.metadata))?;
-        match &self.signer {
-            Some(k) => writeln!(
-                out,
-                "signed        yes, naming public key {k} (hexz verify --key checks it)"
-            )?,
-            None => writeln!(out, "signed        no")?,
-        }
+        self.head.print_signature(out)?;
         writeln!(out, "root hash     {}", self.root_hash)?;
         Ok(())
     }
