@@ -60,13 +60,18 @@ impl Xs {
 
 /// Opens `data` and calls every read API; panics only when the engine breaks an invariant.
 pub fn exercise(data: &[u8]) -> Outcome {
+    exercise_with(data, None)
+}
+
+/// [`exercise`] with the key of an encrypted archive (a wrong or missing one is an outcome).
+pub fn exercise_with(data: &[u8], key: Option<hexz_core::KeySource>) -> Outcome {
     let mut out = Outcome::default();
     let opts = ReadOptions {
         cache_bytes: 256 << 10,
         readahead_threads: 0,
         readahead_blocks: 0,
         verify_hashes: false,
-        key: None,
+        key,
         ..ReadOptions::default()
     };
     let Some(a) = out.note(Archive::open_store(
