@@ -26,11 +26,11 @@ LOADER := crates/loader
 # Debian packages: what building and testing needs (nginx-light: the HTTP Range server the
 # hexz-store tests start on 127.0.0.1), and the benchmark peers.
 APT_BUILD := build-essential pkg-config nginx-light curl qemu-utils
-APT_BENCH := squashfs-tools zstd lz4 qemu-utils e2fsprogs hyperfine time squashfuse
+APT_BENCH := squashfs-tools zstd lz4 qemu-utils e2fsprogs hyperfine time squashfuse b3sum
 
 # `make test-python test_reader`: extra goals become a pytest -k filter.
 TARGETS := help setup setup-check build test test-rust test-python fmt lint \
-           demo bench bench-loader bench-remote bench-fuse develop python clean clean-all apt-build venv
+           demo bench bench-loader bench-remote bench-fuse bench-crypto develop python clean clean-all apt-build venv
 ifneq ($(filter test-python,$(MAKECMDGOALS)),)
 PYTEST_FILTER := $(filter-out $(TARGETS),$(MAKECMDGOALS))
 ifneq ($(PYTEST_FILTER),)
@@ -130,6 +130,10 @@ bench-remote: apt-build venv ## Remote reads (issue 4): HTTP (nginx, hexz serve)
 bench-fuse: build ## FUSE mount (issue 5): hexz mount vs squashfuse and kernel squashfs; seq, tar, random 4K (root; FUSE_BENCH_RUNS=1: quick)
 	@scripts/ensure-apt.sh squashfuse squashfs-tools
 	@HEXZ="$(HEXZ)" "$(PYTHON)" benchmarks/fuse_bench.py
+
+bench-crypto: build ## Encryption (issue 6): plain vs --encrypt pack, read, verify (vs b3sum), passphrase open (CRYPTO_BENCH_MB=100: quick)
+	@scripts/ensure-apt.sh b3sum
+	@HEXZ="$(HEXZ)" VENV="$(VENV)" "$(PYTHON)" benchmarks/crypto_bench.py
 
 develop: apt-build ## Install the Python package into the venv, editable (PYTHON=python3.X picks the interpreter)
 	@$(MAKE) venv

@@ -1,0 +1,512 @@
+#!/usr/bin/env python3
+"""Encryption and signatures benchmark (issue 6): what ``--encrypt`` costs on pack, read,
+verify and open, on one data set, LZ4 (``hexz pack``'s default codec) at 64 KiB blocks.
+
+Run by ``make bench-crypto``. Python standard library only (the optional Python-reader rows
+run ``hexz.open`` in a subprocess, see below).
+
+Data: the first CRYPTO_BENCH_MB MiB of the ext4 image of ``benchmarks/pack_read.sh``
+(``~/.cache/hexz/bench/ext4.img``, 1.6 GB; made by pack_read.sh first when missing), copied to
+``~/.cache/hexz/crypto-bench/data.img`` (a hard link when the whole image is asked for). It is
+packed with ``hexz pack --raw`` (the stream ``disk``) twice: plain, and ``--encrypt
+--key-file KEY`` with a hex key file (64 hex digits and a newline, docs/keys.md).
+
+Measured, every case once per round, the plain and encrypted cases of a pair back to back
+(their order alternating between rounds), medians over the rounds; wall time, and the child's
+CPU time (user + system) and peak RSS from ``wait4``:
+
+1. ``pack``: ``hexz pack --raw -q DATA OUT`` against the same with ``--encrypt --key-file KEY``
+   (input in the page cache; the pack fsyncs its output, so the disk is in these times).
+2. ``read``: ``hexz cat [--key-file KEY] ARCHIVE disk > /dev/null``, the archive in the page cache
+   (warm), and cold: the archive's pages dropped first with ``posix_fadvise(DONTNEED)`` on that
+   file alone (nothing else leaves the page cache; no root needed). The read overhead
+   (encrypted / plain - 1) is issue 6's "at most 25%" goal, judged on the warm ``hexz cat`` row.
+   Also, when ``import hexz`` works (the venv of ``make develop``, or ``crates/loader/python``
+   with a built ``_native`` module): ``hexz.open(path[, key=KEYFILE]).open("disk")`` read with
+   ``read_at`` in 8 MiB chunks, timed inside the process (open + read, not the interpreter).
+3. ``verify``: ``hexz verify -q [--key-file KEY] ARCHIVE`` (every block's crc32c, decompression
+   and BLAKE3 content hash, keyed when encrypted) against ``b3sum --num-threads 2 DATA``
+   (BLAKE3 of the unpacked bytes, multi-threaded like hexz; Debian package b3sum), all warm.
+4. ``open``: ``hexz inspect`` of a tiny archive (one 64 KiB file) plain, with a raw key file and
+   with a passphrase (``HEXZ_PASSWORD``) at the default Argon2id parameters (64 MiB, t=3, p=4):
+   passphrase minus raw key is the key derivation.
+
+Output: ``~/.cache/hexz/crypto-bench/results.tsv`` (every run), ``summary.json`` (medians) and
+``results.md`` (tables), printed at the end. MB = 10^6 bytes; MB/s of the unpacked data.
+
+Environment:
+    HEXZ                 hexz binary (default $CARGO_TARGET_DIR/release/hexz)
+    CRYPTO_BENCH_MB      MiB of the image to use (default 1024; 0 = the whole image; 100: quick)
+    CRYPTO_BENCH_RUNS    rounds (default 5; at least 5 for the docs)
+    CRYPTO_BENCH_TESTS   pack,read,verify,open (default all)
+    CRYPTO_BENCH_PYTHON  0 = skip the hexz.open rows (default: include them when importable)
+    CRYPTO_BENCH_DIR     state (default ~/.cache/hexz/crypto-bench)
+    BENCH_DIR            pack_read.sh's data (default ~/.cache/hexz/bench)
+    VENV                 Python venv with hexz (default ~/.cache/hexz/venv)
+    B3SUM                b3sum binary (default: from PATH)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("HEXZ_CACHE", Path.home() / ".cache" / "hexz"))
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", CACHE / "target"))
+HEXZ = os.environ.get("HEXZ", str(TARGET / "release" / "hexz"))
+SIZE_MB = int(os.environ.get("CRYPTO_BENCH_MB", "1024"))
+RUNS = int(os.environ.get("CRYPTO_BENCH_RUNS", "5"))
+ALL_TESTS = ["pack", "read", "verify", "open"]
+TESTS = os.environ.get("CRYPTO_BENCH_TESTS", ",".join(ALL_TESTS)).split(",")
+WANT_PYTHON = os.environ.get("CRYPTO_BENCH_PYTHON", "1") != "0"
+STATE = Path(os.environ.get("CRYPTO_BENCH_DIR", CACHE / "crypto-bench"))
+DATA = Path(os.environ.get("BENCH_DIR", CACHE / "bench"))
+VENV = Path(os.environ.get("VENV", CACHE / "venv"))
+B3SUM = os.environ.get("B3SUM") or shutil.which("b3sum") or "b3sum"
+IMAGE = DATA / "ext4.img"
+INPUT = STATE / "data.img"
+KEY = STATE / "bench.key"
+PASSWORD = "crypto-bench passphrase, not a secret"
+PLAIN = STATE / "plain.hxz"
+ENC = STATE / "enc.hxz"
+TINY = STATE / "tiny"
+READ_GOAL = 0.25  # issue 6: encrypted sequential read at most 25% slower
+
+PY_READ = r"""
+import sys, time, hexz
+path, key = sys.argv[1], (sys.argv[2] or None)
+t0 = time.perf_counter()
+r = hexz.open(path, key=key) if key else hexz.open(path)
+e = r.open("disk")
+off, n, chunk = 0, 0, 8 << 20
+while off < e.size:
+    n += len(e.read_at(off, chunk))
+    off += chunk
+print(time.perf_counter() - t0, n)
+"""
+
+
+def log(msg: str) -> None:
+    print(f"crypto-bench: {msg}", file=sys.stderr, flush=True)
+
+
+def die(msg: str) -> None:
+    log(msg)
+    sys.exit(1)
+
+
+def run(cmd, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def timed(cmd, env=None, stdout=None) -> dict:
+    """Runs CMD; wall seconds, CPU seconds (user + system) and peak RSS of the child."""
+    with open(os.devnull, "wb") as null:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, env=env, stdout=stdout or null, stdin=subprocess.DEVNULL)
+        _, status, ru = os.wait4(p.pid, 0)
+        secs = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    out = p.stdout.read().decode() if stdout == subprocess.PIPE else ""
+    if p.returncode != 0:
+        raise subprocess.CalledProcessError(p.returncode, cmd)
+    return {"seconds": secs, "cpu_s": ru.ru_utime + ru.ru_stime, "rss_mib": ru.ru_maxrss / 1024,
+            "out": out}
+
+
+def page_in(path: Path) -> None:
+    with open(path, "rb") as f:
+        while f.read(8 << 20):
+            pass
+
+
+def page_out(path: Path) -> None:
+    """Drops PATH's pages from the page cache (that file only)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fdatasync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+# --- data and archives ---------------------------------------------------------------------
+
+
+def ensure_data() -> int:
+    if not IMAGE.is_file():
+        log(f"no {IMAGE}: running benchmarks/pack_read.sh to make it (slow, once)")
+        env = dict(os.environ, HEXZ=HEXZ, BENCH_RUNS="1", BENCH_SLOW_RUNS="1", BENCH_DIR=str(DATA))
+        run([str(ROOT / "benchmarks" / "pack_read.sh")], env=env, stdout=subprocess.DEVNULL)
+    full = IMAGE.stat().st_size
+    want = full if SIZE_MB <= 0 else min(full, SIZE_MB << 20)
+    stamp = STATE / "data.stamp"
+    key = f"{IMAGE} {full} {IMAGE.stat().st_mtime_ns} {want}"
+    if not (INPUT.exists() and stamp.exists() and stamp.read_text() == key):
+        INPUT.unlink(missing_ok=True)
+        for p in (PLAIN, ENC):
+            p.unlink(missing_ok=True)
+        if want == full:
+            os.link(IMAGE, INPUT)
+            log(f"data: {INPUT} (hard link to the whole image)")
+        else:
+            log(f"data: first {want >> 20} MiB of {IMAGE} -> {INPUT}")
+            with open(IMAGE, "rb") as src, open(INPUT, "wb") as dst:
+                left = want
+                while left:
+                    buf = src.read(min(left, 8 << 20))
+                    dst.write(buf)
+                    left -= len(buf)
+        stamp.write_text(key)
+    if not KEY.exists():
+        fd = os.open(KEY, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(os.urandom(32).hex() + "\n")
+    return want
+
+
+def pack_cmd(out: Path, encrypted: bool) -> list[str]:
+    enc = ["--encrypt", "--key-file", str(KEY)] if encrypted else []
+    return [HEXZ, "pack", "--raw", "-q", *enc, str(INPUT), str(out)]
+
+
+def key_args(encrypted: bool) -> list[str]:
+    return ["--key-file", str(KEY)] if encrypted else []
+
+
+def ensure_archives() -> None:
+    for path, enc in ((PLAIN, False), (ENC, True)):
+        if not path.exists() or path.stat().st_mtime < INPUT.stat().st_mtime:
+            log("packing: " + " ".join(pack_cmd(path, enc)))
+            run(pack_cmd(path, enc))
+
+
+def ensure_tiny() -> dict:
+    """A 64 KiB file packed plain, with the raw key, and with the passphrase."""
+    TINY.mkdir(parents=True, exist_ok=True)
+    src = TINY / "file.bin"
+    if not src.exists():
+        with open(INPUT, "rb") as f:
+            f.seek(1 << 20)
+            src.write_bytes(f.read(64 << 10))
+    out = {"plain": TINY / "plain.hxz", "raw key": TINY / "key.hxz",
+           "passphrase": TINY / "pass.hxz"}
+    env_pw = dict(os.environ, HEXZ_PASSWORD=PASSWORD)
+    for name, path in out.items():
+        if path.exists():
+            continue
+        extra = {"plain": [], "raw key": ["--encrypt", "--key-file", str(KEY)],
+                 "passphrase": ["--encrypt"]}[name]
+        run([HEXZ, "pack", "-q", *extra, str(src), str(path)],
+            env=env_pw if name == "passphrase" else None)
+    return out
+
+
+def kdf_params(path: Path) -> str:
+    """The header's kdf fields (docs/FORMAT.md §3: byte 49, then m, t, p as u32 at 52)."""
+    with open(path, "rb") as f:
+        head = f.read(128)
+    m, t, p = struct.unpack_from("<III", head, 52)
+    kind = {0: "none", 1: "Argon2id", 2: "raw key"}.get(head[49], f"kdf {head[49]}")
+    return f"{kind}, m = {m} KiB, t = {t}, p = {p}" if head[49] == 1 else kind
+
+
+def python_cmd() -> tuple[list[str], dict, str] | None:
+    """How to run hexz.open: the venv's hexz, else crates/loader/python with its built module."""
+    py = VENV / "bin" / "python"
+    if not py.exists():
+        py = Path(sys.executable)
+    probe = "import hexz, inspect; assert 'key' in inspect.signature(hexz.Reader).parameters"
+    for extra, where in (({}, f"{py}"),
+                         ({"PYTHONPATH": str(ROOT / "crates" / "loader" / "python")},
+                          f"{py} with PYTHONPATH=crates/loader/python")):
+        env = dict(os.environ, **extra)
+        r = subprocess.run([str(py), "-c", probe], check=False, env=env,
+                           capture_output=True)
+        if r.returncode == 0:
+            return [str(py), "-c", PY_READ], env, where
+    return None
+
+
+# --- the cases -----------------------------------------------------------------------------
+
+
+def cases(tiny: dict, py) -> list[tuple[str, str, list[str], dict | None, str]]:
+    """(test, variant, command, env, warm|cold); plain and encrypted of a pair next to each
+    other."""
+    out = []
+    if "pack" in TESTS:
+        out.append(("pack", "plain", pack_cmd(PLAIN, False), None, "warm"))
+        out.append(("pack", "encrypted", pack_cmd(ENC, True), None, "warm"))
+    if "read" in TESTS:
+        for cond in ("warm", "cold"):
+            for name, path, enc in (("plain", PLAIN, False), ("encrypted", ENC, True)):
+                out.append(("read hexz cat", name,
+                            [HEXZ, "cat", "-q", *key_args(enc), str(path), "disk"], None, cond))
+        if py:
+            cmd, env, _ = py
+            out.append(("read hexz.open", "plain", [*cmd, str(PLAIN), ""], env, "warm"))
+            out.append(("read hexz.open", "encrypted", [*cmd, str(ENC), str(KEY)], env, "warm"))
+    if "verify" in TESTS:
+        out.append(("verify", "plain", [HEXZ, "verify", "-q", str(PLAIN)], None, "warm"))
+        out.append(("verify", "encrypted", [HEXZ, "verify", "-q", *key_args(True), str(ENC)],
+                    None, "warm"))
+        out.append(("verify", "b3sum", [B3SUM, "--num-threads", "2", str(INPUT)], None, "warm"))
+    if "open" in TESTS:
+        env_pw = dict(os.environ, HEXZ_PASSWORD=PASSWORD)
+        env_pw.pop("HEXZ_KEY", None)
+        out.append(("open", "plain", [HEXZ, "inspect", str(tiny["plain"])], None, "warm"))
+        out.append(("open", "raw key", [HEXZ, "inspect", *key_args(True), str(tiny["raw key"])],
+                    None, "warm"))
+        out.append(("open", "passphrase", [HEXZ, "inspect", str(tiny["passphrase"])], env_pw,
+                    "warm"))
+    return out
+
+
+def measure(test, variant, cmd, env, cond) -> dict:
+    if test == "pack":
+        page_in(INPUT)
+    elif test.startswith("read") or test == "verify":
+        target = INPUT if variant == "b3sum" else (ENC if variant == "encrypted" else PLAIN)
+        page_out(target) if cond == "cold" else page_in(target)
+    py = test == "read hexz.open"
+    res = timed(cmd, env=env, stdout=subprocess.PIPE if py else None)
+    if py:
+        secs, n = res["out"].split()
+        res["process_s"], res["seconds"] = res["seconds"], float(secs)
+        if int(n) != INPUT.stat().st_size:
+            raise RuntimeError(f"hexz.open read {n} bytes, expected {INPUT.stat().st_size}")
+    res.pop("out")
+    return res
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def summarize(rows: list[dict]) -> dict:
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault(f"{r['test']}|{r['variant']}|{r['cond']}", []).append(r)
+    out = {}
+    for key, rs in groups.items():
+        secs = [r["seconds"] for r in rs]
+        out[key] = {"runs": len(rs), "seconds": statistics.median(secs), "min_s": min(secs),
+                    "max_s": max(secs),
+                    "cpu_s": statistics.median(r["cpu_s"] for r in rs),
+                    "rss_mib": max(r["rss_mib"] for r in rs)}
+    # Per-round ratios against the pair's reference (same round, back to back): steadier than
+    # the ratio of medians when the machine's load drifts during a run.
+    base = {"pack": "plain", "read hexz cat": "plain", "read hexz.open": "plain",
+            "verify": "b3sum", "open": "raw key"}
+    by = {(r["run"], r["test"], r["variant"], r["cond"]): r for r in rows}
+    for key, m in out.items():
+        test, variant, cond = key.split("|")
+        if variant == base[test]:
+            continue
+        ratios = [r["seconds"] / b["seconds"] for r in rows
+                  if (r["test"], r["variant"], r["cond"]) == (test, variant, cond)
+                  and (b := by.get((r["run"], test, base[test], cond)))]
+        if ratios:
+            m["paired"] = statistics.median(ratios)
+            m["paired_min"], m["paired_max"] = min(ratios), max(ratios)
+    return out
+
+
+def report(s: dict, meta: dict) -> str:
+    n = meta["input_bytes"]
+    mb = lambda secs: n / secs / 1e6
+    get = lambda test, var, cond="warm": s.get(f"{test}|{var}|{cond}")
+    lines = [f"# Encryption benchmark ({meta['date']})", "",
+             f"- Machine: {meta['machine']}; load average {meta['load_start']} at the start, "
+             f"{meta['load_end']} at the end",
+             f"- Versions: {meta['versions']}",
+             f"- Data: {meta['input']} ({n / 1e6:,.0f} MB, {n / 2**20:,.0f} MiB), packed with "
+             "`hexz pack --raw` (LZ4, 64 KiB blocks)",
+             f"- Archives: plain {meta['plain_bytes'] / 1e6:,.1f} MB, encrypted "
+             f"{meta['enc_bytes'] / 1e6:,.1f} MB (+{meta['enc_bytes'] - meta['plain_bytes']:,} "
+             "bytes)",
+             f"- Rounds: {RUNS}, medians (range min–max); CPU = user + system of the process; "
+             "MB/s of the unpacked data; ratios: median time / median time of the reference "
+             "(in brackets: the median of the per-round ratios, each pair run back to back)",
+             ""]
+
+    def row(label, m, base=None, speed=True):
+        if not m:
+            return f"| {label} | — | — | — | — | — |"
+        rel = "—" if base is None else f"{m['seconds'] / base['seconds']:.2f}×"
+        if base is not None and "paired" in m:
+            rel += f" ({m['paired']:.2f}×)"
+        cpu_rel = "" if base is None else f" ({m['cpu_s'] / base['cpu_s']:.2f}×)"
+        sp = f"{mb(m['seconds']):,.0f}" if speed else "—"
+        return (f"| {label} | {m['seconds']:.3f} ({m['min_s']:.3f}–{m['max_s']:.3f}) | {sp} | "
+                f"{m['cpu_s']:.2f}{cpu_rel} | {m['rss_mib']:.0f} | {rel} |")
+
+    head = ["| Case | Time (s) | MB/s | CPU (s) | Peak RSS (MiB) | vs plain |",
+            "|---|---:|---:|---:|---:|---:|"]
+    goals = []
+    if get("pack", "plain"):
+        p, e = get("pack", "plain"), get("pack", "encrypted")
+        lines += ["## Pack", ""] + head
+        lines += [row("`hexz pack --raw`", p), row("`hexz pack --raw --encrypt --key-file`", e, p)]
+        lines += [""]
+    if get("read hexz cat", "plain"):
+        lines += ["## Sequential read to /dev/null", ""] + head
+        for cond in ("warm", "cold"):
+            p, e = get("read hexz cat", "plain", cond), get("read hexz cat", "encrypted", cond)
+            lines.append(row(f"`hexz cat ARCHIVE disk`, {cond}", p))
+            lines.append(row(f"`hexz cat --key-file KEY ENCRYPTED disk`, {cond}", e, p))
+            if p and e:
+                goals.append((cond, "hexz cat", p, e))
+        p, e = get("read hexz.open", "plain"), get("read hexz.open", "encrypted")
+        if p:
+            lines.append(row("`hexz.open(path).open('disk').read_at`, 8 MiB chunks, warm", p))
+            lines.append(row("`hexz.open(path, key=KEYFILE)...`, warm", e, p))
+            if e:
+                goals.append(("warm", "hexz.open", p, e))
+        lines += ["", "Cold: the archive's pages dropped (`posix_fadvise(DONTNEED)`) before the "
+                  "run. The hexz.open rows time open + read inside the process; their CPU and "
+                  "RSS are the whole process's (interpreter start and import included).", ""]
+    if get("verify", "plain"):
+        b = get("verify", "b3sum")
+        lines += ["## Verify against b3sum", "",
+                  "| Case | Time (s) | MB/s | CPU (s) | Peak RSS (MiB) | vs b3sum |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        lines.append(row("`hexz verify ARCHIVE`", get("verify", "plain"), b))
+        lines.append(row("`hexz verify --key-file KEY ENCRYPTED`", get("verify", "encrypted"), b))
+        lines.append(row("`b3sum --num-threads 2 DATA`", b))
+        lines += ["", "vs b3sum: time / b3sum's time (above 1×: slower than hashing the "
+                  "unpacked bytes with b3sum).", ""]
+    if get("open", "plain"):
+        p, k, w = get("open", "plain"), get("open", "raw key"), get("open", "passphrase")
+        lines += ["## Open (`hexz inspect` of a 64 KiB archive)", "",
+                  "| Case | Time (s) | CPU (s) | Peak RSS (MiB) | vs raw key |",
+                  "|---|---:|---:|---:|---:|"]
+        for label, m in (("plain", p), ("raw key (`--key-file`)", k),
+                         (f"passphrase (`HEXZ_PASSWORD`; header: {meta['kdf']})", w)):
+            if m:
+                rel = f"{m['seconds'] / k['seconds']:.2f}×" if k else "—"
+                lines.append(f"| {label} | {m['seconds']:.3f} ({m['min_s']:.3f}–{m['max_s']:.3f})"
+                             f" | {m['cpu_s']:.3f} | {m['rss_mib']:.0f} | {rel} |")
+        if k and w:
+            lines += ["", f"Key derivation ≈ passphrase − raw key: "
+                      f"{(w['seconds'] - k['seconds']) * 1e3:.0f} ms wall, "
+                      f"{(w['cpu_s'] - k['cpu_s']) * 1e3:.0f} ms CPU."]
+        lines.append("")
+    if goals:
+        lines += ["## Goal (issue 6): encrypted sequential read at most 25% slower", "",
+                  "| Reader | Condition | Time overhead (medians) | per-round, median (range) "
+                  "| CPU overhead | Verdict |",
+                  "|---|---|---:|---:|---:|---|"]
+        for cond, who, p, e in goals:
+            ov = e["seconds"] / p["seconds"] - 1
+            cpu = e["cpu_s"] / p["cpu_s"] - 1
+            paired = (f"{(e['paired'] - 1) * 100:+.1f}% ({(e['paired_min'] - 1) * 100:+.0f}% to "
+                      f"{(e['paired_max'] - 1) * 100:+.0f}%)" if "paired" in e else "—")
+            verdict = "met" if ov <= READ_GOAL else "**missed**"
+            if not (who == "hexz cat" and cond == "warm"):
+                verdict = f"({verdict})"
+            lines.append(f"| {who} | {cond} | {ov * 100:+.1f}% | {paired} | {cpu * 100:+.1f}% | "
+                         f"{verdict} |")
+        lines += ["", "The goal is judged on `hexz cat`, warm; the other rows are for "
+                  "information.", ""]
+    return "\n".join(lines)
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def first_line(cmd) -> str:
+    try:
+        r = subprocess.run(cmd, check=False, capture_output=True, text=True)
+        return (r.stdout or r.stderr).strip().splitlines()[0]
+    except (OSError, IndexError):
+        return "?"
+
+
+def machine() -> str:
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) / 2**20
+    return f"{os.cpu_count()} vCPUs ({model}), {mem:.0f} GiB RAM, Linux {os.uname().release}"
+
+
+def main() -> int:
+    bad = [t for t in TESTS if t not in ALL_TESTS]
+    if bad:
+        die(f"CRYPTO_BENCH_TESTS: unknown {bad} (choose from {','.join(ALL_TESTS)})")
+    if RUNS < 1:
+        die("CRYPTO_BENCH_RUNS must be >= 1")
+    if not os.access(HEXZ, os.X_OK):
+        die(f"no hexz binary at {HEXZ} (run: make build)")
+    if "verify" in TESTS and not shutil.which(B3SUM):
+        die(f"{B3SUM} not found (Debian package b3sum, or B3SUM=path)")
+    STATE.mkdir(parents=True, exist_ok=True)
+    want = ensure_data()
+    ensure_archives()
+    tiny = ensure_tiny()
+    py = python_cmd() if WANT_PYTHON and "read" in TESTS else None
+    if WANT_PYTHON and "read" in TESTS and not py:
+        log("hexz does not import (make develop): skipping the hexz.open rows")
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                            check=False, capture_output=True, text=True).stdout.strip()
+    meta = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine(),
+        "load_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "versions": f"{first_line([HEXZ, '--version'])} ({HEXZ}, HEAD {commit}); "
+                    f"{first_line([B3SUM, '--version'])}"
+                    + (f"; hexz.open via {py[2]}" if py else ""),
+        "input": f"first {want >> 20} MiB of {IMAGE}" if want < IMAGE.stat().st_size
+                 else str(IMAGE),
+        "input_bytes": want,
+        "kdf": kdf_params(tiny["passphrase"]),
+    }
+    log(f"{meta['machine']}; load {meta['load_start']}; {RUNS} rounds; {meta['input']}")
+    todo = cases(tiny, py)
+    cols = ["run", "test", "variant", "cond", "seconds", "cpu_s", "rss_mib", "process_s"]
+    rows: list[dict] = []
+    tsv = STATE / "results.tsv"
+    with open(tsv, "w") as out:
+        out.write("\t".join(cols) + "\n")
+        for rnd in range(1, RUNS + 1):
+            # Pairs (same test and condition) back to back, their order flipped every round.
+            groups: dict = {}
+            for c in todo:
+                groups.setdefault((c[0], c[4]), []).append(c)
+            for group in groups.values():
+                for test, variant, cmd, env, cond in (group if rnd % 2 else group[::-1]):
+                    res = measure(test, variant, cmd, env, cond)
+                    row = {"run": rnd, "test": test, "variant": variant, "cond": cond, **res}
+                    rows.append(row)
+                    out.write("\t".join(f"{row[c]:.6g}" if isinstance(row.get(c), float)
+                                        else str(row.get(c, "")) for c in cols) + "\n")
+                    out.flush()
+                    log(f"round {rnd} {test} {variant} {cond}: {res['seconds']:.3f} s, "
+                        f"CPU {res['cpu_s']:.2f} s")
+    meta["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    meta["plain_bytes"], meta["enc_bytes"] = PLAIN.stat().st_size, ENC.stat().st_size
+    summary = summarize(rows)
+    with open(STATE / "summary.json", "w") as f:
+        json.dump({"meta": meta, "medians": summary}, f, indent=1)
+    md = report(summary, meta)
+    (STATE / "results.md").write_text(md)
+    print(md)
+    log(f"wrote {tsv}, {STATE / 'summary.json'}, {STATE / 'results.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
