@@ -22,6 +22,10 @@ LOCKED ?= $(if $(wildcard Cargo.lock),--locked)
 NEXTEST ?= 0
 HEXZ := $(CARGO_TARGET_DIR)/release/hexz
 LOADER := crates/loader
+# Cargo features of the Python package that `make develop` and `make python` build (the crate's
+# defaults, as the seed's feature table says, leave encryption and signing out).
+PY_FEATURES ?= full
+export PY_FEATURES
 
 # Debian packages: what building and testing needs (nginx-light: the HTTP Range server the
 # hexz-store tests start on 127.0.0.1), and the benchmark peers.
@@ -138,14 +142,14 @@ bench-crypto: build ## Encryption (issue 6): plain vs --encrypt pack, read, veri
 develop: apt-build ## Install the Python package into the venv, editable (PYTHON=python3.X picks the interpreter)
 	@$(MAKE) venv
 	cd $(LOADER) && VIRTUAL_ENV="$(VENV)" PATH="$(VENV)/bin:$$PATH" \
-	  $(VENV)/bin/maturin develop --release
+	  $(VENV)/bin/maturin develop --release --features $(PY_FEATURES)
 
 python: ## Build a release wheel into target/wheels/
 	@if [ ! -d $(LOADER) ]; then \
 	  echo "Python package arrives with issue 3"; \
 	else \
 	  $(MAKE) venv && \
-	  cd $(LOADER) && $(VENV)/bin/maturin build --release --out "$(CURDIR)/target/wheels" && \
+	  cd $(LOADER) && $(VENV)/bin/maturin build --release --features $(PY_FEATURES) --out "$(CURDIR)/target/wheels" && \
 	  ls -1 "$(CURDIR)"/target/wheels/*.whl; \
 	fi
 

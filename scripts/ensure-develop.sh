@@ -11,7 +11,7 @@ cd "$root"
 
 key() {
     {
-        echo "$root"
+        echo "$root ${PY_FEATURES:-}"
         find crates Cargo.toml Cargo.lock -type d \( -name target -o -name __pycache__ \) -prune -o \
             -type f \( -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock -o -name pyproject.toml \
             -o -name '_native*.so' \) -print | LC_ALL=C sort | xargs sha256sum

@@ -124,15 +124,21 @@ impl NativeArchive {
     ) -> PyResult<Self> {
         let key = key_source(key, key_file, password)?;
         let verify_key = crate::sign::verifying_key(verify_key, verify_key_file)?;
-        let opts = ReadOptions {
+        // Built from the defaults: hexz-core may have fields (verify_key) that this crate's
+        // features leave unset, when another crate in the build enables them.
+        #[allow(unused_mut, clippy::needless_update)]
+        let mut opts = ReadOptions {
             cache_bytes,
             readahead_threads,
             readahead_blocks,
             verify_hashes: false,
             key,
-            #[cfg(feature = "signing")]
-            verify_key,
+            ..ReadOptions::default()
         };
+        #[cfg(feature = "signing")]
+        {
+            opts.verify_key = verify_key;
+        }
         #[cfg(not(feature = "signing"))]
         let _ = verify_key;
         let archive = if remote::is_url(&path) {

@@ -171,16 +171,22 @@ impl NativeWriter {
             ));
         }
         let compression = Compression::parse(compression, level).py()?;
-        let opts = WriteOptions {
+        // Built from the defaults: hexz-core may have fields (signing_key) that this crate's
+        // features leave unset, when another crate in the build enables them.
+        #[allow(unused_mut, clippy::needless_update)]
+        let mut opts = WriteOptions {
             compression,
             block_size,
             threads,
             dedup,
             archive_id: None,
             encryption,
-            #[cfg(feature = "signing")]
-            signing_key,
+            ..WriteOptions::default()
         };
+        #[cfg(feature = "signing")]
+        {
+            opts.signing_key = signing_key;
+        }
         #[cfg(not(feature = "signing"))]
         let _ = signing_key;
         let s3 = s3_options(endpoint, region, path_style, anonymous, allow_http);

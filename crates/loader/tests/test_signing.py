@@ -86,7 +86,7 @@ def _public_hex(public: Path) -> str:
 
 
 def test_features() -> None:
-    assert HAS_SIGNING  # the default build signs and verifies
+    assert HAS_SIGNING  # the test build (`make develop`, every feature) signs and verifies
 
 
 def test_without_the_signing_feature(tmp_path: Path) -> None:
