@@ -57,6 +57,12 @@ pub struct HexzFs {
     log_errors: bool,
     kernel_readahead: u32,
     errors: Arc<AtomicU64>,
+    /// The kernel supports `FUSE_NO_OPEN_SUPPORT` / `FUSE_NO_OPENDIR_SUPPORT`: answering the
+    /// first OPEN (OPENDIR) with ENOSYS makes it skip those round trips for good, and open
+    /// every file with `FOPEN_KEEP_CACHE` (every directory with `FOPEN_CACHE_DIR` too), which
+    /// is what this read-only archive asks for anyway.
+    no_open: bool,
+    no_opendir: bool,
 }
 
 fn time_of(ns: i64) -> SystemTime {
@@ -179,6 +185,8 @@ impl HexzFs {
             log_errors: opts.log_errors,
             kernel_readahead: opts.kernel_readahead,
             errors: Arc::new(AtomicU64::new(0)),
+            no_open: false,
+            no_opendir: false,
         })
     }
 
@@ -304,6 +312,12 @@ impl Filesystem for HexzFs {
             // A capability the kernel lacks is simply not used.
             let _ = config.add_capabilities(cap);
         }
+        self.no_open = config
+            .add_capabilities(InitFlags::FUSE_NO_OPEN_SUPPORT)
+            .is_ok();
+        self.no_opendir = config
+            .add_capabilities(InitFlags::FUSE_NO_OPENDIR_SUPPORT)
+            .is_ok();
         Ok(())
     }
 
@@ -344,6 +358,8 @@ impl Filesystem for HexzFs {
                 reply.error(Errno::EROFS)
             }
             Ok(Kind::File(_)) if flags.0 & libc::O_TRUNC != 0 => reply.error(Errno::EROFS),
+            // No more OPEN requests: one round trip less per file opened.
+            Ok(Kind::File(_)) if self.no_open => reply.error(Errno::ENOSYS),
             // The archive never changes: keep the page cache across opens.
             Ok(Kind::File(_)) => reply.opened(FileHandle(0), FopenFlags::FOPEN_KEEP_CACHE),
             Ok(Kind::Dir(_)) => reply.error(Errno::EISDIR),
@@ -400,6 +416,7 @@ impl Filesystem for HexzFs {
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
         match self.node(ino).map(|n| &n.kind) {
+            Ok(Kind::Dir(_)) if self.no_opendir => reply.error(Errno::ENOSYS),
             // The listing never changes: let the kernel cache it across opens.
             Ok(Kind::Dir(_)) => reply.opened(
                 FileHandle(0),
