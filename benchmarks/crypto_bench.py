@@ -38,7 +38,7 @@ Environment:
     HEXZ                 hexz binary (default $CARGO_TARGET_DIR/release/hexz)
     CRYPTO_BENCH_MB      MiB of the image to use (default 1024; 0 = the whole image; 100: quick)
     CRYPTO_BENCH_RUNS    rounds (default 5; at least 5 for the docs)
-    CRYPTO_BENCH_TESTS   pack,read,verify,open (default all)
+    CRYPTO_BENCH_TESTS   pack,read,verify,open,sign (default all)
     CRYPTO_BENCH_PYTHON  0 = skip the hexz.open rows (default: include them when importable)
     CRYPTO_BENCH_DIR     state (default ~/.cache/hexz/crypto-bench)
     BENCH_DIR            pack_read.sh's data (default ~/.cache/hexz/bench)
@@ -64,7 +64,7 @@ TARGET = Path(os.environ.get("CARGO_TARGET_DIR", CACHE / "target"))
 HEXZ = os.environ.get("HEXZ", str(TARGET / "release" / "hexz"))
 SIZE_MB = int(os.environ.get("CRYPTO_BENCH_MB", "1024"))
 RUNS = int(os.environ.get("CRYPTO_BENCH_RUNS", "5"))
-ALL_TESTS = ["pack", "read", "verify", "open"]
+ALL_TESTS = ["pack", "read", "verify", "open", "sign"]
 TESTS = os.environ.get("CRYPTO_BENCH_TESTS", ",".join(ALL_TESTS)).split(",")
 WANT_PYTHON = os.environ.get("CRYPTO_BENCH_PYTHON", "1") != "0"
 STATE = Path(os.environ.get("CRYPTO_BENCH_DIR", CACHE / "crypto-bench"))
@@ -78,6 +78,9 @@ PASSWORD = "crypto-bench passphrase, not a secret"
 PLAIN = STATE / "plain.hxz"
 ENC = STATE / "enc.hxz"
 TINY = STATE / "tiny"
+SIGNED = STATE / "signed.hxz"
+SIGN_KEY = STATE / "keys" / "bench.key"
+SIGN_PUB = STATE / "keys" / "bench.pub"
 READ_GOAL = 0.25  # issue 6: encrypted sequential read at most 25% slower
 
 PY_READ = r"""
@@ -189,6 +192,14 @@ def ensure_archives() -> None:
             run(pack_cmd(path, enc))
 
 
+def ensure_signed() -> None:
+    """A key pair (hexz keygen) and a signed copy of the plain archive (hexz sign --output)."""
+    if not SIGN_KEY.exists():
+        run([HEXZ, "keygen", "-q", "--output-dir", str(SIGN_KEY.parent), "--name", "bench"])
+    if not SIGNED.exists() or SIGNED.stat().st_mtime < PLAIN.stat().st_mtime:
+        run([HEXZ, "sign", "-q", str(PLAIN), "--key", str(SIGN_KEY), "--output", str(SIGNED)])
+
+
 def ensure_tiny() -> dict:
     """A 64 KiB file packed plain, with the raw key, and with the passphrase."""
     TINY.mkdir(parents=True, exist_ok=True)
@@ -260,6 +271,19 @@ def cases(tiny: dict, py) -> list[tuple[str, str, list[str], dict | None, str]]:
         out.append(("verify", "encrypted", [HEXZ, "verify", "-q", *key_args(True), str(ENC)],
                     None, "warm"))
         out.append(("verify", "b3sum", [B3SUM, "--num-threads", "2", str(INPUT)], None, "warm"))
+    if "sign" in TESTS:
+        # The same signed archive read without and with the public key (every frame and
+        # block hash then checked on read), verified likewise, and signed again in place.
+        pub = ["--verify-key", str(SIGN_PUB)]
+        out.append(("read signed", "unchecked", [HEXZ, "cat", "-q", str(SIGNED), "disk"], None,
+                    "warm"))
+        out.append(("read signed", "--verify-key",
+                    [HEXZ, "cat", "-q", *pub, str(SIGNED), "disk"], None, "warm"))
+        out.append(("verify signed", "no key", [HEXZ, "verify", "-q", str(SIGNED)], None, "warm"))
+        out.append(("verify signed", "--key", [HEXZ, "verify", "-q", str(SIGNED), "--key",
+                                               str(SIGN_PUB)], None, "warm"))
+        out.append(("sign", "in place", [HEXZ, "sign", "-q", str(SIGNED), "--key",
+                                         str(SIGN_KEY)], None, "warm"))
     if "open" in TESTS:
         env_pw = dict(os.environ, HEXZ_PASSWORD=PASSWORD)
         env_pw.pop("HEXZ_KEY", None)
@@ -274,6 +298,8 @@ def cases(tiny: dict, py) -> list[tuple[str, str, list[str], dict | None, str]]:
 def measure(test, variant, cmd, env, cond) -> dict:
     if test == "pack":
         page_in(INPUT)
+    elif test in ("read signed", "verify signed"):
+        page_in(SIGNED)
     elif test.startswith("read") or test == "verify":
         target = INPUT if variant == "b3sum" else (ENC if variant == "encrypted" else PLAIN)
         page_out(target) if cond == "cold" else page_in(target)
@@ -305,11 +331,12 @@ def summarize(rows: list[dict]) -> dict:
     # Per-round ratios against the pair's reference (same round, back to back): steadier than
     # the ratio of medians when the machine's load drifts during a run.
     base = {"pack": "plain", "read hexz cat": "plain", "read hexz.open": "plain",
-            "verify": "b3sum", "open": "raw key"}
+            "verify": "b3sum", "open": "raw key", "read signed": "unchecked",
+            "verify signed": "no key"}
     by = {(r["run"], r["test"], r["variant"], r["cond"]): r for r in rows}
     for key, m in out.items():
         test, variant, cond = key.split("|")
-        if variant == base[test]:
+        if test not in base or variant == base[test]:
             continue
         ratios = [r["seconds"] / b["seconds"] for r in rows
                   if (r["test"], r["variant"], r["cond"]) == (test, variant, cond)
@@ -384,6 +411,21 @@ def report(s: dict, meta: dict) -> str:
         lines.append(row("`b3sum --num-threads 2 DATA`", b))
         lines += ["", "vs b3sum: time / b3sum's time (above 1×: slower than hashing the "
                   "unpacked bytes with b3sum).", ""]
+    if get("read signed", "unchecked"):
+        u, v = get("read signed", "unchecked"), get("read signed", "--verify-key")
+        lines += ["## Signed archive: reading with the public key", "",
+                  "| Case | Time (s) | MB/s | CPU (s) | Peak RSS (MiB) | vs unchecked |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        lines.append(row("`hexz cat SIGNED disk`", u))
+        lines.append(row("`hexz cat --verify-key PUB SIGNED disk`", v, u))
+        vu, vk = get("verify signed", "no key"), get("verify signed", "--key")
+        lines.append(row("`hexz verify SIGNED`", vu, u))
+        lines.append(row("`hexz verify SIGNED --key PUB`", vk, u))
+        sg = get("sign", "in place")
+        if sg:
+            lines.append(row("`hexz sign SIGNED --key KEY` (re-sign in place)", sg, speed=False))
+        lines += ["", "--verify-key checks the signature at open, then each frame's BLAKE3 hash "
+                  "and each block's content hash as it is decoded.", ""]
     if get("open", "plain"):
         p, k, w = get("open", "plain"), get("open", "raw key"), get("open", "passphrase")
         lines += ["## Open (`hexz inspect` of a 64 KiB archive)", "",
@@ -457,6 +499,8 @@ def main() -> int:
     want = ensure_data()
     ensure_archives()
     tiny = ensure_tiny()
+    if "sign" in TESTS:
+        ensure_signed()
     py = python_cmd() if WANT_PYTHON and "read" in TESTS else None
     if WANT_PYTHON and "read" in TESTS and not py:
         log("hexz does not import (make develop): skipping the hexz.open rows")
