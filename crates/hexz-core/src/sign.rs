@@ -85,6 +85,44 @@ mod signing {
         })
     }
 
+    /// Signs a copy of `src` and puts it at `dst` atomically (a temporary file beside `dst`,
+    /// synced, then renamed; `dst` may be `src`): a crash leaves either the old file or the
+    /// signed one, never a torn tail. The copy is `std::fs::copy`, which the kernel does
+    /// without user-space copying (`copy_file_range`) and, on file systems with reflinks
+    /// (XFS, Btrfs), without copying data at all. [`sign_file`] signs in place instead.
+    pub fn sign_copy(src: &Path, dst: &Path, key: &SigningKey) -> Result<SignReport> {
+        let dir = match dst.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        // Check the source first, so that errors name it and a junk file is not copied.
+        let name = src.display().to_string();
+        let file = std::fs::File::open(src)
+            .map_err(|e| Error::io(format!("cannot open {name} for signing"), e))?;
+        read_signed_part(&FileRef(&file, &name))?;
+        drop(file);
+        let tmp = tempfile::Builder::new()
+            .prefix(".hexz-sign-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| {
+                Error::io(
+                    format!("cannot create a temporary file in {}", dir.display()),
+                    e,
+                )
+            })?;
+        std::fs::copy(src, tmp.path())
+            .map_err(|e| Error::io(format!("cannot copy {}", src.display()), e))?;
+        let mut report = sign_file(tmp.path(), key)?;
+        let ctx = |e| Error::io(format!("cannot write {}", dst.display()), e);
+        tmp.persist(dst).map_err(|e| ctx(e.error))?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            d.sync_all().map_err(ctx)?;
+        }
+        report.file_len = std::fs::metadata(dst).map_err(ctx)?.len();
+        Ok(report)
+    }
+
     /// Checks the signature of the archive in `store` against `expected` (else against the key
     /// it names) without opening it: reads the header, footer and summary only, and needs no
     /// decryption key. For an encrypted archive that is all a verifier without its key can

@@ -237,6 +237,38 @@ fn re_signing_replaces_the_signature() {
     ));
 }
 
+/// `sign_copy` gives the same bytes as signing in place, replacing the target atomically (a new
+/// file renamed over it), and checks the source before copying anything.
+#[test]
+fn sign_copy_equals_sign_file_and_replaces_atomically() {
+    use hexz_core::sign::sign_copy;
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let key = seed_key(8);
+    let plain = small_archive(false);
+    let a = dir.path().join("a.hxz");
+    std::fs::write(&a, &plain).unwrap();
+    let ino = std::fs::metadata(&a).unwrap().ino();
+    let r = sign_copy(&a, &a, &key).unwrap();
+    assert_ne!(std::fs::metadata(&a).unwrap().ino(), ino);
+    assert_eq!(r.file_len, (plain.len() + SIGNATURE_LEN) as u64);
+    assert_eq!(std::fs::read(&a).unwrap(), signed(&plain, &key));
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names,
+        [std::ffi::OsString::from("a.hxz")],
+        "no temporary file left"
+    );
+    let junk = dir.path().join("junk.hxz");
+    std::fs::write(&junk, [1u8; 500]).unwrap();
+    let e = sign_copy(&junk, &dir.path().join("out.hxz"), &key).unwrap_err();
+    assert!(e.to_string().contains("junk.hxz"), "{e}");
+    assert!(!dir.path().join("out.hxz").exists());
+}
+
 #[test]
 fn signing_refuses_what_is_not_an_archive() {
     let dir = tempfile::tempdir().unwrap();

@@ -188,14 +188,16 @@ pub fn keygen(py: Python<'_>, dir: PathBuf, name: String) -> PyResult<(String, S
     }
 }
 
-/// Signs the local archive at `path` in place with the private key `signing_key` (PKCS#8 PEM
-/// text) or in `signing_key_file`; returns `root_hash`, `public_key` (hex), `replaced` and
-/// `file_size`.
+/// Signs the local archive at `path` with the private key `signing_key` (PKCS#8 PEM text) or
+/// in `signing_key_file`: with `output`, a signed copy is put there atomically (`output` may be
+/// `path` itself); without it, `path` is signed in place. Returns `root_hash`, `public_key`
+/// (hex), `replaced` and `file_size`.
 #[pyfunction]
-#[pyo3(signature = (path, *, signing_key = None, signing_key_file = None))]
+#[pyo3(signature = (path, *, output = None, signing_key = None, signing_key_file = None))]
 pub fn sign_file<'py>(
     py: Python<'py>,
     path: PathBuf,
+    output: Option<PathBuf>,
     signing_key: Option<String>,
     signing_key_file: Option<PathBuf>,
 ) -> PyResult<Bound<'py, PyDict>> {
@@ -204,7 +206,12 @@ pub fn sign_file<'py>(
     #[cfg(feature = "signing")]
     {
         use crate::errors::IntoPy;
-        let r = py.detach(|| hexz_core::sign::sign_file(&path, &key)).py()?;
+        let r = py
+            .detach(|| match &output {
+                Some(out) => hexz_core::sign::sign_copy(&path, out, &key),
+                None => hexz_core::sign::sign_file(&path, &key),
+            })
+            .py()?;
         let d = PyDict::new(py);
         d.set_item("root_hash", hex(&r.root_hash))?;
         d.set_item("public_key", key.verifying_key().to_hex())?;
@@ -214,7 +221,7 @@ pub fn sign_file<'py>(
     }
     #[cfg(not(feature = "signing"))]
     {
-        let _ = (py, path);
+        let _ = (py, path, output);
         match key {}
     }
 }

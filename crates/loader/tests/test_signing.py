@@ -232,6 +232,29 @@ def test_sign_output_and_resign(
     assert hexz.verify(out, other_keys[1])["ok"]
 
 
+def test_sign_replaces_atomically_unless_in_place(
+    keys: tuple[Path, Path], other_keys: tuple[Path, Path], tmp_path: Path
+) -> None:
+    path = _write(tmp_path / "a.hxz")
+    path.chmod(0o640)
+    inode = path.stat().st_ino
+    report = hexz.sign(path, keys[0])
+    assert report["path"] == str(path) and path.stat().st_ino != inode  # copied, renamed
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".hexz-sign-")] == []
+    assert hexz.verify(path, keys[1])["ok"]
+    inode = path.stat().st_ino
+    again = hexz.sign(path, other_keys[0], in_place=True)
+    assert again["replaced"] and path.stat().st_ino == inode  # the same file
+    assert hexz.verify(path, other_keys[1])["ok"]
+    link = tmp_path / "link.hxz"
+    link.symlink_to(path)
+    hexz.sign(link, keys[0])
+    assert link.is_symlink() and hexz.verify(path, keys[1])["ok"]
+    with pytest.raises(ValueError, match="not both"):
+        hexz.sign(path, keys[0], output=tmp_path / "x.hxz", in_place=True)
+
+
 def test_verify_report(signed: Path, keys: tuple[Path, Path], tmp_path: Path) -> None:
     report = hexz.verify(signed, keys[1])
     assert report["ok"] is True and report["problems"] == []

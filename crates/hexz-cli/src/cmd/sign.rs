@@ -4,7 +4,7 @@ use super::Global;
 use anyhow::{bail, Context, Result};
 use hexz_core::sign::SigningKey;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub const ABOUT: &str = "Sign an archive with a private key from `hexz keygen`";
 
@@ -16,18 +16,22 @@ summary, which holds the hash of every table and index page, which hold the hash
 A verifier with the public key (`hexz verify --key NAME.pub`, or --verify-key on any reading
 command) detects a change to any byte.
 
-Signs in place: the file grows by 144 bytes (the signature goes where the footer was, a new
-footer follows), written at once and synced; a signed archive is re-signed by replacing its
-signature. With --output, the archive is left alone and a signed copy is written atomically.
-Only the header, footer and summary are read, so signing a terabyte archive is instant; it does
-not check the data (run `hexz verify` first on an archive of unknown origin). Encrypted archives
-are signed without their key.";
+The signed archive is 144 bytes longer (the signature goes where the footer was, a new footer
+follows); a signed archive is re-signed by replacing its signature. By default the archive is
+replaced atomically: a signed copy is made beside it and renamed over it, so a crash leaves the
+old file or the signed one. The copy is made by the kernel (copy_file_range), and costs no data
+at all on file systems with reflinks (XFS, Btrfs). --in-place instead writes the 208-byte tail
+into the file itself (one write, then fsync): instant for any size, but a crash during that
+write can leave the file without a valid footer. With --output, the archive is left alone and
+the signed copy goes there. Only the header, footer and summary are read and signed: run `hexz
+verify` first on an archive of unknown origin. Encrypted archives are signed without their key.";
 
 pub const EXAMPLES: &str = "\
 EXAMPLES:
     hexz keygen
     hexz sign data.hxz --key hexz.key
     hexz sign data.hxz --key hexz.key --output signed.hxz
+    hexz sign huge.hxz --key hexz.key --in-place
     hexz verify data.hxz --key hexz.pub";
 
 /// Arguments of `hexz sign`.
@@ -38,9 +42,13 @@ pub struct Args {
     /// The private key file (PKCS#8 PEM, as `hexz keygen` writes).
     #[arg(short, long, value_name = "PRIVATE_KEY")]
     key: PathBuf,
-    /// Write the signed archive here instead of signing in place (replaced atomically).
-    #[arg(short, long, value_name = "FILE")]
+    /// Write the signed archive here instead (replaced atomically); ARCHIVE is left alone.
+    #[arg(short, long, value_name = "FILE", conflicts_with = "in_place")]
     output: Option<PathBuf>,
+    /// Write the signature into ARCHIVE itself instead of replacing it with a signed copy:
+    /// no copy, but not crash-safe.
+    #[arg(long)]
+    in_place: bool,
 }
 
 /// Runs `hexz sign`.
@@ -52,12 +60,19 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         );
     }
     let key = SigningKey::read_file(&args.key).context("cannot use the private key")?;
-    let (target, report) = match &args.output {
-        None => (
-            args.archive.clone(),
-            hexz_core::sign::sign_file(&args.archive, &key)?,
-        ),
-        Some(out) => (out.clone(), sign_copy(&args.archive, out, &key)?),
+    let target = args.output.clone().unwrap_or_else(|| args.archive.clone());
+    let report = if args.in_place {
+        hexz_core::sign::sign_file(&args.archive, &key)?
+    } else {
+        // Replacing ARCHIVE through a symlink replaces the file it points to, not the link.
+        let dst = match &args.output {
+            Some(out) => out.clone(),
+            None => args
+                .archive
+                .canonicalize()
+                .unwrap_or_else(|_| args.archive.clone()),
+        };
+        hexz_core::sign::sign_copy(&args.archive, &dst, &key)?
     };
     if !global.quiet {
         let verb = if report.replaced {
@@ -72,22 +87,4 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         writeln!(out, "public key: {}", hex(&report.signature.public_key))?;
     }
     Ok(())
-}
-
-/// Copies `src` next to `dst`, signs the copy and renames it over `dst`.
-fn sign_copy(src: &Path, dst: &Path, key: &SigningKey) -> Result<hexz_core::sign::SignReport> {
-    let dir = match dst.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".hexz-sign-")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    std::fs::copy(src, tmp.path())
-        .with_context(|| format!("cannot copy {} to {}", src.display(), dir.display()))?;
-    let report = hexz_core::sign::sign_file(tmp.path(), key)?;
-    tmp.persist(dst)
-        .with_context(|| format!("cannot write {}", dst.display()))?;
-    Ok(report)
 }

@@ -8,8 +8,7 @@ use hexz_core::ReadOptions;
 use std::io::Write;
 use std::path::PathBuf;
 
-pub const ABOUT: &str =
-    "Check every block and table of an archive, and its signature (exit 0 when intact, 1 when not)";
+pub const ABOUT: &str = "Check every byte of an archive and its signature (exit 1 when damaged)";
 
 pub const LONG_ABOUT: &str = "\
 Check every block and table of an archive, and its signature.

@@ -150,6 +150,57 @@ fn sign_output_writes_a_signed_copy_and_pack_signs_while_writing() {
     assert!(v.contains("by the given key"), "{v}");
 }
 
+/// By default `sign` replaces the archive with a signed copy (a new inode, renamed over it,
+/// through a symlink onto its target); `--in-place` writes into the same inode.
+#[test]
+fn sign_replaces_atomically_unless_in_place() {
+    use std::os::unix::fs::MetadataExt;
+    let s = Setup::new();
+    let a = s.pack("a.hxz", &[]);
+    std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let ino = |p: &str| std::fs::metadata(p).expect("stat").ino();
+    let before = ino(&a);
+    ok(["sign", "-q", &a, "--key", &s.p("keys/hexz.key")]);
+    assert_ne!(ino(&a), before, "signed by copy and rename");
+    let mode = std::fs::metadata(&a).expect("stat").permissions().mode();
+    assert_eq!(mode & 0o777, 0o640, "the mode is kept");
+    let left: Vec<_> = std::fs::read_dir(s.t.path())
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+        .filter(|n| n.starts_with(".hexz-sign-"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+    ok(["verify", "-q", &a, "--key", &s.p("keys/hexz.pub")]);
+
+    let before = ino(&a);
+    let len = std::fs::metadata(&a).expect("stat").len();
+    let out = stdout(&["sign", &a, "--in-place", "--key", &s.p("keys/other.key")]);
+    assert!(out.starts_with("re-signed "), "{out}");
+    assert_eq!(ino(&a), before, "signed in place");
+    assert_eq!(std::fs::metadata(&a).expect("stat").len(), len);
+    ok(["verify", "-q", &a, "--key", &s.p("keys/other.pub")]);
+
+    let link = s.p("link.hxz");
+    std::os::unix::fs::symlink(&a, &link).expect("symlink");
+    ok(["sign", "-q", &link, "--key", &s.p("keys/hexz.key")]);
+    assert!(std::fs::symlink_metadata(&link)
+        .expect("lstat")
+        .file_type()
+        .is_symlink());
+    ok(["verify", "-q", &a, "--key", &s.p("keys/hexz.pub")]);
+    let out = run([
+        "sign",
+        &a,
+        "--in-place",
+        "--output",
+        &s.p("x.hxz"),
+        "--key",
+        "k",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+}
+
 #[test]
 fn key_mistakes_are_one_line_errors() {
     let s = Setup::new();

@@ -180,7 +180,11 @@ def check_signature(
     the archive is unsigned."""
 
 def sign_file(
-    path: str, *, signing_key: str | None = None, signing_key_file: str | None = None
+    path: str,
+    *,
+    output: str | None = None,
+    signing_key: str | None = None,
+    signing_key_file: str | None = None,
 ) -> dict[str, Any]:
-    """Signs the local archive at ``path`` in place; returns ``root_hash``, ``public_key``,
-    ``replaced`` and ``file_size``."""
+    """Signs the local archive at ``path``: a signed copy put at ``output`` atomically, or in
+    place without it; returns ``root_hash``, ``public_key``, ``replaced`` and ``file_size``."""

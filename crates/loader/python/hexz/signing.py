@@ -18,8 +18,6 @@ Example::
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from typing import Any, Optional, Union
 
 from . import _native
@@ -87,16 +85,23 @@ def keygen(output_dir: PathLike = ".", name: str = "hexz") -> tuple[str, str]:
 
 
 def sign(
-    path: PathLike, signing_key: SigningKeyLike, *, output: Optional[PathLike] = None
+    path: PathLike,
+    signing_key: SigningKeyLike,
+    *,
+    output: Optional[PathLike] = None,
+    in_place: bool = False,
 ) -> dict[str, Any]:
     """Signs a finished local archive with a private key (a key file path, or its PEM text).
 
-    Without ``output`` the archive is signed in place: the 144-byte signature goes where the
-    footer was, followed by a new footer, in one write (an earlier signature is replaced).
-    With ``output`` the archive is copied to a temporary file next to ``output``, signed
-    there, and renamed onto ``output``; ``path`` is left as it was. Only the header, footer
-    and tables are read: run :func:`verify` first on an archive of unknown origin, since
-    signing vouches for whatever it holds. Encrypted archives need no key.
+    The signed archive is 144 bytes longer: the signature goes where the footer was, followed
+    by a new footer (an earlier signature is replaced). By default ``path`` is replaced
+    atomically by a signed copy (made beside it by the kernel, without copying data on file
+    systems with reflinks), so a crash leaves the old file or the signed one. With ``output``
+    the signed copy goes there and ``path`` is left as it was. ``in_place=True`` writes the
+    signature into ``path`` itself: no copy, but a crash during that one write can leave the
+    file without a valid footer. Only the header, footer and tables are read: run
+    :func:`verify` first on an archive of unknown origin, since signing vouches for whatever
+    it holds. Encrypted archives need no key.
 
     Returns a dict: ``root_hash`` and ``public_key`` (hex), ``replaced`` (whether an earlier
     signature was replaced), ``file_size`` and ``path`` (the signed file).
@@ -105,45 +110,19 @@ def sign(
     keys = _signing_key_options(signing_key)
     if not keys:
         raise ValueError("a signing key is required")
-    if output is None:
+    if not isinstance(in_place, bool):
+        raise TypeError(f"in_place must be a bool, not {type(in_place).__name__}")
+    if in_place:
+        if output is not None:
+            raise ValueError("give output or in_place=True, not both")
         report = dict(_native.sign_file(src, **keys))
         report["path"] = src
         return report
-    dst = _local_path(output, "output")
-    if os.path.exists(dst) and os.path.samefile(src, dst):
-        report = dict(_native.sign_file(dst, **keys))
-        report["path"] = dst
-        return report
-    directory = os.path.dirname(os.path.abspath(dst))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dst)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-            shutil.copyfileobj(inp, out, 1 << 20)
-        shutil.copymode(src, tmp)
-        report = dict(_native.sign_file(tmp, **keys))
-        os.replace(tmp, dst)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(directory)
-    report["path"] = dst
+    # Replacing ``path`` through a symlink replaces the file it points to, not the link.
+    dst = _local_path(output, "output") if output is not None else os.path.realpath(src)
+    report = dict(_native.sign_file(src, output=dst, **keys))
+    report["path"] = dst if output is not None else src
     return report
-
-
-def _fsync_dir(directory: str) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def verify(
