@@ -576,3 +576,49 @@ fn encrypted_archive_mounts_with_a_passphrase() {
     mount_fails(&["mount", archive, mnt], &wrong, &f.mnt, &expected);
     mount_fails(&["mount", "-d", archive, mnt], &wrong, &f.mnt, &expected);
 }
+
+/// A signed archive mounts with `--verify-key` (foreground and `--daemon`, which passes the
+/// option on to its background process); another signer's key mounts nothing.
+#[test]
+fn signed_archive_mounts_with_its_public_key() {
+    if !can_mount() {
+        return;
+    }
+    let f = fixture();
+    let keys = f.dir.path().join("keys");
+    let keys_arg = keys.to_str().expect("utf-8");
+    ok(["keygen", "-q", "-o", keys_arg]);
+    ok(["keygen", "-q", "-o", keys_arg, "--name", "other"]);
+    let archive = f.archive.to_str().expect("utf-8");
+    let key = keys.join("hexz.key");
+    ok(["sign", "-q", archive, "--key", key.to_str().expect("utf-8")]);
+    let public = keys.join("hexz.pub");
+    let public = public.to_str().expect("utf-8");
+
+    let mut g = start_foreground_with(&f, &["--verify-key", public]);
+    assert_eq!(describe(&f.src), describe(&f.mnt));
+    let pid = g.child.as_ref().expect("child").id();
+    // SAFETY: signals our own child process.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) }, 0);
+    assert_eq!(wait_exit(&mut g).status.code(), Some(0));
+
+    let mnt = f.mnt.to_str().expect("utf-8");
+    let _g = Guard {
+        mnt: f.mnt.clone(),
+        child: None,
+    };
+    ok(["mount", "--daemon", "--verify-key", public, archive, mnt]);
+    assert_eq!(describe(&f.src), describe(&f.mnt));
+    ok(["unmount", mnt]);
+    assert!(!is_mounted(&f.mnt));
+
+    let other = keys.join("other.pub");
+    let other = other.to_str().expect("utf-8");
+    for daemon in [false, true] {
+        let mut args = vec!["mount", "--verify-key", other, archive, mnt];
+        if daemon {
+            args.insert(1, "--daemon");
+        }
+        mount_fails(&args, &[], &f.mnt, "not by the expected key");
+    }
+}
