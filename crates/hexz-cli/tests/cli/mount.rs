@@ -182,6 +182,21 @@ fn start_foreground_with(f: &Fixture, options: &[&str]) -> Guard {
 }
 
 /// Waits (with a deadline) for the foreground process to exit; returns its output.
+/// Ends a foreground mount with SIGTERM: exit status 0, nothing left mounted.
+fn sigterm_and_wait(g: &mut Guard, mnt: &Path) {
+    let pid = g.child.as_ref().expect("child").id();
+    // SAFETY: signals our own child process.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) }, 0);
+    let out = wait_exit(g);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!is_mounted(mnt));
+}
+
 fn wait_exit(guard: &mut Guard) -> Output {
     let mut child = guard.child.take().expect("child");
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -203,17 +218,7 @@ fn foreground_mount_ends_cleanly_on_sigterm() {
     let f = fixture();
     let mut g = start_foreground(&f);
     assert_eq!(describe(&f.src), describe(&f.mnt));
-    let pid = g.child.as_ref().expect("child").id();
-    // SAFETY: signals our own child process.
-    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) }, 0);
-    let out = wait_exit(&mut g);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!is_mounted(&f.mnt));
+    sigterm_and_wait(&mut g, &f.mnt);
     assert!(mount_processes(&f.mnt).is_empty());
 }
 
@@ -469,17 +474,7 @@ fn encrypted_archive_mounts_with_a_key_file() {
     // Foreground, --key-file; ended by SIGTERM.
     let mut g = start_foreground_with(&f, &["--key-file", &key]);
     assert_eq!(describe(&f.src), describe(&f.mnt));
-    let pid = g.child.as_ref().expect("child").id();
-    // SAFETY: signals our own child process.
-    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) }, 0);
-    let out = wait_exit(&mut g);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!is_mounted(&f.mnt));
+    sigterm_and_wait(&mut g, &f.mnt);
 
     // --daemon with HEXZ_KEY: the background process gets the key from the environment.
     let mnt = f.mnt.to_str().expect("utf-8");
@@ -597,10 +592,7 @@ fn signed_archive_mounts_with_its_public_key() {
 
     let mut g = start_foreground_with(&f, &["--verify-key", public]);
     assert_eq!(describe(&f.src), describe(&f.mnt));
-    let pid = g.child.as_ref().expect("child").id();
-    // SAFETY: signals our own child process.
-    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) }, 0);
-    assert_eq!(wait_exit(&mut g).status.code(), Some(0));
+    sigterm_and_wait(&mut g, &f.mnt);
 
     let mnt = f.mnt.to_str().expect("utf-8");
     let _g = Guard {
