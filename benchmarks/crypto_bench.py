@@ -282,8 +282,10 @@ def cases(tiny: dict, py) -> list[tuple[str, str, list[str], dict | None, str]]:
         out.append(("verify signed", "no key", [HEXZ, "verify", "-q", str(SIGNED)], None, "warm"))
         out.append(("verify signed", "--key", [HEXZ, "verify", "-q", str(SIGNED), "--key",
                                                str(SIGN_PUB)], None, "warm"))
-        out.append(("sign", "in place", [HEXZ, "sign", "-q", str(SIGNED), "--key",
-                                         str(SIGN_KEY)], None, "warm"))
+        out.append(("sign", "in place", [HEXZ, "sign", "-q", "--in-place", str(SIGNED),
+                                         "--key", str(SIGN_KEY)], None, "warm"))
+        out.append(("sign", "atomic copy", [HEXZ, "sign", "-q", str(SIGNED), "--key",
+                                            str(SIGN_KEY)], None, "warm"))
     if "open" in TESTS:
         env_pw = dict(os.environ, HEXZ_PASSWORD=PASSWORD)
         env_pw.pop("HEXZ_KEY", None)
@@ -421,9 +423,12 @@ def report(s: dict, meta: dict) -> str:
         vu, vk = get("verify signed", "no key"), get("verify signed", "--key")
         lines.append(row("`hexz verify SIGNED`", vu, u))
         lines.append(row("`hexz verify SIGNED --key PUB`", vk, u))
-        sg = get("sign", "in place")
+        sg, sc = get("sign", "in place"), get("sign", "atomic copy")
         if sg:
-            lines.append(row("`hexz sign SIGNED --key KEY` (re-sign in place)", sg, speed=False))
+            lines.append(row("`hexz sign --in-place SIGNED --key KEY` (re-sign)", sg, speed=False))
+        if sc:
+            lines.append(row("`hexz sign SIGNED --key KEY` (re-sign: copy, rename)", sc,
+                             speed=False))
         lines += ["", "--verify-key checks the signature at open, then each frame's BLAKE3 hash "
                   "and each block's content hash as it is decoded.", ""]
     if get("open", "plain"):
