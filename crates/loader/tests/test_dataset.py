@@ -269,3 +269,27 @@ def test_dataloader_worker_prefetches_its_own_next_batches(
     assert asked == [order[3 * n : 4 * n] + order[5 * n : 6 * n]]  # its batches 3 and 5
     ds.__getitems__(order[3 * n : 4 * n])
     assert asked[-1] == order[7 * n : 8 * n]  # only the batch that enters the window
+
+
+def test_dataloader_worker_prefetches_its_next_sequential_batches(
+    records_archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a Sampler, worker 1 of 2 gets batches 1, 3, 5... of the sequence: it prefetches
+    those, not the batches in between (which worker 0 reads)."""
+    torch = pytest.importorskip("torch")
+
+    class Info:
+        id = 1
+        num_workers = 2
+
+    ds = hexz.Dataset(records_archive, prefetch_batches=2)
+    asked: list[list[int]] = []
+    monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: Info())
+    monkeypatch.setattr(ds, "_prefetch", lambda idx: asked.append(list(idx)))
+    n = 10
+    ds.__getitems__(list(range(n, 2 * n)))  # batch 1: the worker's first
+    assert asked == [list(range(3 * n, 4 * n)) + list(range(5 * n, 6 * n))]
+    ds.__getitems__(list(range(3 * n, 4 * n)))  # batch 3
+    assert asked[-1] == list(range(7 * n, 8 * n))  # only the batch entering the window
+    ds.__getitems__(list(range(6 * n, 7 * n)))  # not this worker's sequence: nothing
+    assert len(asked) == 2

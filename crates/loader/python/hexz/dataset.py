@@ -237,10 +237,18 @@ class Dataset:
             first = self._order_pos == 0
             p = self._order_pos = self._order_pos + n
             ahead = self._order[(p if first else p + window - n) : p + window]
-        elif idx[0] == self._last_end and all(b == a + 1 for a, b in zip(idx, idx[1:])):
-            start = idx[-1] + 1
-            lo = start if idx[0] == 0 else start + window - n
-            ahead = range(lo, min(self._len, start + window))
+        elif all(b == a + 1 for a, b in zip(idx, idx[1:])):
+            # Sequential batches; in one of W DataLoader workers, every W-th of them.
+            wid, workers = _worker_id_and_count()
+            stride = n * workers
+            first = idx[0] == wid * n
+            if first or idx[0] == self._last_end + stride - n:
+                js = range(1, self.prefetch_batches + 1) if first else [self.prefetch_batches]
+                ahead = [
+                    i
+                    for j in js
+                    for i in range(idx[0] + j * stride, min(self._len, idx[0] + j * stride + n))
+                ]
         self._last_end = idx[-1] + 1
         if len(ahead):
             self._prefetch(list(ahead))
@@ -355,6 +363,13 @@ def _order(n: int, shuffle: bool, seed: int, epoch: int) -> Sequence[int]:
     order = list(range(n))
     random.Random(f"{seed}/{epoch}").shuffle(order)
     return order
+
+
+def _worker_id_and_count() -> tuple[int, int]:
+    """(id, num_workers) in a DataLoader worker process, else (0, 1)."""
+    torch = sys.modules.get("torch")
+    info = torch.utils.data.get_worker_info() if torch is not None else None
+    return (0, 1) if info is None else (int(info.id), int(info.num_workers))
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
