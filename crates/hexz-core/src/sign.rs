@@ -1,5 +1,6 @@
-//! Root hashes and signatures (`docs/FORMAT.md` §10): signing a finished archive in place,
-//! and checking a signature at open. The Ed25519 keys live in `hexz-sign`.
+//! Root hashes and signatures (`docs/FORMAT.md` §10): signing a finished archive (in place, or
+//! a copy renamed over it), and checking a signature at open or from the tail alone. The
+//! Ed25519 keys live in `hexz-sign`.
 
 use hexz_format::header::HEADER_LEN;
 use hexz_format::signature::ROOT_HASH_PREFIX;
