@@ -58,6 +58,8 @@ import sys
 import time
 from pathlib import Path
 
+from machine import first_line, machine
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("HEXZ_CACHE", Path.home() / ".cache" / "hexz"))
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", CACHE / "target"))
@@ -468,26 +470,6 @@ def report(s: dict, meta: dict) -> str:
 
 
 # --- main ----------------------------------------------------------------------------------
-
-
-def first_line(cmd) -> str:
-    try:
-        r = subprocess.run(cmd, check=False, capture_output=True, text=True)
-        return (r.stdout or r.stderr).strip().splitlines()[0]
-    except (OSError, IndexError):
-        return "?"
-
-
-def machine() -> str:
-    model = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        mem = int(f.readline().split()[1]) / 2**20
-    return f"{os.cpu_count()} vCPUs ({model}), {mem:.0f} GiB RAM, Linux {os.uname().release}"
 
 
 def main() -> int:

@@ -71,6 +71,8 @@ import sys
 import time
 from pathlib import Path
 
+from machine import machine
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("HEXZ_CACHE", Path.home() / ".cache" / "hexz"))
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", CACHE / "target"))
@@ -495,18 +497,6 @@ def versions() -> str:
     return (f"{first([HEXZ, '--version'])} (commit {commit}); squashfuse {sqf} (Debian); "
             f"{first(['mksquashfs', '-version'])}; {first(['tar', '--version'])}; "
             f"Linux {os.uname().release}")
-
-
-def machine() -> str:
-    model = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        mem = int(f.readline().split()[1]) / 2**20
-    return f"{os.cpu_count()} vCPUs ({model}), {mem:.0f} GiB RAM"
 
 
 def main() -> int:
