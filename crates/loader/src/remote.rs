@@ -58,21 +58,18 @@ pub fn store(
     path: &str,
     remote: &RemoteOptions,
 ) -> Result<std::sync::Arc<dyn hexz_core::ReadAt>, Error> {
-    if !is_url(path) {
-        let store = hexz_core::FileStore::open(path).map_err(|source| Error::Io {
-            context: format!("cannot open {path}"),
-            source,
-        })?;
-        return Ok(std::sync::Arc::new(store));
-    }
     if !cfg!(feature = "s3") && scheme(path).as_deref() == Some("s3") {
         return Err(Error::Unsupported(format!(
             "{path}: s3:// URLs need the `s3` feature, which this build of hexz was compiled \
              without (rebuild with `--features s3`)"
         )));
     }
+    // Local paths too: hexz-store opens them as a `FileStore`.
     hexz_store::open_url_with(path, &remote.s3()).map_err(|source| Error::Io {
-        context: "cannot open remote archive".into(),
+        context: match is_url(path) {
+            true => "cannot open remote archive".into(),
+            false => format!("cannot open {path}"),
+        },
         source,
     })
 }

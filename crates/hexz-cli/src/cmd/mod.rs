@@ -173,11 +173,9 @@ fn read_hidden(tty: &std::fs::File, prompt: &str) -> Result<String> {
 /// already name the file or URL.
 /// An encrypted archive is opened with the key or passphrase from [`Global::key`]; a missing
 /// or wrong one is reported in one line.
-fn open(path: &Path, mut options: ReadOptions, global: &Global) -> Result<Archive> {
+fn open(path: &Path, options: ReadOptions, global: &Global) -> Result<Archive> {
+    let mut options = with_verify_key(options, global)?;
     options.key = global.key()?;
-    if let Some(k) = &global.verify_key {
-        options.verify_key = Some(public_key(k)?);
-    }
     let first = open_with(path, options.clone(), global);
     // An encrypted archive and no key given: on a terminal, ask for the passphrase.
     let result = match first {
@@ -209,13 +207,19 @@ fn open(path: &Path, mut options: ReadOptions, global: &Global) -> Result<Archiv
 
 /// The storage of an archive path or URL, for commands that read bytes without opening it.
 fn store(path: &Path, global: &Global) -> Result<std::sync::Arc<dyn hexz_core::ReadAt>> {
-    Ok(match path.to_str().filter(|s| hexz_store::is_url(s)) {
-        Some(url) => hexz_store::open_url_with(url, &global.s3)?,
-        None => std::sync::Arc::new(
-            hexz_core::FileStore::open(path)
-                .with_context(|| format!("cannot open {}", path.display()))?,
-        ),
-    })
+    // hexz-store opens local paths too, as a `FileStore`.
+    let name = path
+        .to_str()
+        .with_context(|| format!("{} is not UTF-8", path.display()))?;
+    hexz_store::open_url_with(name, &global.s3).with_context(|| format!("cannot open {name}"))
+}
+
+/// `options` with the public key of `--verify-key`, if given.
+fn with_verify_key(mut options: ReadOptions, global: &Global) -> Result<ReadOptions> {
+    if let Some(k) = &global.verify_key {
+        options.verify_key = Some(public_key(k)?);
+    }
+    Ok(options)
 }
 
 fn is_key_required(e: &anyhow::Error) -> bool {

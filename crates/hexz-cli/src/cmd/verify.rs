@@ -50,14 +50,20 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
     if args.key.is_some() {
         global.verify_key = args.key.clone();
     }
-    if global.key()?.is_none() && is_encrypted(&args, &global)? {
-        return signature_only(&args, &global);
-    }
     let options = ReadOptions {
         readahead_threads: 0,
         ..ReadOptions::default()
     };
-    let archive = super::open(&args.archive, options, &global)?;
+    let archive = if global.key()?.is_some() {
+        super::open(&args.archive, options, &global)?
+    } else {
+        // No key, and no prompt: of an encrypted archive only the signature can be checked.
+        let options = super::with_verify_key(options, &global)?;
+        match super::open_with(&args.archive, options, &global) {
+            Err(e) if super::is_key_required(&e) => return signature_only(&args, &global),
+            r => r?,
+        }
+    };
     let bar = progress::bytes(
         progress::wanted(global.quiet),
         Some(archive.len()),
@@ -100,12 +106,6 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         report.problems.len(),
         if report.problems.len() == 1 { "" } else { "s" }
     )
-}
-
-fn is_encrypted(args: &Args, global: &Global) -> Result<bool> {
-    let store = super::store(&args.archive, global)?;
-    let header = hexz_core::read_header(&*store)?;
-    Ok(header.required.has(hexz_core::ENCRYPTED_FEATURE))
 }
 
 /// An encrypted archive without its key: only the signature can be checked.
