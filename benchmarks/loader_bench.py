@@ -2,7 +2,7 @@
 """Python loader benchmark (issue 3): Hexz against plain files, WebDataset, MosaicML Streaming
 and LitData, all fed through ``torch.utils.data.DataLoader``.
 
-Run by ``make bench-loader``; any Python >= 3.9 can start it. It creates its own venv
+Run by ``make bench-loader``; any Python >= 3.11 can start it. It creates its own venv
 (``~/.cache/hexz/bench-venv``, from ``benchmarks/requirements-peers.txt``, skipped when the stamp
 is current) and re-runs itself there. Hexz is imported from ``crates/loader/python`` (build the
 native module first: ``make develop``).

@@ -209,8 +209,9 @@ read_bench image "lz4 -dc" lz4 0 "$OUT/img.lz4" "lz4 -dc $O/img.lz4"
 read_bench image "zstd -dc" zstd 0 "$OUT/img.zst" "zstd -dc $O/img.zst"
 
 # --- report ----------------------------------------------------------------
-ver() { "$@" 2>&1 | head -n 1 | tr -d "*" | sed "s/^ *//; s/ *$//" || true; }
-export BENCH_MACHINE="$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM, Linux $(uname -r)"
+# awk 'NR == 1' reads to the end (`head -n 1` would SIGPIPE the writer under pipefail).
+ver() { "$@" 2>&1 | awk 'NR == 1' | tr -d "*" | sed "s/^ *//; s/ *$//" || true; }
+export BENCH_MACHINE="$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | awk 'NR == 1'), $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM, Linux $(uname -r)"
 export BENCH_DATE="$(date -u '+%Y-%m-%d %H:%M UTC')"
 export BENCH_VERSIONS="hexz: $(if [ "$PEERS_ONLY" = 1 ]; then echo skipped; else ver "$HEXZ" --version; fi); $(ver mksquashfs -version); $(ver zstd --version); $(ver lz4 --version); $(ver qemu-img --version); $(ver hyperfine --version); $(ver tar --version)"
 export BENCH_TREE="$TREE_FILES files + $TREE_LINKS symlinks, $TREE_BYTES bytes (Python stdlib without site-packages, /usr/bin, /usr/lib/x86_64-linux-gnu; BENCH_SIZE_MB=$SIZE_MB)"

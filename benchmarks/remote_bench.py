@@ -2,7 +2,7 @@
 """Remote-archive benchmark (issue 4): Hexz read over HTTP and S3, against curl, boto3, and
 MosaicML Streaming / LitData fed through ``torch.utils.data.DataLoader``.
 
-Run by ``make bench-remote``; any Python >= 3.9 can start it. Like ``loader_bench.py`` it
+Run by ``make bench-remote``; any Python >= 3.11 can start it. Like ``loader_bench.py`` it
 re-runs itself in the benchmark venv (``~/.cache/hexz/bench-venv``: torch, mosaicml-streaming,
 litdata, boto3, numpy), creating or updating it when needed, and imports hexz from
 ``crates/loader/python`` (build the native module first: ``make develop``).

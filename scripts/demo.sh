@@ -70,13 +70,11 @@ t0=$(now_ns)
 "$HEXZ" verify "$ARCHIVE"
 VERIFY_NS=$(($(now_ns) - t0))
 
-step "hexz ls --long $ARCHIVE | head"
-set +o pipefail
-"$HEXZ" ls --long "$ARCHIVE" | head -n 12
-ls_rc=${PIPESTATUS[0]}
-set -o pipefail
-# 141 = SIGPIPE when head stops reading early, which is fine.
-[ "$ls_rc" -eq 0 ] || [ "$ls_rc" -eq 141 ] || die "hexz ls failed (exit $ls_rc)"
+step "hexz ls --long $ARCHIVE   (first 12 lines)"
+# Never cut a pipeline short under pipefail (`| head` makes the writer die of SIGPIPE, exit 141,
+# whenever it has more to write): take the listing whole, then print its first lines.
+"$HEXZ" ls --long "$ARCHIVE" >"$WORK/ls.txt"
+sed -n 1,12p "$WORK/ls.txt"
 
 # --- extract and compare -------------------------------------------------
 step "hexz extract $ARCHIVE $OUT"
@@ -131,7 +129,8 @@ step "hexz verify --key hexz.pub (no decryption key: signature only; then with i
 t0=$(now_ns)
 "$HEXZ" verify --key-file "$KEYS/archive.key" "$SEALED" --key "$KEYS/hexz.pub"
 SEALED_VERIFY_NS=$(($(now_ns) - t0))
-FIRST=$(cd "$SRC" && find . -type f -name '*.py' | LC_ALL=C sort | head -n 1)
+# awk reads all of sort's output (where `head -n 1` would exit early and SIGPIPE sort).
+FIRST=$(cd "$SRC" && find . -type f -name '*.py' | LC_ALL=C sort | awk 'NR == 1')
 FIRST=${FIRST#./}
 "$HEXZ" cat --key-file "$KEYS/archive.key" --verify-key "$KEYS/hexz.pub" "$SEALED" "$FIRST" |
     cmp - "$SRC/$FIRST" && echo "$FIRST read back with --verify-key: identical"

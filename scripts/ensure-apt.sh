@@ -18,7 +18,8 @@ fi
 
 missing=()
 for pkg in "$@"; do
-    if ! dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed'; then
+    # No `| grep -q` under pipefail: grep exits at the first match and dpkg may die of SIGPIPE.
+    if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]; then
         missing+=("$pkg")
     fi
 done

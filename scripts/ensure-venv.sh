@@ -12,10 +12,10 @@ if ! command -v "$python" >/dev/null 2>&1; then
 fi
 
 # Identity of what we want: interpreter + version + requirements content.
-want_py=$("$python" -c 'import sys; print(sys.version_info >= (3, 8), sys.base_prefix, sys.version.split()[0])')
+want_py=$("$python" -c 'import sys; print(sys.version_info >= (3, 11), sys.base_prefix, sys.version.split()[0])')
 case $want_py in
     True\ *) ;;
-    *) echo "ensure-venv: $python is too old (need Python >= 3.8): $want_py" >&2; exit 1 ;;
+    *) echo "ensure-venv: $python is too old (need Python >= 3.11, see README): $want_py" >&2; exit 1 ;;
 esac
 want="${want_py#True } $(sha256sum "$reqs" | cut -d' ' -f1)"
 
@@ -23,7 +23,7 @@ if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want"
     exit 0
 fi
 
-have_py=$("$venv/bin/python" -c 'import sys; print(sys.version_info >= (3, 8), sys.base_prefix, sys.version.split()[0])' 2>/dev/null || true)
+have_py=$("$venv/bin/python" -c 'import sys; print(sys.version_info >= (3, 11), sys.base_prefix, sys.version.split()[0])' 2>/dev/null || true)
 if [ "$have_py" != "$want_py" ]; then
     echo "ensure-venv: creating $venv with $python (${want_py#True })" >&2
     rm -rf "$venv"

@@ -11,7 +11,8 @@ CARGO=${CARGO:-cargo}
 missing=0
 
 row() { printf '  %-4s %-14s %s\n' "$1" "$2" "$3"; }
-first_line() { "$@" 2>&1 | head -n 1; }
+# awk, not `head -n 1`: head exits early and SIGPIPEs a command with more lines (pipefail).
+first_line() { "$@" 2>&1 | awk 'NR == 1'; }
 
 check() { # check required|optional NAME HINT COMMAND...
     local kind=$1 name=$2 hint=$3; shift 3
@@ -31,8 +32,8 @@ check required rustc "install Rust: https://rustup.rs" rustc --version
 check required rustfmt "rustup component add rustfmt" "$CARGO" fmt --version
 check required clippy "rustup component add clippy" "$CARGO" clippy --version
 check required cc "make apt-build (build-essential)" cc --version
-check required python "need Python >= 3.8; set PYTHON=..." \
-    "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 8); print("Python", sys.version.split()[0], sys.executable)'
+check required python "need Python >= 3.11; set PYTHON=..." \
+    "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 11); print("Python", sys.version.split()[0], sys.executable)'
 
 echo "Python dev environment ($VENV):"
 check required venv "make setup" "$VENV/bin/python" -c 'import sys; print("Python", sys.version.split()[0])'
