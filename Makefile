@@ -121,11 +121,11 @@ bench: build ## Pack/read benchmark vs squashfs, tar+zstd/lz4, qcow2 (BENCH_SIZE
 	@HEXZ="$(HEXZ)" PYTHON="$(PYTHON)" benchmarks/pack_read.sh
 	@$(MAKE) bench-loader
 
-bench-loader: ## Python loader via DataLoader vs plain files, WebDataset, MDS, LitData (LOADER_BENCH_SAMPLES=20000: quick)
+bench-loader: ## Loader vs LitData, MDS, WebDataset, plain files: samples/s, CPU-s, PSS, shuffle quality (LOADER_BENCH_SAMPLES=20000: quick)
 	@MAKE="$(MAKE)" scripts/ensure-develop.sh "$(VENV)" $(STAMPS)/develop
 	@"$(PYTHON)" benchmarks/loader_bench.py
 
-bench-remote: apt-build venv ## Remote reads (issue 4): HTTP (nginx, hexz serve), S3 (moto), 20 ms latency, DataLoader vs MDS/LitData (REMOTE_BENCH_MB=100: quick; ARGS=--record)
+bench-remote: apt-build venv ## Remote reads: HTTP (nginx, hexz serve), S3 (moto), DataLoader from s3s-fs + 20 ms vs MDS/LitData (REMOTE_BENCH_MB=100: quick; ARGS=--record)
 	$(CARGO) build --release -p hexz-cli -p hexz-faultproxy $(LOCKED)
 	@MAKE="$(MAKE)" scripts/ensure-develop.sh "$(VENV)" $(STAMPS)/develop
 	@HEXZ="$(HEXZ)" HEXZ_FAULTPROXY="$(CARGO_TARGET_DIR)/release/hexz-faultproxy" \

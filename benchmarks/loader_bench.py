@@ -1,31 +1,51 @@
 #!/usr/bin/env python3
-"""Python loader benchmark (issue 3): Hexz against plain files, WebDataset, MosaicML Streaming
-and LitData, all fed through ``torch.utils.data.DataLoader``.
+"""Python loader benchmark (issues 3 and 11): Hexz against plain files, WebDataset, MosaicML
+Streaming (MDS) and LitData, all fed through ``torch.utils.data.DataLoader``, side by side on the
+same data in one run.
 
 Run by ``make bench-loader``; any Python >= 3.11 can start it. It creates its own venv
 (``~/.cache/hexz/bench-venv``, from ``benchmarks/requirements-peers.txt``, skipped when the stamp
 is current) and re-runs itself there. Hexz is imported from ``crates/loader/python`` (build the
 native module first: ``make develop``).
 
-One data set for every format: N samples of random-but-compressible bytes (each 256-byte row
-is 128 random bytes written twice, so LZ4 and Zstd both get about 2x), sizes uniform in
-[MIN, MAX]. It is written as
+The data set: N samples, sizes uniform in [MIN, MAX], each starting with its own index as a
+little-endian uint64 (``measure.index_prefix``), so the benchmark reads back from every sample
+any loader yields which one it was. Two kinds of payload after the index:
 
-- Hexz archives, LZ4 and Zstd (``Writer.add_records``: one record per sample);
-- plain files on disk, one file per sample (1000 per directory);
-- WebDataset tar shards (10,000 samples per shard);
-- MosaicML Streaming MDS shards (one ``bytes`` column, no compression, 64 MiB shards);
-- LitData optimized chunks (``litdata.optimize``, 64 MB chunks, no compression);
+- compressible (the default): each 256-byte row is 128 random bytes written twice, so LZ4 and
+  Zstd both get about 2x;
+- incompressible (formats ending in ``-raw``): random bytes, same sizes; Hexz stores them with
+  ``compression="lz4"``, which keeps incompressible blocks raw.
 
-and the pack/convert time of each is recorded. Each read configuration then runs in a fresh
-process, page cache warm (every file of the format is read once first): one epoch through
-``DataLoader(batch_size=64, collate_fn=<keep the list of samples>)`` with ``num_workers`` 0 and
-2, shuffled and sequential. Hexz also runs with ``sampler=dataset.sampler(...)``, which
-announces the order so Rust threads prefetch ahead. WebDataset is iterable-only: its shuffled
-runs use ``shardshuffle`` plus a 1000-sample shuffle buffer. MDS and LitData shuffle through
-their own ``shuffle=True``. Reported: samples/s, MB/s (payload bytes), peak RSS of the process
-tree (main process + DataLoader workers, summed). Finally ``Reader.read_at`` of 4 KiB is timed
-per call (p50, p99), warm.
+Formats (LOADER_BENCH_FORMATS): ``hexz-lz4``, ``hexz-zstd``, ``hexz-raw`` (``Writer.add_records``,
+one record per sample); ``files`` (one file per sample, 1000 per directory); ``webdataset`` (tar
+shards of 10,000 samples); ``mds`` (one ``bytes`` column, no compression, 64 MiB shards);
+``litdata`` (``litdata.optimize``, 64 MB chunks, no compression); any peer with ``-raw`` appended
+(``files-raw``, ``litdata-raw`` by default; ``mds-raw``, ``webdataset-raw`` on request) is the same
+peer over the incompressible payload. Pack/convert time of each is recorded.
+
+Each read configuration runs in a fresh process, page cache warm (every file of the format read
+once first): one epoch through ``DataLoader(batch_size=64)`` with ``num_workers`` 0 and 2.
+
+- Hexz, ``collate_fn=hexz.collate`` (one tensor, or a ``hexz.Ragged`` for variable-length samples;
+  the keep-the-list collate if hexz has no ``collate`` yet): ``sampler=ds.sampler(shuffle=True)``
+  (global permutation, the default), ``ds.sampler(shuffle="block")`` (block shuffle),
+  ``DataLoader(ds, shuffle=True)`` (torch's permutation), sequential ``ds.sampler(shuffle=False)``
+  and ``DataLoader(ds)``. A variant the installed hexz does not offer is skipped, with a message.
+- Peers keep a collate that returns the list of samples: plain files with ``shuffle=True`` (a full
+  permutation); WebDataset (iterable only) with ``shardshuffle`` plus a 1000-sample buffer; MDS and
+  LitData with their own ``shuffle=True``. Sequential: no shuffling anywhere.
+
+Reported per configuration: samples/s, MB/s, CPU seconds of the epoch (process + workers, user +
+sys), peak PSS of the process tree (sampled every 0.1 s), time to the first batch (from creating
+the dataset), whether the epoch yielded every sample exactly once, the shuffle quality of the
+order actually yielded (``measure.shuffle_quality``: regions per batch and mean jump) and, for
+Hexz with num_workers=0, read amplification (bytes decoded / bytes returned, from the archive's
+``stats()`` when it has one). ``Reader.read_at`` of 4 KiB is timed per call (p50, p99), warm.
+
+Results: ``benchmarks/runs/<date>-loader/results.json`` (with the command and the machine),
+``bench-out/loader.md``; with LOADER_BENCH_RECORD=1 (default at full size) the issue-11 section of
+docs/benchmarks.md and its plot are regenerated from the newest runs (``issue11_report.py``).
 
 Environment:
     LOADER_BENCH_SAMPLES   samples (default 200000; 20000 for a quick run)
@@ -33,27 +53,32 @@ Environment:
     LOADER_BENCH_MAX       largest sample in bytes (default 16384)
     LOADER_BENCH_WORKERS   num_workers values (default "0,2")
     LOADER_BENCH_FORMATS   subset, comma-separated (default: all of
-                           hexz-lz4,hexz-zstd,files,webdataset,mds,litdata)
+                           hexz-lz4,hexz-zstd,hexz-raw,files,files-raw,webdataset,mds,litdata,litdata-raw)
+    LOADER_BENCH_VARIANTS  Hexz variants (default: global,block,dataloader,seq-sampler,seq-dataloader)
+    LOADER_BENCH_ORDERS    orders (default "shuffle,seq")
     LOADER_BENCH_EPOCH_S   stop an epoch after this many seconds (default 300)
-    LOADER_BENCH_READAT    read_at calls (default 100000)
+    LOADER_BENCH_READAT    read_at calls (default 100000; 0 skips them)
     LOADER_BENCH_DIR       data and formats (default ~/.cache/hexz/loader-bench)
     LOADER_BENCH_OUT       report directory (default bench-out/)
     LOADER_BENCH_REBUILD   1 = rebuild every format (else reuse the ones built for the same data)
-    LOADER_BENCH_RECORD    1 = append the results to docs/benchmarks.md (default: 1 at full size)
+    LOADER_BENCH_RECORD    1 = regenerate docs/benchmarks.md's issue-11 section (default: 1 at full size)
     LOADER_BENCH_VENV      the venv (default ~/.cache/hexz/bench-venv)
+    HEXZ_PYTHON_PATH       where `import hexz` comes from (default crates/loader/python)
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
+import gc
 import hashlib
+import inspect
 import json
 import os
 import platform
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -61,37 +86,99 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("HEXZ_CACHE", Path.home() / ".cache" / "hexz"))
 VENV = Path(os.environ.get("LOADER_BENCH_VENV", CACHE / "bench-venv"))
 REQS = ROOT / "benchmarks" / "requirements-peers.txt"
-HEXZ_PY = ROOT / "crates" / "loader" / "python"
-if str(HEXZ_PY) not in sys.path:
-    sys.path.insert(0, str(HEXZ_PY))
+# Where `import hexz` comes from (HEXZ_PYTHON_PATH: another checkout or a built copy).
+HEXZ_PY = Path(os.environ.get("HEXZ_PYTHON_PATH", ROOT / "crates" / "loader" / "python"))
+for _p in (str(HEXZ_PY), str(ROOT / "benchmarks")):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import measure  # noqa: E402
+import runs  # noqa: E402
+from machine import machine  # noqa: E402
+
+
+def _list(var: str, default: str) -> list[str]:
+    return [x.strip() for x in os.environ.get(var, default).split(",") if x.strip()]
+
 
 N = int(os.environ.get("LOADER_BENCH_SAMPLES", "200000"))
 MIN = int(os.environ.get("LOADER_BENCH_MIN", "4096"))
 MAX = int(os.environ.get("LOADER_BENCH_MAX", "16384"))
 SEED = 1234
-WORKERS = [int(w) for w in os.environ.get("LOADER_BENCH_WORKERS", "0,2").split(",") if w.strip()]
-ALL_FORMATS = ["hexz-lz4", "hexz-zstd", "files", "webdataset", "mds", "litdata"]
-FORMATS = [
-    f.strip() for f in os.environ.get("LOADER_BENCH_FORMATS", ",".join(ALL_FORMATS)).split(",") if f.strip()
+WORKERS = [int(w) for w in _list("LOADER_BENCH_WORKERS", "0,2")]
+ALL_FORMATS = [
+    "hexz-lz4",
+    "hexz-zstd",
+    "hexz-raw",
+    "files",
+    "files-raw",
+    "webdataset",
+    "mds",
+    "litdata",
+    "litdata-raw",
 ]
+PEER_BASES = ["files", "webdataset", "mds", "litdata"]
+KNOWN_FORMATS = ALL_FORMATS + ["webdataset-raw", "mds-raw"]
+FORMATS = _list("LOADER_BENCH_FORMATS", ",".join(ALL_FORMATS))
+HEXZ_SHUFFLE_VARIANTS = ["global", "block", "dataloader"]
+HEXZ_SEQ_VARIANTS = ["seq-sampler", "seq-dataloader"]
+VARIANTS = _list("LOADER_BENCH_VARIANTS", ",".join(HEXZ_SHUFFLE_VARIANTS + HEXZ_SEQ_VARIANTS))
+ORDERS = _list("LOADER_BENCH_ORDERS", "shuffle,seq")
 EPOCH_S = float(os.environ.get("LOADER_BENCH_EPOCH_S", "300"))
 READAT_CALLS = int(os.environ.get("LOADER_BENCH_READAT", "100000"))
 DATA = Path(os.environ.get("LOADER_BENCH_DIR", CACHE / "loader-bench"))
 OUT = Path(os.environ.get("LOADER_BENCH_OUT", ROOT / "bench-out"))
 REBUILD = os.environ.get("LOADER_BENCH_REBUILD", "0") == "1"
 RECORD = os.environ.get("LOADER_BENCH_RECORD", "1" if N >= 200000 else "0") == "1"
+ENV_VARS = [
+    "LOADER_BENCH_SAMPLES",
+    "LOADER_BENCH_MIN",
+    "LOADER_BENCH_MAX",
+    "LOADER_BENCH_WORKERS",
+    "LOADER_BENCH_FORMATS",
+    "LOADER_BENCH_VARIANTS",
+    "LOADER_BENCH_ORDERS",
+    "LOADER_BENCH_EPOCH_S",
+]
 BATCH = 64
 CORPUS_BYTES = 64 << 20
-PEERS = ["webdataset", "mds", "litdata"]
-LABEL = {
+BASE_LABEL = {
     "hexz-lz4": "Hexz LZ4",
     "hexz-zstd": "Hexz Zstd",
+    "hexz-raw": "Hexz raw",
     "files": "plain files",
     "webdataset": "WebDataset",
     "mds": "MosaicML MDS",
     "litdata": "LitData",
 }
-DOC_HEADING = "## Python loader (issue 3)"
+VARIANT_LABEL = {
+    "global": "`ds.sampler(shuffle=True)`",
+    "block": '`ds.sampler(shuffle="block")`',
+    "dataloader": "`DataLoader(ds, shuffle=True)`",
+    "seq-sampler": "`ds.sampler(shuffle=False)`",
+    "seq-dataloader": "`DataLoader(ds)`",
+    "peer": "",
+}
+
+
+def label(fmt: str) -> str:
+    if fmt in BASE_LABEL:
+        return BASE_LABEL[fmt]
+    return BASE_LABEL[base(fmt)] + " (incompressible)"
+
+
+def base(fmt: str) -> str:
+    """``files-raw`` -> ``files``; Hexz formats keep their name."""
+    return fmt if fmt.startswith("hexz-") else fmt.removesuffix("-raw")
+
+
+def payload_kind(fmt: str) -> str:
+    """``raw`` (incompressible samples) or ``comp``."""
+    return "raw" if fmt.endswith("-raw") else "comp"
+
+
+def is_hexz(fmt: str) -> bool:
+    return fmt.startswith("hexz-")
 
 
 def log(msg: str) -> None:
@@ -122,13 +209,12 @@ def ensure_venv() -> None:
 
 # --- the data set --------------------------------------------------------------------------
 
-_corpus = None
-_sizes = None
-_offsets = None
+_data: dict = {}
 
 
 def data_key() -> str:
-    return f"n{N}-s{MIN}-{MAX}-seed{SEED}"
+    # "idx": every sample starts with its index (data of older runs lacks it and is rebuilt).
+    return f"idx-n{N}-s{MIN}-{MAX}-seed{SEED}"
 
 
 def data_dir() -> Path:
@@ -136,54 +222,53 @@ def data_dir() -> Path:
 
 
 def make_data() -> None:
+    """Sizes, offsets into two 64 MiB corpora (compressible, incompressible), saved once."""
     import numpy as np
 
     d = data_dir()
-    if (d / "offsets.npy").exists():
+    if (d / "offsets.npy").exists() and (d / "corpus-raw.npy").exists():
         return
     d.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(SEED)
     half = rng.integers(0, 256, size=(CORPUS_BYTES // 256, 128), dtype=np.uint8)
-    corpus = np.concatenate([half, half], axis=1).reshape(-1)
-    sizes = rng.integers(MIN, MAX + 1, size=N, dtype=np.int64)
-    offsets = rng.integers(0, len(corpus) - MAX, size=N, dtype=np.int64)
-    np.save(d / "corpus.npy", corpus)
-    np.save(d / "sizes.npy", sizes)
-    np.save(d / "offsets.npy", offsets)
+    np.save(d / "corpus.npy", np.concatenate([half, half], axis=1).reshape(-1))
+    np.save(d / "sizes.npy", rng.integers(MIN, MAX + 1, size=N, dtype=np.int64))
+    np.save(d / "offsets.npy", rng.integers(0, CORPUS_BYTES - MAX, size=N, dtype=np.int64))
+    np.save(d / "corpus-raw.npy", rng.integers(0, 256, size=CORPUS_BYTES, dtype=np.uint8))
 
 
-def _load() -> None:
-    global _corpus, _sizes, _offsets
-    if _corpus is None:
+def _load() -> dict:
+    if not _data:
         import numpy as np
 
         d = data_dir()
-        _corpus = np.load(d / "corpus.npy", mmap_mode="r")
-        _sizes = np.load(d / "sizes.npy")
-        _offsets = np.load(d / "offsets.npy")
+        _data["comp"] = np.load(d / "corpus.npy", mmap_mode="r")
+        _data["raw"] = np.load(d / "corpus-raw.npy", mmap_mode="r")
+        _data["sizes"] = np.load(d / "sizes.npy")
+        _data["offsets"] = np.load(d / "offsets.npy")
+    return _data
 
 
-def sample(i: int) -> bytes:
-    _load()
-    o = int(_offsets[i])
-    return _corpus[o : o + int(_sizes[i])].tobytes()
+def sample(i: int, kind: str = "comp") -> bytes:
+    """Sample ``i``: its index (8 bytes, little-endian), then bytes of the corpus of ``kind``."""
+    d = _load()
+    o, n = int(d["offsets"][i]), int(d["sizes"][i])
+    return measure.index_prefix(i) + d[kind][o + measure.INDEX_BYTES : o + n].tobytes()
 
 
 def total_bytes() -> int:
-    _load()
-    return int(_sizes.sum())
+    return int(_load()["sizes"].sum())
 
 
 def fmt_path(fmt: str) -> Path:
     d = data_dir()
-    return {
-        "hexz-lz4": d / "hexz-lz4.hxz",
-        "hexz-zstd": d / "hexz-zstd.hxz",
-        "files": d / "files",
-        "webdataset": d / "wds",
-        "mds": d / "mds",
-        "litdata": d / "litdata",
-    }[fmt]
+    if is_hexz(fmt):
+        return d / f"{fmt}.hxz"
+    suffix = "-raw" if payload_kind(fmt) == "raw" else ""
+    return d / (
+        {"webdataset": "wds", "files": "files", "mds": "mds", "litdata": "litdata"}[base(fmt)]
+        + suffix
+    )
 
 
 def disk_bytes(p: Path) -> int:
@@ -195,8 +280,8 @@ def disk_bytes(p: Path) -> int:
 # --- building ------------------------------------------------------------------------------
 
 
-def _litdata_fn(i: int) -> bytes:
-    return sample(i)
+def _litdata_fn(i: int, kind: str) -> bytes:
+    return sample(i, kind)
 
 
 def build(fmt: str) -> dict:
@@ -207,37 +292,43 @@ def build(fmt: str) -> dict:
     elif out.exists():
         out.unlink()
     _load()
+    kind = payload_kind(fmt)
+    samples = functools.partial(sample, kind=kind)
     t0 = time.perf_counter()
-    if fmt.startswith("hexz-"):
+    if is_hexz(fmt):
         import hexz
 
-        with hexz.Writer(str(out), compression=fmt.split("-")[1]) as w:
-            w.add_records((sample(i) for i in range(N)), name="samples")
-    elif fmt == "files":
+        codec = "lz4" if fmt == "hexz-raw" else fmt.split("-")[1]
+        with hexz.Writer(str(out), compression=codec) as w:
+            w.add_records((samples(i) for i in range(N)), name="samples")
+    elif base(fmt) == "files":
         for i in range(N):
             sub = out / f"{i // 1000:04d}"
             if i % 1000 == 0:
                 sub.mkdir(parents=True)
             with open(sub / f"{i:08d}.bin", "wb") as f:
-                f.write(sample(i))
-    elif fmt == "webdataset":
+                f.write(samples(i))
+        os.sync()
+    elif base(fmt) == "webdataset":
         import webdataset as wds
 
         out.mkdir(parents=True)
         with wds.ShardWriter(str(out / "shard-%05d.tar"), maxcount=10000, verbose=0) as sink:
             for i in range(N):
-                sink.write({"__key__": f"{i:08d}", "bin": sample(i)})
-    elif fmt == "mds":
+                sink.write({"__key__": f"{i:08d}", "bin": samples(i)})
+    elif base(fmt) == "mds":
         from streaming import MDSWriter
 
-        with MDSWriter(out=str(out), columns={"data": "bytes"}, compression=None, size_limit=1 << 26) as w:
+        with MDSWriter(
+            out=str(out), columns={"data": "bytes"}, compression=None, size_limit=1 << 26
+        ) as w:
             for i in range(N):
-                w.write({"data": sample(i)})
-    elif fmt == "litdata":
+                w.write({"data": samples(i)})
+    elif base(fmt) == "litdata":
         import litdata
 
         litdata.optimize(
-            fn=_litdata_fn,
+            fn=functools.partial(_litdata_fn, kind=kind),
             inputs=list(range(N)),
             output_dir=str(out),
             chunk_bytes="64MB",
@@ -246,12 +337,14 @@ def build(fmt: str) -> dict:
         )
     else:
         raise ValueError(fmt)
-    if fmt == "files":
-        os.sync()
     return {"pack_s": time.perf_counter() - t0, "disk_bytes": disk_bytes(out)}
 
 
 # --- reading -------------------------------------------------------------------------------
+
+
+class Skip(Exception):
+    """A configuration the installed hexz cannot run (an API not there yet)."""
 
 
 def keep(batch):
@@ -265,14 +358,8 @@ def keep_picklable(batch):
     return [bytes(x) if isinstance(x, memoryview) else x for x in batch]
 
 
-def nbytes(x) -> int:
-    if isinstance(x, (bytes, bytearray, memoryview)):
-        return len(x)
-    if isinstance(x, dict):
-        return sum(nbytes(v) for k, v in x.items() if not str(k).startswith("__"))
-    if isinstance(x, (tuple, list)):
-        return sum(nbytes(v) for v in x)
-    return int(x.nbytes)
+def peer_collate(workers: int):
+    return keep_picklable if workers else keep
 
 
 class FilesDataset:
@@ -289,113 +376,83 @@ class FilesDataset:
             return f.read()
 
 
-class WindowShuffle:
-    """A LitData/MDS-style shuffle, defined here (not part of hexz): windows of 512
-    consecutive samples in random order, then a random order within each group of 8 windows
-    (a 4096-sample shuffle buffer). Reads stay local, so each decoded block serves several
-    samples; the order is less random than a full permutation."""
-
-    def __init__(self, n: int, seed: int = 0, window: int = 512, group: int = 8) -> None:
-        self.n, self.seed, self.window, self.group = n, seed, window, group
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __iter__(self):
-        import numpy as np
-
-        rng = np.random.default_rng(self.seed)
-        w = self.window
-        wins = rng.permutation((self.n + w - 1) // w)
-        for g in range(0, len(wins), self.group):
-            idx = np.concatenate(
-                [np.arange(k * w, min(self.n, (k + 1) * w)) for k in wins[g : g + self.group]]
-            )
-            yield from rng.permutation(idx).tolist()
-
-
 def _wds_bin(s):
     return s["bin"]
 
 
+def hexz_sampler(ds, variant: str):
+    """The sampler of a Hexz variant (None: the DataLoader's own); Skip when this hexz lacks it."""
+    arg = {"global": True, "block": "block", "seq-sampler": False}.get(variant)
+    if arg is None:
+        return None
+    if arg == "block" and "block_samples" not in inspect.signature(ds.sampler).parameters:
+        # An older sampler would take "block" as a true value and shuffle globally.
+        raise Skip('ds.sampler(shuffle="block") is not in this hexz (no block shuffle yet)')
+    try:
+        return ds.sampler(shuffle=arg, seed=0)
+    except (TypeError, ValueError) as e:
+        raise Skip(f"ds.sampler(shuffle={arg!r}) is not available in this hexz ({e})") from e
+
+
+def hexz_loader(path: str, workers: int, variant: str, **open_kw):
+    """``(DataLoader, Dataset)`` of one Hexz variant, with ``hexz.collate`` where hexz has it.
+    ``open_kw`` go to ``hexz.Dataset`` (``endpoint=``, ``cache_dir=`` for remote reads)."""
+    import torch.utils.data as tud
+
+    import hexz
+
+    try:
+        ds = hexz.Dataset(path, **open_kw)
+    except TypeError as e:
+        raise Skip(f"hexz.Dataset does not take {sorted(open_kw)} yet ({e})") from e
+    collate = getattr(hexz, "collate", None) or peer_collate(workers)
+    kw = dict(batch_size=BATCH, num_workers=workers, collate_fn=collate)
+    sampler = hexz_sampler(ds, variant)
+    if sampler is not None:
+        return tud.DataLoader(ds, sampler=sampler, **kw), ds
+    return tud.DataLoader(ds, shuffle=variant == "dataloader", **kw), ds
+
+
 def make_loader(fmt: str, workers: int, order: str, variant: str):
+    """``(DataLoader, Hexz Dataset or None)`` of one configuration, over local files."""
     import torch.utils.data as tud
 
     shuffle = order == "shuffle"
     p = fmt_path(fmt)
-    kw = dict(batch_size=BATCH, num_workers=workers, collate_fn=keep_picklable if workers else keep)
-    if fmt.startswith("hexz-"):
-        import hexz
-
-        ds = hexz.Dataset(str(p))
-        if variant == "sampler":
-            return tud.DataLoader(ds, sampler=ds.sampler(shuffle=shuffle, seed=0), **kw)
-        if variant == "window":
-            return tud.DataLoader(ds, sampler=WindowShuffle(len(ds)), **kw)
-        return tud.DataLoader(ds, shuffle=shuffle, **kw)
-    if fmt == "files":
-        return tud.DataLoader(FilesDataset(p, N), shuffle=shuffle, **kw)
-    if fmt == "webdataset":
+    if is_hexz(fmt):
+        return hexz_loader(str(p), workers, variant)
+    kw = dict(batch_size=BATCH, num_workers=workers, collate_fn=peer_collate(workers))
+    if base(fmt) == "files":
+        return tud.DataLoader(FilesDataset(p, N), shuffle=shuffle, **kw), None
+    if base(fmt) == "webdataset":
         import webdataset as wds
 
         urls = sorted(str(u) for u in p.glob("shard-*.tar"))
-        ds = wds.WebDataset(urls, shardshuffle=len(urls) if shuffle else False, empty_check=False, seed=0)
+        ds = wds.WebDataset(
+            urls, shardshuffle=len(urls) if shuffle else False, empty_check=False, seed=0
+        )
         if shuffle:
             ds = ds.shuffle(1000)
-        return tud.DataLoader(ds.map(_wds_bin), **kw)
-    if fmt == "mds":
+        return tud.DataLoader(ds.map(_wds_bin), **kw), None
+    if base(fmt) == "mds":
         from streaming import StreamingDataset
         from streaming.base.util import clean_stale_shared_memory
 
         clean_stale_shared_memory()
         ds = StreamingDataset(local=str(p), shuffle=shuffle, batch_size=BATCH, shuffle_seed=0)
-        return tud.DataLoader(ds, **kw)
-    if fmt == "litdata":
+        return tud.DataLoader(ds, **kw), None
+    if base(fmt) == "litdata":
         import litdata
 
         ds = litdata.StreamingDataset(str(p), shuffle=shuffle, seed=0)
-        return litdata.StreamingDataLoader(ds, **kw)
+        return litdata.StreamingDataLoader(ds, **kw), None
     raise ValueError(fmt)
 
 
-class RssPeak:
-    """Samples the RSS of this process and its children (summed) on a thread."""
-
-    def __init__(self, every: float = 0.05) -> None:
-        import psutil
-
-        self.proc = psutil.Process()
-        self.peak = 0
-        self.every = every
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-
-    def sample(self) -> None:
-        import psutil
-
-        total = 0
-        procs = [self.proc]
-        try:
-            procs += self.proc.children(recursive=True)
-        except psutil.Error:
-            pass
-        for p in procs:
-            try:
-                total += p.memory_info().rss
-            except psutil.Error:
-                pass
-        self.peak = max(self.peak, total)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            self.sample()
-
-    def stop(self) -> int:
-        self.sample()
-        self._stop.set()
-        self._t.join()
-        return self.peak
+def peer_module(fmt: str) -> str:
+    return {"webdataset": "webdataset", "mds": "streaming", "litdata": "litdata"}.get(
+        base(fmt), "hexz"
+    )
 
 
 def warm(p: Path) -> None:
@@ -407,48 +464,100 @@ def warm(p: Path) -> None:
                 pass
 
 
-def run_read(cfg: dict) -> dict:
-    import resource
+def archive_stats(ds) -> dict | None:
+    """The archive's read counters (``bytes_decoded``, ``bytes_returned``) when hexz has them."""
+    fn = getattr(ds, "stats", None)
+    if fn is None:
+        return None
+    try:
+        st = fn()
+    except Exception:
+        return None
+    if not isinstance(st, dict) or "bytes_decoded" not in st:
+        return None
+    return {k: st[k] for k in ("bytes_decoded", "bytes_returned") if k in st}
 
-    import importlib
 
-    import torch.utils.data  # noqa: F401  (imports are not timed)
+def read_amplification(before: dict | None, after: dict | None) -> float | None:
+    """Bytes decoded / bytes returned between two ``archive_stats``; None when unknown."""
+    if not before or not after or "bytes_returned" not in after:
+        return None
+    ret = after["bytes_returned"] - before.get("bytes_returned", 0)
+    dec = after["bytes_decoded"] - before.get("bytes_decoded", 0)
+    return dec / ret if ret > 0 else None
 
-    fmt, workers, order, variant = cfg["fmt"], cfg["workers"], cfg["order"], cfg["variant"]
-    mod = {"webdataset": "webdataset", "mds": "streaming", "litdata": "litdata"}.get(fmt, "hexz")
-    importlib.import_module(mod)
-    warm(fmt_path(fmt))
-    rss = RssPeak()
-    t_open = time.perf_counter()
-    loader = make_loader(fmt, workers, order, variant)
+
+def epoch(loader, limit_s: float) -> dict:
+    """Iterates one epoch: samples, bytes, the order yielded, time to the first batch."""
     t0 = time.perf_counter()
-    open_s = t0 - t_open
     n = b = 0
+    order: list[int] = []
     first = None
     capped = False
     for batch in loader:
         if first is None:
             first = time.perf_counter() - t0
         n += len(batch)
-        b += sum(nbytes(x) for x in batch)
-        if time.perf_counter() - t0 > EPOCH_S:
+        b += measure.batch_nbytes(batch)
+        order.extend(measure.batch_indices(batch))
+        if time.perf_counter() - t0 > limit_s:
             capped = True
             break
     dt = time.perf_counter() - t0
-    peak = rss.stop()
-    del loader
-    self_max = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {
-        **cfg,
         "samples": n,
         "bytes": b,
         "seconds": dt,
         "first_batch_s": first,
-        "open_s": open_s,
         "capped": capped,
-        "samples_s": n / dt,
-        "mb_s": b / dt / 1e6,
-        "peak_rss": max(peak, self_max),
+        "order": order,
+    }
+
+
+def order_summary(order: list[int], n: int, capped: bool) -> dict:
+    """The epoch check (every sample once?) and the shuffle quality of the order yielded."""
+    check = measure.check_epoch(order, n)
+    if capped:
+        check["note"] = "epoch capped (LOADER_BENCH_EPOCH_S)"
+    return {"epoch_check": check, **measure.shuffle_quality(order, n)}
+
+
+def run_read(cfg: dict) -> dict:
+    import importlib
+
+    import torch.utils.data  # noqa: F401  (imports are not timed)
+
+    fmt, workers, order, variant = cfg["fmt"], cfg["workers"], cfg["order"], cfg["variant"]
+    importlib.import_module(peer_module(fmt))
+    warm(fmt_path(fmt))
+    mon = measure.TreeMonitor().start()
+    t_open = time.perf_counter()
+    try:
+        loader, ds = make_loader(fmt, workers, order, variant)
+    except Skip as e:
+        mon.stop()
+        return {**cfg, "skipped": str(e)}
+    open_s = time.perf_counter() - t_open
+    st0 = archive_stats(ds) if ds is not None and workers == 0 else None
+    ep = epoch(loader, EPOCH_S)
+    st1 = archive_stats(ds) if st0 is not None else None
+    collate = getattr(loader, "collate_fn", None)
+    del loader
+    gc.collect()
+    usage = mon.stop()
+    dt = ep["seconds"]
+    return {
+        **cfg,
+        **{k: v for k, v in ep.items() if k != "order"},
+        **order_summary(ep["order"], N, ep["capped"]),
+        **usage,
+        "open_s": open_s,
+        "first_batch_total_s": open_s + (ep["first_batch_s"] or dt),
+        "samples_s": ep["samples"] / dt,
+        "mb_s": ep["bytes"] / dt / 1e6,
+        "collate": getattr(collate, "__module__", "?") + "." + getattr(collate, "__name__", "?"),
+        "read_amp": read_amplification(st0, st1),
+        "archive_stats": st1,
     }
 
 
@@ -514,7 +623,12 @@ def stage(kind: str, cfg: dict) -> dict:
     t0 = time.perf_counter()
     limit = EPOCH_S + 600 if kind != "build" else None
     proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         out_s, err_s = proc.communicate(timeout=limit)
@@ -559,16 +673,23 @@ def stage_main(kind: str, cfg: dict) -> None:
 def versions() -> dict:
     from importlib.metadata import version
 
-    import hexz
+    try:
+        import hexz
 
-    v = {"python": platform.python_version(), "hexz": hexz.__version__}
+        v = {"python": platform.python_version(), "hexz": hexz.__version__}
+    except ImportError:
+        v = {"python": platform.python_version(), "hexz": "not importable"}
     git = ["git", "-C", str(ROOT)]
-    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+    head = subprocess.run(
+        [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    )
     dirty = subprocess.run(
         [*git, "status", "--porcelain", "--", "crates"], capture_output=True, text=True, check=False
     )
     if head.returncode == 0:
-        v["hexz"] += f" (commit {head.stdout.strip()}{', crates/ modified' if dirty.stdout.strip() else ''})"
+        v["hexz"] += (
+            f" (commit {head.stdout.strip()}{', crates/ modified' if dirty.stdout.strip() else ''})"
+        )
     for pkg in ("torch", "numpy", "webdataset", "mosaicml-streaming", "litdata"):
         try:
             v[pkg] = version(pkg)
@@ -577,45 +698,13 @@ def versions() -> dict:
     return v
 
 
-def machine() -> str:
-    def sh(cmd: str) -> str:
-        try:
-            return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
-        except Exception:
-            return ""
-
-    model = sh("lscpu | sed -n 's/^Model name: *//p'") or platform.processor()
-    mem = sh("free -h | awk '/^Mem:/ {print $2}'")
-    return f"{os.cpu_count()} vCPUs ({model}), {mem} RAM, Linux {platform.release()}"
-
-
-def main() -> int:
-    ensure_venv()
-    try:
-        import hexz  # noqa: F401
-    except ImportError as e:
-        log(f"cannot import hexz from {HEXZ_PY} ({e}): build it first with `make develop`")
-        return 1
-    bad = [f for f in FORMATS if f not in ALL_FORMATS]
-    if bad:
-        log(f"unknown formats {bad}; choose from {ALL_FORMATS}")
-        return 2
-    started = datetime.datetime.now(datetime.timezone.utc)
-    load_start = os.getloadavg()
-    t_start = time.perf_counter()
-    import numpy as np  # noqa: F401
-
-    log(f"data set: {N} samples of {MIN}-{MAX} bytes in {data_dir()}")
-    make_data()
-    payload = total_bytes()
-    ver = versions()
-
-    # Build (or reuse) every format.
+def build_all(ver: dict) -> dict:
+    """Builds (or reuses) every format of FORMATS; the build results by format."""
     builds = {}
     cache_file = data_dir() / "builds.json"
     cached = json.loads(cache_file.read_text()) if cache_file.exists() and not REBUILD else {}
     for fmt in FORMATS:
-        key = f"{fmt} {ver.get('hexz') if fmt.startswith('hexz') else ver.get(fmt, '')}"
+        key = f"{fmt} {ver.get('hexz') if is_hexz(fmt) else ver.get(peer_module(fmt), '')}"
         if key in cached and fmt_path(fmt).exists() and "error" not in cached[key]:
             builds[fmt] = cached[key]
             log(f"build {fmt}: reusing ({cached[key]['pack_s']:.1f} s when built)")
@@ -627,290 +716,217 @@ def main() -> int:
             cached[key] = res
             cache_file.write_text(json.dumps(cached, indent=1))
             log(f"build {fmt}: {res['pack_s']:.1f} s, {res['disk_bytes'] / 2**20:.0f} MiB")
+    return builds
 
-    # Read configurations.
+
+def read_configs(builds: dict) -> list[dict]:
     configs = []
     for fmt in FORMATS:
         if "error" in builds[fmt]:
             continue
-        for order in ("shuffle", "seq"):
+        for order in ORDERS:
+            if is_hexz(fmt):
+                wanted = HEXZ_SHUFFLE_VARIANTS if order == "shuffle" else HEXZ_SEQ_VARIANTS
+                variants = [v for v in wanted if v in VARIANTS]
+            else:
+                variants = ["peer"]
             for w in WORKERS:
-                configs.append({"fmt": fmt, "workers": w, "order": order, "variant": "dataloader"})
-                if fmt.startswith("hexz-"):
-                    configs.append({"fmt": fmt, "workers": w, "order": order, "variant": "sampler"})
-                    if order == "shuffle":
-                        configs.append({"fmt": fmt, "workers": w, "order": order, "variant": "window"})
+                for v in variants:
+                    configs.append({"fmt": fmt, "workers": w, "order": order, "variant": v})
+    return configs
+
+
+def log_read(r: dict) -> None:
+    cfg = f"{r['fmt']:<11} {r['order']:<7} w={r['workers']} {r['variant']:<14}"
+    if "skipped" in r:
+        log(f"read {cfg} skipped: {r['skipped']}")
+        return
+    if "error" in r:
+        return
+    chk = r["epoch_check"]
+    perm = "each sample once" if chk["permutation"] else f"NOT a permutation: {chk}"
+    amp = f", read amp {r['read_amp']:.2f}" if r.get("read_amp") else ""
+    log(
+        f"read {cfg} {r['samples_s']:>9,.0f} samples/s, {r['cpu_s']:.1f} CPU-s, PSS {r['peak_pss'] / 2**20:,.0f} MiB,"
+        f" first batch {r['first_batch_total_s']:.2f} s, {r['regions_per_batch']:.1f} regions/batch,"
+        f" jump {r['mean_jump']:.3f}{amp}; {perm}"
+    )
+
+
+def main() -> int:
+    ensure_venv()
+    try:
+        import hexz  # noqa: F401
+    except ImportError as e:
+        if any(is_hexz(f) for f in FORMATS):
+            log(f"cannot import hexz from {HEXZ_PY} ({e}): build it first with `make develop`")
+            return 1
+    bad = [f for f in FORMATS if f not in KNOWN_FORMATS]
+    if bad:
+        log(f"unknown formats {bad}; choose from {KNOWN_FORMATS}")
+        return 2
+    started = datetime.datetime.now(datetime.UTC)
+    load_start = os.getloadavg()
+    t_start = time.perf_counter()
+    log(f"data set: {N} samples of {MIN}-{MAX} bytes in {data_dir()}")
+    make_data()
+    payload = total_bytes()
+    ver = versions()
+    builds = build_all(ver)
     results = []
-    for cfg in configs:
+    for cfg in read_configs(builds):
         res = stage("read", cfg)
         results.append(res)
-        if "error" in res:
-            continue
-        log(
-            f"read {cfg['fmt']:<10} {cfg['order']:<7} w={cfg['workers']} {cfg['variant']:<10} "
-            f"{res['samples_s']:>9,.0f} samples/s {res['mb_s']:>7,.0f} MB/s "
-            f"rss {res['peak_rss'] / 2**20:>6,.0f} MiB ({res['samples']} samples, {res['seconds']:.1f} s)"
-        )
-    read_at = stage("read_at", {}) if "hexz-lz4" in FORMATS and "error" not in builds["hexz-lz4"] else None
+        log_read(res)
+    lz4_ok = "hexz-lz4" in FORMATS and "error" not in builds["hexz-lz4"]
+    read_at = stage("read_at", {}) if lz4_ok and READAT_CALLS else None
     elapsed = time.perf_counter() - t_start
-
-    load = (load_start, os.getloadavg())
-    md = report(builds, results, read_at, payload, ver, started, elapsed, load)
+    doc = {
+        "samples": N,
+        "sizes": [MIN, MAX],
+        "batch": BATCH,
+        "payload_bytes": payload,
+        "formats": FORMATS,
+        "workers": WORKERS,
+        "elapsed_s": elapsed,
+        "load_avg_start": load_start,
+        "versions": ver,
+        "builds": builds,
+        "reads": results,
+        "read_at": read_at,
+    }
+    run_dir = runs.write_run(
+        "loader", doc, runs.command_line("make bench-loader", ENV_VARS), started
+    )
+    md = report(doc, started)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "loader.md").write_text(md)
-    (OUT / "loader.json").write_text(
-        json.dumps({"builds": builds, "reads": results, "read_at": read_at, "versions": ver}, indent=1)
-    )
     print(md)
-    log(f"wrote {OUT / 'loader.md'}")
+    log(f"wrote {run_dir / 'results.json'} and {OUT / 'loader.md'}")
     if RECORD:
-        record(md)
-        log(f"appended the results to {ROOT / 'docs' / 'benchmarks.md'} under {DOC_HEADING!r}")
+        import issue11_report
+
+        issue11_report.update_docs()
+        log("regenerated the issue-11 section of docs/benchmarks.md from the newest runs")
     else:
-        log("not recorded in docs/benchmarks.md (LOADER_BENCH_RECORD=1 to record a reduced run)")
+        log(
+            "docs/benchmarks.md not touched (LOADER_BENCH_RECORD=1, or `python benchmarks/issue11_report.py`)"
+        )
     return 0
 
 
 # --- report --------------------------------------------------------------------------------
 
 
-def _row_name(r: dict) -> str:
-    name = LABEL[r["fmt"]]
-    if r["variant"] == "sampler":
-        name += ", `sampler=ds.sampler()`"
-    elif r["variant"] == "window":
-        name += ", windowed shuffle†"
-    return name
+def row_name(r: dict) -> str:
+    v = VARIANT_LABEL.get(r["variant"], r["variant"])
+    return label(r["fmt"]) + (f", {v}" if v else "")
 
 
-def report(builds, results, read_at, payload, ver, started, elapsed, load=None) -> str:
-    ok = [r for r in results if "error" not in r]
-    cmd = "make bench-loader"
-    env_bits = []
-    if N != 200000:
-        env_bits.append(f"LOADER_BENCH_SAMPLES={N}")
-    if (MIN, MAX) != (4096, 16384):
-        env_bits.append(f"LOADER_BENCH_MIN={MIN} LOADER_BENCH_MAX={MAX}")
-    if WORKERS != [0, 2]:
-        env_bits.append(f"LOADER_BENCH_WORKERS={','.join(map(str, WORKERS))}")
-    if FORMATS != ALL_FORMATS:
-        env_bits.append(f"LOADER_BENCH_FORMATS={','.join(FORMATS)}")
-    if env_bits:
-        cmd = " ".join(env_bits) + " " + cmd
-    lines = []
+def _f(x, spec: str, scale: float = 1.0) -> str:
+    return "n/a" if x is None else format(x / scale, spec)
+
+
+def read_row(r: dict, litdata: dict | None) -> str:
+    if "skipped" in r:
+        return f"| {row_name(r)} | {r['workers']} | skipped: {r['skipped'][:90]} |" + " |" * 9
+    if "error" in r:
+        return f"| {row_name(r)} | {r['workers']} | failed: {r['error'][:90]} |" + " |" * 9
+    chk = r["epoch_check"]
+    once = (
+        "yes"
+        if chk["permutation"]
+        else f"no ({chk['missing']} missing, {chk['repeated']} repeated)"
+    )
+    if r.get("capped"):
+        once += ", capped"
+    x = f"{r['samples_s'] / litdata['samples_s']:.2f}x" if litdata else "–"
+    return (
+        f"| {row_name(r)} | {r['workers']} | {r['samples_s']:,.0f} | {x} | {r['mb_s']:,.0f} | {r['cpu_s']:.1f}"
+        f" | {r['peak_pss'] / 2**20:,.0f} | {r['first_batch_total_s']:.2f} | {r['regions_per_batch']:.1f}"
+        f" | {r['mean_jump']:.3f} | {_f(r.get('read_amp'), '.2f')} | {once} |"
+    )
+
+
+def find(results: list, fmt: str, order: str, workers: int, variant: str = "peer") -> dict | None:
+    for r in results:
+        if (r.get("fmt"), r.get("order"), r.get("workers"), r.get("variant")) == (
+            fmt,
+            order,
+            workers,
+            variant,
+        ):
+            return r if "samples_s" in r else None
+    return None
+
+
+def report(doc: dict, started: datetime.datetime) -> str:
+    results, builds, payload = doc["reads"], doc["builds"], doc["payload_bytes"]
+    lines: list[str] = []
     a = lines.append
-    a(f"### Run of {started:%Y-%m-%d %H:%M} UTC")
+    a(f"### Loader run of {started:%Y-%m-%d %H:%M} UTC")
     a("")
-    a(f"- Command: `{cmd}` (script: `benchmarks/loader_bench.py`), {elapsed / 60:.0f} min in all.")
-    a(f"- Machine: {machine()}; shared with other engineers' builds and tests while this ran, so")
-    a("  absolute figures are noisy; rows were measured one after another in one run.")
-    if load:
-        a(f"  Load average (1 min) {load[0][0]:.1f} at the start, {load[1][0]:.1f} at the end.")
-    a("- Versions: " + ", ".join(f"{k} {v}" for k, v in ver.items()) + ".")
     a(
-        f"- Data set: {N:,} samples, sizes uniform {MIN:,}–{MAX:,} bytes ({payload / 1e9:.2f} GB of"
-        " payload), random but compressible (each 256-byte row is 128 random bytes written twice)."
+        f"- Command: `{runs.command_line('make bench-loader', ENV_VARS)}`, {doc['elapsed_s'] / 60:.0f} min in all."
     )
+    a(f"- Machine: {machine()}; load average {doc['load_avg_start'][0]:.1f} at the start.")
+    a("- Versions: " + ", ".join(f"{k} {v}" for k, v in doc["versions"].items()) + ".")
     a(
-        f"- Reads: one epoch, `DataLoader(batch_size={BATCH}, collate_fn=<list of samples>)`, page cache warm"
-        " (every file read once first), each configuration in a fresh process; samples/s and MB/s"
-        " (payload) include starting the workers; peak RSS is the process tree's (main + workers, summed,"
-        " so pages shared by forked workers count twice)."
-    )
-    a(
-        "- Shuffle: map-style datasets (Hexz, plain files) with `shuffle=True` (a full random permutation);"
-        " Hexz's `sampler=` rows use `dataset.sampler(shuffle=...)`; WebDataset (iterable only) with"
-        " `shardshuffle` over its shards plus a 1000-sample shuffle buffer; MDS and LitData with their own"
-        " `shuffle=True`. Sequential: no shuffling anywhere."
+        f"- Data: {N:,} samples of {MIN:,}–{MAX:,} bytes ({payload / 1e9:.2f} GB), each starting with its"
+        " index; compressible (rows of 128 random bytes written twice) or, for `-raw` formats, random bytes."
     )
     a("")
-    a("#### Pack / convert")
-    a("")
-    a("| Format | Time (s) | Samples/s | On disk (MiB) | vs payload | Peak RSS (MiB) |")
-    a("|---|---:|---:|---:|---:|---:|")
+    a("| Format | Pack (s) | On disk (MiB) | vs payload |")
+    a("|---|---:|---:|---:|")
     for fmt in FORMATS:
-        bld = builds.get(fmt, {})
-        if "error" in bld or not bld:
-            a(f"| {LABEL[fmt]} | failed: {bld.get('error', '?')} | | | | |")
+        b = builds.get(fmt, {})
+        if not b or "error" in b:
+            a(f"| {label(fmt)} | failed: {b.get('error', '?')} | | |")
             continue
         a(
-            f"| {LABEL[fmt]} | {bld['pack_s']:.1f} | {N / bld['pack_s']:,.0f} | {bld['disk_bytes'] / 2**20:,.0f}"
-            f" | {bld['disk_bytes'] / payload:.2f}x | {bld.get('peak_rss', 0) / 2**20:,.0f} |"
+            f"| {label(fmt)} | {b['pack_s']:.1f} | {b['disk_bytes'] / 2**20:,.0f} | {b['disk_bytes'] / payload:.2f}x |"
         )
     a("")
-    a("Hexz packs with `Writer(compression=...)` + `add_records` (compression on every core); LitData's")
-    a("`optimize` runs one worker per core; the others write from one Python process.")
-    a("")
-
-    def best(pred):
-        rows = [r for r in ok if pred(r)]
-        return max(rows, key=lambda r: r["samples_s"]) if rows else None
-
-    for order, title in (("shuffle", "Shuffled"), ("seq", "Sequential")):
-        a(f"#### Reads, {title.lower()}")
+    head = (
+        "| Configuration | num_workers | Samples/s | × LitData | MB/s | CPU-s | Peak PSS (MiB) | First batch (s)"
+        " | Regions/batch | Mean jump | Read amp. | Each sample once |"
+    )
+    for order, title in (("shuffle", "shuffled"), ("seq", "sequential")):
+        rows = [r for r in results if r.get("order") == order]
+        if not rows:
+            continue
+        a(f"#### Reads, {title}")
         a("")
-        a("| Format | num_workers | Samples/s | MB/s | Peak RSS (MiB) | × best peer | × plain files |")
-        a("|---|---:|---:|---:|---:|---:|---:|")
-        for w in WORKERS:
-            bp = best(lambda r: r["fmt"] in PEERS and r["workers"] == w and r["order"] == order)
-            pf = best(lambda r: r["fmt"] == "files" and r["workers"] == w and r["order"] == order)
-            for r in results:
-                if r.get("order") != order or r.get("workers") != w:
-                    continue
-                if "error" in r:
-                    a(f"| {_row_name(r)} | {w} | failed: {r['error'][:80]} | | | | |")
-                    continue
-                xp = f"{r['samples_s'] / bp['samples_s']:.2f}x" if bp else "–"
-                xf = f"{r['samples_s'] / pf['samples_s']:.2f}x" if pf else "–"
-                note = " (capped)" if r.get("capped") else ""
-                if r["samples"] != N and not r.get("capped"):
-                    note += f" ({r['samples']:,} samples)"
-                a(
-                    f"| {_row_name(r)}{note} | {w} | {r['samples_s']:,.0f} | {r['mb_s']:,.0f}"
-                    f" | {r['peak_rss'] / 2**20:,.0f} | {xp} | {xf} |"
-                )
-        a("")
-        a(
-            "× best peer: against the fastest of WebDataset, MDS and LitData with the same order and"
-            " num_workers; × plain files: against plain files with the same order and num_workers."
-        )
-        if order == "shuffle":
-            a("")
-            a(
-                "† A sampler defined in the benchmark, not in hexz: windows of 512 consecutive samples in"
-                " random order, shuffled within groups of 8 windows (a 4096-sample buffer), about what"
-                " LitData's and MDS's `shuffle=True` do (they shuffle chunk order and within a few chunks;"
-                " WebDataset shuffles shards and a 1000-sample buffer). Hexz's own rows and plain files"
-                " draw a full random permutation, which is a stronger shuffle and costs a block decode"
-                " per sample (64 KiB blocks, 4–16 KB samples)."
+        a(head)
+        a("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        for r in rows:
+            ref_fmt = (
+                "litdata-raw"
+                if payload_kind(r["fmt"]) == "raw" or r["fmt"] == "hexz-raw"
+                else "litdata"
             )
+            a(read_row(r, find(results, ref_fmt, order, r["workers"])))
         a("")
-
-    if read_at:
+    a(
+        f"Regions/batch: distinct 1/256ths of the original order among the {BATCH} samples of a batch"
+        f" (sequential 1, full random permutation {measure.expected_regions():.1f}); mean jump: mean"
+        " |i[k+1] − i[k]| / N (full permutation ≈ 0.333). × LitData: against LitData with the same order"
+        " and num_workers (incompressible rows against LitData over the incompressible data). CPU-s: user +"
+        " sys of the process and its workers for the epoch; PSS summed over the process tree. Read amp.:"
+        " bytes decoded / bytes returned (Hexz, num_workers=0, when the archive reports it)."
+    )
+    a("")
+    ra = doc.get("read_at")
+    if ra:
         a("#### `Reader.read_at` of 4 KiB (Hexz LZ4 archive), per call")
         a("")
         a("| Case | p50 (µs) | p99 (µs) | mean (µs) |")
         a("|---|---:|---:|---:|")
-        cases = (
-            ("reader", "`Reader.read_at`, block cache warm (random offsets in 16 MiB)"),
-            ("native", "same offsets, the native method alone (`Reader._check().read_at`)"),
-            ("uncached", "`Reader.read_at`, random offsets over the whole archive (LZ4 block decode)"),
-        )
-        for key, text in cases:
-            s = read_at[key]
-            a(f"| {text} | {s['p50_us']:.2f} | {s['p99_us']:.2f} | {s['mean_us']:.2f} |")
+        for key in ("reader", "native", "uncached"):
+            s = ra[key]
+            a(f"| {key} | {s['p50_us']:.2f} | {s['p99_us']:.2f} | {s['mean_us']:.2f} |")
         a("")
-        a(
-            f"{read_at['calls']:,} calls (20,000 for the uncached row), each timed alone with"
-            f" `time.perf_counter_ns` (about {read_at['timer_overhead_us'] * 1000:.0f} ns of that is the"
-            " timer and the loop)."
-        )
-        a("")
-
-    # Goals.
-    a("#### Goals")
-    a("")
-    hz_sh = best(
-        lambda r: r["fmt"].startswith("hexz") and r["order"] == "shuffle" and r["variant"] != "window"
-    )
-    peer_sh = best(lambda r: r["fmt"] in PEERS and r["order"] == "shuffle")
-    if hz_sh and peer_sh:
-        x = hz_sh["samples_s"] / peer_sh["samples_s"]
-        a(
-            f"- Shuffled samples/s ≥ 1.5× the best peer: **{'met' if x >= 1.5 else 'missed'}** — best Hexz"
-            f" {hz_sh['samples_s']:,.0f}/s ({_row_name(hz_sh)}, num_workers={hz_sh['workers']}) vs best peer"
-            f" {peer_sh['samples_s']:,.0f}/s ({_row_name(peer_sh)}, num_workers={peer_sh['workers']}): {x:.2f}x."
-        )
-        for w in WORKERS:
-            h = best(
-                lambda r: (
-                    r["fmt"].startswith("hexz")
-                    and r["order"] == "shuffle"
-                    and r["workers"] == w
-                    and r["variant"] != "window"
-                )
-            )
-            p = best(lambda r: r["fmt"] in PEERS and r["order"] == "shuffle" and r["workers"] == w)
-            if h and p:
-                a(
-                    f"  - num_workers={w}: Hexz {h['samples_s']:,.0f}/s ({_row_name(h)}) vs {_row_name(p)}"
-                    f" {p['samples_s']:,.0f}/s: {h['samples_s'] / p['samples_s']:.2f}x."
-                )
-        hw = best(
-            lambda r: r["fmt"].startswith("hexz") and r["order"] == "shuffle" and r["variant"] == "window"
-        )
-        if hw:
-            x = hw["samples_s"] / peer_sh["samples_s"]
-            a(
-                f"  - With a shuffle as local as the peers' (windowed shuffle†, not a hexz feature): best"
-                f" {hw['samples_s']:,.0f}/s ({_row_name(hw)}, num_workers={hw['workers']}): {x:.2f}x the best peer."
-            )
-    for w in WORKERS:
-        pf = best(lambda r: r["fmt"] == "files" and r["order"] == "seq" and r["workers"] == w)
-        if not pf:
-            continue
-        for fmt in ("hexz-lz4", "hexz-zstd"):
-            h = best(
-                lambda r: (
-                    r["fmt"] == fmt
-                    and r["order"] == "seq"
-                    and r["workers"] == w
-                    and r["variant"] == "dataloader"
-                )
-            )
-            if h:
-                x = h["samples_s"] / pf["samples_s"]
-                a(
-                    f"- Sequential no worse than plain files ({LABEL[fmt]}, num_workers={w},"
-                    f" `shuffle=False`): **{'met' if x >= 1.0 else 'missed'}** — {h['samples_s']:,.0f}/s vs"
-                    f" {pf['samples_s']:,.0f}/s: {x:.2f}x."
-                )
-    if read_at:
-        p50 = read_at["reader"]["p50_us"]
-        a(
-            f"- `read_at` 4 KiB warm p50 ≤ 5 µs: **{'met' if p50 <= 5 else 'missed'}** — p50"
-            f" {p50:.2f} µs, p99 {read_at['reader']['p99_us']:.2f} µs."
-        )
-    a("")
     return "\n".join(lines) + "\n"
-
-
-def record(md: str) -> None:
-    """Adds this run to docs/benchmarks.md, at the end of the "Python loader" section."""
-    doc = ROOT / "docs" / "benchmarks.md"
-    if doc.exists():
-        text = doc.read_text()
-    else:
-        text = "# Benchmarks\n\n## Machine\n\n" + machine_section() + "\n"
-    intro = (
-        f"{DOC_HEADING}\n\n"
-        "`make bench-loader` (`benchmarks/loader_bench.py`) packs one synthetic data set into Hexz\n"
-        "archives (LZ4, Zstd), plain files, WebDataset shards, MosaicML MDS shards and LitData chunks,\n"
-        "then reads each through `torch.utils.data.DataLoader` (batch 64, num_workers 0 and 2, shuffled\n"
-        "and sequential). Goals from issue 3: shuffled samples/s at least 1.5x the best peer; sequential\n"
-        "no worse than plain files; `Reader.read_at` of 4 KiB, warm, p50 at most 5 µs. Each run is\n"
-        "appended below, misses included.\n\n"
-    )
-    body = md.rstrip() + "\n"
-    if DOC_HEADING not in text:
-        text = text.rstrip() + "\n\n" + intro + body
-    else:
-        start = text.index(DOC_HEADING)
-        nxt = text.find("\n## ", start + len(DOC_HEADING))
-        if nxt == -1:
-            text = text.rstrip() + "\n\n" + body
-        else:
-            text = text[:nxt].rstrip() + "\n\n" + body + text[nxt:]
-    doc.write_text(text)
-
-
-def machine_section() -> str:
-    def sh(cmd: str) -> str:
-        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.rstrip()
-
-    return "```\n$ nproc\n{}\n$ lscpu | head\n{}\n$ free -h\n{}\n```\n".format(
-        sh("nproc"), sh("lscpu | head"), sh("free -h")
-    )
 
 
 if __name__ == "__main__":

@@ -34,10 +34,21 @@ first checks that every client gets every byte):
    ``hexz.open(url)`` + ``read_at(0, 4096)`` in a warm Python process; requests counted in
    the server's log;
 4. item 1 through ``hexz-faultproxy --latency-ms 20`` (REMOTE_BENCH_LATENCY_MS);
-5. DataLoader samples/s from moto: ``hexz.Dataset("s3://...")`` against MDS
-   ``StreamingDataset(remote="s3://...", local=tmp)`` and ``litdata.StreamingDataset("s3://...")``
-   over the data set of ``loader_bench.py`` (same generator, same MDS/LitData builders, same
-   sample count and sizes), first epoch with an empty local cache, then a second epoch.
+5. DataLoader epochs from S3 with latency (issue 11): the Rust S3 server ``s3s-fs`` (installed
+   once into ``~/.cache/hexz/tools`` with ``cargo install s3s-fs --features binary``; SigV4 keys
+   checked) behind ``hexz-faultproxy --latency-ms 20 --stats-every 1``, whose counters give the
+   requests and the bytes each epoch fetched. Over loader_bench.py's data set (same generator,
+   builders, sample count and sizes; samples carry their index, so the order yielded is
+   checked and its shuffle quality measured): ``hexz.Dataset("s3://...")`` with
+   ``sampler=ds.sampler(shuffle="block")``, without and with ``cache_dir=`` (``-cache`` rows),
+   against MDS ``StreamingDataset(remote=..., local=tmp)`` and ``litdata.StreamingDataset``
+   (own ``shuffle=True``, own local cache); two epochs each, in a fresh process: samples/s,
+   first batch, requests, bytes fetched / bytes of samples, CPU-s, peak PSS, local disk.
+   moto stays for items 2-4 (and the conformance tests); speed numbers of item 5 use s3s-fs.
+
+Results: ``benchmarks/runs/<date>-remote/results.json`` (command, machine, versions) and
+``bench-out/remote.md``; with ``--record`` the issue-11 section of docs/benchmarks.md is
+regenerated from the newest runs (``issue11_report.py``).
 
 The archive for items 1-4 (~1 GB, LZ4) packs ``~/.cache/hexz/bench/ext4.img`` and
 ``~/.cache/hexz/bench/tree`` (made by ``make bench``) as one directory; with REMOTE_BENCH_MB=N
@@ -51,11 +62,13 @@ Environment:
     REMOTE_BENCH_ITEMS      subset of read,ttfb,stock,loader (default: all)
     REMOTE_BENCH_SAMPLES    DataLoader data set: samples (default 200000, loader_bench's)
     REMOTE_BENCH_WORKERS    DataLoader num_workers values (default "0,2")
-    REMOTE_BENCH_ORDERS     DataLoader orders (default "seq,shuffle")
+    REMOTE_BENCH_ORDERS     DataLoader orders (default "shuffle"; "seq,shuffle" adds sequential)
     REMOTE_BENCH_EPOCH_S    stop an epoch after this many seconds (default 60)
+    REMOTE_BENCH_HEXZ_VARIANTS  Hexz shuffled rows from S3 (default "block,block-cache"; also
+                            "global", "dataloader"; "-cache" adds cache_dir=)
     REMOTE_BENCH_DIR        archive and state (default ~/.cache/hexz/remote-bench)
     REMOTE_BENCH_OUT        report directory (default bench-out/)
-    HEXZ, HEXZ_FAULTPROXY, HEXZ_NGINX, HEXZ_MOTO_SERVER   the programs
+    HEXZ, HEXZ_FAULTPROXY, HEXZ_NGINX, HEXZ_MOTO_SERVER, HEXZ_S3S_FS   the programs
 
 ``--record`` appends the run to docs/benchmarks.md under "Remote archives (issue #4)" (also
 REMOTE_BENCH_RECORD=1); ``--record-last`` appends the last report (bench-out/remote.md) without
@@ -86,33 +99,62 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("HEXZ_CACHE", Path.home() / ".cache" / "hexz"))
 VENV = Path(os.environ.get("LOADER_BENCH_VENV", CACHE / "bench-venv"))
 REQS = ROOT / "benchmarks" / "requirements-peers.txt"
-HEXZ_PY = ROOT / "crates" / "loader" / "python"
+# Where `import hexz` comes from (HEXZ_PYTHON_PATH: another checkout or a built copy).
+HEXZ_PY = Path(os.environ.get("HEXZ_PYTHON_PATH", ROOT / "crates" / "loader" / "python"))
 for p in (str(HEXZ_PY), str(ROOT / "benchmarks")):
     if p not in sys.path:
         sys.path.insert(0, p)
+
+import runs  # noqa: E402
+from machine import first_line, machine  # noqa: E402
 
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", CACHE / "target"))
 HEXZ = Path(os.environ.get("HEXZ", TARGET / "release" / "hexz"))
 FAULTPROXY = Path(os.environ.get("HEXZ_FAULTPROXY", TARGET / "release" / "hexz-faultproxy"))
 NGINX = Path(os.environ.get("HEXZ_NGINX", "/usr/sbin/nginx"))
 MOTO_SERVER = Path(os.environ.get("HEXZ_MOTO_SERVER", CACHE / "venv" / "bin" / "moto_server"))
+TOOLS = CACHE / "tools"
+S3S_FS_VERSION = "0.14.1"
+S3S_FS = Path(os.environ.get("HEXZ_S3S_FS", TOOLS / "bin" / "s3s-fs"))
 
 MB = int(os.environ.get("REMOTE_BENCH_MB", "0") or 0)
 RUNS = int(os.environ.get("REMOTE_BENCH_RUNS", "5"))
 TTFB_RUNS = int(os.environ.get("REMOTE_BENCH_TTFB_RUNS", "10"))
 LATENCY_MS = int(os.environ.get("REMOTE_BENCH_LATENCY_MS", "20"))
 ALL_ITEMS = ["read", "ttfb", "stock", "loader"]
-ITEMS = [i.strip() for i in os.environ.get("REMOTE_BENCH_ITEMS", ",".join(ALL_ITEMS)).split(",") if i.strip()]
+ITEMS = [
+    i.strip()
+    for i in os.environ.get("REMOTE_BENCH_ITEMS", ",".join(ALL_ITEMS)).split(",")
+    if i.strip()
+]
 SAMPLES = int(os.environ.get("REMOTE_BENCH_SAMPLES", "200000"))
 WORKERS = [int(w) for w in os.environ.get("REMOTE_BENCH_WORKERS", "0,2").split(",") if w.strip()]
-ORDERS = [o.strip() for o in os.environ.get("REMOTE_BENCH_ORDERS", "seq,shuffle").split(",") if o.strip()]
+ORDERS = [
+    o.strip() for o in os.environ.get("REMOTE_BENCH_ORDERS", "shuffle").split(",") if o.strip()
+]
 EPOCH_S = float(os.environ.get("REMOTE_BENCH_EPOCH_S", "60"))
+HEXZ_S3_VARIANTS = [
+    v.strip()
+    for v in os.environ.get("REMOTE_BENCH_HEXZ_VARIANTS", "block,block-cache").split(",")
+    if v.strip()
+]
 DATA = Path(os.environ.get("REMOTE_BENCH_DIR", CACHE / "remote-bench"))
 OUT = Path(os.environ.get("REMOTE_BENCH_OUT", ROOT / "bench-out"))
 BENCH_DATA = CACHE / "bench"
 BUCKET = "bench"
 BATCH = 64
 DOC_HEADING = "## Remote archives (issue #4)"
+ENV_VARS = [
+    "REMOTE_BENCH_MB",
+    "REMOTE_BENCH_RUNS",
+    "REMOTE_BENCH_ITEMS",
+    "REMOTE_BENCH_SAMPLES",
+    "REMOTE_BENCH_WORKERS",
+    "REMOTE_BENCH_ORDERS",
+    "REMOTE_BENCH_EPOCH_S",
+    "REMOTE_BENCH_LATENCY_MS",
+    "REMOTE_BENCH_HEXZ_VARIANTS",
+]
 # Credentials for moto (it accepts any); the AWS config files of the machine are kept out.
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "hexzbench",
@@ -161,7 +203,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_port(port: int, proc: subprocess.Popen, name: str, log_path: Path, limit: float = 60) -> None:
+def wait_port(
+    port: int, proc: subprocess.Popen, name: str, log_path: Path, limit: float = 60
+) -> None:
     deadline = time.monotonic() + limit
     while True:
         if proc.poll() is not None:
@@ -172,11 +216,15 @@ def wait_port(port: int, proc: subprocess.Popen, name: str, log_path: Path, limi
         except OSError:
             pass
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{name} did not listen on 127.0.0.1:{port}; its log:\n{tail(log_path)}")
+            raise RuntimeError(
+                f"{name} did not listen on 127.0.0.1:{port}; its log:\n{tail(log_path)}"
+            )
         time.sleep(0.05)
 
 
-def wait_line(path: Path, pattern: str, proc: subprocess.Popen, name: str, limit: float = 30) -> re.Match:
+def wait_line(
+    path: Path, pattern: str, proc: subprocess.Popen, name: str, limit: float = 30
+) -> re.Match:
     deadline = time.monotonic() + limit
     while True:
         text = path.read_text(errors="replace") if path.exists() else ""
@@ -207,7 +255,9 @@ def proc_cpu(pid: int) -> float:
 class Server:
     """A server child process; ``stop`` ends it (and is safe to call twice)."""
 
-    def __init__(self, name: str, proc: subprocess.Popen, port: int, log_path: Path, req_re: str) -> None:
+    def __init__(
+        self, name: str, proc: subprocess.Popen, port: int, log_path: Path, req_re: str
+    ) -> None:
         self.name, self.proc, self.port, self.log, self.req_re = (
             name,
             proc,
@@ -299,7 +349,18 @@ http {{
     (state / "nginx.conf").write_text(conf)
     logp = state / "nginx.out"
     proc = spawn(
-        [NGINX, "-p", state, "-e", state / "error.log", "-c", state / "nginx.conf", "-g", "daemon off;"], logp
+        [
+            NGINX,
+            "-p",
+            state,
+            "-e",
+            state / "error.log",
+            "-c",
+            state / "nginx.conf",
+            "-g",
+            "daemon off;",
+        ],
+        logp,
     )
     wait_port(port, proc, "nginx", logp)
     srv = Server("nginx", proc, port, state / "access.log", NGINX_REQ)
@@ -329,14 +390,58 @@ def start_moto(state: Path, patched: bool) -> Server:
     return Server("moto", proc, port, logp, r"(GET|HEAD|PUT|POST|DELETE) /\S* HTTP/")
 
 
-def start_proxy(upstream: int, latency_ms: int, state: Path) -> Server:
+def start_s3s_fs(state: Path) -> Server:
+    """The Rust S3 server s3s-fs over a directory of ``state``, with the bench's access keys
+    (SigV4 checked); it keeps no request log (the proxy in front of it counts)."""
+    root = state / "root"
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    logp = state / "s3s-fs.log"
+    cmd = [S3S_FS, "--host", "127.0.0.1", "--port", str(port)]
+    cmd += [
+        "--access-key",
+        AWS_ENV["AWS_ACCESS_KEY_ID"],
+        "--secret-key",
+        AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+        root,
+    ]
+    proc = spawn(cmd, logp, env={**os.environ, "RUST_LOG": "warn"})
+    wait_port(port, proc, "s3s-fs", logp)
+    return Server("s3s-fs", proc, port, logp, r"$^")
+
+
+def s3_fs_version() -> str:
+    return first_line([str(S3S_FS), "--version"])
+
+
+def ensure_s3s_fs() -> None:
+    """Installs s3s-fs into ~/.cache/hexz/tools once (``cargo install``, several CPU-minutes).
+    0.14.1: later releases need a newer rustc than this workspace's toolchain."""
+    if S3S_FS.exists():
+        return
+    log(f"installing s3s-fs {S3S_FS_VERSION} into {TOOLS} (cargo install, once; several minutes)")
+    subprocess.run(
+        [
+            "cargo",
+            "install",
+            f"s3s-fs@{S3S_FS_VERSION}",
+            "--features",
+            "binary",
+            "--locked",
+            "--root",
+            str(TOOLS),
+        ],
+        check=True,
+    )
+
+
+def start_proxy(upstream: int, latency_ms: int, state: Path, stats: bool = False) -> Server:
+    """hexz-faultproxy adding ``latency_ms`` to every request; with ``stats``, it prints its
+    counters (requests, bytes down) to its log each second."""
     state.mkdir(parents=True, exist_ok=True)
     out, err = state / "proxy.out", state / "proxy.log"
-    proc = spawn(
-        [FAULTPROXY, "--upstream", f"127.0.0.1:{upstream}", "--latency-ms", str(latency_ms)],
-        err,
-        stdout_path=out,
-    )
+    cmd = [FAULTPROXY, "--upstream", f"127.0.0.1:{upstream}", "--latency-ms", str(latency_ms)]
+    proc = spawn([*cmd, *(["--stats-every", "1"] if stats else [])], err, stdout_path=out)
     m = wait_line(out, r"listening on 127\.0\.0\.1:(\d+)", proc, "hexz-faultproxy")
     port = int(m.group(1))
     wait_port(port, proc, "hexz-faultproxy", err)
@@ -481,8 +586,12 @@ def s3_client(endpoint: str):
     )
 
 
-def upload(endpoint: str, local: Path, key: str) -> None:
-    """Uploads a file, or every file under a directory (keys KEY/relative/path)."""
+def upload(endpoint: str, local: Path, key: str, single_put: bool = False) -> None:
+    """Uploads a file, or every file under a directory (keys KEY/relative/path); with
+    ``single_put``, one PUT per file (no multipart upload), up to 5 GB."""
+    from boto3.s3.transfer import TransferConfig
+
+    conf = TransferConfig(multipart_threshold=5 << 30) if single_put else None
     s3 = s3_client(endpoint)
     with contextlib.suppress(Exception):
         s3.create_bucket(Bucket=BUCKET)
@@ -490,11 +599,13 @@ def upload(endpoint: str, local: Path, key: str) -> None:
         [(local, key)]
         if local.is_file()
         else [
-            (f, f"{key}/{f.relative_to(local).as_posix()}") for f in sorted(local.rglob("*")) if f.is_file()
+            (f, f"{key}/{f.relative_to(local).as_posix()}")
+            for f in sorted(local.rglob("*"))
+            if f.is_file()
         ]
     )
     for f, k in files:
-        s3.upload_file(str(f), BUCKET, k)
+        s3.upload_file(str(f), BUCKET, k, Config=conf)
 
 
 # --- timed runs ----------------------------------------------------------------------------
@@ -504,7 +615,9 @@ def run_timed(cmd: list, env: dict | None = None, stdout=subprocess.DEVNULL) -> 
     """Runs ``cmd``; wall time and the child's own CPU time (wait4)."""
     errf = tempfile.TemporaryFile()
     t0 = time.perf_counter()
-    p = subprocess.Popen([str(c) for c in cmd], stdout=stdout, stderr=errf, stdin=subprocess.DEVNULL, env=env)
+    p = subprocess.Popen(
+        [str(c) for c in cmd], stdout=stdout, stderr=errf, stdin=subprocess.DEVNULL, env=env
+    )
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
@@ -517,7 +630,9 @@ def run_timed(cmd: list, env: dict | None = None, stdout=subprocess.DEVNULL) -> 
 
 def count_stdout(cmd: list, env: dict | None = None) -> int:
     """Bytes ``cmd`` writes to stdout (to check a client got everything)."""
-    p = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    p = subprocess.Popen(
+        [str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
     n = 0
     while True:
         b = p.stdout.read(1 << 20)
@@ -539,7 +654,12 @@ def run_stage(kind: str, cfg: dict, timeout: float | None = None) -> dict:
     )
     cmd = [sys.executable, str(Path(__file__).resolve()), "--stage", kind, json.dumps(cfg)]
     proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -647,7 +767,13 @@ def bench_reads(arch: Path, meta: dict, srv: dict, tmp: Path) -> dict:
         ("serve-curl", "hexz serve", "curl", None, ["curl", "-s", url["serve"], "-o", "/dev/null"]),
         ("serve-hexz", "hexz serve", "hexz cat", "serve-curl", [HEXZ, "cat", url["serve"]]),
         ("moto-boto3", "moto (S3)", "boto3 download_file (to /dev/shm)", None, {"mode": "file"}),
-        ("moto-boto3-null", "moto (S3)", "boto3 download_fileobj (bytes dropped)", None, {"mode": "null"}),
+        (
+            "moto-boto3-null",
+            "moto (S3)",
+            "boto3 download_fileobj (bytes dropped)",
+            None,
+            {"mode": "null"},
+        ),
         (
             "moto-hexz",
             "moto (S3)",
@@ -655,7 +781,13 @@ def bench_reads(arch: Path, meta: dict, srv: dict, tmp: Path) -> dict:
             "moto-boto3",
             [HEXZ, "cat", "--endpoint-url", endpoint, s3url],
         ),
-        ("proxy-hexz", f"nginx + {LATENCY_MS} ms proxy", "hexz cat", None, [HEXZ, "cat", url["proxy"]]),
+        (
+            "proxy-hexz",
+            f"nginx + {LATENCY_MS} ms proxy",
+            "hexz cat",
+            None,
+            [HEXZ, "cat", url["proxy"]],
+        ),
         (
             "proxy-curl",
             f"nginx + {LATENCY_MS} ms proxy",
@@ -664,7 +796,13 @@ def bench_reads(arch: Path, meta: dict, srv: dict, tmp: Path) -> dict:
             ["curl", "-s", url["proxy"], "-o", "/dev/null"],
         ),
         ("proxy0-hexz", "nginx + 0 ms proxy", "hexz cat", None, [HEXZ, "cat", url["proxy0"]]),
-        ("proxy0-curl", "nginx + 0 ms proxy", "curl", None, ["curl", "-s", url["proxy0"], "-o", "/dev/null"]),
+        (
+            "proxy0-curl",
+            "nginx + 0 ms proxy",
+            "curl",
+            None,
+            ["curl", "-s", url["proxy0"], "-o", "/dev/null"],
+        ),
     ]
     server_of = {"nginx": ng, "hexz serve": sv, "moto (S3)": mo}
 
@@ -788,7 +926,13 @@ def bench_ttfb(arch: Path, srv: dict, stock: Server | None) -> list:
     name = arch.name
     targets = [
         ("nginx", srv["nginx"], f"http://127.0.0.1:{srv['nginx'].port}/{name}", None, srv["nginx"]),
-        ("hexz serve", srv["serve"], f"http://127.0.0.1:{srv['serve'].port}/{name}", None, srv["serve"]),
+        (
+            "hexz serve",
+            srv["serve"],
+            f"http://127.0.0.1:{srv['serve'].port}/{name}",
+            None,
+            srv["serve"],
+        ),
         (
             "moto (S3)",
             srv["moto"],
@@ -806,12 +950,25 @@ def bench_ttfb(arch: Path, srv: dict, stock: Server | None) -> list:
     ]
     if stock is not None:
         targets.append(
-            ("stock moto (S3)", stock, f"s3://{BUCKET}/{name}", f"http://127.0.0.1:{stock.port}", stock)
+            (
+                "stock moto (S3)",
+                stock,
+                f"s3://{BUCKET}/{name}",
+                f"http://127.0.0.1:{stock.port}",
+                stock,
+            )
         )
     rows = []
     for label, s, url, endpoint, logsrv in targets:
         n = TTFB_RUNS if not label.startswith("stock") else min(TTFB_RUNS, 3)
-        cli = [HEXZ, "cat", "--length", "4K", *(["--endpoint-url", endpoint] if endpoint else []), url]
+        cli = [
+            HEXZ,
+            "cat",
+            "--length",
+            "4K",
+            *(["--endpoint-url", endpoint] if endpoint else []),
+            url,
+        ]
         plain = url if not endpoint else f"{endpoint}/{BUCKET}/{name}"
         curl = ["curl", "-s", "-r", "0-4095", plain, "-o", "/dev/null"]
         res = {"cli": [], "curl": []}
@@ -852,7 +1009,9 @@ def bench_ttfb(arch: Path, srv: dict, stock: Server | None) -> list:
             )
         log(
             f"first 4 KiB via {label}: "
-            + ", ".join(f"{r['kind']} {r['median_ms']:.1f} ms / {r['requests']:.0f} req" for r in rows[-3:])
+            + ", ".join(
+                f"{r['kind']} {r['median_ms']:.1f} ms / {r['requests']:.0f} req" for r in rows[-3:]
+            )
         )
     return rows
 
@@ -878,7 +1037,7 @@ def bench_stock(arch: Path, stock: Server) -> dict:
     return r
 
 
-# --- item 5: DataLoader from S3 ------------------------------------------------------------
+# --- item 5: DataLoader from S3 (s3s-fs behind the latency proxy) ----------------------------
 
 
 def loader_module():
@@ -888,27 +1047,21 @@ def loader_module():
     return loader_bench
 
 
+S3_FORMATS = ("hexz-lz4", "mds", "litdata")
+
+
 def loader_data(endpoint: str) -> dict:
     """Builds (or reuses) loader_bench's data set in Hexz LZ4, MDS and LitData form and uploads
-    the three to moto."""
+    the three to the S3 server (one PUT per file, so s3s-fs stores each object's ETag)."""
     lb = loader_module()
     lb.make_data()
-    cache_file = lb.data_dir() / "builds.json"
-    cached = json.loads(cache_file.read_text()) if cache_file.exists() else {}
-    for fmt in ("hexz-lz4", "mds", "litdata"):
-        if lb.fmt_path(fmt).exists() and any(
-            k.startswith(fmt + " ") and "error" not in v for k, v in cached.items()
-        ):
-            continue
-        log(f"building {fmt} with loader_bench.py ({SAMPLES} samples)")
-        res = lb.stage("build", {"fmt": fmt})
-        if "error" in res:
-            raise RuntimeError(f"loader_bench build of {fmt} failed: {res['error']}")
+    lb.FORMATS = list(S3_FORMATS)
+    lb.build_all(lb.versions())
     keys = {"hexz-lz4": "loader/hexz-lz4.hxz", "mds": "mds", "litdata": "litdata"}
     sizes = {}
     for fmt, key in keys.items():
         t0 = time.perf_counter()
-        upload(endpoint, lb.fmt_path(fmt), key)
+        upload(endpoint, lb.fmt_path(fmt), key, single_put=True)
         sizes[fmt] = lb.disk_bytes(lb.fmt_path(fmt))
         log(
             f"uploaded {fmt} ({sizes[fmt] / 2**20:,.0f} MiB) to s3://{BUCKET}/{key} in {time.perf_counter() - t0:.1f} s"
@@ -920,147 +1073,170 @@ def du(p: Path) -> int:
     return sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.exists() else 0
 
 
-def stage_loader(cfg: dict) -> dict:
-    """Two epochs of one DataLoader configuration from moto, in this fresh process."""
-    import importlib
+def proxy_counters(log_path: str) -> dict:
+    """The newest ``Stats { requests: .., bytes_down: .. }`` line of ``hexz-faultproxy
+    --stats-every 1`` (printed each second: call after a pause of more than a second)."""
+    text = Path(log_path).read_text(errors="replace")
+    found = re.findall(r"Stats \{([^}]*)\}", text)
+    if not found:
+        return {"requests": 0, "bytes_down": 0}
+    return {k: int(v) for k, v in re.findall(r"(\w+): (\d+)", found[-1])}
 
-    import torch.utils.data as tud
 
+def s3_loader(cfg: dict, local: Path):
+    """``(DataLoader, Hexz Dataset or None)`` of one configuration reading from S3."""
     lb = loader_module()
-    fmt, workers, order, variant = cfg["fmt"], cfg["workers"], cfg["order"], cfg["variant"]
-    endpoint = cfg["endpoint"]
-    importlib.import_module({"mds": "streaming", "litdata": "litdata"}.get(fmt, "hexz"))
-    req_re = re.compile(cfg["req_re"])
-
-    def requests() -> int:
-        with open(cfg["log"], "rb") as f:
-            return sum(1 for ln in f if req_re.search(ln.decode("utf-8", "replace")))
-
-    local = Path(tempfile.mkdtemp(prefix=f"hexz-remote-{fmt}-", dir=cfg["tmp"]))
-    shuffle = order == "shuffle"
-    kw = dict(batch_size=BATCH, num_workers=workers, collate_fn=lb.keep_picklable if workers else lb.keep)
-    req0 = requests()
-    t_open = time.perf_counter()
+    fmt, workers, variant = cfg["fmt"], cfg["workers"], cfg["variant"]
+    endpoint, url = cfg["endpoint"], f"s3://{BUCKET}/{cfg['key']}"
+    shuffle = cfg["order"] == "shuffle"
+    kw = dict(batch_size=BATCH, num_workers=workers, collate_fn=lb.peer_collate(workers))
     if fmt == "hexz-lz4":
-        import hexz
+        open_kw = {"endpoint": endpoint}
+        if variant.endswith("-cache"):
+            open_kw["cache_dir"] = str(local)
+        return lb.hexz_loader(url, workers, variant.removesuffix("-cache"), **open_kw)
+    if fmt == "mds":
+        import torch.utils.data as tud
 
-        ds = hexz.Dataset(f"s3://{BUCKET}/{cfg['key']}", endpoint=endpoint)
-        if variant == "sampler":
-            loader = tud.DataLoader(ds, sampler=ds.sampler(shuffle=shuffle, seed=0), **kw)
-        elif variant == "window":
-            loader = tud.DataLoader(ds, sampler=lb.WindowShuffle(len(ds)), **kw)
-        else:
-            loader = tud.DataLoader(ds, shuffle=shuffle, **kw)
-    elif fmt == "mds":
         os.environ["S3_ENDPOINT_URL"] = endpoint
         from streaming import StreamingDataset
         from streaming.base.util import clean_stale_shared_memory
 
         clean_stale_shared_memory()
         ds = StreamingDataset(
-            remote=f"s3://{BUCKET}/{cfg['key']}",
-            local=str(local),
-            shuffle=shuffle,
-            batch_size=BATCH,
-            shuffle_seed=0,
+            remote=url, local=str(local), shuffle=shuffle, batch_size=BATCH, shuffle_seed=0
         )
-        loader = tud.DataLoader(ds, **kw)
-    elif fmt == "litdata":
+        return tud.DataLoader(ds, **kw), None
+    if fmt == "litdata":
         import litdata
         from litdata.streaming import downloader
 
         # LitData fetches chunks with obstore, whose client refuses plain http:// unless told;
         # its boto3 client (index.json) takes the endpoint from storage_options.
-        downloader._OBSTORE_CLIENT_OPTIONS = {**downloader._OBSTORE_CLIENT_OPTIONS, "allow_http": True}
+        downloader._OBSTORE_CLIENT_OPTIONS = {
+            **downloader._OBSTORE_CLIENT_OPTIONS,
+            "allow_http": True,
+        }
         ds = litdata.StreamingDataset(
-            f"s3://{BUCKET}/{cfg['key']}",
+            url,
             cache_dir=str(local),
             storage_options={"endpoint_url": endpoint},
             shuffle=shuffle,
             seed=0,
         )
-        loader = litdata.StreamingDataLoader(ds, **kw)
-    else:
-        raise ValueError(fmt)
+        return litdata.StreamingDataLoader(ds, **kw), None
+    raise ValueError(fmt)
+
+
+def stage_loader(cfg: dict) -> dict:
+    """Two epochs of one DataLoader configuration from S3, in this fresh process."""
+    import importlib
+
+    import measure
+
+    lb = loader_module()
+    importlib.import_module(lb.peer_module(cfg["fmt"]))
+    import torch.utils.data  # noqa: F401  (imports are not timed)
+
+    local = Path(tempfile.mkdtemp(prefix=f"hexz-remote-{cfg['fmt']}-", dir=cfg["tmp"]))
+    time.sleep(1.2)
+    c0 = proxy_counters(cfg["proxy_log"])
+    mon = measure.TreeMonitor().start()
+    t_open = time.perf_counter()
+    try:
+        loader, _ds = s3_loader(cfg, local)
+    except lb.Skip as e:
+        mon.stop()
+        return {**cfg, "skipped": str(e)}
     open_s = time.perf_counter() - t_open
-    r_open = requests() - req0
     epochs = []
-    for epoch in (1, 2):
-        r0 = requests()
-        t0 = time.perf_counter()
-        n = b = 0
-        first = None
-        capped = False
-        for batch in loader:
-            if first is None:
-                first = time.perf_counter() - t0
-            n += len(batch)
-            b += sum(lb.nbytes(x) for x in batch)
-            if time.perf_counter() - t0 > EPOCH_S:
-                capped = True
-                break
-        dt = time.perf_counter() - t0
-        time.sleep(0.2)
+    for k in (1, 2):
+        if k == 2:
+            mon = measure.TreeMonitor().start()
+        ep = lb.epoch(loader, EPOCH_S)
+        usage = mon.stop()
+        time.sleep(1.2)  # the proxy prints its counters each second
+        c1 = proxy_counters(cfg["proxy_log"])
+        fetched = c1["bytes_down"] - c0["bytes_down"]
+        dt = ep["seconds"]
         epochs.append(
             {
-                "epoch": epoch,
-                "samples": n,
-                "bytes": b,
-                "seconds": dt,
-                "samples_s": n / dt if dt else 0.0,
-                "mb_s": b / dt / 1e6 if dt else 0.0,
-                "first_batch_s": first,
-                "capped": capped,
-                "requests": requests() - r0,
+                "epoch": k,
+                **{key: v for key, v in ep.items() if key != "order"},
+                **lb.order_summary(ep["order"], SAMPLES, ep["capped"]),
+                **usage,
+                "first_batch_total_s": (open_s if k == 1 else 0.0) + (ep["first_batch_s"] or dt),
+                "samples_s": ep["samples"] / dt if dt else 0.0,
+                "mb_s": ep["bytes"] / dt / 1e6 if dt else 0.0,
+                "requests": c1["requests"] - c0["requests"],
+                "fetched_bytes": fetched,
+                "fetched_ratio": fetched / ep["bytes"] if ep["bytes"] else None,
                 "local_bytes": du(local),
             }
         )
+        c0 = c1
     del loader
     shutil.rmtree(local, ignore_errors=True)
-    return {**cfg, "open_s": open_s, "open_requests": r_open, "epochs": epochs}
+    return {**cfg, "open_s": open_s, "epochs": epochs}
 
 
-def bench_loader(moto: Server, tmp: Path) -> dict:
-    endpoint = f"http://127.0.0.1:{moto.port}"
-    data = loader_data(endpoint)
-    configs = []
+def s3_configs() -> list[tuple]:
+    """(fmt, order, variant) of the S3 rows: Hexz with a block shuffle, without and with a
+    local cache (``cache_dir=``), and the peers with their own shuffle (their local cache is how
+    they read at all)."""
+    out = []
     for order in ORDERS:
-        for w in WORKERS:
-            if order == "seq":
-                configs.append(("hexz-lz4", w, order, "dataloader"))
-            else:
-                configs.append(("hexz-lz4", w, order, "sampler"))
-                configs.append(("hexz-lz4", w, order, "window"))
-            configs.append(("mds", w, order, "dataloader"))
-            configs.append(("litdata", w, order, "dataloader"))
+        hv = HEXZ_S3_VARIANTS if order == "shuffle" else ["seq-sampler", "seq-sampler-cache"]
+        out += [("hexz-lz4", order, v) for v in hv]
+        out += [("mds", order, "peer"), ("litdata", order, "peer")]
+    return out
+
+
+def bench_loader(s3: Server, proxy: Server, tmp: Path) -> dict:
+    data = loader_data(f"http://127.0.0.1:{s3.port}")
     results = []
-    for fmt, w, order, variant in configs:
-        cfg = {
-            "fmt": fmt,
-            "workers": w,
-            "order": order,
-            "variant": variant,
-            "endpoint": endpoint,
-            "key": data["keys"][fmt],
-            "log": str(moto.log),
-            "req_re": moto.req_re.pattern,
-            "tmp": str(tmp),
-        }
-        try:
-            res = run_stage("loader", cfg, timeout=2 * EPOCH_S + 900)
-        except RuntimeError as e:
-            log(str(e))
-            res = {**cfg, "error": str(e)}
-        results.append(res)
-        if "error" not in res:
-            log(
-                f"loader {fmt:<8} {order:<7} w={w} {variant:<10} "
-                + ", ".join(
-                    f"epoch {e['epoch']} {e['samples_s']:,.0f}/s ({e['requests']} req, local {e['local_bytes'] / 2**20:,.0f} MiB)"
-                    for e in res["epochs"]
-                )
+    for fmt, order, variant in s3_configs():
+        for w in WORKERS:
+            cfg = {
+                "fmt": fmt,
+                "workers": w,
+                "order": order,
+                "variant": variant,
+                "endpoint": f"http://127.0.0.1:{proxy.port}",
+                "key": data["keys"][fmt],
+                "proxy_log": str(proxy.log),
+                "tmp": str(tmp),
+            }
+            try:
+                res = run_stage("loader", cfg, timeout=2 * EPOCH_S + 900)
+            except RuntimeError as e:
+                log(str(e))
+                res = {**cfg, "error": str(e)}
+            results.append(res)
+            log_loader(res)
+    return {
+        "data": data,
+        "samples": SAMPLES,
+        "latency_ms": LATENCY_MS,
+        "server": s3_fs_version(),
+        "results": results,
+    }
+
+
+def log_loader(r: dict) -> None:
+    cfg = f"{r['fmt']:<8} {r['order']:<7} w={r['workers']} {r['variant']:<18}"
+    if "skipped" in r:
+        log(f"loader {cfg} skipped: {r['skipped']}")
+    elif "epochs" in r:
+        log(
+            f"loader {cfg} "
+            + "; ".join(
+                f"epoch {e['epoch']} {e['samples_s']:,.0f}/s, first batch {e['first_batch_total_s']:.2f} s,"
+                f" {e['requests']} req, fetched {e['fetched_ratio'] or 0:.2f}x, local {e['local_bytes'] / 2**20:,.0f} MiB,"
+                f" {'each sample once' if e['epoch_check']['permutation'] else 'NOT a permutation'}"
+                for e in r["epochs"]
             )
-    return {"data": data, "results": results}
+        )
 
 
 # --- report --------------------------------------------------------------------------------
@@ -1088,7 +1264,11 @@ def versions() -> dict:
     v["hexz"] += f" (commit {head}{', crates/ modified' if dirty else ''})"
     v["nginx"] = sh([str(NGINX), "-v"]).split("/")[-1]
     v["curl"] = sh(["curl", "--version"]).split()[1]
-    v["moto"] = sh([str(MOTO_SERVER.parent / "python"), "-c", "import moto; print(moto.__version__)"])
+    v["moto"] = sh(
+        [str(MOTO_SERVER.parent / "python"), "-c", "import moto; print(moto.__version__)"]
+    )
+    if S3S_FS.exists():
+        v["s3s-fs"] = s3_fs_version()
     for pkg in ("boto3", "torch", "mosaicml-streaming", "litdata"):
         try:
             v[pkg] = version(pkg)
@@ -1097,24 +1277,65 @@ def versions() -> dict:
     return v
 
 
-def machine() -> str:
-    def sh(cmd: str) -> str:
-        try:
-            return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
-        except Exception:
-            return ""
-
-    model = sh("lscpu | sed -n 's/^Model name: *//p'") or platform.processor()
-    mem = sh("free -h | awk '/^Mem:/ {print $2}'")
-    return f"{os.cpu_count()} vCPUs ({model}), {mem} RAM, Linux {platform.release()}"
-
-
 def fmt_s(x: float) -> str:
     return "–" if x != x else f"{x:.2f}"
 
 
 def verdict(ok: bool) -> str:
     return "**met**" if ok else "**missed**"
+
+
+def archive_lines(meta: dict, a) -> None:
+    a(
+        f"- Archive: {meta['bytes'] / 1e6:,.0f} MB ({meta['bytes']:,} bytes), LZ4, 64 KiB blocks, logical stream"
+        f" {meta['logical'] / 1e9:.2f} GB ({meta['logical'] / meta['bytes']:.2f}x): {meta['source']}."
+        + (f" Blocks: {meta['blocks']}." if meta.get("blocks") else "")
+    )
+
+
+def loader_report(L: dict, a) -> None:
+    """Item 5's table: DataLoader epochs from s3s-fs behind the latency proxy."""
+    d = L["data"]
+    a(
+        f"#### DataLoader from S3 (s3s-fs {L.get('server', '?')}, +{L['latency_ms']} ms per request), item 5"
+    )
+    a("")
+    a(
+        f"Data: loader_bench.py's data set, {L['samples']:,} samples ({d['payload'] / 1e9:.2f} GB), as a Hexz"
+        f" LZ4 archive ({d['sizes']['hexz-lz4'] / 2**20:,.0f} MiB), MDS shards ({d['sizes']['mds'] / 2**20:,.0f}"
+        f" MiB) and LitData chunks ({d['sizes']['litdata'] / 2**20:,.0f} MiB) in s3s-fs, read through"
+        f" hexz-faultproxy adding {L['latency_ms']} ms to each request. Two epochs per configuration in a fresh"
+        " process; `-cache` rows give hexz `cache_dir=` (a fresh directory), the peers always have theirs."
+    )
+    a("")
+    a(
+        "| Configuration | nw | Epoch | Samples/s | First batch (s) | Requests | Fetched ÷ samples | CPU-s |"
+        " Peak PSS (MiB) | Local disk (MiB) | Regions/batch | Each sample once |"
+    )
+    a("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for r in L["results"]:
+        name = f"{r['fmt']}, {r['order']}, {r['variant']}"
+        if "epochs" not in r:
+            why = r.get("skipped") or r.get("error", "?")
+            a(
+                f"| {name} | {r['workers']} | | {'skipped' if 'skipped' in r else 'failed'}: {why[:90]} |"
+                + " |" * 8
+            )
+            continue
+        for e in r["epochs"]:
+            once = "yes" if e["epoch_check"]["permutation"] else "no"
+            cap = " (capped)" if e["capped"] else ""
+            a(
+                f"| {name} | {r['workers']} | {e['epoch']} | {e['samples_s']:,.0f}{cap} | {e['first_batch_total_s']:.2f}"
+                f" | {e['requests']:,} | {e['fetched_ratio'] or 0:.2f} | {e['cpu_s']:.1f} | {e['peak_pss'] / 2**20:,.0f}"
+                f" | {e['local_bytes'] / 2**20:,.0f} | {e['regions_per_batch']:.1f} | {once} |"
+            )
+    a("")
+    a(
+        "Requests: all requests through the proxy during the epoch (its counters). Fetched ÷ samples: bytes"
+        " the proxy sent down ÷ the samples' bytes. First batch: epoch 1 from creating the dataset."
+    )
+    a("")
 
 
 def report(res: dict, meta: dict, ver: dict, started, elapsed: float, load) -> str:
@@ -1136,18 +1357,17 @@ def report(res: dict, meta: dict, ver: dict, started, elapsed: float, load) -> s
     a(f"- Machine: {machine()}; shared with other engineers' builds while this ran.")
     a(f"  Load average (1 min) {load[0][0]:.1f} at the start, {load[1][0]:.1f} at the end.")
     a("- Versions: " + ", ".join(f"{k} {v}" for k, v in ver.items()) + ".")
-    a(
-        f"- Archive: {meta['bytes'] / 1e6:,.0f} MB ({meta['bytes']:,} bytes), LZ4, 64 KiB blocks, logical stream"
-        f" {meta['logical'] / 1e9:.2f} GB ({meta['logical'] / meta['bytes']:.2f}x): {meta['source']}."
-        + (f" Blocks: {meta['blocks']}." if meta.get("blocks") else "")
-    )
-    a(
-        "- Servers on 127.0.0.1, each started by the script: nginx (`sendfile on`, one process), `hexz serve`,"
-        " moto_server (S3; with the ranged-GET patch described below unless marked stock), and"
-        f" `hexz-faultproxy --latency-ms {LATENCY_MS}` (and `--latency-ms 0`, the control) in front of nginx."
-        " Page cache warm. Requests are counted in each server's own log."
-    )
+    if meta:
+        archive_lines(meta, a)
+        a(
+            "- Servers on 127.0.0.1, each started by the script: nginx (`sendfile on`, one process), `hexz serve`,"
+            " moto_server (S3; with the ranged-GET patch described below unless marked stock), and"
+            f" `hexz-faultproxy --latency-ms {LATENCY_MS}` (and `--latency-ms 0`, the control) in front of nginx."
+            " Page cache warm. Requests are counted in each server's own log."
+        )
     a("")
+    if "loader" in res:
+        loader_report(res["loader"], a)
     if "read" in res:
         rows = {r["id"]: r for r in res["read"]["rows"]}
         a(f"#### Whole archive to /dev/null (items 1, 2, 4): medians of {RUNS} interleaved rounds")
@@ -1166,7 +1386,9 @@ def report(res: dict, meta: dict, ver: dict, started, elapsed: float, load) -> s
                 ratio = f"**{rows[r['peer']]['median_s'] / t:.2f}×**"
             if r["id"] == "moto-hexz" and "moto-boto3-null" in rows:
                 ratio += f" ({rows['moto-boto3-null']['median_s'] / t:.2f}× vs fileobj)"
-            sk = srv_key.get(r["server"]) or ("nginx" if r["server"].startswith("nginx +") else None)
+            sk = srv_key.get(r["server"]) or (
+                "nginx" if r["server"].startswith("nginx +") else None
+            )
             scpu = r["server_cpu_s"].get(sk, float("nan")) if sk else float("nan")
             if r["server"].startswith("nginx +"):
                 pk = "proxy" if f"{LATENCY_MS} ms" in r["server"] else "proxy0"
@@ -1247,76 +1469,6 @@ def report(res: dict, meta: dict, ver: dict, started, elapsed: float, load) -> s
             " with ten times the requests, was not timed there."
         )
         a("")
-    if "loader" in res:
-        L = res["loader"]
-        d = L["data"]
-        a("#### DataLoader from S3 (moto), item 5")
-        a("")
-        a(
-            f"Data: loader_bench.py's data set, {SAMPLES:,} samples of 4–16 KiB ({d['payload'] / 1e9:.2f} GB of"
-            f" payload), as a Hexz LZ4 archive ({d['sizes']['hexz-lz4'] / 2**20:,.0f} MiB), MDS shards"
-            f" ({d['sizes']['mds'] / 2**20:,.0f} MiB, 64 MiB shards, no compression) and LitData chunks"
-            f" ({d['sizes']['litdata'] / 2**20:,.0f} MiB, 64 MB), uploaded to the same moto."
-            f" `DataLoader(batch_size={BATCH})`, each configuration in a fresh process, two epochs in a row"
-            " (the peers' local cache starts empty in a fresh temporary directory, so epoch 1 downloads"
-            " shards and epoch 2 reads them from disk; hexz keeps no local copy and fetches ranges"
-            f" again in epoch 2). An epoch stops after {EPOCH_S:.0f} s (capped). Hexz rows: sequential"
-            " `shuffle=False`; shuffled with `sampler=ds.sampler(shuffle=True)` (a full permutation,"
-            " announced to the prefetcher) and with the windowed shuffle† of loader_bench.py (512-sample"
-            " windows, groups of 8). MDS and LitData shuffle with their own `shuffle=True`."
-        )
-        a("")
-        a(
-            "| Format | Order | num_workers | Epoch 1 samples/s | Epoch 1 first batch (s) | Epoch 1 requests | Epoch 2 samples/s | Epoch 2 requests | Local disk | × best peer (e1, e2) |"
-        )
-        a("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
-        ok = [r for r in L["results"] if "error" not in r]
-        label = {"hexz-lz4": "Hexz LZ4", "mds": "MosaicML MDS", "litdata": "LitData"}
-
-        def best_peer(order, w, e):
-            best = 0.0
-            for r in ok:
-                if (
-                    r["fmt"] != "hexz-lz4"
-                    and r["order"] == order
-                    and r["workers"] == w
-                    and len(r["epochs"]) >= e
-                ):
-                    best = max(best, r["epochs"][e - 1]["samples_s"])
-            return best
-
-        for r in L["results"]:
-            name = label[r["fmt"]] + {"sampler": ", `ds.sampler()`", "window": ", windowed†"}.get(
-                r["variant"], ""
-            )
-            if "error" in r:
-                a(f"| {name} | {r['order']} | {r['workers']} | failed: {r['error'][:80]} | | | | | | |")
-                continue
-            e1 = r["epochs"][0]
-            e2 = r["epochs"][1] if len(r["epochs"]) > 1 else None
-            cap1 = " (capped)" if e1["capped"] else ""
-            if e1["samples"] not in (SAMPLES,) and not e1["capped"]:
-                cap1 += f" ({e1['samples']:,} samples)"
-            x = []
-            for e, ep in ((1, e1), (2, e2)):
-                bp = best_peer(r["order"], r["workers"], e)
-                x.append(f"{ep['samples_s'] / bp:.2f}×" if ep and bp else "–")
-            cap2 = " (capped)" if e2 and e2["capped"] else ""
-            a(
-                f"| {name} | {r['order']} | {r['workers']} | {e1['samples_s']:,.0f}{cap1} | {e1['first_batch_s'] or float('nan'):.2f}"
-                f" | {e1['requests']:,} | {e2['samples_s']:,.0f}{cap2} | {e2['requests']:,} | {max(e['local_bytes'] for e in r['epochs']) / 2**20:,.0f} MiB"
-                if e2
-                else f"| {name} | {r['order']} | {r['workers']} | {e1['samples_s']:,.0f}{cap1} | {e1['first_batch_s'] or float('nan'):.2f}"
-                f" | {e1['requests']:,} | – | – | {e1['local_bytes'] / 2**20:,.0f} MiB"
-            )
-            lines[-1] += f" | {x[0]}, {x[1]} |"
-        a("")
-        a(
-            "Requests: GETs (and HEADs) in moto's log during the epoch. Local disk: what the loader left in"
-            " its local cache directory. × best peer: against the faster of MDS and LitData with the same"
-            " order and num_workers, same epoch."
-        )
-        a("")
     return "\n".join(lines) + "\n"
 
 
@@ -1349,14 +1501,18 @@ def record(md: str) -> None:
 # --- main ----------------------------------------------------------------------------------
 
 
-def check_tools() -> None:
+def check_tools(need_archive: bool) -> None:
+    """The programs the chosen items need (item 5 alone needs just the proxy; s3s-fs is
+    installed on first use)."""
     missing = []
-    for p, hint in (
-        (HEXZ, "cargo build --release -p hexz-cli (make build)"),
-        (FAULTPROXY, "cargo build --release -p hexz-faultproxy"),
-        (NGINX, "apt-get install nginx-light (make apt-build)"),
-        (MOTO_SERVER, "make venv (moto[server] from requirements-dev.txt)"),
-    ):
+    tools = [(FAULTPROXY, "cargo build --release -p hexz-faultproxy")]
+    if need_archive:
+        tools += [
+            (HEXZ, "cargo build --release -p hexz-cli (make build)"),
+            (NGINX, "apt-get install nginx-light (make apt-build)"),
+            (MOTO_SERVER, "make venv (moto[server] from requirements-dev.txt)"),
+        ]
+    for p, hint in tools:
         if not p.exists():
             missing.append(f"{p} ({hint})")
     if not shutil.which("curl"):
@@ -1368,7 +1524,9 @@ def check_tools() -> None:
 def main() -> int:
     if "--record-last" in sys.argv[1:]:
         record((OUT / "remote.md").read_text())
-        log(f"appended {OUT / 'remote.md'} to {ROOT / 'docs' / 'benchmarks.md'} under {DOC_HEADING!r}")
+        log(
+            f"appended {OUT / 'remote.md'} to {ROOT / 'docs' / 'benchmarks.md'} under {DOC_HEADING!r}"
+        )
         return 0
     ensure_venv()
     rec = "--record" in sys.argv[1:] or os.environ.get("REMOTE_BENCH_RECORD") == "1"
@@ -1376,18 +1534,20 @@ def main() -> int:
     if bad:
         log(f"unknown items {bad}; choose from {ALL_ITEMS}")
         return 2
-    check_tools()
+    need_archive = bool({"read", "ttfb", "stock"} & set(ITEMS))
+    check_tools(need_archive)
     if "loader" in ITEMS or "ttfb" in ITEMS:
         try:
             import hexz  # noqa: F401
         except ImportError as e:
             log(f"cannot import hexz from {HEXZ_PY} ({e}): build it first with `make develop`")
             return 1
-    started = datetime.datetime.now(datetime.timezone.utc)
+    started = datetime.datetime.now(datetime.UTC)
     load0 = os.getloadavg()
     t_start = time.perf_counter()
-    arch, meta = make_archive()
-    log(f"archive {arch}: {meta['bytes']:,} bytes, logical {meta['logical']:,}")
+    arch, meta = make_archive() if need_archive else (None, {})
+    if need_archive:
+        log(f"archive {arch}: {meta['bytes']:,} bytes, logical {meta['logical']:,}")
     ver = versions()
     res: dict = {}
     tmp = Path(tempfile.mkdtemp(prefix="hexz-remote-bench-"))
@@ -1398,30 +1558,31 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        ng = start_nginx(arch.parent, tmp / "nginx")
-        servers.append(ng)
-        sv = start_serve(arch, tmp / "serve")
-        servers.append(sv)
-        mo = start_moto(tmp / "moto", patched=True)
-        servers.append(mo)
-        p20 = start_proxy(ng.port, LATENCY_MS, tmp / "proxy")
-        servers.append(p20)
-        p0 = start_proxy(ng.port, 0, tmp / "proxy0")
-        servers.append(p0)
-        srv = {"nginx": ng, "serve": sv, "moto": mo, "proxy": p20, "proxy0": p0}
-        log(
-            f"servers: nginx :{ng.port}, hexz serve :{sv.port}, moto :{mo.port}, proxy {LATENCY_MS} ms :{p20.port}, proxy 0 ms :{p0.port}"
-        )
-        endpoint = f"http://127.0.0.1:{mo.port}"
-        if {"read", "ttfb"} & set(ITEMS):
-            t0 = time.perf_counter()
-            upload(endpoint, arch, arch.name)
-            log(f"uploaded the archive to moto in {time.perf_counter() - t0:.1f} s")
-        stock = None
-        if "stock" in ITEMS:
-            stock = start_moto(tmp / "moto-stock", patched=False)
-            servers.append(stock)
-            upload(f"http://127.0.0.1:{stock.port}", arch, arch.name)
+        if need_archive:
+            ng = start_nginx(arch.parent, tmp / "nginx")
+            servers.append(ng)
+            sv = start_serve(arch, tmp / "serve")
+            servers.append(sv)
+            mo = start_moto(tmp / "moto", patched=True)
+            servers.append(mo)
+            p20 = start_proxy(ng.port, LATENCY_MS, tmp / "proxy")
+            servers.append(p20)
+            p0 = start_proxy(ng.port, 0, tmp / "proxy0")
+            servers.append(p0)
+            srv = {"nginx": ng, "serve": sv, "moto": mo, "proxy": p20, "proxy0": p0}
+            log(
+                f"servers: nginx :{ng.port}, hexz serve :{sv.port}, moto :{mo.port}, proxy {LATENCY_MS} ms :{p20.port}, proxy 0 ms :{p0.port}"
+            )
+            endpoint = f"http://127.0.0.1:{mo.port}"
+            if {"read", "ttfb"} & set(ITEMS):
+                t0 = time.perf_counter()
+                upload(endpoint, arch, arch.name)
+                log(f"uploaded the archive to moto in {time.perf_counter() - t0:.1f} s")
+            stock = None
+            if "stock" in ITEMS:
+                stock = start_moto(tmp / "moto-stock", patched=False)
+                servers.append(stock)
+                upload(f"http://127.0.0.1:{stock.port}", arch, arch.name)
         if "read" in ITEMS:
             res["read"] = bench_reads(arch, meta, srv, tmp)
         if "ttfb" in ITEMS:
@@ -1430,7 +1591,13 @@ def main() -> int:
             res["stock"] = bench_stock(arch, stock)
             stock.stop()
         if "loader" in ITEMS:
-            res["loader"] = bench_loader(mo, tmp)
+            ensure_s3s_fs()
+            s3 = start_s3s_fs(tmp / "s3s-fs")
+            servers.append(s3)
+            ps3 = start_proxy(s3.port, LATENCY_MS, tmp / "proxy-s3", stats=True)
+            servers.append(ps3)
+            log(f"s3s-fs :{s3.port}, behind a {LATENCY_MS} ms proxy :{ps3.port}")
+            res["loader"] = bench_loader(s3, ps3, tmp)
     finally:
         for s in reversed(servers):
             with contextlib.suppress(Exception):
@@ -1447,8 +1614,19 @@ def main() -> int:
     (OUT / "remote.json").write_text(
         json.dumps({"archive": meta, "results": res, "versions": ver}, indent=1, default=str)
     )
+    doc = {"items": ITEMS, "elapsed_s": elapsed, "versions": ver, "archive": meta, "results": res}
+    if "loader" in res:
+        doc["s3_loader"] = res["loader"]
+    run_dir = runs.write_run(
+        "remote", doc, runs.command_line("make bench-remote", ENV_VARS), started
+    )
     print(md)
-    log(f"wrote {OUT / 'remote.md'} and {OUT / 'remote.json'}")
+    log(f"wrote {run_dir / 'results.json'}, {OUT / 'remote.md'} and {OUT / 'remote.json'}")
+    if rec and "loader" in res:
+        import issue11_report
+
+        issue11_report.update_docs()
+        log("regenerated the issue-11 section of docs/benchmarks.md from the newest runs")
     if rec:
         record(md)
         log(f"appended the run to {ROOT / 'docs' / 'benchmarks.md'} under {DOC_HEADING!r}")

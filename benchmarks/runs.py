@@ -1,0 +1,51 @@
+"""Benchmark results as data: each run of loader_bench.py / remote_bench.py writes
+``benchmarks/runs/<date>-<name>/results.json`` (the results, the command that made them, the
+machine, the versions), and reports are generated from those files (issue11_report.py).
+Standard library only."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from machine import machine
+
+RUNS = Path(os.environ.get("HEXZ_BENCH_RUNS", Path(__file__).resolve().parent / "runs"))
+
+
+def command_line(make_target: str, env_vars: list[str]) -> str:
+    """The command as a user would retype it: the benchmark's variables that are set, then
+    the make target, e.g. ``LOADER_BENCH_SAMPLES=20000 make bench-loader``."""
+    bits = [f"{k}={shlex.quote(os.environ[k])}" for k in env_vars if k in os.environ]
+    return " ".join([*bits, make_target])
+
+
+def write_run(name: str, results: dict, command: str, started: datetime.datetime) -> Path:
+    """Writes ``runs/<started>-<name>/results.json``; returns the directory."""
+    d = RUNS / f"{started:%Y-%m-%d-%H%M}-{name}"
+    d.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "name": name,
+        "started": started.isoformat(),
+        "command": command,
+        "argv": sys.argv,
+        "machine": machine(),
+        "load_avg": os.getloadavg(),
+        **results,
+    }
+    (d / "results.json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    return d
+
+
+def latest(name: str) -> tuple[Path, dict] | None:
+    """The newest run called ``name`` (by directory name, i.e. start time), or None."""
+    found = sorted(RUNS.glob(f"*-{name}/results.json")) if RUNS.exists() else []
+    found = [p for p in found if p.parent.name[16:] == name]  # "YYYY-MM-DD-HHMM-" + name
+    if not found:
+        return None
+    p = found[-1]
+    return p.parent, json.loads(p.read_text())
