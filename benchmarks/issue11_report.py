@@ -142,7 +142,8 @@ def loader_rows(doc: dict) -> list[str]:
             h = hexz_shuffled(reads, fmt, w, ref)
             note = ""
             if h is not None and ref is not None:
-                note = f" (regions/batch {h['regions_per_batch']:.1f} vs {ref['regions_per_batch']:.1f})"
+                rpb = (h["regions_per_batch"], ref["regions_per_batch"])
+                note = f" (regions/batch {rpb[0]:.1f} vs {rpb[1]:.1f})"
             out.append(
                 _row(
                     f"shuffled, nw={w}{tag}",
@@ -233,7 +234,8 @@ def loader_rows(doc: dict) -> list[str]:
     worst = max((r["read_amp"] for r in amp if r.get("read_amp")), default=None)
     verdict = "n/a" if worst is None else ("met" if worst <= 1.3 else "**missed**")
     out.append(
-        f"| read amplification, shuffled, nw=0 (Hexz LZ4) | {shown or 'n/a'} | – | – | ≤ 1.3 | {verdict} |"
+        f"| read amplification, shuffled, nw=0 (Hexz LZ4) | {shown or 'n/a'} | – | – | ≤ 1.3"
+        f" | {verdict} |"
     )
     return out
 
@@ -371,10 +373,11 @@ def section() -> str:
         if png:
             lines += [f"![samples/s per configuration]({os.path.relpath(png, DOC.parent)})", ""]
         lines.append(
-            "Every configuration (CPU-s, PSS, first batch, shuffle quality, each-sample-once check) is"
+            "Every configuration (CPU-s, PSS, first batch, shuffle quality, each-sample-once check)"
         )
         lines.append(
-            f"in `{os.path.relpath(loader[0], ROOT)}/results.json`; `bench-out/loader.md` has them as tables."
+            f"is in `{os.path.relpath(loader[0], ROOT)}/results.json`; `bench-out/loader.md` has"
+            " them as tables."
         )
         lines.append("")
     return "\n".join(lines)

@@ -54,14 +54,16 @@ Environment:
     LOADER_BENCH_WORKERS   num_workers values (default "0,2")
     LOADER_BENCH_FORMATS   subset, comma-separated (default: all of
                            hexz-lz4,hexz-zstd,hexz-raw,files,files-raw,webdataset,mds,litdata,litdata-raw)
-    LOADER_BENCH_VARIANTS  Hexz variants (default: global,block,dataloader,seq-sampler,seq-dataloader)
+    LOADER_BENCH_VARIANTS  Hexz variants (default: all of global,block,dataloader,
+                           seq-sampler,seq-dataloader)
     LOADER_BENCH_ORDERS    orders (default "shuffle,seq")
     LOADER_BENCH_EPOCH_S   stop an epoch after this many seconds (default 300)
     LOADER_BENCH_READAT    read_at calls (default 100000; 0 skips them)
     LOADER_BENCH_DIR       data and formats (default ~/.cache/hexz/loader-bench)
     LOADER_BENCH_OUT       report directory (default bench-out/)
     LOADER_BENCH_REBUILD   1 = rebuild every format (else reuse the ones built for the same data)
-    LOADER_BENCH_RECORD    1 = regenerate docs/benchmarks.md's issue-11 section (default: 1 at full size)
+    LOADER_BENCH_RECORD    1 = regenerate docs/benchmarks.md's issue-11 section
+                           (default: 1 at full size)
     LOADER_BENCH_VENV      the venv (default ~/.cache/hexz/bench-venv)
     HEXZ_PYTHON_PATH       where `import hexz` comes from (default crates/loader/python)
 """
@@ -139,6 +141,7 @@ ENV_VARS = [
     "LOADER_BENCH_VARIANTS",
     "LOADER_BENCH_ORDERS",
     "LOADER_BENCH_EPOCH_S",
+    "HEXZ_PYTHON_PATH",
 ]
 BATCH = 64
 CORPUS_BYTES = 64 << 20
@@ -743,12 +746,12 @@ def log_read(r: dict) -> None:
         return
     if "error" in r:
         return
-    chk = r["epoch_check"]
-    perm = "each sample once" if chk["permutation"] else f"NOT a permutation: {chk}"
+    perm = measure.describe_epoch(r["epoch_check"], r.get("capped", False))
     amp = f", read amp {r['read_amp']:.2f}" if r.get("read_amp") else ""
     log(
-        f"read {cfg} {r['samples_s']:>9,.0f} samples/s, {r['cpu_s']:.1f} CPU-s, PSS {r['peak_pss'] / 2**20:,.0f} MiB,"
-        f" first batch {r['first_batch_total_s']:.2f} s, {r['regions_per_batch']:.1f} regions/batch,"
+        f"read {cfg} {r['samples_s']:>9,.0f} samples/s, {r['cpu_s']:.1f} CPU-s,"
+        f" PSS {r['peak_pss'] / 2**20:,.0f} MiB, first batch {r['first_batch_total_s']:.2f} s,"
+        f" {r['regions_per_batch']:.1f} regions/batch,"
         f" jump {r['mean_jump']:.3f}{amp}; {perm}"
     )
 
@@ -810,7 +813,8 @@ def main() -> int:
         log("regenerated the issue-11 section of docs/benchmarks.md from the newest runs")
     else:
         log(
-            "docs/benchmarks.md not touched (LOADER_BENCH_RECORD=1, or `python benchmarks/issue11_report.py`)"
+            "docs/benchmarks.md not touched"
+            " (LOADER_BENCH_RECORD=1, or `python benchmarks/issue11_report.py`)"
         )
     return 0
 
@@ -832,18 +836,12 @@ def read_row(r: dict, litdata: dict | None) -> str:
         return f"| {row_name(r)} | {r['workers']} | skipped: {r['skipped'][:90]} |" + " |" * 9
     if "error" in r:
         return f"| {row_name(r)} | {r['workers']} | failed: {r['error'][:90]} |" + " |" * 9
-    chk = r["epoch_check"]
-    once = (
-        "yes"
-        if chk["permutation"]
-        else f"no ({chk['missing']} missing, {chk['repeated']} repeated)"
-    )
-    if r.get("capped"):
-        once += ", capped"
+    once = measure.describe_epoch(r["epoch_check"], r.get("capped", False))
     x = f"{r['samples_s'] / litdata['samples_s']:.2f}x" if litdata else "–"
     return (
-        f"| {row_name(r)} | {r['workers']} | {r['samples_s']:,.0f} | {x} | {r['mb_s']:,.0f} | {r['cpu_s']:.1f}"
-        f" | {r['peak_pss'] / 2**20:,.0f} | {r['first_batch_total_s']:.2f} | {r['regions_per_batch']:.1f}"
+        f"| {row_name(r)} | {r['workers']} | {r['samples_s']:,.0f} | {x} | {r['mb_s']:,.0f}"
+        f" | {r['cpu_s']:.1f} | {r['peak_pss'] / 2**20:,.0f} | {r['first_batch_total_s']:.2f}"
+        f" | {r['regions_per_batch']:.1f}"
         f" | {r['mean_jump']:.3f} | {_f(r.get('read_amp'), '.2f')} | {once} |"
     )
 
@@ -867,13 +865,15 @@ def report(doc: dict, started: datetime.datetime) -> str:
     a(f"### Loader run of {started:%Y-%m-%d %H:%M} UTC")
     a("")
     a(
-        f"- Command: `{runs.command_line('make bench-loader', ENV_VARS)}`, {doc['elapsed_s'] / 60:.0f} min in all."
+        f"- Command: `{runs.command_line('make bench-loader', ENV_VARS)}`,"
+        f" {doc['elapsed_s'] / 60:.0f} min in all."
     )
     a(f"- Machine: {machine()}; load average {doc['load_avg_start'][0]:.1f} at the start.")
     a("- Versions: " + ", ".join(f"{k} {v}" for k, v in doc["versions"].items()) + ".")
     a(
-        f"- Data: {N:,} samples of {MIN:,}–{MAX:,} bytes ({payload / 1e9:.2f} GB), each starting with its"
-        " index; compressible (rows of 128 random bytes written twice) or, for `-raw` formats, random bytes."
+        f"- Data: {N:,} samples of {MIN:,}–{MAX:,} bytes ({payload / 1e9:.2f} GB), each starting"
+        " with its index; compressible (rows of 128 random bytes written twice) or, for `-raw`"
+        " formats, random bytes."
     )
     a("")
     a("| Format | Pack (s) | On disk (MiB) | vs payload |")
@@ -884,11 +884,13 @@ def report(doc: dict, started: datetime.datetime) -> str:
             a(f"| {label(fmt)} | failed: {b.get('error', '?')} | | |")
             continue
         a(
-            f"| {label(fmt)} | {b['pack_s']:.1f} | {b['disk_bytes'] / 2**20:,.0f} | {b['disk_bytes'] / payload:.2f}x |"
+            f"| {label(fmt)} | {b['pack_s']:.1f} | {b['disk_bytes'] / 2**20:,.0f}"
+            f" | {b['disk_bytes'] / payload:.2f}x |"
         )
     a("")
     head = (
-        "| Configuration | num_workers | Samples/s | × LitData | MB/s | CPU-s | Peak PSS (MiB) | First batch (s)"
+        "| Configuration | num_workers | Samples/s | × LitData | MB/s | CPU-s | Peak PSS (MiB)"
+        " | First batch (s)"
         " | Regions/batch | Mean jump | Read amp. | Each sample once |"
     )
     for order, title in (("shuffle", "shuffled"), ("seq", "sequential")):
@@ -908,11 +910,12 @@ def report(doc: dict, started: datetime.datetime) -> str:
             a(read_row(r, find(results, ref_fmt, order, r["workers"])))
         a("")
     a(
-        f"Regions/batch: distinct 1/256ths of the original order among the {BATCH} samples of a batch"
-        f" (sequential 1, full random permutation {measure.expected_regions():.1f}); mean jump: mean"
-        " |i[k+1] − i[k]| / N (full permutation ≈ 0.333). × LitData: against LitData with the same order"
-        " and num_workers (incompressible rows against LitData over the incompressible data). CPU-s: user +"
-        " sys of the process and its workers for the epoch; PSS summed over the process tree. Read amp.:"
+        f"Regions/batch: distinct 1/256ths of the original order among the {BATCH} samples of a"
+        f" batch (sequential 1, full random permutation {measure.expected_regions():.1f}); mean"
+        " jump: mean |i[k+1] − i[k]| / N (full permutation ≈ 0.333). × LitData: against LitData"
+        " with the same order and num_workers (incompressible rows against LitData over the"
+        " incompressible data). CPU-s: user + sys of the process and its workers for the epoch;"
+        " PSS summed over the process tree. Read amp.:"
         " bytes decoded / bytes returned (Hexz, num_workers=0, when the archive reports it)."
     )
     a("")

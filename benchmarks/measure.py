@@ -150,6 +150,23 @@ def check_epoch(order, n: int) -> dict:
     }
 
 
+def describe_epoch(check: dict, capped: bool = False) -> str:
+    """One phrase for an epoch check: "each sample once", "capped after N samples", or what
+    went wrong.
+
+    >>> describe_epoch(check_epoch([1, 0], 2))
+    'each sample once'
+    >>> describe_epoch(check_epoch([1, 1], 3))
+    'NOT each sample once: 2 missing, 1 repeated'
+    """
+    if capped:
+        return f"capped after {check['yielded']:,} samples"
+    if check["permutation"]:
+        return "each sample once"
+    out = f", {check['out_of_range']} out of range" if check["out_of_range"] else ""
+    return f"NOT each sample once: {check['missing']} missing, {check['repeated']} repeated{out}"
+
+
 def expected_regions(batch: int = QUALITY_BATCH, regions: int = QUALITY_REGIONS) -> float:
     """Regions per batch of a uniformly random order: ``regions * (1 - (1 - 1/regions)**batch)``
     (56.72 for batches of 64 over 256 regions).

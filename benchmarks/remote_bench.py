@@ -75,6 +75,9 @@ REMOTE_BENCH_RECORD=1); ``--record-last`` appends the last report (bench-out/rem
 running anything.
 """
 
+# The issue-4 report's Markdown sentences and the nginx config keep their long lines.
+# ruff: noqa: E501
+
 from __future__ import annotations
 
 import contextlib
@@ -105,6 +108,7 @@ for p in (str(HEXZ_PY), str(ROOT / "benchmarks")):
     if p not in sys.path:
         sys.path.insert(0, p)
 
+import measure  # noqa: E402
 import runs  # noqa: E402
 from machine import first_line, machine  # noqa: E402
 
@@ -154,6 +158,7 @@ ENV_VARS = [
     "REMOTE_BENCH_EPOCH_S",
     "REMOTE_BENCH_LATENCY_MS",
     "REMOTE_BENCH_HEXZ_VARIANTS",
+    "HEXZ_PYTHON_PATH",
 ]
 # Credentials for moto (it accepts any); the AWS config files of the machine are kept out.
 AWS_ENV = {
@@ -959,7 +964,7 @@ def bench_ttfb(arch: Path, srv: dict, stock: Server | None) -> list:
             )
         )
     rows = []
-    for label, s, url, endpoint, logsrv in targets:
+    for label, _srv, url, endpoint, logsrv in targets:
         n = TTFB_RUNS if not label.startswith("stock") else min(TTFB_RUNS, 3)
         cli = [
             HEXZ,
@@ -1064,7 +1069,8 @@ def loader_data(endpoint: str) -> dict:
         upload(endpoint, lb.fmt_path(fmt), key, single_put=True)
         sizes[fmt] = lb.disk_bytes(lb.fmt_path(fmt))
         log(
-            f"uploaded {fmt} ({sizes[fmt] / 2**20:,.0f} MiB) to s3://{BUCKET}/{key} in {time.perf_counter() - t0:.1f} s"
+            f"uploaded {fmt} ({sizes[fmt] / 2**20:,.0f} MiB) to s3://{BUCKET}/{key}"
+            f" in {time.perf_counter() - t0:.1f} s"
         )
     return {"keys": keys, "sizes": sizes, "payload": lb.total_bytes(), "dir": str(lb.data_dir())}
 
@@ -1131,8 +1137,6 @@ def s3_loader(cfg: dict, local: Path):
 def stage_loader(cfg: dict) -> dict:
     """Two epochs of one DataLoader configuration from S3, in this fresh process."""
     import importlib
-
-    import measure
 
     lb = loader_module()
     importlib.import_module(lb.peer_module(cfg["fmt"]))
@@ -1231,9 +1235,10 @@ def log_loader(r: dict) -> None:
         log(
             f"loader {cfg} "
             + "; ".join(
-                f"epoch {e['epoch']} {e['samples_s']:,.0f}/s, first batch {e['first_batch_total_s']:.2f} s,"
-                f" {e['requests']} req, fetched {e['fetched_ratio'] or 0:.2f}x, local {e['local_bytes'] / 2**20:,.0f} MiB,"
-                f" {'each sample once' if e['epoch_check']['permutation'] else 'NOT a permutation'}"
+                f"epoch {e['epoch']} {e['samples_s']:,.0f}/s,"
+                f" first batch {e['first_batch_total_s']:.2f} s, {e['requests']} req,"
+                f" fetched {e['fetched_ratio'] or 0:.2f}x, local {mib(e['local_bytes'])} MiB,"
+                f" {measure.describe_epoch(e['epoch_check'], e['capped'])}"
                 for e in r["epochs"]
             )
         )
@@ -1268,7 +1273,7 @@ def versions() -> dict:
         [str(MOTO_SERVER.parent / "python"), "-c", "import moto; print(moto.__version__)"]
     )
     if S3S_FS.exists():
-        v["s3s-fs"] = s3_fs_version()
+        v["s3s-fs"] = s3_fs_version().split()[-1]
     for pkg in ("boto3", "torch", "mosaicml-streaming", "litdata"):
         try:
             v[pkg] = version(pkg)
@@ -1285,11 +1290,15 @@ def verdict(ok: bool) -> str:
     return "**met**" if ok else "**missed**"
 
 
+def mib(n: int) -> str:
+    return f"{n / 2**20:,.0f}"
+
+
 def archive_lines(meta: dict, a) -> None:
     a(
-        f"- Archive: {meta['bytes'] / 1e6:,.0f} MB ({meta['bytes']:,} bytes), LZ4, 64 KiB blocks, logical stream"
-        f" {meta['logical'] / 1e9:.2f} GB ({meta['logical'] / meta['bytes']:.2f}x): {meta['source']}."
-        + (f" Blocks: {meta['blocks']}." if meta.get("blocks") else "")
+        f"- Archive: {meta['bytes'] / 1e6:,.0f} MB ({meta['bytes']:,} bytes), LZ4, 64 KiB blocks,"
+        f" logical stream {meta['logical'] / 1e9:.2f} GB ({meta['logical'] / meta['bytes']:.2f}x):"
+        f" {meta['source']}." + (f" Blocks: {meta['blocks']}." if meta.get("blocks") else "")
     )
 
 
@@ -1297,19 +1306,22 @@ def loader_report(L: dict, a) -> None:
     """Item 5's table: DataLoader epochs from s3s-fs behind the latency proxy."""
     d = L["data"]
     a(
-        f"#### DataLoader from S3 (s3s-fs {L.get('server', '?')}, +{L['latency_ms']} ms per request), item 5"
+        f"#### DataLoader from S3 ({L.get('server', 's3s-fs')}, +{L['latency_ms']} ms per request),"
+        " item 5"
     )
     a("")
     a(
-        f"Data: loader_bench.py's data set, {L['samples']:,} samples ({d['payload'] / 1e9:.2f} GB), as a Hexz"
-        f" LZ4 archive ({d['sizes']['hexz-lz4'] / 2**20:,.0f} MiB), MDS shards ({d['sizes']['mds'] / 2**20:,.0f}"
-        f" MiB) and LitData chunks ({d['sizes']['litdata'] / 2**20:,.0f} MiB) in s3s-fs, read through"
-        f" hexz-faultproxy adding {L['latency_ms']} ms to each request. Two epochs per configuration in a fresh"
-        " process; `-cache` rows give hexz `cache_dir=` (a fresh directory), the peers always have theirs."
+        f"Data: loader_bench.py's data set, {L['samples']:,} samples ({d['payload'] / 1e9:.2f} GB),"
+        f" as a Hexz LZ4 archive ({mib(d['sizes']['hexz-lz4'])} MiB), MDS shards"
+        f" ({mib(d['sizes']['mds'])} MiB) and LitData chunks ({mib(d['sizes']['litdata'])} MiB)"
+        f" in s3s-fs, read through hexz-faultproxy adding {L['latency_ms']} ms to each request."
+        " Two epochs per configuration in a fresh process; `-cache` rows give hexz `cache_dir=`"
+        " (a fresh directory), the peers always have theirs."
     )
     a("")
     a(
-        "| Configuration | nw | Epoch | Samples/s | First batch (s) | Requests | Fetched ÷ samples | CPU-s |"
+        "| Configuration | nw | Epoch | Samples/s | First batch (s) | Requests | Fetched ÷ samples"
+        " | CPU-s |"
         " Peak PSS (MiB) | Local disk (MiB) | Regions/batch | Each sample once |"
     )
     a("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
@@ -1318,21 +1330,24 @@ def loader_report(L: dict, a) -> None:
         if "epochs" not in r:
             why = r.get("skipped") or r.get("error", "?")
             a(
-                f"| {name} | {r['workers']} | | {'skipped' if 'skipped' in r else 'failed'}: {why[:90]} |"
-                + " |" * 8
+                f"| {name} | {r['workers']} | |"
+                f" {'skipped' if 'skipped' in r else 'failed'}: {why[:90]} |" + " |" * 8
             )
             continue
         for e in r["epochs"]:
-            once = "yes" if e["epoch_check"]["permutation"] else "no"
+            once = measure.describe_epoch(e["epoch_check"], e["capped"])
             cap = " (capped)" if e["capped"] else ""
             a(
-                f"| {name} | {r['workers']} | {e['epoch']} | {e['samples_s']:,.0f}{cap} | {e['first_batch_total_s']:.2f}"
-                f" | {e['requests']:,} | {e['fetched_ratio'] or 0:.2f} | {e['cpu_s']:.1f} | {e['peak_pss'] / 2**20:,.0f}"
+                f"| {name} | {r['workers']} | {e['epoch']} | {e['samples_s']:,.0f}{cap}"
+                f" | {e['first_batch_total_s']:.2f} | {e['requests']:,}"
+                f" | {e['fetched_ratio'] or 0:.2f}"
+                f" | {e['cpu_s']:.1f} | {mib(e['peak_pss'])}"
                 f" | {e['local_bytes'] / 2**20:,.0f} | {e['regions_per_batch']:.1f} | {once} |"
             )
     a("")
     a(
-        "Requests: all requests through the proxy during the epoch (its counters). Fetched ÷ samples: bytes"
+        "Requests: all requests through the proxy during the epoch (its counters)."
+        " Fetched ÷ samples: bytes"
         " the proxy sent down ÷ the samples' bytes. First batch: epoch 1 from creating the dataset."
     )
     a("")
@@ -1341,16 +1356,7 @@ def loader_report(L: dict, a) -> None:
 def report(res: dict, meta: dict, ver: dict, started, elapsed: float, load) -> str:
     lines: list = []
     a = lines.append
-    env_bits = []
-    if MB:
-        env_bits.append(f"REMOTE_BENCH_MB={MB}")
-    if RUNS != 5:
-        env_bits.append(f"REMOTE_BENCH_RUNS={RUNS}")
-    if ITEMS != ALL_ITEMS:
-        env_bits.append(f"REMOTE_BENCH_ITEMS={','.join(ITEMS)}")
-    if SAMPLES != 200000 and "loader" in ITEMS:
-        env_bits.append(f"REMOTE_BENCH_SAMPLES={SAMPLES}")
-    cmd = " ".join([*env_bits, "make bench-remote"])
+    cmd = runs.command_line("make bench-remote", ENV_VARS)
     a(f"### Run of {started:%Y-%m-%d %H:%M} UTC")
     a("")
     a(f"- Command: `{cmd}` (script: `benchmarks/remote_bench.py`), {elapsed / 60:.0f} min in all.")

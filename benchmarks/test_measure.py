@@ -1,7 +1,7 @@
 """Tests of benchmarks/measure.py (the shuffle-quality measure above all).
 
-Run in the benchmark venv: ``~/.cache/hexz/bench-venv/bin/python -m pytest benchmarks/test_measure.py``
-or, without pytest, ``~/.cache/hexz/bench-venv/bin/python benchmarks/test_measure.py``.
+Run in the benchmark venv (``V=~/.cache/hexz/bench-venv/bin/python``):
+``$V -m pytest benchmarks/test_measure.py``, or without pytest ``$V benchmarks/test_measure.py``.
 """
 
 from __future__ import annotations
