@@ -875,6 +875,14 @@ def report(doc: dict, started: datetime.datetime) -> str:
         " with its index; compressible (rows of 128 random bytes written twice) or, for `-raw`"
         " formats, random bytes."
     )
+    collates = sorted(
+        {r["collate"] for r in results if is_hexz(r.get("fmt", "")) and "collate" in r}
+    )
+    if collates:
+        a(
+            f"- Hexz `collate_fn`: {', '.join(f'`{c}`' for c in collates)}"
+            " (`hexz.collate` where hexz has it, else the list of samples); peers: the list."
+        )
     a("")
     a("| Format | Pack (s) | On disk (MiB) | vs payload |")
     a("|---|---:|---:|---:|")
