@@ -285,7 +285,9 @@ def remote_rows(doc: dict) -> list[str]:
         rows = [r for r in res if r["fmt"] == fmt and r["variant"] == variant]
         return best([{**r, "samples_s": r["epochs"][0]["samples_s"]} for r in rows])
 
-    h1 = get("hexz-lz4", "block")
+    # The block shuffle is the S3 configuration; a run without it (older hexz) shows the next
+    # Hexz shuffle it has, named in the row.
+    h1 = get("hexz-lz4", "block") or get("hexz-lz4", "global") or get("hexz-lz4", "dataloader")
     h2 = get("hexz-lz4", "block-cache") or h1
     lit = get("litdata", "peer")
     out = [
