@@ -42,6 +42,15 @@ pub trait ReadAt: Send + Sync {
     fn is_remote(&self) -> bool {
         false
     }
+
+    /// A string that names exactly these bytes, for caches that keep copies of remote objects
+    /// (`hexz-cache`): two stores with the same identity hold the same bytes, and a store whose
+    /// object was replaced has a new one. Remote stores build it from the URL, the ETag pinned
+    /// at open and the length. `None` (the default) when the store cannot promise that; such a
+    /// store is never cached.
+    fn identity(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A local file read with positioned reads (`pread`), no shared cursor.

@@ -448,6 +448,14 @@ impl Remote {
         Ok(remote)
     }
 
+    /// The URL, the strong ETag pinned at open and the length: every ranged GET is
+    /// conditional on that ETag, so bytes read under this identity are the object's. `None`
+    /// without an ETag, or with a weak one (`W/"..."`, which promises no byte equality).
+    fn identity(&self) -> Option<String> {
+        let etag = self.etag.as_deref().filter(|e| !e.starts_with("W/"))?;
+        Some(format!("{} etag={etag} len={}", self.url, self.len))
+    }
+
     /// The bytes at `offset..offset + len` when the tail fetched at open holds them.
     fn in_tail(&self, offset: u64, len: usize) -> Option<&[u8]> {
         let start = offset.checked_sub(self.tail_start)? as usize;
@@ -602,6 +610,10 @@ macro_rules! impl_read_at {
 
             fn is_remote(&self) -> bool {
                 true
+            }
+
+            fn identity(&self) -> Option<String> {
+                self.remote.identity()
             }
         }
 
