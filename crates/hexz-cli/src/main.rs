@@ -7,7 +7,7 @@ mod size;
 mod stdout;
 
 use clap::{Parser, Subcommand};
-use cmd::{cat, extract, inspect, keygen, ls, pack, serve, sign, verify, Global};
+use cmd::{cache, cat, extract, inspect, keygen, ls, pack, serve, sign, verify, Global};
 #[cfg(all(feature = "fuse", target_os = "linux"))]
 use cmd::{mount, unmount};
 use std::io::Write;
@@ -28,7 +28,8 @@ Archives can be read straight from S3 (s3://bucket/key) and HTTP(S) servers that
 requests: only the blocks a command needs are fetched. S3 credentials, region and endpoint come
 from the usual AWS variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
 AWS_REGION, AWS_ENDPOINT_URL) or the AWS_PROFILE profile in ~/.aws/credentials and ~/.aws/config;
-the S3 options below override them.
+the S3 options below override them. With --cache-dir (or HEXZ_CACHE_DIR), the chunks read are
+kept on local disk, bounded by --cache-limit, and read from there next time (`hexz cache`).
 
 Encrypted archives (hexz pack --encrypt) are read with --key-file or --password-file, or the
 HEXZ_KEY (64 hex digits) or HEXZ_PASSWORD environment variable; without any of them, a command
@@ -51,6 +52,8 @@ EXAMPLES:
     hexz verify photos.hxz --key hexz.pub check every byte and the signature
     hexz ls s3://bucket/photos.hxz        every reading command takes s3:// and http(s):// URLs
     hexz cat https://host/photos.hxz 2024/cat.jpg > cat.jpg
+    hexz --cache-dir DIR cat s3://bucket/photos.hxz 2024/cat.jpg > cat.jpg
+    hexz cache ls --cache-dir DIR         remote chunks kept on local disk by --cache-dir DIR
 
 Run `hexz help COMMAND` for each command's options and examples.";
 
@@ -109,6 +112,25 @@ struct Cli {
         help_heading = "Signature options"
     )]
     verify_key: Option<String>,
+    /// Keep the chunks of remote archives read in DIR and read them from there next time (else
+    /// HEXZ_CACHE_DIR; off when neither is set). Shared safely by processes; see `hexz cache`.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        help_heading = "Cache options"
+    )]
+    cache_dir: Option<std::path::PathBuf>,
+    /// Bound on the cache directory's size, e.g. 50G (default 10G); the least recently used
+    /// chunks are evicted.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SIZE",
+        value_parser = size::parse,
+        help_heading = "Cache options"
+    )]
+    cache_limit: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -146,6 +168,8 @@ enum Command {
     Sign(sign::Args),
     #[command(about = serve::ABOUT, long_about = serve::LONG_ABOUT, after_help = serve::EXAMPLES)]
     Serve(serve::Args),
+    #[command(about = cache::ABOUT, long_about = cache::LONG_ABOUT, after_help = cache::EXAMPLES)]
+    Cache(cache::Args),
     #[cfg(all(feature = "fuse", target_os = "linux"))]
     #[command(about = mount::ABOUT, long_about = mount::LONG_ABOUT, after_help = mount::EXAMPLES)]
     Mount(mount::Args),
@@ -177,6 +201,12 @@ fn main() -> ExitCode {
         key_file: cli.key_file,
         password_file: cli.password_file,
         verify_key: cli.verify_key,
+        cache_dir: cli.cache_dir.or_else(|| {
+            std::env::var_os(hexz_cache::DIR_ENV)
+                .filter(|v| !v.is_empty())
+                .map(std::path::PathBuf::from)
+        }),
+        cache_limit: cli.cache_limit.unwrap_or(hexz_cache::DEFAULT_LIMIT),
     };
     let result = match cli.command {
         Command::Pack(a) => pack::run(a, &global),
@@ -188,6 +218,7 @@ fn main() -> ExitCode {
         Command::Keygen(a) => keygen::run(a, &global),
         Command::Sign(a) => sign::run(a, &global),
         Command::Serve(a) => serve::run(a, &global),
+        Command::Cache(a) => cache::run(a, &global),
         #[cfg(all(feature = "fuse", target_os = "linux"))]
         Command::Mount(a) => mount::run(a, &global),
         #[cfg(all(feature = "fuse", target_os = "linux"))]

@@ -134,7 +134,7 @@ fn mode_string(e: &Entry) -> String {
 }
 
 /// `2024-05-01T12:34:56Z` (UTC, whole seconds) for nanoseconds since the epoch.
-fn iso8601(ns: i64) -> String {
+pub(crate) fn iso8601(ns: i64) -> String {
     let secs = ns.div_euclid(1_000_000_000);
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);

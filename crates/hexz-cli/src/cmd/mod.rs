@@ -1,5 +1,6 @@
 //! One module per subcommand; each has its clap `Args`, help texts and a `run` function.
 
+pub mod cache;
 pub mod cat;
 pub mod extract;
 pub mod inspect;
@@ -39,6 +40,11 @@ pub struct Global {
     pub password_file: Option<PathBuf>,
     /// `--verify-key`: the signer's public key (a key file, or 64 hex digits).
     pub verify_key: Option<String>,
+    /// `--cache-dir` (else `HEXZ_CACHE_DIR`): the local cache of remote archives; `None`
+    /// reads them uncached.
+    pub cache_dir: Option<PathBuf>,
+    /// `--cache-limit`: the cache's bound in bytes.
+    pub cache_limit: u64,
 }
 
 impl Global {
@@ -211,7 +217,22 @@ fn store(path: &Path, global: &Global) -> Result<std::sync::Arc<dyn hexz_core::R
     let name = path
         .to_str()
         .with_context(|| format!("{} is not UTF-8", path.display()))?;
-    hexz_store::open_url_with(name, &global.s3).with_context(|| format!("cannot open {name}"))
+    let store = hexz_store::open_url_with(name, &global.s3)
+        .with_context(|| format!("cannot open {name}"))?;
+    cached(store, global)
+}
+
+/// `store` behind the local cache of `--cache-dir`, when one is given and the store is a
+/// remote object that can be cached (see `hexz_cache::wrap`).
+fn cached(
+    store: std::sync::Arc<dyn hexz_core::ReadAt>,
+    global: &Global,
+) -> Result<std::sync::Arc<dyn hexz_core::ReadAt>> {
+    let Some(dir) = &global.cache_dir else {
+        return Ok(store);
+    };
+    let options = hexz_cache::CacheOptions::new(dir).limit(global.cache_limit);
+    hexz_cache::wrap(store, &options).context("cannot use the cache directory")
 }
 
 /// `options` with the public key of `--verify-key`, if given.
@@ -232,7 +253,7 @@ fn is_key_required(e: &anyhow::Error) -> bool {
 fn open_with(path: &Path, options: ReadOptions, global: &Global) -> Result<Archive> {
     match path.to_str().filter(|s| hexz_store::is_url(s)) {
         Some(url) => {
-            let store = hexz_store::open_url_with(url, &global.s3)?;
+            let store = cached(hexz_store::open_url_with(url, &global.s3)?, global)?;
             // Commands turn read-ahead off where it would compete with their own parallel
             // decoding of local files; over a network it is what keeps the link busy.
             let options = ReadOptions {

@@ -7,6 +7,7 @@
 mod servers;
 mod util;
 
+mod cache;
 mod cat;
 mod encrypt;
 mod extract;
