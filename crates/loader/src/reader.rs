@@ -98,6 +98,8 @@ impl NativeArchive {
         path_style = None,
         anonymous = false,
         allow_http = false,
+        cache_dir = None,
+        cache_limit = None,
         key = None,
         key_file = None,
         password = None,
@@ -116,6 +118,8 @@ impl NativeArchive {
         path_style: Option<bool>,
         anonymous: bool,
         allow_http: bool,
+        cache_dir: Option<std::path::PathBuf>,
+        cache_limit: Option<u64>,
         key: Option<Vec<u8>>,
         key_file: Option<std::path::PathBuf>,
         password: Option<String>,
@@ -149,7 +153,12 @@ impl NativeArchive {
                 anonymous,
                 allow_http,
             };
-            py.detach(|| remote::open(&path, opts, &remote)).py()?
+            let cache = remote::CacheOptions {
+                dir: cache_dir,
+                limit: cache_limit,
+            };
+            py.detach(|| remote::open(&path, opts, &remote, &cache))
+                .py()?
         } else {
             py.detach(|| Archive::open_with_options(&path, opts)).py()?
         };

@@ -38,19 +38,56 @@ impl RemoteOptions {
     }
 }
 
+/// The local cache options of the Python API (`cache_dir=`, `cache_limit=`), for remote
+/// archives only.
+#[derive(Debug, Clone, Default)]
+pub struct CacheOptions {
+    /// `cache_dir=`: keep the chunks read in this directory (`hexz_cache`); `None` reads
+    /// uncached.
+    pub dir: Option<std::path::PathBuf>,
+    /// `cache_limit=`: the directory's bound in bytes (else `hexz_cache::DEFAULT_LIMIT`).
+    pub limit: Option<u64>,
+}
+
+impl CacheOptions {
+    /// `store` behind the cache these options ask for, if any and if it can be cached.
+    fn wrap(
+        &self,
+        store: std::sync::Arc<dyn hexz_core::ReadAt>,
+    ) -> Result<std::sync::Arc<dyn hexz_core::ReadAt>, Error> {
+        let Some(dir) = &self.dir else {
+            return Ok(store);
+        };
+        let mut opts = hexz_cache::CacheOptions::new(dir);
+        if let Some(limit) = self.limit {
+            opts = opts.limit(limit);
+        }
+        hexz_cache::wrap(store, &opts).map_err(|e| Error::Io {
+            context: format!("cannot use the cache directory {}", dir.display()),
+            source: e.into(),
+        })
+    }
+}
+
 /// Whether `path` names a remote or `file://` archive rather than a local path.
 pub fn is_url(path: &str) -> bool {
     hexz_store::is_url(path)
 }
 
-/// Opens the archive at `url` (see [`is_url`]). Blocks on the network: call it with the GIL
-/// released.
+/// Opens the archive at `url` (see [`is_url`]), behind the local cache `cache` asks for (if
+/// any; local paths and `file://` URLs are never cached). Blocks on the network: call it with
+/// the GIL released.
 ///
 /// Store errors keep their `io::ErrorKind` (NotFound for a 404, PermissionDenied for 401/403),
 /// so `errors::to_py` raises `FileNotFoundError` / `PermissionError` with the URL in the
 /// message. An `s3://` URL in a build without the `s3` feature is `Error::Unsupported`.
-pub fn open(url: &str, opts: ReadOptions, remote: &RemoteOptions) -> Result<Archive, Error> {
-    Archive::open_store(store(url, remote)?, opts)
+pub fn open(
+    url: &str,
+    opts: ReadOptions,
+    remote: &RemoteOptions,
+    cache: &CacheOptions,
+) -> Result<Archive, Error> {
+    Archive::open_store(cache.wrap(store(url, remote)?)?, opts)
 }
 
 /// The storage of a local path or URL, for reading bytes without opening the archive.
@@ -119,6 +156,7 @@ mod tests {
             "s3://bucket/a.hxz",
             ReadOptions::default(),
             &RemoteOptions::default(),
+            &CacheOptions::default(),
         )
         .err();
         match err {
@@ -135,6 +173,7 @@ mod tests {
             "ftp://h/a.hxz",
             ReadOptions::default(),
             &RemoteOptions::default(),
+            &CacheOptions::default(),
         )
         .err()
         .map(|e| e.to_string());

@@ -65,6 +65,8 @@ class NativeArchive:
         path_style: bool | None = None,
         anonymous: bool = False,
         allow_http: bool = False,
+        cache_dir: str | None = None,
+        cache_limit: int | None = None,
         key: bytes | None = None,
         key_file: str | None = None,
         password: str | None = None,

@@ -134,10 +134,13 @@ def _remote_options(
     key: Optional[KeyLike] = None,
     password: Optional[str] = None,
     verify_key: Optional[PublicKeyLike] = None,
+    *,
+    cache_dir: PathLike | bool | None = None,
+    cache_limit: int | None = None,
 ) -> dict[str, Any]:
-    """The S3 keyword options that differ from their defaults, checked, with the key options,
-    as a dict for :class:`~hexz._native.NativeArchive` (and for pickling: a DataLoader worker
-    reopens the archive with the same options)."""
+    """The S3 keyword options that differ from their defaults, checked, with the key and
+    cache options, as a dict for :class:`~hexz._native.NativeArchive` (and for pickling: a
+    DataLoader worker reopens the archive with the same options, so it shares the cache)."""
     for name, value in (("endpoint", endpoint), ("region", region)):
         if value is not None and not isinstance(value, str):
             raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
@@ -156,6 +159,49 @@ def _remote_options(
     options = {k: v for k, v in given.items() if v is not None}
     options.update(_key_options(key, password))
     options.update(_verify_key_options(verify_key))
+    options.update(_cache_options(cache_dir, cache_limit))
+    return options
+
+
+def default_cache_dir() -> str:
+    """The directory ``cache_dir=True`` names: ``$HEXZ_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/hexz/remote``, else ``~/.cache/hexz/remote`` (``hexz cache``'s
+    default too)."""
+    env = os.environ.get("HEXZ_CACHE_DIR")
+    if env:
+        return os.path.abspath(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = xdg if xdg and os.path.isabs(xdg) else os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "hexz", "remote")
+
+
+def _cache_options(cache_dir: PathLike | bool | None, cache_limit: int | None) -> dict[str, Any]:
+    """``cache_dir=`` and ``cache_limit=`` as keyword options of the native classes: an
+    absolute ``cache_dir`` (so a worker that changed directory uses the same one) and the
+    limit in bytes; nothing when there is no cache."""
+    if cache_dir is None or cache_dir is False:
+        if cache_limit is not None:
+            raise ValueError("cache_limit needs cache_dir")
+        return {}
+    if cache_dir is True:
+        path = default_cache_dir()
+    else:
+        if not isinstance(cache_dir, (str, os.PathLike)):
+            raise TypeError(
+                "cache_dir must be a path, True (the default directory) or None, "
+                f"not {type(cache_dir).__name__}"
+            )
+        raw = os.fspath(cache_dir)
+        if not isinstance(raw, str) or not raw:
+            raise TypeError("cache_dir must be a non-empty str or os.PathLike[str]")
+        path = os.path.abspath(os.path.expanduser(raw))
+    options: dict[str, Any] = {"cache_dir": path}
+    if cache_limit is not None:
+        if isinstance(cache_limit, bool) or not isinstance(cache_limit, int):
+            raise TypeError(f"cache_limit must be an int, not {type(cache_limit).__name__}")
+        if cache_limit <= 0:
+            raise ValueError(f"cache_limit must be > 0 bytes, got {cache_limit}")
+        options["cache_limit"] = cache_limit
     return options
 
 
@@ -401,6 +447,16 @@ class Reader(_Stream):
             (``hexz.keygen``'s ``.pub``), a PEM str, 64 hex digits or 32 bytes. Opening raises
             :class:`hexz.SignatureError` unless the archive is signed by it, and every read
             is checked against the archive's hashes. Pickled with the reader.
+        cache_dir: keep the parts of a remote archive that are read as 8 MiB chunk files in
+            this directory and read them from there next time (the next epoch, another
+            process) instead of the network. ``True`` means :func:`default_cache_dir`
+            (``~/.cache/hexz/remote``); default ``None``: no cache. Chunks are keyed by the
+            URL, ETag and length (a replaced object is fetched anew) and checked against
+            their CRC-32C on every read (a damaged one is refetched). Processes may share a
+            directory; a pickled reader (a DataLoader worker) uses the same one. Local
+            archives are never cached. ``hexz cache ls|du|clear`` inspects it.
+        cache_limit: bound on the cache directory's size in bytes (default 10 GiB); the
+            least recently used chunks are evicted. Needs ``cache_dir``.
 
     The S3 options are used for ``s3://`` URLs only; credentials come from the standard AWS
     environment variables or the profile ``AWS_PROFILE`` names.
@@ -420,11 +476,22 @@ class Reader(_Stream):
         key: Optional[KeyLike] = None,
         password: Optional[str] = None,
         verify_key: Optional[PublicKeyLike] = None,
+        cache_dir: PathLike | bool | None = None,
+        cache_limit: int | None = None,
     ) -> None:
         if prefetch_threads < 0:
             raise ValueError("prefetch_threads must be >= 0")
         remote = _remote_options(
-            endpoint, region, path_style, anonymous, allow_http, key, password, verify_key
+            endpoint,
+            region,
+            path_style,
+            anonymous,
+            allow_http,
+            key,
+            password,
+            verify_key,
+            cache_dir=cache_dir,
+            cache_limit=cache_limit,
         )
         handle = _Handle(path, cache_size, prefetch_threads, remote)
         super().__init__(handle, 0, len(handle.native), handle.path)
