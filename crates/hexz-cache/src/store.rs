@@ -244,6 +244,29 @@ impl CachedStore {
                 let mut inflight = self.inflight.lock();
                 missing.into_iter().partition(|&i| inflight.insert(i))
             };
+            // Another thread may have written one of these between the lookup above and the
+            // claim (it writes before it releases its claim): look again before fetching.
+            let mut found = Vec::new();
+            let mine: Vec<u64> = mine
+                .into_iter()
+                .filter(|&index| match self.lookup(index) {
+                    Some(f) => {
+                        found.push((index, f));
+                        false
+                    }
+                    None => true,
+                })
+                .collect();
+            if !found.is_empty() {
+                let mut inflight = self.inflight.lock();
+                for (index, f) in found {
+                    inflight.remove(&index);
+                    self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                    got.insert(index, Source::File(f));
+                }
+                drop(inflight);
+                self.fetched.notify_all();
+            }
             if !mine.is_empty() {
                 let fetched = self.fetch(&mine);
                 {
