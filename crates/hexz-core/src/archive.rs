@@ -4,6 +4,7 @@ use crate::cache::{Cache, Weigh};
 use crate::codec::decode_into;
 use crate::crypt::{content_hash, Crypt, KeySource};
 use crate::prefetch::{InFlight, Prefetcher};
+use crate::stats::{Counters, ReadStats};
 use crate::store::{FileStore, ReadAt};
 use crate::{Error, Result};
 use hexz_format::entry::parse_entries;
@@ -64,6 +65,10 @@ pub struct ReadOptions {
     /// checked as it is read, so data from an untrusted store is verified end to end.
     #[cfg(feature = "signing")]
     pub verify_key: Option<crate::sign::VerifyingKey>,
+    /// Memory-map a local archive ([`FileStore::open_mapped`]): reads copy from the map, and
+    /// [`Archive::read_gather`] serves raw blocks in place. Off by default: the file must not
+    /// shrink while it is open.
+    pub mmap: bool,
 }
 
 impl Default for ReadOptions {
@@ -76,6 +81,7 @@ impl Default for ReadOptions {
             key: None,
             #[cfg(feature = "signing")]
             verify_key: None,
+            mmap: false,
         }
     }
 }
@@ -145,6 +151,8 @@ pub(crate) struct Inner {
     signature: Option<Signature>,
     /// The root hash, computed at open.
     root_hash: [u8; 32],
+    /// What reads returned and decoded.
+    pub(crate) stats: Counters,
 }
 
 /// An open archive. Cheap to share: every method takes `&self` and is safe from many threads.
@@ -189,8 +197,12 @@ impl Archive {
     /// Opens a local archive.
     pub fn open_with_options(path: impl AsRef<Path>, opts: ReadOptions) -> Result<Archive> {
         let path = path.as_ref();
-        let store = FileStore::open(path)
-            .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+        let store = if opts.mmap {
+            FileStore::open_mapped(path)
+        } else {
+            FileStore::open(path)
+        }
+        .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
         Self::open_store(Arc::new(store), opts)
     }
 
@@ -340,6 +352,7 @@ impl Archive {
             zero_hashes: Mutex::new(Default::default()),
             signature,
             root_hash,
+            stats: Counters::default(),
         });
         // Over a network, the window must cover the bandwidth-delay product: many MiB in a few
         // requests in flight at once, not a handful of blocks fetched one by one.
@@ -607,6 +620,11 @@ impl Archive {
         self.inner.signature.as_ref()
     }
 
+    /// What this archive's reads have returned and decoded since it was opened.
+    pub fn stats(&self) -> ReadStats {
+        self.inner.stats.snapshot()
+    }
+
     /// Bytes of decoded blocks held in the cache.
     pub fn cached_bytes(&self) -> usize {
         self.inner.blocks.bytes()
@@ -839,7 +857,7 @@ impl Inner {
     }
 
     /// Checks a block stored raw (stored bytes = raw bytes).
-    fn check_block(&self, idx: u64, e: &BlockEntry, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn check_block(&self, idx: u64, e: &BlockEntry, bytes: &[u8]) -> Result<()> {
         self.check_crc(idx, e, bytes)?;
         self.check_hash(idx, e, bytes)
     }
@@ -899,6 +917,7 @@ impl Inner {
         out: &mut [u8],
     ) -> Result<()> {
         self.check_crc(idx, e, stored)?;
+        self.stats.decoded(e.raw_len);
         match &self.crypt {
             // Stored raw: decrypt straight into the destination.
             Some(c) if e.codec == Codec::None => {
@@ -931,6 +950,7 @@ impl Inner {
             return Ok(0);
         }
         let n = (s.logical_size - offset).min(buf.len() as u64) as usize;
+        self.stats.returned(n);
         let end = offset + n as u64;
         let mut pending: Vec<(u64, BlockEntry, &mut [u8], usize)> = Vec::new();
         let mut rest = &mut buf[..n];
@@ -989,6 +1009,7 @@ impl Inner {
                 self.store
                     .read_exact_at(e.stored_offset, dst)
                     .map_err(|err| Error::io(format!("{}: reading block {idx}", self.name), err))?;
+                self.stats.decoded(e.raw_len);
                 self.check_block(*idx, e, dst)
             };
         if direct.len() > 1 && crate::fork::parallel_ok() {
@@ -1014,8 +1035,10 @@ impl Inner {
             let stored = stored_in(&ranges, &bufs, e);
             if *skip == 0 && dst.len() == e.raw_len as usize {
                 self.decode_block(*idx, e, stored, dst)?;
-                if small || remote {
-                    // On a remote store the copy is cheap next to the round trip it saves.
+                // A whole block read from a local store is not kept: a shuffled reader of
+                // record-aligned blocks would only churn the cache. On a remote store the copy
+                // is cheap next to the round trip it saves.
+                if remote {
                     self.blocks.insert(BlockKey::of(e), Arc::from(&**dst));
                 }
             } else {

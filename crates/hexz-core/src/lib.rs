@@ -3,7 +3,9 @@
 //! - [`ArchiveWriter`] builds an archive (files, trees, raw images, records, metadata),
 //!   compressing blocks in parallel and committing atomically.
 //! - [`Archive`] reads one from any [`ReadAt`] storage: random access to any byte range,
-//!   a sharded block cache, read-ahead threads and parallel decompression.
+//!   a sharded block cache, read-ahead threads and parallel decompression;
+//!   [`Archive::read_gather`] reads a batch of samples at once, serving raw blocks of a
+//!   memory-mapped archive in place, and [`Archive::stats`] counts what reads cost.
 //! - [`verify`] checks every byte of an archive.
 //! - With the `encryption` feature, archives are AES-256-GCM encrypted and authenticated
 //!   block by block ([`WriteOptions::encryption`], [`ReadOptions::key`], `docs/FORMAT.md` §9).
@@ -22,9 +24,11 @@ pub mod conformance;
 mod crypt;
 mod error;
 mod fork;
+mod gather;
 mod prefetch;
 pub mod sign;
 pub mod sink;
+mod stats;
 pub mod store;
 pub mod verify;
 mod writer;
@@ -33,11 +37,15 @@ pub use archive::{read_header, supported_features, Archive, ReadOptions};
 pub use codec::Compression;
 pub use crypt::{Encryption, KdfParams, KeySource};
 pub use error::{Error, Result};
+pub use gather::Placed;
 pub use hexz_format::Error as FormatError;
 pub use hexz_format::VERSION as FORMAT_VERSION;
+pub use stats::ReadStats;
 /// The `required_features` bit of an encrypted archive (FORMAT.md §4).
 pub const ENCRYPTED_FEATURE: u64 = hexz_format::RequiredFeatures::ENCRYPTED;
 pub use hexz_format::{BlockEntry, Codec, DType, Entry, EntryKind, Record, RecordGroup};
 pub use sink::{FileSink, Sink};
 pub use store::{FileStore, MemStore, ReadAt};
-pub use writer::{meta_of, ArchiveWriter, EntryMeta, WriteOptions, WriteReport};
+pub use writer::{
+    meta_of, ArchiveWriter, EntryMeta, WriteOptions, WriteReport, DEFAULT_RECORD_BLOCK_MIN,
+};

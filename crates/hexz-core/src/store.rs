@@ -51,14 +51,23 @@ pub trait ReadAt: Send + Sync {
     fn identity(&self) -> Option<String> {
         None
     }
+
+    /// All of the store's bytes as one slice, when they are memory-mapped
+    /// ([`FileStore::open_mapped`]): readers may then hand out views of blocks stored raw
+    /// instead of copying them.
+    fn mapped(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
-/// A local file read with positioned reads (`pread`), no shared cursor.
+/// A local file read with positioned reads (`pread`), no shared cursor, or through a
+/// read-only memory map ([`FileStore::open_mapped`]).
 pub struct FileStore {
     file: File,
     len: u64,
     path: PathBuf,
     bytes_read: AtomicU64,
+    map: Option<memmap2::Mmap>,
 }
 
 impl FileStore {
@@ -78,7 +87,24 @@ impl FileStore {
             file,
             path,
             bytes_read: AtomicU64::new(0),
+            map: None,
         })
+    }
+
+    /// Opens `path` and maps it read-only into memory, so that reads are copies from the map
+    /// (no system call) and raw blocks can be served as views of it ([`ReadAt::mapped`]).
+    ///
+    /// The file must not shrink while it is open: a truncated mapping faults (`SIGBUS`) on
+    /// access. Hexz's own writers never change an archive in place (they rename a new file
+    /// over it, which leaves the mapped inode intact); `hexz sign --in-place` appends only.
+    pub fn open_mapped(path: impl AsRef<Path>) -> io::Result<FileStore> {
+        let mut store = FileStore::open(path)?;
+        if store.len > 0 {
+            // SAFETY: the map is read-only and private to this store; the one hazard, the
+            // file shrinking under it, is documented above (memmap2's contract).
+            store.map = Some(unsafe { memmap2::Mmap::map(&store.file)? });
+        }
+        Ok(store)
     }
 
     /// Bytes read through this store so far.
@@ -100,6 +126,12 @@ impl ReadAt for FileStore {
         }
         self.bytes_read
             .fetch_add(buf.len() as u64, Ordering::Relaxed);
+        if let Some(map) = &self.map {
+            // In bounds: checked against `len`, the mapped length, above.
+            let start = offset as usize;
+            buf.copy_from_slice(&map[start..start + buf.len()]);
+            return Ok(());
+        }
         pread_exact(&self.file, offset, buf)
     }
 
@@ -109,6 +141,10 @@ impl ReadAt for FileStore {
 
     fn describe(&self) -> String {
         self.path.display().to_string()
+    }
+
+    fn mapped(&self) -> Option<&[u8]> {
+        self.map.as_deref()
     }
 }
 

@@ -27,6 +27,8 @@ pub const MAX_THREADS: usize = 1024;
 const ENTRIES_PER_PAGE: u32 = 4096;
 /// Records per record page.
 const RECORDS_PER_PAGE: u32 = 4096;
+/// Default [`WriteOptions::record_block_min`]: a 4–16 KB sample gets a block of its own.
+pub const DEFAULT_RECORD_BLOCK_MIN: u32 = 4096;
 
 /// How to write an archive.
 #[derive(Debug, Clone)]
@@ -39,6 +41,12 @@ pub struct WriteOptions {
     pub threads: usize,
     /// Store identical blocks once.
     pub dedup: bool,
+    /// Records are packed whole into blocks, and a block of records is cut at the first record
+    /// boundary at or past this many bytes (`0`: cut only at `block_size`). A record that fits
+    /// in a block never straddles two, and one larger than a block starts a block and ends one,
+    /// so a shuffled read of one sample decodes about that sample. Small values (the default,
+    /// 4 KiB) favour shuffled reads, values near `block_size` favour the compression ratio.
+    pub record_block_min: u32,
     /// Fixed archive id (random when `None`); for reproducible output. Not allowed with
     /// encryption, whose per-archive keys and nonces rely on a fresh random id.
     pub archive_id: Option<[u8; 16]>,
@@ -58,6 +66,7 @@ impl Default for WriteOptions {
             block_size: 64 * 1024,
             threads: 0,
             dedup: true,
+            record_block_min: DEFAULT_RECORD_BLOCK_MIN,
             archive_id: None,
             encryption: None,
             #[cfg(feature = "signing")]
@@ -457,12 +466,23 @@ impl ArchiveWriter {
             }
         }
         group.record_count += 1;
+        // Record-aligned blocks: a record that does not fit in what is left of the block
+        // starts a new one, so no record that fits in a block is split between two.
+        let len = data.len() as u64;
+        let room = (self.opts.block_size as usize - self.block.len()) as u64;
+        if len > room {
+            self.cut_block()?;
+        }
         self.records.push(Record {
             offset: self.logical,
-            length: data.len() as u64,
+            length: len,
         });
         self.record_count += 1;
         self.append(data)?;
+        let min = self.opts.record_block_min as usize;
+        if (min > 0 && self.block.len() >= min) || len > self.opts.block_size as u64 {
+            self.cut_block()?;
+        }
         if self.records.len() == RECORDS_PER_PAGE as usize {
             self.flush_record_page()?;
         }

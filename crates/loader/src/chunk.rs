@@ -1,5 +1,6 @@
 //! [`Chunk`]: bytes owned by Rust and exposed to NumPy without a copy.
 
+use hexz_core::Archive;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 use std::sync::Arc;
@@ -9,6 +10,9 @@ enum Owner {
     Shared(Arc<[u8]>),
     /// A buffer filled for this read alone: writable from Python.
     Owned(Vec<u8>),
+    /// The memory map of an archive opened with `mmap`: read-only, alive as long as the
+    /// archive is.
+    Mapped(Arc<Archive>),
 }
 
 /// A byte range owned by Rust. `numpy.asarray(chunk)` views it in place through
@@ -40,20 +44,33 @@ impl Chunk {
         }
     }
 
+    /// The whole memory map of `archive`, when its store is mapped.
+    pub fn mapped(archive: Arc<Archive>) -> Option<Chunk> {
+        let len = archive.store().mapped()?.len();
+        Some(Chunk {
+            owner: Owner::Mapped(archive),
+            start: 0,
+            len,
+        })
+    }
+
     fn ptr(&self) -> *const u8 {
         let base = match &self.owner {
             Owner::Shared(a) => a.as_ptr(),
             Owner::Owned(v) => v.as_ptr(),
+            Owner::Mapped(a) => a.store().mapped().map_or(std::ptr::null(), <[u8]>::as_ptr),
         };
         // `start + len` is within the owner by construction.
         base.wrapping_add(self.start)
     }
 
     fn bytes(&self) -> &[u8] {
-        match &self.owner {
-            Owner::Shared(a) => &a[self.start..self.start + self.len],
-            Owner::Owned(v) => &v[self.start..self.start + self.len],
-        }
+        let all: &[u8] = match &self.owner {
+            Owner::Shared(a) => a,
+            Owner::Owned(v) => v,
+            Owner::Mapped(a) => a.store().mapped().unwrap_or_default(),
+        };
+        &all[self.start..self.start + self.len]
     }
 }
 
@@ -78,7 +95,7 @@ impl Chunk {
     /// Whether writes through NumPy are refused (bytes shared with the cache).
     #[getter]
     fn readonly(&self) -> bool {
-        matches!(self.owner, Owner::Shared(_))
+        !matches!(self.owner, Owner::Owned(_))
     }
 
     /// Address of the first byte (for zero-copy checks).

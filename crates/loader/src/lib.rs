@@ -1,9 +1,11 @@
 //! `hexz._native`: the Rust half of the `hexz` Python package.
 //!
 //! The pure-Python package in `python/hexz` is the public API; this module holds the engine
-//! objects it wraps: [`reader::NativeArchive`], [`writer::NativeWriter`], [`chunk::Chunk`] and
+//! objects it wraps: [`reader::NativeArchive`], [`writer::NativeWriter`], [`chunk::Chunk`],
+//! [`reader::PendingRead`] (a batch read in the background, [`batch`]) and
 //! [`mount::NativeMount`].
 
+mod batch;
 mod chunk;
 mod errors;
 mod mount;
@@ -20,6 +22,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<reader::NativeArchive>()?;
     m.add_class::<writer::NativeWriter>()?;
     m.add_class::<chunk::Chunk>()?;
+    m.add_class::<reader::PendingRead>()?;
     m.add_class::<mount::NativeMount>()?;
     m.add_function(wrap_pyfunction!(sign::keygen, m)?)?;
     m.add_function(wrap_pyfunction!(sign::sign_file, m)?)?;

@@ -1,5 +1,6 @@
 //! `NativeArchive`: the reader behind `hexz.Reader`, `hexz.Dataset` and friends.
 
+use crate::batch::{self, Gathered};
 use crate::chunk::Chunk;
 use crate::errors::IntoPy;
 use crate::remote::{self, RemoteOptions};
@@ -105,6 +106,7 @@ impl NativeArchive {
         password = None,
         verify_key = None,
         verify_key_file = None,
+        mmap = false,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -125,6 +127,7 @@ impl NativeArchive {
         password: Option<String>,
         verify_key: Option<String>,
         verify_key_file: Option<std::path::PathBuf>,
+        mmap: bool,
     ) -> PyResult<Self> {
         let key = key_source(key, key_file, password)?;
         let verify_key = crate::sign::verifying_key(verify_key, verify_key_file)?;
@@ -137,6 +140,7 @@ impl NativeArchive {
             readahead_blocks,
             verify_hashes: false,
             key,
+            mmap,
             ..ReadOptions::default()
         };
         #[cfg(feature = "signing")]
@@ -276,6 +280,47 @@ impl NativeArchive {
             Ok((Chunk::owned(buf), spans))
         })
         .py()
+    }
+
+    /// Reads records by number as one batch: `(buffer, spans, mapped)`, where `spans[k]` is
+    /// record k's `(start, length)` in the buffer, or in the memory map ([`Self::map_view`])
+    /// for each `k` listed in `mapped` (raw blocks of a mapped archive: neither decoded nor
+    /// copied).
+    fn gather_records(&self, py: Python<'_>, indices: Vec<u64>) -> PyResult<Gathered> {
+        let a = &self.archive;
+        py.detach(|| batch::gather_records(a, &indices)).py()
+    }
+
+    /// Reads `(offset, length)` ranges as one batch, as [`Self::gather_records`] does.
+    fn gather_ranges(&self, py: Python<'_>, ranges: Vec<(u64, usize)>) -> PyResult<Gathered> {
+        let a = &self.archive;
+        py.detach(|| batch::gather_ranges(a, &ranges)).py()
+    }
+
+    /// Starts reading records `indices` as one batch on a thread of its own; the returned
+    /// object's `wait()` gives what [`Self::gather_records`] would.
+    fn submit_records(&self, indices: Vec<u64>) -> PyResult<PendingRead> {
+        let pending = batch::PendingBatch::spawn(self.archive.clone(), indices)
+            .map_err(|e| PyValueError::new_err(format!("cannot start a read thread: {e}")))?;
+        Ok(PendingRead { pending })
+    }
+
+    /// The whole archive file as a read-only buffer, when it was opened with `mmap=True`
+    /// (local, unencrypted), else `None`.
+    fn map_view(&self) -> Option<Chunk> {
+        Chunk::mapped(self.archive.clone())
+    }
+
+    /// Read counters since open: `blocks_decoded`, `bytes_decoded`, `bytes_returned`,
+    /// `bytes_mapped` (returned as views of the map).
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.archive.stats();
+        let d = PyDict::new(py);
+        d.set_item("blocks_decoded", s.blocks_decoded)?;
+        d.set_item("bytes_decoded", s.bytes_decoded)?;
+        d.set_item("bytes_returned", s.bytes_returned)?;
+        d.set_item("bytes_mapped", s.bytes_mapped)?;
+        Ok(d)
     }
 
     /// Starts decoding the given `(offset, length)` ranges into the cache in the background.
@@ -434,6 +479,25 @@ impl NativeArchive {
         d.set_item("blocks", r.blocks)?;
         d.set_item("bytes", r.bytes)?;
         Ok(d)
+    }
+}
+
+/// A batch being read in the background (`NativeArchive.submit_records`).
+#[pyclass(frozen, module = "hexz._native")]
+pub struct PendingRead {
+    pending: batch::PendingBatch,
+}
+
+#[pymethods]
+impl PendingRead {
+    /// Waits for the batch (with the GIL released) and returns it, once.
+    fn wait(&self, py: Python<'_>) -> PyResult<Gathered> {
+        match py.detach(|| self.pending.wait()) {
+            Some(result) => result.py(),
+            None => Err(PyValueError::new_err(
+                "this batch was already taken, or its read thread died",
+            )),
+        }
     }
 }
 

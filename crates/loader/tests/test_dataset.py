@@ -193,47 +193,61 @@ def test_dataloader_single_process_shuffle(dir_archive: Path) -> None:
     assert sorted(seen) == list(range(120)) and seen != sorted(seen)
 
 
-def test_sampler_prefetches_ahead(tmp_path: Path) -> None:
-    """After the first batch of an announced order, Rust threads decode the next batches."""
+def _ahead(ds: hexz.Dataset) -> list[list[int]]:
+    """The batches ``ds`` is reading ahead, oldest first."""
+    return [list(key) for key in ds._ahead._batches]
+
+
+def test_sampler_reads_ahead(tmp_path: Path) -> None:
+    """After the first batch of an announced order, Rust threads read the next batches
+    whole, and the next call takes the one it asks for."""
     x = np.random.default_rng(1).standard_normal((4096, 64)).astype(np.float32)  # 1 MiB
     path = tmp_path / "p.hxz"
     with hexz.Writer(path, block_size=4096, compression="lz4") as w:
         w.add_array(x, "x")
-    # What the first batch alone caches, measured without prefetch: the prefetching
-    # threads may finish before the first call returns, so that is the baseline.
-    plain = hexz.Dataset(path, prefetch_batches=0)
-    order = list(plain.sampler(seed=0))
-    plain.__getitems__(order[:64])
-    first_batch_only = plain._h.native.cached_bytes
     ds = hexz.Dataset(path, prefetch_batches=4)
-    assert list(ds.sampler(seed=0)) == order  # iterating announces the order
+    order = list(ds.sampler(seed=0))  # iterating announces the order
     ds.__getitems__(order[:64])
-    deadline = time.monotonic() + 5
-    while ds._h.native.cached_bytes <= first_batch_only and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert ds._h.native.cached_bytes > first_batch_only
+    assert _ahead(ds) == [order[64 * j : 64 * (j + 1)] for j in range(1, 5)]
     got = ds.__getitems__(order[64:128])
     np.testing.assert_array_equal(np.stack(got), x[order[64:128]])
+    assert _ahead(ds) == [order[64 * j : 64 * (j + 1)] for j in range(2, 6)]
+    for j in range(2, 64):  # the rest of the epoch, read ahead or not, is right
+        got = ds.__getitems__(order[64 * j : 64 * (j + 1)])
+        np.testing.assert_array_equal(np.stack(got), x[order[64 * j : 64 * (j + 1)]])
+    none = hexz.Dataset(path, prefetch_threads=0)
+    list(none.sampler(seed=0))
+    none.__getitems__(order[:64])
+    assert _ahead(none) == []
 
 
-def test_sequential_access_prefetches_ahead(tmp_path: Path) -> None:
+def test_sequential_access_reads_ahead(tmp_path: Path) -> None:
     x = np.random.default_rng(2).standard_normal((8192, 32)).astype(np.float32)  # 1 MiB
     path = tmp_path / "s.hxz"
     with hexz.Writer(path, block_size=4096) as w:
         w.add_array(x, "x")
-    ds = hexz.Dataset(path, prefetch_batches=4)
+    ds = hexz.Dataset(path, prefetch_batches=2)
     ds.__getitems__(list(range(0, 256)))
-    ds.__getitems__(list(range(256, 512)))  # a sequence: the next batches are prefetched
-    need = 512 * 32 * 4
+    assert _ahead(ds) == [list(range(256, 512)), list(range(512, 768))]
+    got = ds.__getitems__(list(range(256, 512)))  # a sequence: the next batches are read
+    np.testing.assert_array_equal(np.stack(got), x[256:512])
+    assert _ahead(ds) == [list(range(512, 768)), list(range(768, 1024))]
+
+
+def test_stream_archive_prefetches_blocks_into_the_cache(tmp_path: Path) -> None:
+    """A raw stream (no records) is read ahead block-wise into the cache."""
+    data = ht.compressible_bytes(1 << 20, seed=3)
+    (tmp_path / "disk.img").write_bytes(data)
+    path = tmp_path / "raw.hxz"
+    with hexz.Writer(path, block_size=4096) as w:
+        w.add_stream(tmp_path / "disk.img")
+    ds = hexz.Dataset(path, sample_size=4096, prefetch_batches=4)
+    ds.__getitems__(list(range(0, 16)))
+    ds.__getitems__(list(range(16, 32)))
     deadline = time.monotonic() + 5
-    while ds._h.native.cached_bytes <= need and time.monotonic() < deadline:
+    while ds._h.native.cached_bytes <= 16 * 4096 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert ds._h.native.cached_bytes > need
-    none = hexz.Dataset(path, prefetch_threads=0)
-    none.__getitems__(list(range(0, 256)))
-    none.__getitems__(list(range(256, 512)))
-    time.sleep(0.05)
-    assert none._h.native.cached_bytes <= need + 4096
+    assert ds._h.native.cached_bytes > 16 * 4096
 
 
 def test_dataset_errors(tmp_path: Path, records_archive: Path) -> None:
@@ -246,11 +260,11 @@ def test_dataset_errors(tmp_path: Path, records_archive: Path) -> None:
         ds["a"]  # type: ignore[index]
 
 
-def test_dataloader_worker_prefetches_its_own_next_batches(
+def test_dataloader_worker_reads_its_own_next_batches(
     records_archive: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """In a worker, the Sampler's order is rebuilt from (seed, epoch) and the worker prefetches
-    the batches that come to it next (every num_workers-th batch)."""
+    """In a worker, the Sampler's order is rebuilt from (seed, epoch) and the worker reads
+    ahead the batches that come to it next (every num_workers-th batch)."""
     torch = pytest.importorskip("torch")
 
     class Info:
@@ -261,21 +275,19 @@ def test_dataloader_worker_prefetches_its_own_next_batches(
     sampler = ds.sampler(shuffle=True, seed=5)
     sampler.set_epoch(3)
     order = list(sampler.order())
-    asked: list[list[int]] = []
     monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: Info())
-    monkeypatch.setattr(ds, "_prefetch", lambda idx: asked.append(list(idx)))
     n = 10
     ds.__getitems__(order[n : 2 * n])  # worker 1's first batch (batch 1)
-    assert asked == [order[3 * n : 4 * n] + order[5 * n : 6 * n]]  # its batches 3 and 5
+    assert _ahead(ds) == [order[3 * n : 4 * n], order[5 * n : 6 * n]]  # its batches 3 and 5
     ds.__getitems__(order[3 * n : 4 * n])
-    assert asked[-1] == order[7 * n : 8 * n]  # only the batch that enters the window
+    assert _ahead(ds) == [order[5 * n : 6 * n], order[7 * n : 8 * n]]
 
 
-def test_dataloader_worker_prefetches_its_next_sequential_batches(
+def test_dataloader_worker_reads_its_next_sequential_batches(
     records_archive: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without a Sampler, worker 1 of 2 gets batches 1, 3, 5... of the sequence: it prefetches
-    those, not the batches in between (which worker 0 reads)."""
+    """Without a Sampler, worker 1 of 2 gets batches 1, 3, 5... of the sequence: it reads
+    those ahead, not the batches in between (which worker 0 reads)."""
     torch = pytest.importorskip("torch")
 
     class Info:
@@ -283,13 +295,11 @@ def test_dataloader_worker_prefetches_its_next_sequential_batches(
         num_workers = 2
 
     ds = hexz.Dataset(records_archive, prefetch_batches=2)
-    asked: list[list[int]] = []
     monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: Info())
-    monkeypatch.setattr(ds, "_prefetch", lambda idx: asked.append(list(idx)))
     n = 10
     ds.__getitems__(list(range(n, 2 * n)))  # batch 1: the worker's first
-    assert asked == [list(range(3 * n, 4 * n)) + list(range(5 * n, 6 * n))]
+    assert _ahead(ds) == [list(range(3 * n, 4 * n)), list(range(5 * n, 6 * n))]
     ds.__getitems__(list(range(3 * n, 4 * n)))  # batch 3
-    assert asked[-1] == list(range(7 * n, 8 * n))  # only the batch entering the window
+    assert _ahead(ds) == [list(range(5 * n, 6 * n)), list(range(7 * n, 8 * n))]
     ds.__getitems__(list(range(6 * n, 7 * n)))  # not this worker's sequence: nothing
-    assert len(asked) == 2
+    assert len(_ahead(ds)) == 2

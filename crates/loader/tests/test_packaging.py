@@ -16,10 +16,8 @@ LOADER = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def pyproject() -> dict[str, object]:
-    if sys.version_info < (3, 11):
-        tomllib = pytest.importorskip("tomli")
-    else:
-        import tomllib
+    import tomllib
+
     with open(LOADER / "pyproject.toml", "rb") as f:
         data: dict[str, object] = tomllib.load(f)
     return data

@@ -226,7 +226,7 @@ def test_dataset_equals_local(
     local = hexz.Dataset(records.local)
     assert len(ds) == len(local) == 300
     assert repr(ds) == f"<hexz.Dataset {records.url(scheme)!r} 300 samples>"
-    for got, want in zip(ds, local):
+    for got, want in zip(ds, local, strict=False):
         np.testing.assert_array_equal(got[0], want[0])
         assert got[1] == want[1]
     x, y = ds[-1]
@@ -284,7 +284,7 @@ def test_dataloader_workers_over_s3(
     seen = []
     for xb, yb in loader:
         assert xb.shape[1:] == (ht.ROW,) and xb.dtype == torch.int64
-        for x, y in zip(xb.numpy(), yb.numpy()):
+        for x, y in zip(xb.numpy(), yb.numpy(), strict=False):
             want_x, want_y = expected_rows(int(y))
             np.testing.assert_array_equal(x, want_x)
             seen.append(int(y))

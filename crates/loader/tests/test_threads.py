@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -69,7 +70,7 @@ def test_one_dataset_eight_threads(records_archive: Path) -> None:
         rng = np.random.default_rng(seed)
         for _ in range(40):
             idx = [int(i) for i in rng.integers(0, len(ds), size=16)]
-            for i, (x, y) in zip(idx, ds.__getitems__(idx)):
+            for i, (x, y) in zip(idx, ds.__getitems__(idx), strict=False):
                 assert int(y) == i and int(x[0]) == i and int(x[1]) == 3 * i
 
     with ThreadPoolExecutor(8) as pool:
@@ -110,7 +111,7 @@ class Ticker:
         t1 = time.perf_counter()
         inside = [t for t in list(self.ticks) if t0 <= t <= t1]
         points = [t0, *inside, t1]
-        gap = max(b - a for a, b in zip(points, points[1:]))
+        gap = max(b - a for a, b in zip(points, points[1:], strict=False))
         return t1 - t0, gap, len(inside)
 
 

@@ -246,6 +246,7 @@ impl Args {
                 archive_id: None,
                 encryption,
                 signing_key,
+                ..WriteOptions::default()
             },
         })
     }

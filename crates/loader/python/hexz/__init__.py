@@ -5,7 +5,8 @@ decoded, and prefetch ahead on Rust threads. The public API:
 
 - :func:`open`, :class:`Reader`, :class:`AsyncReader`, :class:`Writer`
 - :func:`read_array`, :func:`load_array` (NumPy)
-- :class:`Dataset` / :class:`Loader`, :class:`Sampler` (PyTorch), :func:`tf_dataset` (TensorFlow)
+- :class:`Dataset` / :class:`Loader`, :class:`Sampler`, :func:`collate`, :class:`Ragged`
+  (PyTorch), :func:`tf_dataset` (TensorFlow)
 - :func:`mount` (a read-only FUSE mount, Linux): ``with hexz.mount("a.hxz") as mp: mp.path``
 - signatures: :func:`keygen`, :func:`sign`, :func:`verify`, ``Writer(..., signing_key=...)``
   and ``verify_key=`` wherever an archive is opened
@@ -20,11 +21,12 @@ variables and profile, or the keyword options ``endpoint``, ``region``, ``path_s
 from __future__ import annotations
 
 import os
-from typing import Any, Union
+from typing import Any
 
 from ._native import FORMAT_VERSION
 from ._native import __version__ as __version__
 from .array import load_array, read_array
+from .collate import Ragged, collate
 from .dataset import Dataset, Loader, Sampler
 from .errors import (
     DecryptionError,
@@ -54,6 +56,7 @@ __all__ = [
     "IntegrityError",
     "Loader",
     "Mount",
+    "Ragged",
     "Reader",
     "Sampler",
     "SignatureError",
@@ -62,6 +65,7 @@ __all__ = [
     "UnsupportedVersionError",
     "Writer",
     "__version__",
+    "collate",
     "keygen",
     "load_array",
     "mount",
@@ -73,7 +77,7 @@ __all__ = [
 ]
 
 
-def open(path: Union[str, os.PathLike[str]], mode: str = "r", **kwargs: Any) -> Any:
+def open(path: str | os.PathLike[str], mode: str = "r", **kwargs: Any) -> Any:
     """Opens an archive: ``mode="r"`` returns a :class:`Reader`, ``mode="w"`` a
     :class:`Writer` (keyword arguments go to the class). ``path`` may be a URL
     (``s3://bucket/key``, ``https://...``); for reading, the S3 options ``endpoint``,

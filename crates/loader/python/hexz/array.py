@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any, Union
+from typing import Any
 
 from . import _compat
 from .reader import PathLike, Reader
@@ -13,7 +13,7 @@ __all__ = ["load_array", "read_array"]
 
 
 @contextlib.contextmanager
-def _reader(source: Union[Reader, PathLike], open_kwargs: dict[str, Any]) -> Iterator[Reader]:
+def _reader(source: Reader | PathLike, open_kwargs: dict[str, Any]) -> Iterator[Reader]:
     """``source`` itself when it is a Reader, else a Reader opened (without read-ahead, unless
     asked for) for the duration of the block."""
     if isinstance(source, Reader):
@@ -31,7 +31,7 @@ def _reader(source: Union[Reader, PathLike], open_kwargs: dict[str, Any]) -> Ite
 
 
 def read_array(
-    reader: Union[Reader, PathLike], offset: int, shape: Any, dtype: Any, **open_kwargs: Any
+    reader: Reader | PathLike, offset: int, shape: Any, dtype: Any, **open_kwargs: Any
 ) -> Any:
     """Reads an array of ``shape`` and ``dtype`` stored at byte ``offset`` of the stream.
 
@@ -69,7 +69,7 @@ def _read_array(reader: Reader, offset: int, shape: Any, dtype: Any) -> Any:
     return np.asarray(chunk).view(dt).reshape(shape)
 
 
-def load_array(reader: Union[Reader, PathLike], name: str, **open_kwargs: Any) -> Any:
+def load_array(reader: Reader | PathLike, name: str, **open_kwargs: Any) -> Any:
     """Reads back an array stored with :meth:`hexz.Writer.add_array`, by name, with its dtype
     and shape. ``reader`` is an open :class:`Reader` or a path or URL, as for
     :func:`read_array`."""
@@ -98,7 +98,7 @@ def _load_array(reader: Reader, name: str) -> Any:
     raise KeyError(f"no array named {name!r} in {reader.path}")
 
 
-def _nbytes(shape: Union[list[int], tuple[int, ...]], itemsize: int) -> int:
+def _nbytes(shape: list[int] | tuple[int, ...], itemsize: int) -> int:
     n = itemsize
     for d in shape:
         n *= d

@@ -1,16 +1,25 @@
-"""PyTorch-style datasets over archives: :class:`Dataset` (alias :class:`Loader`) and
-:class:`Sampler`."""
+"""PyTorch-style datasets over archives: :class:`Dataset` (alias :class:`Loader`).
+
+Orders and shuffles live in :mod:`hexz.sampler`, batches as tensors in :mod:`hexz.collate`.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Iterator, Sequence
-from typing import Any, Callable, Optional
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from . import _compat
+from ._native import PendingRead
+from .collate import Batch, Column
 from .reader import KeyLike, PathLike, PublicKeyLike, _Handle, _remote_options
+from .sampler import Sampler, ShuffleLike, order
 
 __all__ = ["Dataset", "Loader", "Sampler"]
+
+#: Bytes of samples in one block of a block shuffle, by default (AWS's advice for ranged GETs).
+BLOCK_SHUFFLE_BYTES = 8 << 20
 
 
 class _Group:
@@ -35,17 +44,19 @@ class Dataset:
 
     Samples are NumPy arrays with the recorded dtype and shape (tensors with
     ``as_tensor=True``). DataLoader's batch fetch calls :meth:`__getitems__`, which reads the
-    whole batch in Rust, in parallel, with the GIL released once. When the access order is
-    sequential, or announced in advance by a :class:`Sampler`, Rust threads prefetch the
-    next batches into the block cache.
+    whole batch in Rust, in parallel, with the GIL released once, into one buffer;
+    ``collate_fn=hexz.collate`` turns it into tensors without another copy. Samples stored
+    raw (incompressible) in a local archive are views of its memory map: neither decoded nor
+    copied. When the order is announced by :meth:`sampler` (or is sequential), the next
+    batches are read on Rust threads before they are asked for.
 
-    A read decodes whole blocks: for shuffled access to samples much smaller than the block
-    size, write the archive with a smaller ``block_size`` (16 KiB reads 4–16 KB samples about
-    1.4x faster than the default 64 KiB, at some cost in compression).
+    ``Writer`` gives every record of 4 KiB or more a block of its own (smaller ones are packed
+    whole), so a shuffled read decodes about the sample it returns.
 
     The archive may be remote (``s3://bucket/key``, ``http(s)://...``): reads fetch only the
-    blocks they need, and a DataLoader worker (fork or spawn) reopens the archive from its URL
-    and S3 options.
+    blocks they need, and a DataLoader worker (fork, spawn or forkserver) reopens the archive
+    from its URL and S3 options. Use ``sampler(shuffle="block")`` there, so blocks of samples
+    are fetched in large ranges.
 
     Args:
         path: the archive: a local path or a URL.
@@ -55,7 +66,9 @@ class Dataset:
         group: name of the array or record group to use.
         sample_size: bytes per sample for raw-stream archives.
         as_tensor: return ``torch.Tensor`` samples instead of NumPy arrays.
-        prefetch_batches: how many batches ahead to prefetch.
+        prefetch_batches: how many batches ahead to read.
+        mmap: memory-map a local archive (default), so raw samples are served in place.
+            The file must not be truncated while it is open.
         endpoint, region, path_style, anonymous, allow_http: S3 options for ``s3://`` URLs,
             as for :class:`hexz.Reader`.
         key, password: the key or password of an encrypted archive, as for
@@ -65,39 +78,57 @@ class Dataset:
         verify_key: the public key of the archive's signer, as for :class:`hexz.Reader`:
             the archive must be signed by it, and every read is checked against its hashes
             (also in DataLoader workers, which get the key with the pickled dataset).
+        cache_dir, cache_limit: keep what is fetched from a remote archive in a local disk
+            cache, as for :class:`hexz.Reader` (shared by DataLoader workers and later
+            epochs, which then read local files).
     """
 
     def __init__(
         self,
         path: PathLike,
-        transform: Optional[Callable[[Any], Any]] = None,
+        transform: Callable[[Any], Any] | None = None,
         cache_size: int = 1024,
         *,
         prefetch_threads: int = 4,
-        group: Optional[str] = None,
-        sample_size: Optional[int] = None,
+        group: str | None = None,
+        sample_size: int | None = None,
         as_tensor: bool = False,
         prefetch_batches: int = 2,
-        endpoint: Optional[str] = None,
-        region: Optional[str] = None,
-        path_style: Optional[bool] = None,
+        mmap: bool = True,
+        endpoint: str | None = None,
+        region: str | None = None,
+        path_style: bool | None = None,
         anonymous: bool = False,
         allow_http: bool = False,
-        key: Optional[KeyLike] = None,
-        password: Optional[str] = None,
-        verify_key: Optional[PublicKeyLike] = None,
+        key: KeyLike | None = None,
+        password: str | None = None,
+        verify_key: PublicKeyLike | None = None,
+        cache_dir: PathLike | bool | None = None,
+        cache_limit: int | None = None,
     ) -> None:
         remote = _remote_options(
-            endpoint, region, path_style, anonymous, allow_http, key, password, verify_key
+            endpoint,
+            region,
+            path_style,
+            anonymous,
+            allow_http,
+            key,
+            password,
+            verify_key,
+            cache_dir=cache_dir,
+            cache_limit=cache_limit,
         )
+        if mmap:
+            remote["mmap"] = True
         self._h = _Handle(path, cache_size, prefetch_threads, remote)
         self.transform = transform
         self.as_tensor = as_tensor
         self.prefetch_batches = prefetch_batches
         native = self._h.native
+        self._remote = "://" in self._h.path
         groups = [_Group(*g) for g in native.record_groups()]
         self._groups: list[_Group] = []
-        self._ranges: Optional[list[tuple[int, int]]] = None
+        self._ranges: list[tuple[int, int]] | None = None
         self._block = 0
         if groups:
             if group is not None:
@@ -126,12 +157,15 @@ class Dataset:
                     raise ValueError("sample_size must be > 0")
                 self._len = (size + self._block - 1) // self._block
                 self._size = size
-        self._order: Optional[Sequence[int]] = None
+        self._logical_size = len(native)
+        self._order: Sequence[int] | None = None
         self._order_pos = 0
-        # (shuffle, seed, epoch) of the Sampler, so DataLoader workers can rebuild the order.
-        self._plan: Optional[tuple[bool, int, int]] = None
-        self._worker: Optional[tuple[Any, Sequence[int], dict[int, int], int]] = None
+        # (mode, seed, epoch, block) of the Sampler, so DataLoader workers rebuild the order.
+        self._plan: tuple[str, int, int, int] | None = None
+        self._worker: tuple[Any, Sequence[int], dict[int, int], int] | None = None
         self._last_end = 0
+        self._ahead = _Ahead()
+        self._map_of: tuple[Any, Any] | None = None
 
     @property
     def path(self) -> str:
@@ -143,6 +177,12 @@ class Dataset:
 
     def __repr__(self) -> str:
         return f"<hexz.Dataset {self.path!r} {self._len} samples>"
+
+    def stats(self) -> dict[str, int]:
+        """What this process's reads of the archive cost: ``bytes_returned``,
+        ``bytes_decoded`` (read amplification is their ratio), ``blocks_decoded`` and
+        ``bytes_mapped`` (returned as views of the memory map, neither decoded nor copied)."""
+        return dict(self._h.native.stats())
 
     def _norm(self, i: int) -> int:
         i = int(i)
@@ -158,30 +198,74 @@ class Dataset:
         b = self._block
         return [(i * b, min(b, self._size - i * b)) for i in idx]
 
-    def _read(self, idx: list[int]) -> list[Any]:
-        np = _compat.numpy()
-        native = self._h.native
-        if self._groups:
-            wanted = [g.first + i for g in self._groups for i in idx]
-            chunk, spans = native.read_records(wanted)
-            buf = np.asarray(chunk)
-            cols = []
-            for k, g in enumerate(self._groups):
-                part = spans[k * len(idx) : (k + 1) * len(idx)]
-                cols.append([self._shape(buf[s : s + n], g) for s, n in part])
-            samples = cols[0] if len(cols) == 1 else [tuple(row) for row in zip(*cols)]
-        else:
-            ranges = self._stream_ranges(idx)
-            chunk, starts = native.read_ranges(ranges)
-            buf = np.asarray(chunk)
-            samples = [buf[s : s + n] for s, (_, n) in zip(starts, ranges)]
-        return [self._finish(s) for s in samples]
+    def _wanted(self, idx: Sequence[int]) -> list[int]:
+        """Record numbers of the samples ``idx``: every group's, group after group."""
+        if len(self._groups) == 1 and self._groups[0].first == 0:
+            return list(idx)
+        return [g.first + i for g in self._groups for i in idx]
 
-    def _shape(self, raw: Any, g: _Group) -> Any:
-        if g.dtype == "bytes":
+    def _gather(self, idx: list[int]) -> Any:
+        native = self._h.native
+        if not self._groups:
+            return native.gather_ranges(self._stream_ranges(idx))
+        pending = self._ahead.take(tuple(idx))
+        if pending is not None:
+            return pending.wait()
+        return native.gather_records(self._wanted(idx))
+
+    def _mapped(self) -> Any:
+        """The memory map as a NumPy array (made once per native archive)."""
+        native = self._h.native
+        if self._map_of is None or self._map_of[0] is not native:
+            view = native.map_view()
+            self._map_of = (native, None if view is None else _compat.numpy().asarray(view))
+        return self._map_of[1]
+
+    def _read(self, idx: list[int]) -> Batch:
+        np = _compat.numpy()
+        chunk, spans, mapped = self._gather(idx)
+        buf = np.asarray(chunk)
+        where = set(mapped)
+        m = self._mapped() if mapped else buf  # samples are in the map only when it exists
+        b = len(idx)
+        groups: Sequence[_Group | None] = self._groups or [None]
+        cols, columns = [], []
+        for k, g in enumerate(groups):
+            part = spans[k * b : (k + 1) * b]
+            dtype, shape = ("bytes", ()) if g is None else (g.dtype, g.shape)
+            if where:
+                raw = [
+                    (m if k * b + j in where else buf)[s : s + n] for j, (s, n) in enumerate(part)
+                ]
+                cols.append([self._shape(r, dtype, shape) for r in raw])
+                columns.append(Column(None, None, dtype, shape))
+                continue
+            first = part[0][0] if part else 0
+            end = part[-1][0] + part[-1][1] if part else 0
+            data = buf[first:end]
+            if dtype != "bytes":
+                arr = data.view(np.dtype(dtype)).reshape((b, *shape))
+                # Rows of a 1-D array iterate as NumPy scalars: keep them 0-d array views.
+                cols.append([r.reshape(()) for r in arr.reshape(b, 1)] if not shape else list(arr))
+                offsets = None
+            else:
+                cols.append([buf[s : s + n] for s, n in part])
+                offsets = np.empty(b + 1, dtype=np.int64)
+                offsets[:b] = [s - first for s, _ in part]
+                offsets[b] = end - first
+            columns.append(Column(data, offsets, dtype, shape))
+        batch = Batch(cols[0] if len(cols) == 1 else zip(*cols, strict=False))
+        if self.transform is None and not self.as_tensor:
+            batch.columns = columns
+            return batch
+        return Batch(self._finish(s) for s in batch)
+
+    @staticmethod
+    def _shape(raw: Any, dtype: str, shape: tuple[int, ...]) -> Any:
+        if dtype == "bytes":
             return raw
         np = _compat.numpy()
-        return raw.view(np.dtype(g.dtype)).reshape(g.shape)
+        return raw.view(np.dtype(dtype)).reshape(shape)
 
     def _finish(self, sample: Any) -> Any:
         if self.as_tensor:
@@ -211,78 +295,92 @@ class Dataset:
         for start in range(0, self._len, 64):
             yield from self.__getitems__(range(start, min(start + 64, self._len)))
 
-    # -- prefetch ---------------------------------------------------------------------------
+    # -- reading ahead ----------------------------------------------------------------------
 
     def _after(self, idx: list[int]) -> None:
-        """Prefetches what comes next: the announced order, or the next run of a sequence.
-        The first batch asks for the whole window, later ones only for the batch that enters
-        it, so nothing is requested twice."""
+        """Starts reading what comes next: the next batches of the announced order, or of a
+        sequence. Local records are read whole, batch by batch, on threads of their own;
+        remote blocks and other archives are decoded into the block cache."""
         if not idx or self.prefetch_batches <= 0 or self._h.prefetch_threads == 0:
             return
-        n, window = len(idx), len(idx) * self.prefetch_batches
-        ahead: Sequence[int] = ()
+        for batch in self._upcoming(idx):
+            key = tuple(batch)
+            if self._ahead.has(key):
+                continue
+            native = self._h.native
+            if self._groups and not self._remote:
+                self._ahead.put(
+                    key, native.submit_records(self._wanted(batch)), self.prefetch_batches
+                )
+                continue
+            self._ahead.put(key, None, 4 * self.prefetch_batches)
+            if self._groups:
+                native.prefetch_records(self._wanted(batch))
+            else:
+                native.prefetch(_merge(self._stream_ranges(batch)))
+
+    def _upcoming(self, idx: list[int]) -> list[list[int]]:
+        """The next ``prefetch_batches`` batches after ``idx``, as far as they are known."""
+        n, ahead = len(idx), range(1, self.prefetch_batches + 1)
         worker = self._worker_plan()
         if worker is not None:
             # A DataLoader worker gets every num_workers-th batch of the Sampler's order.
-            key, order, position, workers = worker
+            _, o, position, workers = worker
             p = position.get(idx[0])
             if p is None:
-                return
+                return []
             step = n * workers
-            first = self._order_pos != -1
-            self._order_pos = -1
-            js = range(1, self.prefetch_batches + 1) if first else [self.prefetch_batches]
-            ahead = [i for j in js for i in order[p + j * step : p + j * step + n]]
-        elif self._order is not None:
-            first = self._order_pos == 0
-            p = self._order_pos = self._order_pos + n
-            ahead = self._order[(p if first else p + window - n) : p + window]
-        elif all(b == a + 1 for a, b in zip(idx, idx[1:])):
+            return [list(o[p + j * step : p + j * step + n]) for j in ahead]
+        if self._order is not None:
+            p = self._order_pos
+            self._order_pos = p + n
+            return [list(self._order[p + j * n : p + (j + 1) * n]) for j in ahead]
+        out: list[list[int]] = []
+        if all(b == a + 1 for a, b in zip(idx, idx[1:], strict=False)):
             # Sequential batches; in one of W DataLoader workers, every W-th of them.
             wid, workers = _worker_id_and_count()
             stride = n * workers
-            first = idx[0] == wid * n
-            if first or idx[0] == self._last_end + stride - n:
-                js = range(1, self.prefetch_batches + 1) if first else [self.prefetch_batches]
-                ahead = [
-                    i
-                    for j in js
-                    for i in range(idx[0] + j * stride, min(self._len, idx[0] + j * stride + n))
+            if idx[0] == wid * n or idx[0] == self._last_end + stride - n:
+                out = [
+                    list(range(idx[0] + j * stride, min(self._len, idx[0] + j * stride + n)))
+                    for j in ahead
                 ]
         self._last_end = idx[-1] + 1
-        if len(ahead):
-            self._prefetch(list(ahead))
+        return [b for b in out if b]
 
-    def _prefetch(self, idx: list[int]) -> None:
-        native = self._h.native
-        if self._groups:
-            native.prefetch_records([g.first + i for g in self._groups for i in idx])
-        else:
-            native.prefetch(_merge(self._stream_ranges(idx)))
-
-    def _worker_plan(self) -> Optional[tuple[Any, Sequence[int], dict[int, int], int]]:
+    def _worker_plan(self) -> tuple[Any, Sequence[int], dict[int, int], int] | None:
         """In a DataLoader worker of a loader driven by a :class:`Sampler`: the order (rebuilt
-        from the sampler's seed and epoch), each index's position in it, and the worker count."""
+        from the sampler's plan), each index's position in it, and the worker count."""
         torch = sys.modules.get("torch")
         info = torch.utils.data.get_worker_info() if torch is not None else None
         if self._plan is None or info is None:
             return None
         key = (self._plan, info.id)
         if self._worker is None or self._worker[0] != key:
-            order = _order(self._len, *self._plan)
-            position = {i: k for k, i in enumerate(order)}
-            self._worker = (key, order, position, int(info.num_workers))
-            self._order_pos = 0
+            o = order(self._len, *self._plan)
+            position = {i: k for k, i in enumerate(o)}
+            self._worker = (key, o, position, int(info.num_workers))
         return self._worker
 
-    def _announce(self, order: Sequence[int]) -> None:
-        self._order = order
+    def _set_plan(self, plan: tuple[str, int, int, int]) -> None:
+        self._plan = plan
+
+    def _announce(self, o: Sequence[int]) -> None:
+        self._order = o
         self._order_pos = 0
 
-    def sampler(self, shuffle: bool = True, seed: int = 0) -> Sampler:
-        """A sampler that shuffles deterministically and tells this dataset the order, so
-        batches are prefetched before they are asked for."""
-        return Sampler(self, shuffle=shuffle, seed=seed)
+    def _default_block_samples(self) -> int:
+        """Samples per block of a block shuffle: about :data:`BLOCK_SHUFFLE_BYTES`."""
+        per_sample = max(1, self._logical_size // max(1, self._len))
+        return max(1, BLOCK_SHUFFLE_BYTES // per_sample)
+
+    def sampler(
+        self, shuffle: ShuffleLike = True, seed: int = 0, block_samples: int | None = None
+    ) -> Sampler:
+        """A :class:`Sampler` that tells this dataset the order, so batches are read before
+        they are asked for. ``shuffle``: ``True``/``"global"`` (a full permutation),
+        ``"block"`` (a block shuffle: best for remote archives) or ``False``."""
+        return Sampler(self, shuffle=shuffle, seed=seed, block_samples=block_samples)
 
     # -- frameworks -------------------------------------------------------------------------
 
@@ -290,7 +388,7 @@ class Dataset:
         """A ``tf.data.Dataset`` of the samples, with their dtypes and shapes."""
         tf = _compat.tensorflow()
 
-        def spec(g: Optional[_Group]) -> Any:
+        def spec(g: _Group | None) -> Any:
             if g is None or g.dtype == "bytes":
                 return tf.TensorSpec(shape=(None,), dtype=tf.uint8)
             return tf.TensorSpec(shape=g.shape, dtype=tf.as_dtype(g.dtype))
@@ -311,6 +409,9 @@ class Dataset:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_order"] = None
+        state["_ahead"] = _Ahead()
+        state["_map_of"] = None
+        state["_worker"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -320,49 +421,34 @@ class Dataset:
 Loader = Dataset
 
 
-class Sampler:
-    """Yields sample indices in a deterministic order (a function of ``seed`` and the epoch
-    only) and announces that order to the dataset so Rust threads prefetch ahead.
+class _Ahead:
+    """Batches requested ahead, by their indices: a :class:`PendingRead` for batches being
+    read whole, ``None`` for those prefetched into the block cache. Belongs to the process
+    that made it: a forked child (a DataLoader worker) starts empty, since the threads behind
+    its parent's reads did not come along."""
 
-    Use with ``DataLoader(dataset, batch_size=64, sampler=dataset.sampler(shuffle=True))``;
-    call :meth:`set_epoch` before each epoch for a new order.
-    """
+    def __init__(self) -> None:
+        self._pid = os.getpid()
+        self._batches: dict[tuple[int, ...], PendingRead | None] = {}
 
-    def __init__(self, dataset: Dataset, shuffle: bool = True, seed: int = 0) -> None:
-        self.dataset = dataset
-        self.shuffle = shuffle
-        self.seed = seed
-        self.epoch = 0
-        dataset._plan = (shuffle, seed, 0)
+    def _mine(self) -> dict[tuple[int, ...], PendingRead | None]:
+        if self._pid != os.getpid():
+            self._pid, self._batches = os.getpid(), {}
+        return self._batches
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-        self.dataset._plan = (self.shuffle, self.seed, self.epoch)
+    def has(self, key: tuple[int, ...]) -> bool:
+        return key in self._mine()
 
-    def __len__(self) -> int:
-        return len(self.dataset)
+    def take(self, key: tuple[int, ...]) -> PendingRead | None:
+        return self._mine().pop(key, None)
 
-    def order(self) -> Sequence[int]:
-        """This epoch's order: a function of (seed, epoch) only."""
-        return _order(len(self.dataset), self.shuffle, self.seed, self.epoch)
-
-    def __iter__(self) -> Iterator[int]:
-        order = self.order()
-        self.dataset._announce(order)
-        return iter(order)
-
-
-def _order(n: int, shuffle: bool, seed: int, epoch: int) -> Sequence[int]:
-    if not shuffle:
-        return range(n)
-    if _compat.has_numpy():
-        rng = _compat.numpy().random.default_rng([seed, epoch])
-        return [int(i) for i in rng.permutation(n)]
-    import random
-
-    order = list(range(n))
-    random.Random(f"{seed}/{epoch}").shuffle(order)
-    return order
+    def put(self, key: tuple[int, ...], pending: PendingRead | None, keep: int) -> None:
+        """Adds a batch, forgetting the oldest beyond ``keep`` (never asked for: the order
+        changed or the prediction was wrong)."""
+        batches = self._mine()
+        batches[key] = pending
+        while len(batches) > max(1, keep):
+            del batches[next(iter(batches))]
 
 
 def _worker_id_and_count() -> tuple[int, int]:

@@ -20,7 +20,7 @@ import warnings
 import weakref
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Optional, Union
+from typing import Any
 
 from . import _native
 from ._native import NativeArchive, NativeMount
@@ -35,22 +35,22 @@ MAX_MOUNT_THREADS = 256
 
 
 def mount(
-    path: Union[PathLike, Reader],
-    mountpoint: Optional[PathLike] = None,
+    path: PathLike | Reader,
+    mountpoint: PathLike | None = None,
     *,
-    uid: Optional[int] = None,
-    gid: Optional[int] = None,
+    uid: int | None = None,
+    gid: int | None = None,
     allow_other: bool = False,
-    cache_size: Optional[int] = None,
+    cache_size: int | None = None,
     threads: int = 8,
-    endpoint: Optional[str] = None,
-    region: Optional[str] = None,
-    path_style: Optional[bool] = None,
+    endpoint: str | None = None,
+    region: str | None = None,
+    path_style: bool | None = None,
     anonymous: bool = False,
     allow_http: bool = False,
-    key: Optional[KeyLike] = None,
-    password: Optional[str] = None,
-    verify_key: Optional[PublicKeyLike] = None,
+    key: KeyLike | None = None,
+    password: str | None = None,
+    verify_key: PublicKeyLike | None = None,
 ) -> Mount:
     """Mounts an archive read-only and returns the :class:`Mount`, already mounted.
 
@@ -111,7 +111,7 @@ def mount(
             endpoint, region, path_style, anonymous, allow_http, key, password, verify_key
         ),
     )
-    tmpdir: Optional[str] = None
+    tmpdir: str | None = None
     if mountpoint is None:
         tmpdir = tempfile.mkdtemp(prefix="hexz-mount-")
         where = tmpdir
@@ -140,7 +140,7 @@ class Mount:
     mount.
     """
 
-    def __init__(self, handle: NativeMount, tmpdir: Optional[str] = None) -> None:
+    def __init__(self, handle: NativeMount, tmpdir: str | None = None) -> None:
         self._handle = handle
         self._path = Path(handle.path)
         self._tmpdir = tmpdir
@@ -180,9 +180,9 @@ class Mount:
 
     def __exit__(
         self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         if exc is None:
             self.unmount()
@@ -199,7 +199,7 @@ class Mount:
 
 
 def _archive(
-    path: Union[PathLike, Reader], cache_size: Optional[int], remote: dict[str, Any]
+    path: PathLike | Reader, cache_size: int | None, remote: dict[str, Any]
 ) -> NativeArchive:
     if isinstance(path, Reader):
         if cache_size is not None or remote:
@@ -216,7 +216,7 @@ def _archive(
     return _open_native(name, cache_size, 4, remote)
 
 
-def _check_options(uid: Optional[int], gid: Optional[int], allow_other: bool, threads: int) -> None:
+def _check_options(uid: int | None, gid: int | None, allow_other: bool, threads: int) -> None:
     for name, value in (("uid", uid), ("gid", gid)):
         if value is not None and (
             not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**32
@@ -232,7 +232,7 @@ def _check_options(uid: Optional[int], gid: Optional[int], allow_other: bool, th
         raise ValueError(f"threads must be an int from 1 to {MAX_MOUNT_THREADS}, got {threads!r}")
 
 
-def _release(handle: NativeMount, tmpdir: Optional[str], pid: int) -> None:
+def _release(handle: NativeMount, tmpdir: str | None, pid: int) -> None:
     """Unmounts and removes a temporary mountpoint: once, from :meth:`Mount.unmount`, garbage
     collection or the interpreter's exit (never in a forked child)."""
     if os.getpid() != pid:

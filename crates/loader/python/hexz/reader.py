@@ -29,7 +29,7 @@ import io
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 from . import _compat
 from ._native import NativeArchive
@@ -57,13 +57,13 @@ class Entry:
     mtime_ns: int
     offset: int
     size: int
-    target: Optional[str] = None
+    target: str | None = None
 
 
 KeyLike = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"]
 
 
-def _key_options(key: Optional[KeyLike], password: Optional[str]) -> dict[str, Any]:
+def _key_options(key: KeyLike | None, password: str | None) -> dict[str, Any]:
     """``key=`` and ``password=`` as the keyword options of the native classes: ``key`` (32
     raw bytes; from bytes or 64 hex digits), ``key_file`` (a path) or ``password``."""
     if key is not None and password is not None:
@@ -98,7 +98,7 @@ PublicKeyLike = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"]
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
-def _verify_key_options(verify_key: Optional[PublicKeyLike]) -> dict[str, Any]:
+def _verify_key_options(verify_key: PublicKeyLike | None) -> dict[str, Any]:
     """``verify_key=`` as the keyword options of the native classes: ``verify_key`` (text: a
     PEM block or 64 hex digits; from 32 bytes as hex) or ``verify_key_file`` (a path)."""
     if verify_key is None:
@@ -126,14 +126,14 @@ def _verify_key_options(verify_key: Optional[PublicKeyLike]) -> dict[str, Any]:
 
 
 def _remote_options(
-    endpoint: Optional[str] = None,
-    region: Optional[str] = None,
-    path_style: Optional[bool] = None,
+    endpoint: str | None = None,
+    region: str | None = None,
+    path_style: bool | None = None,
     anonymous: bool = False,
     allow_http: bool = False,
-    key: Optional[KeyLike] = None,
-    password: Optional[str] = None,
-    verify_key: Optional[PublicKeyLike] = None,
+    key: KeyLike | None = None,
+    password: str | None = None,
+    verify_key: PublicKeyLike | None = None,
     *,
     cache_dir: PathLike | bool | None = None,
     cache_limit: int | None = None,
@@ -206,7 +206,7 @@ def _cache_options(cache_dir: PathLike | bool | None, cache_limit: int | None) -
 
 
 def _open_native(
-    path: str, cache_size: Optional[int], prefetch_threads: int, remote: dict[str, Any]
+    path: str, cache_size: int | None, prefetch_threads: int, remote: dict[str, Any]
 ) -> NativeArchive:
     if cache_size is None:
         return NativeArchive(path, DEFAULT_CACHE_BYTES, prefetch_threads, **remote)
@@ -225,9 +225,9 @@ class _Handle:
     def __init__(
         self,
         path: PathLike,
-        cache_size: Optional[int],
+        cache_size: int | None,
         prefetch_threads: int,
-        remote: Optional[dict[str, Any]] = None,
+        remote: dict[str, Any] | None = None,
     ) -> None:
         if not 0 <= prefetch_threads <= MAX_THREADS:
             raise ValueError(f"prefetch_threads must be 0 to {MAX_THREADS}, got {prefetch_threads}")
@@ -237,7 +237,7 @@ class _Handle:
         self.cache_size = cache_size
         self.prefetch_threads = prefetch_threads
         self.remote = dict(remote or {})
-        self._native: Optional[NativeArchive] = _open_native(
+        self._native: NativeArchive | None = _open_native(
             self.path, cache_size, prefetch_threads, self.remote
         )
         self._pid = os.getpid()
@@ -345,7 +345,7 @@ class _Stream(io.RawIOBase):
         length = min(length, self._size - offset)
         return _compat.view(native.read_at(self._base + offset, length))
 
-    def read(self, size: Optional[int] = -1) -> memoryview:
+    def read(self, size: int | None = -1) -> memoryview:
         """Reads up to ``size`` bytes from the position (all remaining bytes by default)."""
         self._check()
         if size is None or size < 0:
@@ -361,7 +361,7 @@ class _Stream(io.RawIOBase):
         io.BufferedReader relies on); :meth:`read` returns a memoryview instead."""
         return bytes(self.read(-1))
 
-    def readline(self, size: Optional[int] = -1) -> bytes:
+    def readline(self, size: int | None = -1) -> bytes:
         """Reads up to and including the next ``b"\\n"`` (at most ``size`` bytes). The
         inherited io methods (iteration, ``readlines``) use it."""
         self._check()
@@ -391,7 +391,7 @@ class _Stream(io.RawIOBase):
         self._pos += got
         return int(got)
 
-    def __getitem__(self, key: Union[int, slice]) -> Any:
+    def __getitem__(self, key: int | slice) -> Any:
         if isinstance(key, slice):
             start, stop, step = key.indices(self._size)
             if step == 1:
@@ -466,16 +466,16 @@ class Reader(_Stream):
         self,
         path: PathLike,
         *,
-        cache_size: Optional[int] = None,
+        cache_size: int | None = None,
         prefetch_threads: int = 4,
-        endpoint: Optional[str] = None,
-        region: Optional[str] = None,
-        path_style: Optional[bool] = None,
+        endpoint: str | None = None,
+        region: str | None = None,
+        path_style: bool | None = None,
         anonymous: bool = False,
         allow_http: bool = False,
-        key: Optional[KeyLike] = None,
-        password: Optional[str] = None,
-        verify_key: Optional[PublicKeyLike] = None,
+        key: KeyLike | None = None,
+        password: str | None = None,
+        verify_key: PublicKeyLike | None = None,
         cache_dir: PathLike | bool | None = None,
         cache_limit: int | None = None,
     ) -> None:
@@ -572,7 +572,7 @@ class AsyncReader:
     def __init__(self, path: PathLike, **kwargs: Any) -> None:
         self._path: str = os.fspath(path)
         self._kwargs = kwargs
-        self._reader: Optional[Reader] = None
+        self._reader: Reader | None = None
 
     @property
     def path(self) -> str:

@@ -18,7 +18,7 @@ Example::
 from __future__ import annotations
 
 import os
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 from . import _native
 from .errors import DecryptionError
@@ -35,7 +35,7 @@ __all__ = ["SigningKeyLike", "keygen", "sign", "verify"]
 SigningKeyLike = Union[str, "os.PathLike[str]"]
 
 
-def _signing_key_options(signing_key: Optional[SigningKeyLike]) -> dict[str, Any]:
+def _signing_key_options(signing_key: SigningKeyLike | None) -> dict[str, Any]:
     """``signing_key=`` as the keyword options of the native functions: ``signing_key`` (PEM
     text) or ``signing_key_file`` (a path)."""
     if signing_key is None:
@@ -88,7 +88,7 @@ def sign(
     path: PathLike,
     signing_key: SigningKeyLike,
     *,
-    output: Optional[PathLike] = None,
+    output: PathLike | None = None,
     in_place: bool = False,
 ) -> dict[str, Any]:
     """Signs a finished local archive with a private key (a key file path, or its PEM text).
@@ -127,13 +127,13 @@ def sign(
 
 def verify(
     path: PathLike,
-    verify_key: Optional[PublicKeyLike] = None,
+    verify_key: PublicKeyLike | None = None,
     *,
-    key: Optional[KeyLike] = None,
-    password: Optional[str] = None,
-    endpoint: Optional[str] = None,
-    region: Optional[str] = None,
-    path_style: Optional[bool] = None,
+    key: KeyLike | None = None,
+    password: str | None = None,
+    endpoint: str | None = None,
+    region: str | None = None,
+    path_style: bool | None = None,
     anonymous: bool = False,
     allow_http: bool = False,
 ) -> dict[str, Any]:

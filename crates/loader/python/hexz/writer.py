@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 from . import _compat
 from ._native import NativeWriter
@@ -59,20 +59,20 @@ class Writer:
         self,
         path: PathLike,
         compression: str = "lz4",
-        level: Optional[int] = None,
+        level: int | None = None,
         block_size: int = 65536,
         threads: int = 0,
         dedup: bool = True,
         *,
-        endpoint: Optional[str] = None,
-        region: Optional[str] = None,
-        path_style: Optional[bool] = None,
+        endpoint: str | None = None,
+        region: str | None = None,
+        path_style: bool | None = None,
         anonymous: bool = False,
         allow_http: bool = False,
-        key: Optional[KeyLike] = None,
-        password: Optional[str] = None,
-        kdf: Optional[tuple[int, int, int]] = None,
-        signing_key: Optional[SigningKeyLike] = None,
+        key: KeyLike | None = None,
+        password: str | None = None,
+        kdf: tuple[int, int, int] | None = None,
+        signing_key: SigningKeyLike | None = None,
     ) -> None:
         keys = _key_options(key, password)
         keys.update(_signing_key_options(signing_key))
@@ -91,7 +91,7 @@ class Writer:
         self.path = os.fspath(path)
         if not isinstance(self.path, str):
             raise TypeError("path must be a str (a path or s3:// URL) or os.PathLike[str]")
-        self._native: Optional[NativeWriter] = NativeWriter(
+        self._native: NativeWriter | None = NativeWriter(
             self.path,
             compression,
             level,
@@ -108,7 +108,7 @@ class Writer:
         )
         self._unnamed = 0
         self._metadata: dict[str, Any] = {}
-        self.report: Optional[dict[str, Any]] = None
+        self.report: dict[str, Any] | None = None
 
     @property
     def _w(self) -> NativeWriter:
@@ -120,7 +120,7 @@ class Writer:
         self._unnamed += 1
         return f"{prefix}{self._unnamed:06d}"
 
-    def add(self, item: Any, name: Optional[str] = None) -> None:
+    def add(self, item: Any, name: str | None = None) -> None:
         """Adds a file or directory (by path), bytes-like data, or a NumPy array."""
         if isinstance(item, (str, os.PathLike)):
             path = os.fspath(item)
@@ -135,7 +135,7 @@ class Writer:
         else:
             raise TypeError(f"cannot add {type(item).__name__}: expected a path, bytes or an array")
 
-    def add_file(self, path: PathLike, name: Optional[str] = None) -> None:
+    def add_file(self, path: PathLike, name: str | None = None) -> None:
         """Adds a local file as entry ``name`` (default: its file name)."""
         path = os.fspath(path)
         if os.path.isdir(path):
@@ -158,7 +158,7 @@ class Writer:
             raise NotADirectoryError(f"{path} is not a directory")
         self._w.add_dir(path, prefix)
 
-    def add_bytes(self, data: Any, name: Optional[str] = None) -> None:
+    def add_bytes(self, data: Any, name: str | None = None) -> None:
         """Adds bytes-like ``data`` as a file entry (default name ``bytes-000001``, ...)."""
         name = name or self._auto_name("bytes-")
         mv = memoryview(data)

@@ -1,0 +1,67 @@
+//! Gathered reads: the samples of a batch in one call, into one buffer, with blocks stored
+//! raw in a memory-mapped archive served in place (checked, never decoded or copied).
+
+use crate::archive::Archive;
+use crate::error::Result;
+use hexz_format::Codec;
+
+/// Where [`Archive::read_gather`] put one of the requested ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placed {
+    /// In the returned buffer, starting at this index.
+    Buffer(usize),
+    /// In the store's memory map ([`crate::ReadAt::mapped`]), starting at this file offset.
+    Mapped(usize),
+}
+
+impl Archive {
+    /// Reads many `(offset, length)` ranges of the logical stream. A range inside one block
+    /// stored raw, of an unencrypted archive whose store is memory-mapped, is checked (crc32c,
+    /// and the content hash when hashes are verified) and placed in the map; every other range
+    /// is read, in parallel, into one buffer, back to back in request order.
+    pub fn read_gather(&self, ranges: &[(u64, usize)]) -> Result<(Vec<u8>, Vec<Placed>)> {
+        let mut placed = Vec::with_capacity(ranges.len());
+        let mut copied = Vec::with_capacity(ranges.len());
+        let mut total = 0usize;
+        for &(offset, len) in ranges {
+            match self.mapped_range(offset, len)? {
+                Some(at) => placed.push(Placed::Mapped(at)),
+                None => {
+                    placed.push(Placed::Buffer(total));
+                    total += len;
+                    copied.push((offset, len));
+                }
+            }
+        }
+        let mut buf = vec![0u8; total];
+        if !copied.is_empty() {
+            self.read_batch(&copied, &mut buf)?;
+        }
+        Ok((buf, placed))
+    }
+
+    /// The file offset of `offset..offset + len` in the memory map, when that range lies in
+    /// one block stored raw and unencrypted; the block is checked first.
+    fn mapped_range(&self, offset: u64, len: usize) -> Result<Option<usize>> {
+        let inner = self.inner();
+        let Some(map) = inner.store.mapped() else {
+            return Ok(None);
+        };
+        if len == 0 || self.is_encrypted() || offset >= self.len() {
+            return Ok(None);
+        }
+        let idx = inner.block_index_at(offset)?;
+        let e = inner.block_entry(idx)?;
+        let skip = offset - e.logical_offset;
+        if e.codec != Codec::None || skip + len as u64 > e.raw_len as u64 {
+            return Ok(None);
+        }
+        let start = e.stored_offset as usize;
+        let Some(stored) = map.get(start..start + e.stored_len as usize) else {
+            return Ok(None); // Out of the file: the ordinary read path reports it.
+        };
+        inner.check_block(idx, &e, stored)?;
+        inner.stats.mapped(len);
+        Ok(Some(start + skip as usize))
+    }
+}

@@ -1,0 +1,175 @@
+//! Record-aligned blocks and gathered reads: a record that fits in a block never straddles
+//! two, a shuffled read of one record decodes about that record, and raw blocks of a
+//! memory-mapped archive are served in place.
+#![allow(clippy::unwrap_used)]
+use hexz_core::{
+    Archive, ArchiveWriter, Compression, DType, Placed, ReadOptions, WriteOptions,
+    DEFAULT_RECORD_BLOCK_MIN,
+};
+
+/// Record `i` of `len` bytes: its index, then bytes that compress (or not).
+fn record(i: u64, len: usize, compressible: bool) -> Vec<u8> {
+    let mut v = i.to_le_bytes().to_vec();
+    let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.push(if compressible {
+            (v.len() / 64) as u8
+        } else {
+            x as u8
+        });
+    }
+    v
+}
+
+fn sizes() -> Vec<usize> {
+    // 4–16 KB, some larger than the 64 KiB block and some tiny.
+    let mut s: Vec<usize> = (0..300).map(|i| 4096 + (i * 7919) % 12289).collect();
+    s[17] = 200_000;
+    s[40] = 70_000;
+    s[41] = 10;
+    s[42] = 3;
+    s
+}
+
+fn write(path: &std::path::Path, compressible: bool, record_block_min: u32) -> Vec<Vec<u8>> {
+    let recs: Vec<Vec<u8>> = sizes()
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| record(i as u64, n, compressible))
+        .collect();
+    let mut w = ArchiveWriter::create(
+        path,
+        WriteOptions {
+            compression: Compression::Lz4,
+            record_block_min,
+            ..WriteOptions::default()
+        },
+    )
+    .unwrap();
+    w.begin_records("s", DType::Bytes, &[]).unwrap();
+    for r in &recs {
+        w.add_record(r).unwrap();
+    }
+    w.finish().unwrap();
+    recs
+}
+
+fn mapped(path: &std::path::Path) -> Archive {
+    Archive::open_with_options(
+        path,
+        ReadOptions {
+            mmap: true,
+            readahead_threads: 0,
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn records_that_fit_never_straddle_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    for min in [DEFAULT_RECORD_BLOCK_MIN, 0, 32 << 10] {
+        let path = dir.path().join(format!("r{min}.hxz"));
+        write(&path, true, min);
+        let a = Archive::open(&path).unwrap();
+        let blocks: Vec<_> = a.blocks().map(Result::unwrap).collect();
+        let block_of = |off: u64| blocks.partition_point(|b| b.logical_offset <= off) - 1;
+        for i in 0..a.record_count() {
+            let r = a.record(i).unwrap();
+            let (first, last) = (block_of(r.offset), block_of(r.offset + r.length - 1));
+            if r.length <= 64 << 10 {
+                assert_eq!(first, last, "record {i} of {} bytes (min {min})", r.length);
+            } else {
+                // A large record starts a block and ends one: it shares with no other.
+                assert_eq!(blocks[first].logical_offset, r.offset);
+                let b = &blocks[last];
+                assert_eq!(b.logical_offset + b.raw_len as u64, r.offset + r.length);
+            }
+        }
+        if min == DEFAULT_RECORD_BLOCK_MIN {
+            // 4–16 KB records: one block each; the tiny ones share.
+            let (r41, r42) = (a.record(41).unwrap(), a.record(42).unwrap());
+            assert_eq!(block_of(r41.offset), block_of(r42.offset));
+            let r = a.record(5).unwrap();
+            assert_eq!(blocks[block_of(r.offset)].raw_len as u64, r.length);
+        }
+    }
+}
+
+#[test]
+fn shuffled_gather_decodes_about_what_it_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.hxz");
+    let recs = write(&path, true, DEFAULT_RECORD_BLOCK_MIN);
+    let a = mapped(&path);
+    let order: Vec<u64> = (0..recs.len() as u64).map(|i| (i * 131) % 300).collect();
+    for batch in order.chunks(64) {
+        let ranges: Vec<(u64, usize)> = batch
+            .iter()
+            .map(|&i| {
+                let r = a.record(i).unwrap();
+                (r.offset, r.length as usize)
+            })
+            .collect();
+        let (buf, placed) = a.read_gather(&ranges).unwrap();
+        for (k, &i) in batch.iter().enumerate() {
+            let Placed::Buffer(start) = placed[k] else {
+                panic!("compressed record {i} placed in the map")
+            };
+            assert_eq!(&buf[start..start + ranges[k].1], &recs[i as usize][..]);
+        }
+    }
+    let s = a.stats();
+    let total: u64 = recs.iter().map(|r| r.len() as u64).sum();
+    assert_eq!(s.bytes_returned, total);
+    assert!(s.amplification() <= 1.05, "{s:?}");
+    assert_eq!(s.bytes_mapped, 0);
+}
+
+#[test]
+fn raw_blocks_are_served_from_the_map_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("raw.hxz");
+    let recs = write(&path, false, DEFAULT_RECORD_BLOCK_MIN);
+    let a = mapped(&path);
+    let map = a.store().mapped().unwrap();
+    let ranges: Vec<(u64, usize)> = [3u64, 200, 17, 41]
+        .iter()
+        .map(|&i| {
+            let r = a.record(i).unwrap();
+            (r.offset, r.length as usize)
+        })
+        .collect();
+    let (buf, placed) = a.read_gather(&ranges).unwrap();
+    for (k, &i) in [3usize, 200, 17, 41].iter().enumerate() {
+        let bytes = match placed[k] {
+            Placed::Mapped(at) => &map[at..at + ranges[k].1],
+            Placed::Buffer(at) => &buf[at..at + ranges[k].1],
+        };
+        assert_eq!(bytes, &recs[i][..], "record {i}");
+    }
+    // 3 and 200 lie in one raw block each; 17 (200 KB) spans blocks and is copied.
+    assert!(matches!(placed[0], Placed::Mapped(_)));
+    assert!(matches!(placed[1], Placed::Mapped(_)));
+    assert!(matches!(placed[2], Placed::Buffer(_)));
+    let s = a.stats();
+    assert_eq!(
+        s.bytes_mapped,
+        (ranges[0].1 + ranges[1].1 + ranges[3].1) as u64
+    );
+
+    // A flipped byte in a raw block: refused, not returned.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let Placed::Mapped(at) = placed[0] else {
+        unreachable!()
+    };
+    bytes[at + 100] ^= 1;
+    let bad = dir.path().join("bad.hxz");
+    std::fs::write(&bad, &bytes).unwrap();
+    let err = mapped(&bad).read_gather(&ranges[..1]).unwrap_err();
+    assert!(err.to_string().contains("crc32c"), "{err}");
+}

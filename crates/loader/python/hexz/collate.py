@@ -1,0 +1,134 @@
+"""Turning a batch of samples into tensors without copying them again: :func:`collate`
+(a ``collate_fn`` for ``torch.utils.data.DataLoader``) and :class:`Ragged`.
+
+A :class:`~hexz.Dataset` reads a batch into one buffer, the samples back to back, and hands
+the DataLoader a list of views of it that remembers that buffer. :func:`collate` turns such a
+list into one tensor per column by viewing the buffer (no copy): ``(B, *shape)`` for arrays,
+a :class:`Ragged` for variable-length samples. A batch that is not laid out that way (samples
+served from the memory map, a ``transform``, another dataset) is copied once into a new
+tensor. With ``num_workers > 0`` the batch crosses the process boundary as these few tensors
+(PyTorch moves each to shared memory once), not as one pickle per sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from . import _compat
+
+__all__ = ["Batch", "Column", "Ragged", "collate"]
+
+
+class Column(NamedTuple):
+    """One column of a batch (one array or record group): its samples' bytes back to back in
+    ``data`` (a ``uint8`` view of the batch buffer) at ``offsets`` (B+1 of them), or ``data``
+    None when the samples are not contiguous (views of the memory map)."""
+
+    data: Any
+    offsets: Any
+    dtype: str
+    shape: tuple[int, ...]
+
+
+class Batch(list):  # type: ignore[type-arg]
+    """The list of samples a :class:`~hexz.Dataset` returns for one batch, remembering the
+    buffer they are views of (``columns``), so :func:`collate` needs no copy."""
+
+    columns: Sequence[Column] = ()
+
+
+class Ragged:
+    """Variable-length samples of one batch: ``values``, all their bytes in one 1-D tensor,
+    and ``offsets`` (B+1 ``int64``), so sample ``i`` is ``values[offsets[i]:offsets[i+1]]``."""
+
+    __slots__ = ("offsets", "values")
+
+    def __init__(self, values: Any, offsets: Any) -> None:
+        self.values = values
+        self.offsets = offsets
+
+    def __len__(self) -> int:
+        return int(self.offsets.shape[0]) - 1
+
+    def __getitem__(self, i: int) -> Any:
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"sample {i} out of range ({n} samples)")
+        return self.values[int(self.offsets[i]) : int(self.offsets[i + 1])]
+
+    def __iter__(self) -> Any:
+        return (self[i] for i in range(len(self)))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of all samples."""
+        return int(self.values.numel()) * int(self.values.element_size())
+
+    def __getstate__(self) -> tuple[Any, Any]:
+        return (self.values, self.offsets)
+
+    def __setstate__(self, state: tuple[Any, Any]) -> None:
+        self.values, self.offsets = state
+
+    def __repr__(self) -> str:
+        return f"<hexz.Ragged {len(self)} samples, {self.nbytes} bytes>"
+
+
+def collate(batch: Sequence[Any]) -> Any:
+    """A ``collate_fn`` for ``DataLoader``: one tensor per column of the batch.
+
+    Fixed-shape samples become a ``(B, *shape)`` tensor; variable-length ones (records of
+    ``bytes``, files, raw-stream blocks) a :class:`Ragged`; tuples of columns a tuple. A batch
+    from a :class:`~hexz.Dataset` (without ``transform``) is viewed in place; any other is
+    copied once. Samples of other types go to PyTorch's ``default_collate``."""
+    columns = getattr(batch, "columns", ())
+    if columns:
+        out = [
+            _from_column(c, [s[k] if len(columns) > 1 else s for s in batch])
+            for k, c in enumerate(columns)
+        ]
+        return out[0] if len(out) == 1 else tuple(out)
+    if not batch:
+        return []
+    first = batch[0]
+    if isinstance(first, tuple):
+        return tuple(collate([s[k] for s in batch]) for k in range(len(first)))
+    np = _compat.numpy()
+    if isinstance(first, np.ndarray):
+        return _from_arrays(batch)
+    torch = _compat.torch()
+    return torch.utils.data.default_collate(list(batch))
+
+
+def _from_column(c: Column, samples: list[Any]) -> Any:
+    torch = _compat.torch()
+    if c.data is None:
+        return _from_arrays(samples)
+    if c.dtype == "bytes":
+        return Ragged(torch.from_numpy(c.data), torch.from_numpy(c.offsets))
+    np = _compat.numpy()
+    arr = c.data.view(np.dtype(c.dtype)).reshape((len(samples), *c.shape))
+    return torch.from_numpy(arr)
+
+
+def _from_arrays(samples: Sequence[Any]) -> Any:
+    """Copies NumPy samples once into one tensor (same shape and dtype) or a Ragged."""
+    np = _compat.numpy()
+    torch = _compat.torch()
+    shapes = {s.shape for s in samples}
+    dtypes = {s.dtype for s in samples}
+    if len(shapes) == 1 and len(dtypes) == 1:
+        return torch.from_numpy(np.stack(samples))
+    if len(dtypes) == 1 and all(s.ndim == 1 for s in samples):
+        sizes = np.fromiter((s.shape[0] for s in samples), dtype=np.int64, count=len(samples))
+        offsets = np.zeros(len(samples) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        values = np.concatenate(samples) if samples else np.empty(0, dtype=np.uint8)
+        return Ragged(torch.from_numpy(values), torch.from_numpy(offsets))
+    raise TypeError(
+        "hexz.collate: samples of different shapes "
+        f"{sorted(shapes)[:3]} cannot form one tensor; use a collate_fn of your own"
+    )

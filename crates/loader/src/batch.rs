@@ -1,0 +1,76 @@
+//! Batches of samples: one native call gathers a DataLoader batch into one buffer (views of
+//! the memory map where blocks are stored raw), optionally on a thread of its own so the next
+//! batch is read while Python consumes this one.
+
+use crate::chunk::Chunk;
+use hexz_core::{Archive, Placed};
+use parking_lot::{Condvar, Mutex};
+use std::sync::Arc;
+
+/// A gathered batch as Python receives it: the buffer, each sample's `(start, length)` (in
+/// the buffer, or in the memory map for the positions listed in `mapped`), and those
+/// positions (usually none, or all).
+pub type Gathered = (Chunk, Vec<(usize, usize)>, Vec<usize>);
+
+/// Reads records `indices` (by number) as one batch.
+pub fn gather_records(archive: &Archive, indices: &[u64]) -> hexz_core::Result<Gathered> {
+    let ranges = indices
+        .iter()
+        .map(|&i| archive.record(i).map(|r| (r.offset, r.length as usize)))
+        .collect::<hexz_core::Result<Vec<_>>>()?;
+    gather_ranges(archive, &ranges)
+}
+
+/// Reads `(offset, length)` ranges of the logical stream as one batch.
+pub fn gather_ranges(archive: &Archive, ranges: &[(u64, usize)]) -> hexz_core::Result<Gathered> {
+    let (buf, placed) = archive.read_gather(ranges)?;
+    let mut spans = Vec::with_capacity(ranges.len());
+    let mut mapped = Vec::new();
+    for (k, (p, &(_, len))) in placed.iter().zip(ranges).enumerate() {
+        match *p {
+            Placed::Buffer(start) => spans.push((start, len)),
+            Placed::Mapped(at) => {
+                spans.push((at, len));
+                mapped.push(k);
+            }
+        }
+    }
+    Ok((Chunk::owned(buf), spans, mapped))
+}
+
+/// What a background read leaves for [`PendingBatch::wait`].
+type Slot = Mutex<Option<hexz_core::Result<Gathered>>>;
+
+/// A batch being read on a thread of its own. A plain thread rather than the rayon pool: it
+/// also works in a forked DataLoader worker, whose inherited pool has no threads.
+pub struct PendingBatch {
+    state: Arc<(Slot, Condvar)>,
+}
+
+impl PendingBatch {
+    /// Starts reading records `indices` of `archive`.
+    pub fn spawn(archive: Arc<Archive>, indices: Vec<u64>) -> std::io::Result<PendingBatch> {
+        let state: Arc<(Slot, Condvar)> = Arc::new((Mutex::new(None), Condvar::new()));
+        let done = state.clone();
+        std::thread::Builder::new()
+            .name("hexz-batch".into())
+            .spawn(move || {
+                let result = gather_records(&archive, &indices);
+                *done.0.lock() = Some(result);
+                done.1.notify_all();
+            })?;
+        Ok(PendingBatch { state })
+    }
+
+    /// Waits for the batch; the result can be taken once.
+    pub fn wait(&self) -> Option<hexz_core::Result<Gathered>> {
+        let (slot, cv) = &*self.state;
+        let mut guard = slot.lock();
+        // The thread holds the other reference until it has stored its result; a timed wait
+        // notices a thread that died without storing one.
+        while guard.is_none() && Arc::strong_count(&self.state) > 1 {
+            cv.wait_for(&mut guard, std::time::Duration::from_millis(50));
+        }
+        guard.take()
+    }
+}
