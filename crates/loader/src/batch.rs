@@ -1,5 +1,5 @@
 //! Batches of samples: one native call gathers a DataLoader batch into one buffer (views of
-//! the memory map where blocks are stored raw), optionally on a thread of its own so the next
+//! the memory map where blocks are stored raw), optionally on a background thread so the next
 //! batch is read while Python consumes this one.
 
 use crate::chunk::Chunk;
@@ -41,24 +41,21 @@ pub fn gather_ranges(archive: &Archive, ranges: &[(u64, usize)]) -> hexz_core::R
 /// What a background read leaves for [`PendingBatch::wait`].
 type Slot = Mutex<Option<hexz_core::Result<Gathered>>>;
 
-/// A batch being read on a thread of its own. A plain thread rather than the rayon pool: it
-/// also works in a forked DataLoader worker, whose inherited pool has no threads.
+/// A batch being read in the background, by this process's reader thread.
 pub struct PendingBatch {
     state: Arc<(Slot, Condvar)>,
 }
 
 impl PendingBatch {
-    /// Starts reading records `indices` of `archive`.
+    /// Queues a read of records `indices` of `archive`.
     pub fn spawn(archive: Arc<Archive>, indices: Vec<u64>) -> std::io::Result<PendingBatch> {
         let state: Arc<(Slot, Condvar)> = Arc::new((Mutex::new(None), Condvar::new()));
         let done = state.clone();
-        std::thread::Builder::new()
-            .name("hexz-batch".into())
-            .spawn(move || {
-                let result = gather_records(&archive, &indices);
-                *done.0.lock() = Some(result);
-                done.1.notify_all();
-            })?;
+        reader_thread::run(Box::new(move || {
+            let result = gather_records(&archive, &indices);
+            *done.0.lock() = Some(result);
+            done.1.notify_all();
+        }))?;
         Ok(PendingBatch { state })
     }
 
@@ -72,5 +69,42 @@ impl PendingBatch {
             cv.wait_for(&mut guard, std::time::Duration::from_millis(50));
         }
         guard.take()
+    }
+}
+
+/// One long-lived thread per process that runs queued batch reads in order: no thread is
+/// started per batch. A forked child (a DataLoader worker) inherits the channel but not the
+/// thread, so the thread is keyed by process id and started anew in a child.
+mod reader_thread {
+    use parking_lot::Mutex;
+    use std::sync::mpsc::{channel, Sender};
+
+    type Job = Box<dyn FnOnce() + Send>;
+
+    static READER: Mutex<Option<(u32, Sender<Job>)>> = Mutex::new(None);
+
+    /// Queues `job` on this process's reader thread, starting the thread if needed.
+    pub fn run(job: Job) -> std::io::Result<()> {
+        let pid = std::process::id();
+        let mut reader = READER.lock();
+        let job = match &*reader {
+            Some((owner, tx)) if *owner == pid => match tx.send(job) {
+                Ok(()) => return Ok(()),
+                Err(e) => e.0, // The thread is gone: start another.
+            },
+            _ => job,
+        };
+        let (tx, rx) = channel::<Job>();
+        std::thread::Builder::new()
+            .name("hexz-batch".into())
+            .spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    job();
+                }
+            })?;
+        tx.send(job)
+            .map_err(|_| std::io::Error::other("reader thread stopped"))?;
+        *reader = Some((pid, tx));
+        Ok(())
     }
 }

@@ -297,8 +297,8 @@ impl NativeArchive {
         py.detach(|| batch::gather_ranges(a, &ranges)).py()
     }
 
-    /// Starts reading records `indices` as one batch on a thread of its own; the returned
-    /// object's `wait()` gives what [`Self::gather_records`] would.
+    /// Queues a read of records `indices` as one batch on this process's reader thread; the
+    /// returned object's `wait()` gives what [`Self::gather_records`] would.
     fn submit_records(&self, indices: Vec<u64>) -> PyResult<PendingRead> {
         let pending = batch::PendingBatch::spawn(self.archive.clone(), indices)
             .map_err(|e| PyValueError::new_err(format!("cannot start a read thread: {e}")))?;

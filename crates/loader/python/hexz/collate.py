@@ -7,7 +7,8 @@ list into one tensor per column by viewing the buffer (no copy): ``(B, *shape)``
 a :class:`Ragged` for variable-length samples. A batch that is not laid out that way (samples
 served from the memory map, a ``transform``, another dataset) is copied once into a new
 tensor. With ``num_workers > 0`` the batch crosses the process boundary as these few tensors
-(PyTorch moves each to shared memory once), not as one pickle per sample.
+(PyTorch moves each to shared memory once; a :class:`Ragged` of up to 8 MiB goes by value, as
+one buffer, which is faster at that size), never as one pickle per sample.
 """
 
 from __future__ import annotations
@@ -67,14 +68,26 @@ class Ragged:
         """Bytes of all samples."""
         return int(self.values.numel()) * int(self.values.element_size())
 
-    def __getstate__(self) -> tuple[Any, Any]:
-        return (self.values, self.offsets)
-
-    def __setstate__(self, state: tuple[Any, Any]) -> None:
-        self.values, self.offsets = state
+    def __reduce__(self) -> tuple[Any, tuple[Any, Any]]:
+        # Crossing from a DataLoader worker: a batch of a few MiB goes fastest by value, as
+        # two NumPy buffers through the pipe (measured: 2x the throughput of PyTorch moving
+        # each tensor into a shared-memory segment of its own, for 64 samples of 4-16 KB);
+        # larger ones go the shared-memory way.
+        if self.nbytes <= PICKLE_BY_VALUE_BYTES:
+            return (_ragged_from_numpy, (self.values.numpy(), self.offsets.numpy()))
+        return (Ragged, (self.values, self.offsets))
 
     def __repr__(self) -> str:
         return f"<hexz.Ragged {len(self)} samples, {self.nbytes} bytes>"
+
+
+#: A :class:`Ragged` up to this size is pickled by value, a larger one as shared tensors.
+PICKLE_BY_VALUE_BYTES = 8 << 20
+
+
+def _ragged_from_numpy(values: Any, offsets: Any) -> Ragged:
+    torch = _compat.torch()
+    return Ragged(torch.from_numpy(values), torch.from_numpy(offsets))
 
 
 def collate(batch: Sequence[Any]) -> Any:
