@@ -65,7 +65,7 @@ pub struct ReadOptions {
     /// checked as it is read, so data from an untrusted store is verified end to end.
     #[cfg(feature = "signing")]
     pub verify_key: Option<crate::sign::VerifyingKey>,
-    /// Memory-map a local archive ([`FileStore::open_mapped`]): reads copy from the map, and
+    /// Memory-map a local archive ([`FileStore::open_mapped`]), so that
     /// [`Archive::read_gather`] serves raw blocks in place. Off by default: the file must not
     /// shrink while it is open.
     pub mmap: bool,

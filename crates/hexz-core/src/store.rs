@@ -60,8 +60,8 @@ pub trait ReadAt: Send + Sync {
     }
 }
 
-/// A local file read with positioned reads (`pread`), no shared cursor, or through a
-/// read-only memory map ([`FileStore::open_mapped`]).
+/// A local file read with positioned reads (`pread`), no shared cursor; optionally also
+/// mapped read-only into memory for zero-copy views ([`FileStore::open_mapped`]).
 pub struct FileStore {
     file: File,
     len: u64,
@@ -91,8 +91,8 @@ impl FileStore {
         })
     }
 
-    /// Opens `path` and maps it read-only into memory, so that reads are copies from the map
-    /// (no system call) and raw blocks can be served as views of it ([`ReadAt::mapped`]).
+    /// Opens `path` and also maps it read-only into memory, so that raw blocks can be served
+    /// as views of it ([`ReadAt::mapped`]); reads still use `pread`.
     ///
     /// The file must not shrink while it is open: a truncated mapping faults (`SIGBUS`) on
     /// access. Hexz's own writers never change an archive in place (they rename a new file
@@ -126,12 +126,9 @@ impl ReadAt for FileStore {
         }
         self.bytes_read
             .fetch_add(buf.len() as u64, Ordering::Relaxed);
-        if let Some(map) = &self.map {
-            // In bounds: checked against `len`, the mapped length, above.
-            let start = offset as usize;
-            buf.copy_from_slice(&map[start..start + buf.len()]);
-            return Ok(());
-        }
+        // Positioned reads even when mapped: a copy through the map faults each page in and
+        // charges it to this process (PSS), where `pread` copies from the page cache; the map
+        // is only for the blocks served in place (`mapped`).
         pread_exact(&self.file, offset, buf)
     }
 

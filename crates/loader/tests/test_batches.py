@@ -128,8 +128,8 @@ def test_block_shuffle_stays_within_groups_of_blocks() -> None:
 
 
 def test_shuffle_argument() -> None:
-    assert shuffle_mode(True) == "global" and shuffle_mode(False) == "none"
-    assert shuffle_mode("block") == "block"
+    assert shuffle_mode(True) == "block" and shuffle_mode(False) == "none"
+    assert shuffle_mode("global") == "global"
     with pytest.raises(ValueError, match="shuffle must be"):
         shuffle_mode("sorted")
 

@@ -14,12 +14,15 @@ from . import _compat
 from ._native import PendingRead
 from .collate import Batch, Column
 from .reader import KeyLike, PathLike, PublicKeyLike, _Handle, _remote_options
-from .sampler import Sampler, ShuffleLike, order
+from .sampler import BLOCKS_PER_GROUP, Sampler, ShuffleLike, order
 
 __all__ = ["Dataset", "Loader", "Sampler"]
 
 #: Bytes of samples in one block of a block shuffle, by default (AWS's advice for ranged GETs).
 BLOCK_SHUFFLE_BYTES = 8 << 20
+#: Default block cache, in blocks of the archive's nominal size (64 KiB: 64 MiB, 256 MiB).
+LOCAL_CACHE_BLOCKS = 1024
+REMOTE_CACHE_BLOCKS = 4096
 
 
 class _Group:
@@ -61,7 +64,8 @@ class Dataset:
     Args:
         path: the archive: a local path or a URL.
         transform: applied to each sample.
-        cache_size: block cache size, in blocks.
+        cache_size: block cache size, in blocks of the archive's nominal block size (default
+            1024, or 4096 for a remote archive, which a block shuffle fetches well ahead).
         prefetch_threads: Rust read-ahead threads (default 4; 0 disables prefetch).
         group: name of the array or record group to use.
         sample_size: bytes per sample for raw-stream archives.
@@ -87,7 +91,7 @@ class Dataset:
         self,
         path: PathLike,
         transform: Callable[[Any], Any] | None = None,
-        cache_size: int = 1024,
+        cache_size: int | None = None,
         *,
         prefetch_threads: int = 4,
         group: str | None = None,
@@ -120,6 +124,9 @@ class Dataset:
         )
         if mmap:
             remote["mmap"] = True
+        if cache_size is None:
+            # A remote block shuffle keeps two groups of ~8 MiB blocks decoded ahead.
+            cache_size = REMOTE_CACHE_BLOCKS if "://" in os.fspath(path) else LOCAL_CACHE_BLOCKS
         self._h = _Handle(path, cache_size, prefetch_threads, remote)
         self.transform = transform
         self.as_tensor = as_tensor
@@ -287,6 +294,9 @@ class Dataset:
     def __getitems__(self, indices: Sequence[int]) -> list[Any]:
         """Reads a whole batch in one call (PyTorch's DataLoader uses this)."""
         idx = [self._norm(i) for i in indices]
+        if self._remote_blocks():
+            self._after(idx)  # this batch's blocks too: fetched whole, not sample by sample
+            return self._read(idx)
         out = self._read(idx)
         self._after(idx)
         return out
@@ -303,6 +313,10 @@ class Dataset:
         remote blocks and other archives are decoded into the block cache."""
         if not idx or self.prefetch_batches <= 0 or self._h.prefetch_threads == 0:
             return
+        if self._remote_blocks():
+            assert self._plan is not None
+            self._prefetch_blocks(self._order_ahead(idx), self._plan[3])
+            return
         for batch in self._upcoming(idx):
             key = tuple(batch)
             if self._ahead.has(key):
@@ -318,6 +332,40 @@ class Dataset:
                 native.prefetch_records(self._wanted(batch))
             else:
                 native.prefetch(_merge(self._stream_ranges(batch)))
+
+    def _remote_blocks(self) -> bool:
+        """Whether this is a remote archive of records read in a block-shuffle order."""
+        return (
+            self._remote
+            and bool(self._groups)
+            and self._plan is not None
+            and self._plan[0] == "block"
+        )
+
+    def _prefetch_blocks(self, ahead: Sequence[int], size: int) -> None:
+        """Remote block shuffle: fetches whole blocks of the shuffle (about 8 MiB of samples
+        each) that the coming samples fall in, each once, as a few large ranged requests in
+        flight together, rather than sample by sample."""
+        native = self._h.native
+        for w in sorted({i // size for i in ahead}):
+            if self._ahead.claim_block(w):
+                lo, hi = w * size, min(self._len, (w + 1) * size)
+                native.prefetch_records(self._wanted(range(lo, hi)))
+
+    def _order_ahead(self, idx: list[int]) -> Sequence[int]:
+        """The samples of the announced order after batch ``idx``, two groups of blocks of a
+        block shuffle deep (this process's and, in a worker, the other workers' batches)."""
+        deep = 2 * BLOCKS_PER_GROUP * (self._plan[3] if self._plan else 1)
+        worker = self._worker_plan()
+        if worker is not None:
+            _, o, position, _ = worker
+            p = position.get(idx[0])
+            return () if p is None else o[p : p + deep]
+        if self._order is None:
+            return ()
+        p = self._order_pos
+        self._order_pos = p + len(idx)
+        return self._order[p : p + deep]
 
     def _upcoming(self, idx: list[int]) -> list[list[int]]:
         """The next ``prefetch_batches`` batches after ``idx``, as far as they are known."""
@@ -360,6 +408,7 @@ class Dataset:
             o = order(self._len, *self._plan)
             position = {i: k for k, i in enumerate(o)}
             self._worker = (key, o, position, int(info.num_workers))
+            self._ahead.new_epoch()
         return self._worker
 
     def _set_plan(self, plan: tuple[str, int, int, int]) -> None:
@@ -368,6 +417,7 @@ class Dataset:
     def _announce(self, o: Sequence[int]) -> None:
         self._order = o
         self._order_pos = 0
+        self._ahead.new_epoch()
 
     def _default_block_samples(self) -> int:
         """Samples per block of a block shuffle: about :data:`BLOCK_SHUFFLE_BYTES`."""
@@ -378,8 +428,9 @@ class Dataset:
         self, shuffle: ShuffleLike = True, seed: int = 0, block_samples: int | None = None
     ) -> Sampler:
         """A :class:`Sampler` that tells this dataset the order, so batches are read before
-        they are asked for. ``shuffle``: ``True``/``"global"`` (a full permutation),
-        ``"block"`` (a block shuffle: best for remote archives) or ``False``."""
+        they are asked for. ``shuffle``: ``True``/``"block"`` (a block shuffle, better mixed
+        than LitData's and MosaicML's, cheap locally and from S3), ``"global"`` (a full
+        permutation) or ``False``."""
         return Sampler(self, shuffle=shuffle, seed=seed, block_samples=block_samples)
 
     # -- frameworks -------------------------------------------------------------------------
@@ -430,11 +481,25 @@ class _Ahead:
     def __init__(self) -> None:
         self._pid = os.getpid()
         self._batches: dict[tuple[int, ...], PendingRead | None] = {}
+        self._blocks: set[int] = set()
 
     def _mine(self) -> dict[tuple[int, ...], PendingRead | None]:
         if self._pid != os.getpid():
-            self._pid, self._batches = os.getpid(), {}
+            self._pid, self._batches, self._blocks = os.getpid(), {}, set()
         return self._batches
+
+    def claim_block(self, block: int) -> bool:
+        """Whether block ``block`` of a block shuffle is not yet being fetched this epoch
+        (and marks it so)."""
+        self._mine()
+        if block in self._blocks:
+            return False
+        self._blocks.add(block)
+        return True
+
+    def new_epoch(self) -> None:
+        self._mine()
+        self._blocks.clear()
 
     def has(self, key: tuple[int, ...]) -> bool:
         return key in self._mine()

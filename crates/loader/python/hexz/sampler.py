@@ -6,13 +6,16 @@ rebuild exactly the order their parent announced.
 
 Two shuffles:
 
-- ``"global"`` (``shuffle=True``): a full uniform permutation of all samples. Best mixing; on a
-  local archive with record-aligned blocks it costs no more than reading in order.
-- ``"block"``: the samples are cut into blocks of consecutive samples (about 8 MiB each by
-  default), the blocks are permuted, and the samples of every group of 8 consecutive blocks
-  (in that permuted order) are permuted together. Reads stay within a few MiB-sized regions
-  at a time, so a remote archive is fetched in large ranges, once; the mixing is what
-  LitData's and MosaicML's chunk-wise shuffles give.
+- ``"block"`` (``shuffle=True``, the default): the samples are cut into blocks of consecutive
+  samples (about 8 MiB each by default), the blocks are permuted, and the samples of every
+  group of 8 consecutive blocks (in that permuted order) are permuted together. Reads stay
+  within a few MiB-sized regions at a time, so a remote archive is fetched in large ranges,
+  once, and a local one stays in the CPU's and the kernel's caches. It mixes better than
+  LitData's ``shuffle=True`` (a batch of 64 draws from about 14 of 256 equal slices of a
+  200,000-sample data set, LitData's from 2; ``make bench-loader`` measures it), and a data
+  set smaller than 8 blocks is simply permuted whole.
+- ``"global"``: a full uniform permutation of all samples (a batch draws from about 57 of 256
+  slices). The best mixing, at the price of reading all over the archive.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Sampler", "ShuffleLike", "order", "shuffle_mode"]
 
-#: ``True``/``"global"``, ``"block"``, or ``False``/``"none"`` (the archive's order).
+#: ``True``/``"block"``, ``"global"``, or ``False``/``"none"`` (the archive's order).
 ShuffleLike = bool | str
 
 #: Blocks whose samples a block shuffle permutes together.
@@ -36,13 +39,13 @@ BLOCKS_PER_GROUP = 8
 
 def shuffle_mode(shuffle: ShuffleLike) -> str:
     """``"global"``, ``"block"`` or ``"none"`` for a ``shuffle=`` argument."""
-    if shuffle is True or shuffle == "global":
+    if shuffle is True or shuffle == "block":
+        return "block"
+    if shuffle == "global":
         return "global"
     if shuffle is False or shuffle == "none":
         return "none"
-    if shuffle == "block":
-        return "block"
-    raise ValueError(f"shuffle must be True, False, 'global', 'block' or 'none', not {shuffle!r}")
+    raise ValueError(f"shuffle must be True, False, 'block', 'global' or 'none', not {shuffle!r}")
 
 
 def order(n: int, mode: str, seed: int, epoch: int, block: int = 1) -> Sequence[int]:
@@ -104,8 +107,8 @@ class Sampler:
 
     Args:
         dataset: the :class:`~hexz.Dataset`.
-        shuffle: ``True`` or ``"global"`` (a full permutation, the default), ``"block"`` (a
-            cheaper block shuffle, best for remote archives), ``False`` or ``"none"``.
+        shuffle: ``True`` or ``"block"`` (a block shuffle, the default), ``"global"`` (a full
+            permutation), ``False`` or ``"none"``.
         seed: the shuffle's seed.
         block_samples: samples per block of a block shuffle (default: about 8 MiB of samples).
     """
