@@ -29,7 +29,7 @@ once first): one epoch through ``DataLoader(batch_size=64)`` with ``num_workers`
 
 - Hexz, ``collate_fn=hexz.collate`` (one tensor, or a ``hexz.Ragged`` for variable-length samples;
   the keep-the-list collate if hexz has no ``collate`` yet): ``sampler=ds.sampler(shuffle=True)``
-  (global permutation, the default), ``ds.sampler(shuffle="block")`` (block shuffle),
+  (the block shuffle, the default), ``ds.sampler(shuffle="global")`` (a full permutation),
   ``DataLoader(ds, shuffle=True)`` (torch's permutation), sequential ``ds.sampler(shuffle=False)``
   and ``DataLoader(ds)``. A variant the installed hexz does not offer is skipped, with a message.
 - Peers keep a collate that returns the list of samples: plain files with ``shuffle=True`` (a full
@@ -155,8 +155,8 @@ BASE_LABEL = {
     "litdata": "LitData",
 }
 VARIANT_LABEL = {
-    "global": "`ds.sampler(shuffle=True)`",
-    "block": '`ds.sampler(shuffle="block")`',
+    "global": '`ds.sampler(shuffle="global")`',
+    "block": '`ds.sampler(shuffle=True)` (block, the default)',
     "dataloader": "`DataLoader(ds, shuffle=True)`",
     "seq-sampler": "`ds.sampler(shuffle=False)`",
     "seq-dataloader": "`DataLoader(ds)`",
@@ -385,7 +385,7 @@ def _wds_bin(s):
 
 def hexz_sampler(ds, variant: str):
     """The sampler of a Hexz variant (None: the DataLoader's own); Skip when this hexz lacks it."""
-    arg = {"global": True, "block": "block", "seq-sampler": False}.get(variant)
+    arg = {"global": "global", "block": "block", "seq-sampler": False}.get(variant)
     if arg is None:
         return None
     if arg == "block" and "block_samples" not in inspect.signature(ds.sampler).parameters:
