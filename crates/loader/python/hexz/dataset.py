@@ -353,9 +353,12 @@ class Dataset:
                 native.prefetch_records(self._wanted(range(lo, hi)))
 
     def _order_ahead(self, idx: list[int]) -> Sequence[int]:
-        """The samples of the announced order after batch ``idx``, two groups of blocks of a
-        block shuffle deep (this process's and, in a worker, the other workers' batches)."""
-        deep = 2 * BLOCKS_PER_GROUP * (self._plan[3] if self._plan else 1)
+        """The samples of the announced order from batch ``idx`` on, one group of blocks of a
+        block shuffle deep (this process's and, in a worker, the other workers' batches): the
+        rest of this group and the next are fetched ahead, about 2 x 64 MiB, which with the
+        blocks just read stays within the default remote block cache (256 MiB); deeper, the
+        blocks fetched ahead were evicted before they were read."""
+        deep = BLOCKS_PER_GROUP * (self._plan[3] if self._plan else 1)
         worker = self._worker_plan()
         if worker is not None:
             _, o, position, _ = worker
