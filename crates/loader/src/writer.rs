@@ -128,7 +128,8 @@ impl NativeWriter {
         path, compression = "lz4", level = None, block_size = 65536, threads = 0, dedup = true,
         *, endpoint = None, region = None, path_style = None, anonymous = false, allow_http = false,
         key = None, key_file = None, password = None, kdf = None,
-        signing_key = None, signing_key_file = None
+        signing_key = None, signing_key_file = None,
+        record_block = hexz_core::DEFAULT_RECORD_BLOCK_MIN
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -150,6 +151,7 @@ impl NativeWriter {
         kdf: Option<(u32, u32, u32)>,
         signing_key: Option<String>,
         signing_key_file: Option<PathBuf>,
+        record_block: u32,
     ) -> PyResult<Self> {
         let signing_key = crate::sign::signing_key(signing_key, signing_key_file)?;
         let encryption = crate::reader::key_source(key, key_file, password)?.map(|k| {
@@ -179,6 +181,7 @@ impl NativeWriter {
             block_size,
             threads,
             dedup,
+            record_block_min: record_block,
             archive_id: None,
             encryption,
             ..WriteOptions::default()

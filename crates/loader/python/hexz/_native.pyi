@@ -138,6 +138,7 @@ class NativeWriter:
         kdf: tuple[int, int, int] | None = None,
         signing_key: str | None = None,
         signing_key_file: str | None = None,
+        record_block: int = ...,
     ) -> NativeWriter: ...
     @property
     def closed(self) -> bool: ...

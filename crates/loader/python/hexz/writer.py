@@ -37,6 +37,11 @@ class Writer:
         block_size: bytes per block, a power of two from 4096 to 16 MiB (default 64 KiB).
         threads: compression threads (0 = one per core).
         dedup: store identical blocks once (default True).
+        record_block: records (``add_array``, ``add_records``) are packed whole into blocks,
+            each cut at the first record boundary past this many bytes (default 4096; 0: only
+            at ``block_size``), so a shuffled read of one sample decodes about that sample. A
+            record that fits in a block never straddles two. Larger values compress small
+            records better at the price of decoding more per random read.
         endpoint: S3 endpoint URL, e.g. ``http://127.0.0.1:9000`` (else ``AWS_ENDPOINT_URL``).
         region: S3 region (else ``AWS_REGION``, else ``us-east-1``).
         path_style: path-style (True) or virtual-hosted-style (False) S3 requests.
@@ -73,11 +78,16 @@ class Writer:
         password: str | None = None,
         kdf: tuple[int, int, int] | None = None,
         signing_key: SigningKeyLike | None = None,
+        record_block: int = 4096,
     ) -> None:
         keys = _key_options(key, password)
         keys.update(_signing_key_options(signing_key))
         if kdf is not None and "password" not in keys:
             raise ValueError("kdf applies with a password only")
+        if not 0 <= int(record_block) <= block_size:
+            raise ValueError(
+                f"record_block must be 0 to block_size ({block_size}), got {record_block}"
+            )
         if not 0 <= threads <= MAX_THREADS:
             raise ValueError(f"threads must be 0 (one per core) to {MAX_THREADS}, got {threads}")
         for opt, value in (("endpoint", endpoint), ("region", region)):
@@ -104,6 +114,7 @@ class Writer:
             anonymous=anonymous,
             allow_http=allow_http,
             kdf=kdf,
+            record_block=int(record_block),
             **keys,
         )
         self._unnamed = 0
