@@ -56,8 +56,9 @@ impl Archive {
         if e.codec != Codec::None || skip + len as u64 > e.raw_len as u64 {
             return Ok(None);
         }
-        let start = e.stored_offset as usize;
-        let Some(stored) = map.get(start..start + e.stored_len as usize) else {
+        let start = usize::try_from(e.stored_offset).unwrap_or(usize::MAX);
+        let end = start.checked_add(e.stored_len as usize);
+        let Some(stored) = end.and_then(|end| map.get(start..end)) else {
             return Ok(None); // Out of the file: the ordinary read path reports it.
         };
         inner.check_block(idx, &e, stored)?;
