@@ -69,6 +69,16 @@ fn mapped(path: &std::path::Path) -> Archive {
     .unwrap()
 }
 
+/// The `(offset, length)` of records `ids`, as `read_gather` takes them.
+fn record_ranges(a: &Archive, ids: &[u64]) -> Vec<(u64, usize)> {
+    ids.iter()
+        .map(|&i| {
+            let r = a.record(i).unwrap();
+            (r.offset, r.length as usize)
+        })
+        .collect()
+}
+
 #[test]
 fn records_that_fit_never_straddle_blocks() {
     let dir = tempfile::tempdir().unwrap();
@@ -108,13 +118,7 @@ fn shuffled_gather_decodes_about_what_it_returns() {
     let a = mapped(&path);
     let order: Vec<u64> = (0..recs.len() as u64).map(|i| (i * 131) % 300).collect();
     for batch in order.chunks(64) {
-        let ranges: Vec<(u64, usize)> = batch
-            .iter()
-            .map(|&i| {
-                let r = a.record(i).unwrap();
-                (r.offset, r.length as usize)
-            })
-            .collect();
+        let ranges = record_ranges(&a, batch);
         let (buf, placed) = a.read_gather(&ranges).unwrap();
         for (k, &i) in batch.iter().enumerate() {
             let Placed::Buffer(start) = placed[k] else {
@@ -137,13 +141,7 @@ fn raw_blocks_are_served_from_the_map_and_checked() {
     let recs = write(&path, false, DEFAULT_RECORD_BLOCK_MIN);
     let a = mapped(&path);
     let map = a.store().mapped().unwrap();
-    let ranges: Vec<(u64, usize)> = [3u64, 200, 17, 41]
-        .iter()
-        .map(|&i| {
-            let r = a.record(i).unwrap();
-            (r.offset, r.length as usize)
-        })
-        .collect();
+    let ranges = record_ranges(&a, &[3, 200, 17, 41]);
     let (buf, placed) = a.read_gather(&ranges).unwrap();
     for (k, &i) in [3usize, 200, 17, 41].iter().enumerate() {
         let bytes = match placed[k] {

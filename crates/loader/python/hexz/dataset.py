@@ -124,15 +124,15 @@ class Dataset:
         )
         if mmap:
             remote["mmap"] = True
+        self._remote = "://" in os.fspath(path)
         if cache_size is None:
             # A remote block shuffle keeps two groups of ~8 MiB blocks decoded ahead.
-            cache_size = REMOTE_CACHE_BLOCKS if "://" in os.fspath(path) else LOCAL_CACHE_BLOCKS
+            cache_size = REMOTE_CACHE_BLOCKS if self._remote else LOCAL_CACHE_BLOCKS
         self._h = _Handle(path, cache_size, prefetch_threads, remote)
         self.transform = transform
         self.as_tensor = as_tensor
         self.prefetch_batches = prefetch_batches
         native = self._h.native
-        self._remote = "://" in self._h.path
         groups = [_Group(*g) for g in native.record_groups()]
         self._groups: list[_Group] = []
         self._ranges: list[tuple[int, int]] | None = None

@@ -21,7 +21,7 @@ Two shuffles:
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import _compat
 
@@ -152,6 +152,3 @@ class Sampler:
 
     def __repr__(self) -> str:
         return f"<hexz.Sampler {self.mode} seed={self.seed} epoch={self.epoch}>"
-
-    def __getstate__(self) -> dict[str, Any]:
-        return self.__dict__.copy()
