@@ -2,13 +2,15 @@
 //!
 //! The pure-Python package in `python/hexz` is the public API; this module holds the engine
 //! objects it wraps: [`reader::NativeArchive`], [`writer::NativeWriter`], [`chunk::Chunk`],
-//! [`reader::PendingRead`] (a batch read in the background, [`batch`]) and
+//! [`reader::PendingRead`] (a batch read in the background, [`batch`]),
+//! [`order::NativeShare`] (a rank's part of an epoch's sample order) and
 //! [`mount::NativeMount`].
 
 mod batch;
 mod chunk;
 mod errors;
 mod mount;
+mod order;
 mod reader;
 mod remote;
 mod sign;
@@ -24,6 +26,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<chunk::Chunk>()?;
     m.add_class::<reader::PendingRead>()?;
     m.add_class::<mount::NativeMount>()?;
+    m.add_class::<order::NativeShare>()?;
     m.add_function(wrap_pyfunction!(sign::keygen, m)?)?;
     m.add_function(wrap_pyfunction!(sign::sign_file, m)?)?;
     m.add_function(wrap_pyfunction!(sign::check_signature, m)?)?;
