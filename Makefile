@@ -125,6 +125,12 @@ bench-loader: ## Loader vs LitData, MDS, WebDataset, plain files: samples/s, CPU
 	@MAKE="$(MAKE)" scripts/ensure-develop.sh "$(VENV)" $(STAMPS)/develop
 	@"$(PYTHON)" benchmarks/loader_bench.py
 
+bench-ddp: apt-build ## Data-parallel loader (issue 12): samples/s per rank under torchrun (gloo) vs one process (DDP_BENCH_ROUNDS=1: quick)
+	@$(MAKE) venv
+	@scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)" $(LOADER)/requirements-test.txt $(STAMPS)/venv-test
+	@MAKE="$(MAKE)" scripts/ensure-develop.sh "$(VENV)" $(STAMPS)/develop
+	@$(VENV)/bin/python benchmarks/ddp_bench.py
+
 bench-remote: apt-build venv ## Remote reads: HTTP (nginx, hexz serve), S3 (moto), DataLoader from s3s-fs + 20 ms vs MDS/LitData (REMOTE_BENCH_MB=100: quick; ARGS=--record)
 	$(CARGO) build --release -p hexz-cli -p hexz-faultproxy $(LOCKED)
 	@MAKE="$(MAKE)" scripts/ensure-develop.sh "$(VENV)" $(STAMPS)/develop

@@ -5,8 +5,9 @@ decoded, and prefetch ahead on Rust threads. The public API:
 
 - :func:`open`, :class:`Reader`, :class:`AsyncReader`, :class:`Writer`
 - :func:`read_array`, :func:`load_array` (NumPy)
-- :class:`Dataset` / :class:`Loader`, :class:`Sampler`, :func:`collate`, :class:`Ragged`
-  (PyTorch), :func:`tf_dataset` (TensorFlow)
+- :class:`Dataset` / :class:`Loader`, :class:`Sampler`, :class:`IterableDataset`,
+  :func:`collate`, :class:`Ragged` (PyTorch), :func:`resume_state` (continuing a saved
+  epoch on any number of GPUs and workers), :func:`tf_dataset` (TensorFlow)
 - :func:`mount` (a read-only FUSE mount, Linux): ``with hexz.mount("a.hxz") as mp: mp.path``
 - signatures: :func:`keygen`, :func:`sign`, :func:`verify`, ``Writer(..., signing_key=...)``
   and ``verify_key=`` wherever an archive is opened
@@ -21,7 +22,7 @@ variables and profile, or the keyword options ``endpoint``, ``region``, ``path_s
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._native import FORMAT_VERSION
 from ._native import __version__ as __version__
@@ -41,8 +42,12 @@ from .errors import (
 from .mount import Mount, mount
 from .reader import AsyncReader, Entry, EntryReader, Reader
 from .signing import keygen, sign, verify
+from .state import resume_state
 from .tensorflow import tf_dataset
 from .writer import Writer
+
+if TYPE_CHECKING:
+    from .iterable import IterableDataset
 
 __all__ = [
     "FORMAT_VERSION",
@@ -54,6 +59,7 @@ __all__ = [
     "FormatError",
     "HexzError",
     "IntegrityError",
+    "IterableDataset",
     "Loader",
     "Mount",
     "Ragged",
@@ -71,6 +77,7 @@ __all__ = [
     "mount",
     "open",
     "read_array",
+    "resume_state",
     "sign",
     "tf_dataset",
     "verify",
@@ -89,3 +96,12 @@ def open(path: str | os.PathLike[str], mode: str = "r", **kwargs: Any) -> Any:
     if mode in ("w", "wb"):
         return Writer(path, **kwargs)
     raise ValueError(f"invalid mode {mode!r}: use 'r' or 'w'")
+
+
+def __getattr__(name: str) -> Any:
+    # IterableDataset subclasses PyTorch's, made on first use so `import hexz` skips torch.
+    if name == "IterableDataset":
+        from . import iterable
+
+        return iterable.IterableDataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

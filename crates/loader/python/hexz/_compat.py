@@ -36,6 +36,14 @@ def torch() -> Any:
     return t
 
 
+def has_torch() -> bool:
+    try:
+        torch()
+    except ImportError:
+        return False
+    return True
+
+
 def tensorflow() -> Any:
     try:
         import tensorflow as tf

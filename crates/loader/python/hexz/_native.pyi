@@ -11,6 +11,7 @@ __all__ = [
     "Chunk",
     "PendingRead",
     "NativeMount",
+    "NativeShare",
     "keygen",
     "sign_file",
     "check_signature",
@@ -207,3 +208,25 @@ def sign_file(
 ) -> dict[str, Any]:
     """Signs the local archive at ``path``: a signed copy put at ``output`` atomically, or in
     place without it; returns ``root_hash``, ``public_key``, ``replaced`` and ``file_size``."""
+
+@final
+class NativeShare:
+    """Rank ``rank`` of ``world_size``'s samples of an epoch's order (the ``hexz-order``
+    crate), from global position ``start``."""
+
+    def __new__(
+        cls,
+        n: int,
+        shuffle: str,
+        seed: int,
+        epoch: int,
+        block: int,
+        rank: int,
+        world_size: int,
+        start: int,
+        drop_last: bool,
+    ) -> NativeShare: ...
+    def __len__(self) -> int: ...
+    def take(self, first: int, count: int) -> list[int]: ...
+    def index_of(self, index: int) -> int | None: ...
+    def resume_position(self, taken: int) -> int: ...

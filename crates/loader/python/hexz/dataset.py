@@ -14,7 +14,7 @@ from . import _compat
 from ._native import PendingRead
 from .collate import Batch, Column
 from .reader import KeyLike, PathLike, PublicKeyLike, _Handle, _remote_options
-from .sampler import BLOCKS_PER_GROUP, Sampler, ShuffleLike, order
+from .sampler import BLOCKS_PER_GROUP, Sampler, Share, ShareKey, ShuffleLike
 
 __all__ = ["Dataset", "Loader", "Sampler"]
 
@@ -167,9 +167,9 @@ class Dataset:
         self._logical_size = len(native)
         self._order: Sequence[int] | None = None
         self._order_pos = 0
-        # (mode, seed, epoch, block) of the Sampler, so DataLoader workers rebuild the order.
-        self._plan: tuple[str, int, int, int] | None = None
-        self._worker: tuple[Any, Sequence[int], dict[int, int], int] | None = None
+        # The Sampler's share of the next iteration, so DataLoader workers rebuild it.
+        self._plan: ShareKey | None = None
+        self._worker: tuple[Any, Share, int] | None = None
         self._last_end = 0
         self._ahead = _Ahead()
         self._map_of: tuple[Any, Any] | None = None
@@ -315,7 +315,7 @@ class Dataset:
             return
         if self._remote_blocks():
             assert self._plan is not None
-            self._prefetch_blocks(self._order_ahead(idx), self._plan[3])
+            self._prefetch_blocks(self._order_ahead(idx), self._plan.block)
             return
         for batch in self._upcoming(idx):
             key = tuple(batch)
@@ -339,7 +339,7 @@ class Dataset:
             self._remote
             and bool(self._groups)
             and self._plan is not None
-            and self._plan[0] == "block"
+            and self._plan.mode == "block"
         )
 
     def _prefetch_blocks(self, ahead: Sequence[int], size: int) -> None:
@@ -358,11 +358,13 @@ class Dataset:
         rest of this group and the next are fetched ahead, about 2 x 64 MiB, which with the
         blocks just read stays within the default remote block cache (256 MiB); deeper, the
         blocks fetched ahead were evicted before they were read."""
-        deep = BLOCKS_PER_GROUP * (self._plan[3] if self._plan else 1)
+        plan = self._plan
+        # A rank takes every world_size-th sample: a group's worth of its share is shorter.
+        deep = BLOCKS_PER_GROUP * plan.block // plan.world_size if plan else BLOCKS_PER_GROUP
         worker = self._worker_plan()
         if worker is not None:
-            _, o, position, _ = worker
-            p = position.get(idx[0])
+            _, o, _ = worker
+            p = o.index_of(idx[0])
             return () if p is None else o[p : p + deep]
         if self._order is None:
             return ()
@@ -376,8 +378,8 @@ class Dataset:
         worker = self._worker_plan()
         if worker is not None:
             # A DataLoader worker gets every num_workers-th batch of the Sampler's order.
-            _, o, position, workers = worker
-            p = position.get(idx[0])
+            _, o, workers = worker
+            p = o.index_of(idx[0])
             if p is None:
                 return []
             step = n * workers
@@ -399,27 +401,26 @@ class Dataset:
         self._last_end = idx[-1] + 1
         return [b for b in out if b]
 
-    def _worker_plan(self) -> tuple[Any, Sequence[int], dict[int, int], int] | None:
-        """In a DataLoader worker of a loader driven by a :class:`Sampler`: the order (rebuilt
-        from the sampler's plan), each index's position in it, and the worker count."""
+    def _worker_plan(self) -> tuple[Any, Share, int] | None:
+        """In a DataLoader worker of a loader driven by a :class:`Sampler`: this rank's share
+        of the order (rebuilt from the sampler's plan) and the worker count."""
         torch = sys.modules.get("torch")
         info = torch.utils.data.get_worker_info() if torch is not None else None
         if self._plan is None or info is None:
             return None
         key = (self._plan, info.id)
         if self._worker is None or self._worker[0] != key:
-            o = order(self._len, *self._plan)
-            position = {i: k for k, i in enumerate(o)}
-            self._worker = (key, o, position, int(info.num_workers))
+            self._worker = (key, Share(self._plan), int(info.num_workers))
             self._ahead.new_epoch()
         return self._worker
 
-    def _set_plan(self, plan: tuple[str, int, int, int]) -> None:
+    def _set_plan(self, plan: ShareKey) -> None:
         self._plan = plan
 
-    def _announce(self, o: Sequence[int]) -> None:
+    def _announce(self, o: Sequence[int], pos: int = 0) -> None:
+        """The order this process reads next, from its position ``pos`` on."""
         self._order = o
-        self._order_pos = 0
+        self._order_pos = pos
         self._ahead.new_epoch()
 
     def _default_block_samples(self) -> int:
@@ -428,19 +429,62 @@ class Dataset:
         return max(1, BLOCK_SHUFFLE_BYTES // per_sample)
 
     def sampler(
-        self, shuffle: ShuffleLike = True, seed: int = 0, block_samples: int | None = None
+        self,
+        shuffle: ShuffleLike = True,
+        seed: int = 0,
+        block_samples: int | None = None,
+        *,
+        rank: int | None = None,
+        world_size: int | None = None,
+        drop_last: bool = False,
     ) -> Sampler:
         """A :class:`Sampler` that tells this dataset the order, so batches are read before
         they are asked for. ``shuffle``: ``True``/``"block"`` (a block shuffle, better mixed
         than LitData's and MosaicML's, cheap locally and from S3), ``"global"`` (a full
-        permutation) or ``False``."""
-        return Sampler(self, shuffle=shuffle, seed=seed, block_samples=block_samples)
+        permutation) or ``False``. Under ``torch.distributed`` (or with ``rank=`` and
+        ``world_size=``) it yields this rank's share; it saves and restores its place with
+        ``state_dict()``/``load_state_dict()`` (see :class:`Sampler`)."""
+        return Sampler(
+            self,
+            shuffle=shuffle,
+            seed=seed,
+            block_samples=block_samples,
+            rank=rank,
+            world_size=world_size,
+            drop_last=drop_last,
+        )
 
     # -- frameworks -------------------------------------------------------------------------
 
-    def to_tensorflow(self) -> Any:
-        """A ``tf.data.Dataset`` of the samples, with their dtypes and shapes."""
+    def to_tensorflow(
+        self,
+        *,
+        shuffle: ShuffleLike = False,
+        seed: int = 0,
+        epoch: int = 0,
+        shard: tuple[int, int] | None = None,
+        drop_last: bool = False,
+        block_samples: int | None = None,
+    ) -> Any:
+        """A ``tf.data.Dataset`` of the samples, with their dtypes and shapes.
+
+        ``shard=(index, count)`` yields shard ``index`` of ``count`` the way
+        :class:`Sampler` splits an epoch across ranks (every ``count``-th sample of the
+        order, the same number in every shard; ``drop_last`` as there), in the order of
+        ``shuffle``, ``seed`` and ``epoch`` (see :class:`Sampler`)."""
         tf = _compat.tensorflow()
+        index, count = shard if shard is not None else (0, 1)
+        sampler = Sampler(
+            self,
+            shuffle=shuffle,
+            seed=seed,
+            block_samples=block_samples,
+            rank=index,
+            world_size=count,
+            drop_last=drop_last,
+        )
+        sampler.set_epoch(epoch)
+        share = sampler.order()
 
         def spec(g: _Group | None) -> Any:
             if g is None or g.dtype == "bytes":
@@ -456,7 +500,8 @@ class Dataset:
             signature = spec(None)
 
         def generate() -> Iterator[Any]:
-            yield from iter(self)
+            for first in range(0, len(share), 64):
+                yield from self.__getitems__(share[first : first + 64])
 
         return tf.data.Dataset.from_generator(generate, output_signature=signature)
 
