@@ -4,6 +4,10 @@
 //! guarantees it and it is checked again here), no write goes through a symlink (every ancestor
 //! of a target is checked with `symlink_metadata`), and files are created with `O_EXCL`, which
 //! never follows a symlink at the last component.
+//!
+//! Nothing the user had is lost: each file and symlink is written to a new hidden name beside
+//! its target and renamed over it only when complete, so an entry that fails to read (a
+//! damaged block, a wrong key) leaves an existing file as it was.
 
 use super::Global;
 use crate::{progress, size};
@@ -23,7 +27,8 @@ Extract files, directories and symlinks into DIR (created when missing).
 
 Recreates permission bits (except setuid and setgid), modification times (to the nanosecond)
 and symlink targets as stored. Raw streams (`disk`, `memory`) become regular files. Existing
-files at the same paths are replaced; an existing directory is kept.
+files at the same paths are replaced, each only once its entry was read and checked whole (a
+damaged entry leaves the existing file untouched); an existing directory is kept.
 
 ENTRY selects what to extract: a file, or a directory with everything under it; by default,
 everything.
@@ -141,21 +146,18 @@ impl Extractor<'_> {
         let path = self.target(&e.path)?;
         self.make_parents(&path)?;
         let existing = fs::symlink_metadata(&path);
-        if let Ok(md) = &existing {
-            // Replace files and symlinks (never following them); keep real directories.
-            if md.is_dir() {
-                if e.kind != EntryKind::Dir {
-                    bail!("{} exists and is a directory", path.display());
-                }
-            } else {
-                fs::remove_file(&path)
-                    .with_context(|| format!("cannot replace {}", path.display()))?;
-            }
+        if existing.as_ref().is_ok_and(|md| md.is_dir()) && e.kind != EntryKind::Dir {
+            bail!("{} exists and is a directory", path.display());
         }
         match e.kind {
             EntryKind::File | EntryKind::Stream => self.write_file(e, &path),
             EntryKind::Dir => {
                 if !existing.as_ref().is_ok_and(|md| md.is_dir()) {
+                    if existing.is_ok() {
+                        // A file or symlink where the archive has a directory.
+                        fs::remove_file(&path)
+                            .with_context(|| format!("cannot replace {}", path.display()))?;
+                    }
                     fs::create_dir(&path)
                         .with_context(|| format!("cannot create {}", path.display()))?;
                 }
@@ -165,11 +167,16 @@ impl Extractor<'_> {
             }
             EntryKind::Symlink => {
                 let target = e.target.as_deref().unwrap_or_default();
-                platform::symlink(target, &path)
+                let staged = stage(&path, |tmp| platform::symlink(target, tmp))
                     .with_context(|| format!("cannot create symlink {}", path.display()))?;
                 let t = filetime_of(e.mtime_ns);
-                filetime::set_symlink_file_times(&path, t, t)
-                    .with_context(|| format!("cannot set the time of {}", path.display()))
+                filetime::set_symlink_file_times(staged.path(), t, t)
+                    .with_context(|| format!("cannot set the time of {}", path.display()))?;
+                staged
+                    .persist(&path)
+                    .map_err(|e| e.error)
+                    .with_context(|| format!("cannot replace {}", path.display()))?;
+                Ok(())
             }
         }
     }
@@ -215,9 +222,11 @@ impl Extractor<'_> {
         Ok(())
     }
 
+    /// Writes the entry to a new file beside `path` and renames it over `path` only once the
+    /// whole entry was read and checked: a damaged entry leaves the user's file as it was.
     fn write_file(&mut self, e: &Entry, path: &Path) -> Result<()> {
-        let mut file = platform::create_new(path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
+        let mut staged = stage(path, platform::create_new)
+            .with_context(|| format!("cannot create a file beside {}", path.display()))?;
         if self.buf.is_empty() && e.size > 0 {
             self.buf = vec![0; 4 << 20];
         }
@@ -227,15 +236,22 @@ impl Extractor<'_> {
             if n == 0 {
                 bail!("the archive ended early at byte {pos} of {}", e.size);
             }
-            file.write_all(&self.buf[..n])
+            staged
+                .as_file_mut()
+                .write_all(&self.buf[..n])
                 .with_context(|| format!("cannot write {}", path.display()))?;
             pos += n as u64;
             self.bar.inc(n as u64);
         }
-        platform::set_mode(&file, e.mode)
+        platform::set_mode(staged.as_file(), e.mode)
             .with_context(|| format!("cannot set the mode of {}", path.display()))?;
-        filetime::set_file_handle_times(&file, None, Some(filetime_of(e.mtime_ns)))
-            .with_context(|| format!("cannot set the time of {}", path.display()))
+        filetime::set_file_handle_times(staged.as_file(), None, Some(filetime_of(e.mtime_ns)))
+            .with_context(|| format!("cannot set the time of {}", path.display()))?;
+        staged
+            .persist(path)
+            .map_err(|e| e.error)
+            .with_context(|| format!("cannot replace {}", path.display()))?;
+        Ok(())
     }
 
     /// Sets directory modes and times, deepest first, now that their contents are written.
@@ -250,6 +266,19 @@ impl Extractor<'_> {
         }
         Ok(())
     }
+}
+
+/// A new file system object made by `make` at a fresh hidden name in `path`'s directory,
+/// removed again when dropped unless persisted (renamed over `path`, replacing a file or
+/// symlink there without following it).
+fn stage<R>(
+    path: &Path,
+    make: impl FnMut(&Path) -> io::Result<R>,
+) -> io::Result<tempfile::NamedTempFile<R>> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    tempfile::Builder::new()
+        .prefix(".hexz-extract-")
+        .make_in(dir, make)
 }
 
 fn filetime_of(ns: i64) -> filetime::FileTime {

@@ -103,3 +103,70 @@ fn replaces_a_symlink_at_a_file_path_without_following_it() {
         .file_type()
         .is_symlink());
 }
+
+#[test]
+fn a_damaged_entry_leaves_the_existing_file_untouched() {
+    let t = TempDir::new().expect("tempdir");
+    let archive = t.path().join("one.hxz");
+    let mut w = ArchiveWriter::create(&archive, WriteOptions::default()).expect("create");
+    w.add_bytes("data.txt", &crate::util::noise(100_000, 3), meta())
+        .expect("add");
+    w.add_symlink("link", "data.txt", meta()).expect("symlink");
+    w.finish().expect("finish");
+    // The first data block starts right after the 128-byte header.
+    let mut bytes = std::fs::read(&archive).expect("read");
+    bytes[128 + 10] ^= 0x40;
+    std::fs::write(&archive, bytes).expect("write");
+
+    let dest = t.path().join("dest");
+    std::fs::create_dir(&dest).expect("mkdir");
+    std::fs::write(dest.join("data.txt"), b"precious").expect("write");
+    let err = fails([
+        "extract",
+        archive.to_str().expect("utf-8"),
+        dest.to_str().expect("utf-8"),
+    ]);
+    assert!(err.contains("data.txt"), "{err}");
+    assert_eq!(
+        std::fs::read(dest.join("data.txt")).expect("read"),
+        b"precious"
+    );
+    let names: Vec<_> = std::fs::read_dir(&dest)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names, ["data.txt"], "no temporary file is left behind");
+}
+
+#[cfg(unix)]
+#[test]
+fn existing_files_and_symlinks_are_replaced_whole() {
+    let t = TempDir::new().expect("tempdir");
+    let archive = t.path().join("two.hxz");
+    let mut w = ArchiveWriter::create(&archive, WriteOptions::default()).expect("create");
+    w.add_bytes("a", b"new contents", meta()).expect("add");
+    w.add_symlink("l", "a", meta()).expect("symlink");
+    w.finish().expect("finish");
+    let dest = t.path().join("dest");
+    std::fs::create_dir(&dest).expect("mkdir");
+    let outside = t.path().join("outside");
+    std::fs::write(&outside, b"keep").expect("write");
+    // A symlink at a file's path is replaced, not written through.
+    std::os::unix::fs::symlink(&outside, dest.join("a")).expect("symlink");
+    std::fs::write(dest.join("l"), b"old file where the link goes").expect("write");
+    ok([
+        "extract",
+        "-q",
+        archive.to_str().expect("utf-8"),
+        dest.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        std::fs::read(dest.join("a")).expect("read"),
+        b"new contents"
+    );
+    assert_eq!(std::fs::read(&outside).expect("read"), b"keep");
+    assert_eq!(
+        std::fs::read_link(dest.join("l")).expect("readlink"),
+        Path::new("a")
+    );
+}
