@@ -221,8 +221,10 @@ impl Args {
                 d.display()
             );
         }
-        if let (Source::Dir(d), None) = (&source, output_url(&self.output)) {
-            check_output_outside(d, &self.output)?;
+        match (&source, output_url(&self.output)) {
+            (Source::Dir(d), None) => check_output_outside(d, &self.output)?,
+            (Source::File(f), None) => check_output_is_not_input(f, &self.output)?,
+            _ => {}
         }
         let metadata = self.metadata.map(|m| read_metadata(&m)).transpose()?;
         let signing_key = match &self.sign_key {
@@ -285,6 +287,19 @@ fn check_output_outside(dir: &Path, output: &Path) -> Result<()> {
                 dir.display()
             );
         }
+    }
+    Ok(())
+}
+
+/// Refuses an output that is the input file under any name (the same path spelled another
+/// way, a symlink to it, a hard link): the archive would replace what it is made from.
+fn check_output_is_not_input(input: &Path, output: &Path) -> Result<()> {
+    if same_file::is_same_file(input, output).unwrap_or(false) {
+        bail!(
+            "the output {} is the input file {}; write it elsewhere",
+            output.display(),
+            input.display()
+        );
     }
     Ok(())
 }

@@ -79,3 +79,34 @@ fn invalid_pack_options() {
     fails(["pack", f, "/nonexistent/dir/out.hxz"]);
     fails(["pack", f, t.path().to_str().expect("utf-8")]);
 }
+
+#[test]
+fn pack_refuses_to_write_over_its_input_under_any_name() {
+    let t = TempDir::new().expect("tempdir");
+    let input = t.path().join("d.bin");
+    let data = text(50_000);
+    std::fs::write(&input, &data).expect("write");
+    let sub = t.path().join("sub");
+    std::fs::create_dir(&sub).expect("mkdir");
+    let dotted = format!("{}/sub/../d.bin", t.path().display());
+    let mut names = vec![input.display().to_string(), dotted];
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&input, t.path().join("link.hxz")).expect("symlink");
+        std::fs::hard_link(&input, t.path().join("hard.hxz")).expect("link");
+        names.push(arg(t.path(), "link.hxz"));
+        names.push(arg(t.path(), "hard.hxz"));
+    }
+    for out in &names {
+        let err = fails(["pack", "-q", input.to_str().expect("utf-8"), out]);
+        assert!(err.contains("is the input file"), "{out}: {err}");
+        assert_eq!(std::fs::read(&input).expect("read"), data, "{out}");
+    }
+    // Relative spellings, from inside the directory.
+    let out = crate::util::cmd(["pack", "-q", "d.bin", "./d.bin"])
+        .current_dir(t.path())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read(&input).expect("read"), data);
+}
