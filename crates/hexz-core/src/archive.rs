@@ -26,6 +26,8 @@ use std::sync::Arc;
 const TAIL_READ: u64 = 64 * 1024;
 /// Smallest byte budget of the index page and record page caches.
 const PAGE_CACHE_MIN: usize = 32 << 20;
+/// The most entries (or records) a page may hold (docs/FORMAT.md §7).
+const MAX_PAGE_ENTRIES: usize = 65_536;
 /// Stored ranges closer than this are fetched with one read.
 const COALESCE_GAP: u64 = 64 * 1024;
 /// Largest single coalesced read.
@@ -116,15 +118,25 @@ impl BlockKey {
 }
 
 pub(crate) struct Page(pub(crate) Vec<BlockEntry>);
+impl Page {
+    fn weight_of(entries: usize) -> usize {
+        entries * std::mem::size_of::<BlockEntry>() + 64
+    }
+}
 impl Weigh for Arc<Page> {
     fn weight(&self) -> usize {
-        self.0.len() * 64 + 64
+        Page::weight_of(self.0.len())
     }
 }
 struct RecordPage(Vec<Record>);
+impl RecordPage {
+    fn weight_of(records: usize) -> usize {
+        records * std::mem::size_of::<Record>() + 64
+    }
+}
 impl Weigh for Arc<RecordPage> {
     fn weight(&self) -> usize {
-        self.0.len() * 16 + 64
+        RecordPage::weight_of(self.0.len())
     }
 }
 
@@ -330,6 +342,7 @@ impl Archive {
         )?;
         let summary = Summary::parse(&raw, footer.summary_offset, encrypted)
             .map_err(|e| Error::format(ctx("summary"), e))?;
+        let block_size = header.block_size as usize;
         let inner = Arc::new(Inner {
             store,
             name,
@@ -337,12 +350,21 @@ impl Archive {
             footer,
             summary,
             file_len,
-            blocks: Cache::new(opts.cache_bytes),
+            // Blocks of the nominal size always fit (hexz writes no larger ones; a larger block
+            // of another writer is cached when it fits a shard, else decoded per read).
+            blocks: Cache::new(opts.cache_bytes, block_size),
             // Index and record pages are small next to the data they describe (64 B per
             // block, 16 B per record): give them enough room for a whole 2 GB data set or a
-            // large window of a bigger one, however small the block cache is.
-            pages: Cache::new((opts.cache_bytes / 4).max(PAGE_CACHE_MIN)),
-            record_pages: Cache::new((opts.cache_bytes / 4).max(PAGE_CACHE_MIN)),
+            // large window of a bigger one, however small the block cache is. The largest
+            // page the spec allows always fits, or every lookup would re-read and decode it.
+            pages: Cache::new(
+                (opts.cache_bytes / 4).max(PAGE_CACHE_MIN),
+                Page::weight_of(MAX_PAGE_ENTRIES),
+            ),
+            record_pages: Cache::new(
+                (opts.cache_bytes / 4).max(PAGE_CACHE_MIN),
+                RecordPage::weight_of(MAX_PAGE_ENTRIES),
+            ),
             entries: Mutex::new(None),
             groups: Mutex::new(None),
             last_end: AtomicU64::new(u64::MAX),

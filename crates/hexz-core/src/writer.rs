@@ -23,8 +23,8 @@ use std::time::UNIX_EPOCH;
 
 /// Most compression threads a writer accepts.
 pub const MAX_THREADS: usize = 1024;
-/// Index entries per index page.
-const ENTRIES_PER_PAGE: u32 = 4096;
+/// Default [`WriteOptions::entries_per_page`].
+pub const DEFAULT_ENTRIES_PER_PAGE: u32 = 4096;
 /// Records per record page.
 const RECORDS_PER_PAGE: u32 = 4096;
 /// Default [`WriteOptions::record_block_min`]: a 4–16 KB sample gets a block of its own.
@@ -47,6 +47,9 @@ pub struct WriteOptions {
     /// so a shuffled read of one sample decodes about that sample. Small values (the default,
     /// 4 KiB) favour shuffled reads, values near `block_size` favour the compression ratio.
     pub record_block_min: u32,
+    /// Block entries per index page, `1..=65536` (`docs/FORMAT.md` §7; default 4096): a
+    /// lookup reads and decodes one page, so larger pages mean fewer, larger reads.
+    pub entries_per_page: u32,
     /// Fixed archive id (random when `None`); for reproducible output. Not allowed with
     /// encryption, whose per-archive keys and nonces rely on a fresh random id.
     pub archive_id: Option<[u8; 16]>,
@@ -67,6 +70,7 @@ impl Default for WriteOptions {
             threads: 0,
             dedup: true,
             record_block_min: DEFAULT_RECORD_BLOCK_MIN,
+            entries_per_page: DEFAULT_ENTRIES_PER_PAGE,
             archive_id: None,
             encryption: None,
             #[cfg(feature = "signing")]
@@ -179,6 +183,13 @@ impl ArchiveWriter {
         {
             return Err(Error::InvalidInput(format!(
                 "block size {bs} must be a power of two from 4 KiB to 16 MiB"
+            )));
+        }
+        let max_rows = hexz_format::limits::MAX_ROWS_PER_PAGE;
+        if !(1..=max_rows).contains(&opts.entries_per_page) {
+            return Err(Error::InvalidInput(format!(
+                "entries per page {} must be from 1 to {max_rows}",
+                opts.entries_per_page
             )));
         }
         let mut required = 0;
@@ -579,7 +590,7 @@ impl ArchiveWriter {
             logical_size: self.logical,
             block_count: self.block_count,
             entries_per_page: if self.block_count > 0 {
-                ENTRIES_PER_PAGE
+                self.opts.entries_per_page
             } else {
                 0
             },
@@ -795,7 +806,7 @@ impl ArchiveWriter {
             hash: d.hash,
         });
         self.block_count += 1;
-        if self.page.len() == ENTRIES_PER_PAGE as usize {
+        if self.page.len() == self.opts.entries_per_page as usize {
             self.flush_index_page()?;
         }
         Ok(())
