@@ -294,7 +294,7 @@ def test_torchrun_over_s3(
     ids_archive: Path, tmp_path: Path, moto_s3: S3, aws_env: dict[str, str], world: int
 ) -> None:
     url = moto_s3.put("dist", f"ids-{world}.hxz", ids_archive)
-    cfgs = [c for c in configs(iterable=True) if c["shuffle"] is not False]
+    cfgs = configs(iterable=True)
     for c in cfgs:
         c["open"] = {"cache_dir": str(tmp_path / "cache")}
     launch(url, tmp_path, cfgs, world, env=aws_env)
