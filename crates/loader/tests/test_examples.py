@@ -22,8 +22,12 @@ import hexz_testing as ht
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py"))
-NEEDS = {"pytorch_dataloader.py": "torch", "tensorflow_dataset.py": "tensorflow"}
-SLOW = {"pytorch_dataloader.py", "tensorflow_dataset.py"}
+NEEDS = {
+    "pytorch_dataloader.py": "torch",
+    "tensorflow_dataset.py": "tensorflow",
+    "distributed_training.py": "torchdata",
+}
+SLOW = {"pytorch_dataloader.py", "tensorflow_dataset.py", "distributed_training.py"}
 NEEDS_FUSE = {"mount_snapshot.py"}
 # Scripts that read from servers: the fixture that gives their environment.
 SERVERS = {"remote_streaming.py": "remote_example_env"}
