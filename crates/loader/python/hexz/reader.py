@@ -28,6 +28,7 @@ import asyncio
 import io
 import json
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -284,7 +285,12 @@ class _Handle:
 
 
 class _Stream(io.RawIOBase):
-    """Shared file-like logic over a byte range ``[base, base + size)`` of the logical stream."""
+    """Shared file-like logic over a byte range ``[base, base + size)`` of the logical stream.
+
+    The cursor methods (``read``, ``readline``, ``readinto``, ``seek``, ``tell``) hold a lock
+    while they use and move the position, so threads sharing one reader each get different
+    bytes and together every byte once; ``read_at`` and slicing take no lock and run in
+    parallel."""
 
     def __init__(self, handle: _Handle, base: int, size: int, name: str) -> None:
         super().__init__()
@@ -292,12 +298,22 @@ class _Stream(io.RawIOBase):
         self._base = base
         self._size = size
         self._pos = 0
+        self._cursor = threading.Lock()
         self.name = name
 
     def _check(self) -> NativeArchive:
         if self.closed:
             raise ValueError("I/O operation on a closed reader")
         return self._h.native
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_cursor"]  # a lock is per process; the copy gets its own
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._cursor = threading.Lock()
 
     def readable(self) -> bool:
         return True
@@ -315,22 +331,24 @@ class _Stream(io.RawIOBase):
 
     def tell(self) -> int:
         self._check()
-        return self._pos
+        with self._cursor:
+            return self._pos
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         self._check()
-        if whence == io.SEEK_SET:
-            pos = offset
-        elif whence == io.SEEK_CUR:
-            pos = self._pos + offset
-        elif whence == io.SEEK_END:
-            pos = self._size + offset
-        else:
-            raise ValueError(f"invalid whence {whence!r}")
-        if pos < 0:
-            raise ValueError(f"negative seek position {pos}")
-        self._pos = pos
-        return pos
+        with self._cursor:
+            if whence == io.SEEK_SET:
+                pos = offset
+            elif whence == io.SEEK_CUR:
+                pos = self._pos + offset
+            elif whence == io.SEEK_END:
+                pos = self._size + offset
+            else:
+                raise ValueError(f"invalid whence {whence!r}")
+            if pos < 0:
+                raise ValueError(f"negative seek position {pos}")
+            self._pos = pos
+            return pos
 
     def read_at(self, offset: int, length: int) -> memoryview:
         """Reads ``length`` bytes at ``offset`` (fewer at the end) without moving the position.
@@ -348,13 +366,14 @@ class _Stream(io.RawIOBase):
     def read(self, size: int | None = -1) -> memoryview:
         """Reads up to ``size`` bytes from the position (all remaining bytes by default)."""
         self._check()
-        if size is None or size < 0:
-            size = max(0, self._size - self._pos)
-        if self._pos >= self._size:
-            return memoryview(b"")
-        data = self.read_at(self._pos, size)
-        self._pos += len(data)
-        return data
+        with self._cursor:
+            if size is None or size < 0:
+                size = max(0, self._size - self._pos)
+            if self._pos >= self._size:
+                return memoryview(b"")
+            data = self.read_at(self._pos, size)
+            self._pos += len(data)
+            return data
 
     def readall(self) -> bytes:
         """Reads all remaining bytes as ``bytes`` (the io.RawIOBase contract, which
@@ -365,31 +384,33 @@ class _Stream(io.RawIOBase):
         """Reads up to and including the next ``b"\\n"`` (at most ``size`` bytes). The
         inherited io methods (iteration, ``readlines``) use it."""
         self._check()
-        left = max(0, self._size - self._pos)
-        limit = left if size is None or size < 0 else min(size, left)
-        out = bytearray()
-        while len(out) < limit:
-            data = bytes(self.read_at(self._pos, min(8192, limit - len(out))))
-            nl = data.find(b"\n")
-            if nl >= 0:
-                data = data[: nl + 1]
-            out += data
-            self._pos += len(data)
-            if nl >= 0 or not data:
-                break
-        return bytes(out)
+        with self._cursor:
+            left = max(0, self._size - self._pos)
+            limit = left if size is None or size < 0 else min(size, left)
+            out = bytearray()
+            while len(out) < limit:
+                data = bytes(self.read_at(self._pos, min(8192, limit - len(out))))
+                nl = data.find(b"\n")
+                if nl >= 0:
+                    data = data[: nl + 1]
+                out += data
+                self._pos += len(data)
+                if nl >= 0 or not data:
+                    break
+            return bytes(out)
 
     def readinto(self, buffer: Any) -> int:
         """Reads into a writable buffer (bytearray, NumPy array, ...) and returns the count."""
         native = self._check()
         address, n, keep = _compat.writable_address(buffer)
-        n = min(n, max(0, self._size - self._pos))
-        if n == 0:
-            return 0
-        got = native.read_into(self._base + self._pos, address, n)
-        del keep
-        self._pos += got
-        return int(got)
+        with self._cursor:
+            n = min(n, max(0, self._size - self._pos))
+            if n == 0:
+                return 0
+            got = native.read_into(self._base + self._pos, address, n)
+            del keep
+            self._pos += got
+            return int(got)
 
     def __getitem__(self, key: int | slice) -> Any:
         if isinstance(key, slice):
@@ -425,8 +446,10 @@ class Reader(_Stream):
 
     ``read()``, ``read_at()`` and slicing return memoryviews; a range inside one cached block
     is served without a copy. Reads release the GIL and decode large ranges in parallel; a
-    sequential reader gets background read-ahead. A Reader is safe to use from many threads,
-    picklable (a DataLoader worker reopens it) and reopens itself in a forked child.
+    sequential reader gets background read-ahead. A Reader is safe to use from many threads
+    (``read_at`` and slicing run in parallel; ``read``, ``readline``, ``readinto`` and
+    ``seek`` are atomic, so threads sharing the position each get different bytes), picklable
+    (a DataLoader worker reopens it) and reopens itself in a forked child.
 
     Args:
         path: the archive: a local path, or a URL (``s3://bucket/key``, ``https://...``,
