@@ -25,9 +25,22 @@
 //!
 //! Memory is bounded per connection: bodies are streamed in chunks of at most 256 KiB read with
 //! `pread` on tokio's blocking pool, the next chunk only once hyper has room to send it, so a
-//! connection holds about 1 MiB at most whatever the range. At most [`MAX_CONNECTIONS`]
-//! connections are served at once; more wait in the listen queue. A client has 30 s to send a
-//! request's headers.
+//! connection holds about 1 MiB at most whatever the range.
+//!
+//! Time and connections are bounded, so that slow or idle clients cannot stop the service for
+//! others ([`Options`] has the settings):
+//!
+//! - A connection has [`Options::header_timeout`] (10 s) to send a request's headers, counted
+//!   from when it opens or from the end of the previous response: a client that sends slowly
+//!   and a kept-alive connection left idle are both closed after it.
+//! - A response write that finds no room for [`Options::send_timeout`] (30 s), because the
+//!   client stopped reading, ends the connection.
+//! - At most [`Options::max_connections`] (1024) connections are served at once. The accept
+//!   loop never waits for a free slot: a connection over the limit is answered `503 Service
+//!   Unavailable` with `Retry-After: 1` and closed within 2 s.
+//! - A connection serves at most [`Options::max_requests_per_connection`] (1000) requests; the
+//!   last answer carries `Connection: close`.
+//! - No lock is shared between connections: each request reads the open file with `pread`.
 //!
 //! There is no authentication and no TLS: bind to a loopback address (the CLI's default), or
 //! put a proxy in front.
@@ -35,11 +48,13 @@
 mod archive;
 mod body;
 mod cond;
+mod conn;
 mod range;
 mod respond;
 
 use archive::Catalog;
 use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONNECTION};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::Request;
@@ -49,17 +64,24 @@ use std::convert::Infallible;
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, Semaphore};
 
-/// Connections served at once; more wait in the kernel's listen queue.
-pub const MAX_CONNECTIONS: usize = 256;
+/// Default of [`Options::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default of [`Options::header_timeout`].
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default of [`Options::send_timeout`].
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default of [`Options::max_requests_per_connection`].
+pub const DEFAULT_MAX_REQUESTS_PER_CONNECTION: usize = 1000;
 /// How long a shutdown waits for the responses in flight.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-/// How long a client may take to send a request's headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections over the limit being answered `503` at once; more are closed without an answer.
+const MAX_TURNED_AWAY: usize = 256;
 
 /// What can go wrong when starting or running a server.
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +149,14 @@ pub enum Error {
     /// The async runtime or the signal handlers could not be set up.
     #[error("cannot start the server: {0}")]
     Runtime(#[source] io::Error),
+    /// A setting of [`Options`] is out of range.
+    #[error("invalid server option {name}: {reason}")]
+    InvalidOption {
+        /// The option.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// The server thread of a [`ServerHandle`] panicked.
     #[error("the server thread panicked")]
     Panicked,
@@ -143,6 +173,20 @@ pub struct Options {
     /// Refuse files that do not open as archives (default). Off, any regular file is served,
     /// which the HTTP tests use for arbitrary bytes; the HTTP behaviour is the same.
     pub check_archives: bool,
+    /// How long a connection may take to send the headers of a request, counted from when it
+    /// is accepted or from the end of the previous response. It bounds both a client that
+    /// sends its headers slowly and a kept-alive connection that sits idle (hyper's
+    /// `header_read_timeout`, which starts when the connection waits for a request).
+    pub header_timeout: Duration,
+    /// How long a response write may wait for room in the socket without any byte going out
+    /// (a client that stopped reading) before the connection is closed. A client that reads,
+    /// however slowly, keeps its connection.
+    pub send_timeout: Duration,
+    /// Connections served at once. One more is answered `503` with `Retry-After: 1` and
+    /// closed, so the accept loop never waits.
+    pub max_connections: usize,
+    /// Requests served on one connection; the last answer says `Connection: close`.
+    pub max_requests_per_connection: usize,
 }
 
 impl Default for Options {
@@ -150,7 +194,34 @@ impl Default for Options {
         Options {
             quiet: false,
             check_archives: true,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            send_timeout: DEFAULT_SEND_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_requests_per_connection: DEFAULT_MAX_REQUESTS_PER_CONNECTION,
         }
+    }
+}
+
+impl Options {
+    /// Checks that every setting is usable.
+    fn check(&self) -> Result<()> {
+        let bad = |name, reason| Err(Error::InvalidOption { name, reason });
+        if self.header_timeout.is_zero() {
+            return bad("header_timeout", "must be more than zero");
+        }
+        if self.send_timeout.is_zero() {
+            return bad("send_timeout", "must be more than zero");
+        }
+        if self.max_connections == 0 {
+            return bad("max_connections", "must be at least 1");
+        }
+        if self.max_connections > Semaphore::MAX_PERMITS {
+            return bad("max_connections", "is too large");
+        }
+        if self.max_requests_per_connection == 0 {
+            return bad("max_requests_per_connection", "must be at least 1");
+        }
+        Ok(())
     }
 }
 
@@ -182,6 +253,7 @@ impl Server {
 
     /// [`Server::bind`] with explicit options.
     pub fn bind_with(addr: SocketAddr, archives: &[PathBuf], options: &Options) -> Result<Server> {
+        options.check()?;
         let catalog = Catalog::open(archives, options.check_archives)?;
         let bind_err = |source| Error::Bind { addr, source };
         let listener = TcpListener::bind(addr).map_err(bind_err)?;
@@ -368,15 +440,12 @@ async fn serve(server: Server, mut stop: mpsc::UnboundedReceiver<&'static str>) 
         }
     };
     let graceful = GracefulShutdown::new();
-    let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let limit = Arc::new(Semaphore::new(options.max_connections));
+    let turned_away = Arc::new(Semaphore::new(MAX_TURNED_AWAY));
+    let mut warned_busy: Option<Instant> = None;
     let reason = loop {
-        let permit = tokio::select! {
-            p = limit.clone().acquire_owned() => p,
-            why = stop.recv() => break why.unwrap_or("stop requested"),
-        };
-        let Ok(permit) = permit else {
-            break "connection limit closed";
-        };
+        // Accept whatever the load: a connection left in the listen queue would wait for a
+        // slot behind clients that may never let theirs go.
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -389,11 +458,39 @@ async fn serve(server: Server, mut stop: mpsc::UnboundedReceiver<&'static str>) 
             },
             why = stop.recv() => break why.unwrap_or("stop requested"),
         };
+        let Ok(permit) = limit.clone().try_acquire_owned() else {
+            if warned_busy.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+                warned_busy = Some(Instant::now());
+                log(
+                    quiet,
+                    format_args!(
+                        "connection limit ({}) reached: answering 503 to new connections",
+                        options.max_connections
+                    ),
+                );
+            }
+            // Beyond what can be answered at once, closing is the answer.
+            if let Ok(answering) = turned_away.clone().try_acquire_owned() {
+                tokio::spawn(async move {
+                    conn::turn_away(stream).await;
+                    drop(answering);
+                });
+            }
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let catalog = catalog.clone();
+        let served = AtomicUsize::new(0);
+        let max_requests = options.max_requests_per_connection;
         let service = service_fn(move |req: Request<Incoming>| {
-            let response =
+            let mut response =
                 respond::respond(&catalog, req.method(), req.uri().path(), req.headers());
+            // hyper closes the connection after an answer that says so.
+            if served.fetch_add(1, Ordering::Relaxed) + 1 >= max_requests {
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
             log(
                 quiet,
                 format_args!(
@@ -408,14 +505,20 @@ async fn serve(server: Server, mut stop: mpsc::UnboundedReceiver<&'static str>) 
             );
             std::future::ready(Ok::<_, Infallible>(response))
         });
+        let io = TokioIo::new(conn::SendTimeout::new(stream, options.send_timeout));
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_TIMEOUT)
-            .serve_connection(TokioIo::new(stream), service);
+            .header_read_timeout(options.header_timeout)
+            .serve_connection(io, service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
-                log(quiet, format_args!("{peer}: connection error: {e}"));
+                if conn::is_send_timeout(&e) {
+                    log(quiet, format_args!("{peer}: connection closed: {e}"));
+                } else if !e.is_timeout() {
+                    // The header timeout is how idle connections end: not worth a line.
+                    log(quiet, format_args!("{peer}: connection error: {e}"));
+                }
             }
             drop(permit);
         });

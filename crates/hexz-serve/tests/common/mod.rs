@@ -78,8 +78,14 @@ pub fn spawn(paths: &[PathBuf], check_archives: bool) -> ServerHandle {
     let options = Options {
         quiet: true,
         check_archives,
+        ..Options::default()
     };
-    Server::bind_with("127.0.0.1:0".parse().unwrap(), paths, &options)
+    spawn_with(paths, &options)
+}
+
+/// Serves `paths` on a free port of 127.0.0.1 with `options`, in the background.
+pub fn spawn_with(paths: &[PathBuf], options: &Options) -> ServerHandle {
+    Server::bind_with("127.0.0.1:0".parse().unwrap(), paths, options)
         .unwrap()
         .spawn()
         .unwrap()
