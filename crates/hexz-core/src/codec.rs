@@ -59,6 +59,27 @@ impl Compression {
     }
 }
 
+/// The magic number that starts a Zstandard frame (not a skippable one), little-endian.
+#[cfg(feature = "compression-zstd")]
+const ZSTD_MAGIC: [u8; 4] = 0xFD2F_B528u32.to_le_bytes();
+
+/// Checks that `stored` is exactly one Zstandard frame (`docs/FORMAT.md` §5): no second frame
+/// and no skippable frame, which a decoder would otherwise accept around the data.
+#[cfg(feature = "compression-zstd")]
+fn one_zstd_frame(stored: &[u8]) -> std::result::Result<(), String> {
+    if !stored.starts_with(&ZSTD_MAGIC) {
+        return Err("zstd: not a Zstandard frame".into());
+    }
+    match zstd::zstd_safe::find_frame_compressed_size(stored) {
+        Ok(n) if n == stored.len() => Ok(()),
+        Ok(n) => Err(format!(
+            "zstd: {} bytes after the frame (one frame per block)",
+            stored.len() - n
+        )),
+        Err(code) => Err(format!("zstd: {}", zstd::zstd_safe::get_error_name(code))),
+    }
+}
+
 /// Decodes `stored` into a new vector of `raw_len` bytes (without zero-filling it first).
 pub fn decode_to_vec(
     codec: Codec,
@@ -76,6 +97,7 @@ pub fn decode_to_vec(
         }
         #[cfg(feature = "compression-zstd")]
         Codec::Zstd => {
+            one_zstd_frame(stored).map_err(bad)?;
             zstd::bulk::decompress(stored, raw_len).map_err(|e| bad(format!("zstd: {e}")))?
         }
         _ => {
@@ -128,6 +150,7 @@ pub fn decode_into(
         }
         #[cfg(feature = "compression-zstd")]
         Codec::Zstd => {
+            one_zstd_frame(stored).map_err(bad)?;
             let n = zstd::bulk::decompress_to_buffer(stored, out)
                 .map_err(|e| bad(format!("zstd: {e}")))?;
             if n != out.len() {
@@ -149,6 +172,34 @@ pub fn decode_into(
 
 #[cfg(test)]
 mod tests {
+    #[cfg(feature = "compression-zstd")]
+    #[test]
+    fn a_zstd_block_is_exactly_one_frame() {
+        let raw = vec![7u8; 10_000];
+        let frame = zstd::bulk::compress(&raw, 3).expect("compress");
+        let what = || "block".to_string();
+        assert_eq!(
+            decode_to_vec(Codec::Zstd, &frame, raw.len(), &what).expect("one frame"),
+            raw
+        );
+        let mut two = frame.clone();
+        two.extend_from_slice(&zstd::bulk::compress(&[], 3).expect("empty frame"));
+        // A skippable frame: magic 0x184D2A50, a length, then arbitrary bytes.
+        let mut skippable = frame.clone();
+        skippable.extend_from_slice(&0x184D_2A50u32.to_le_bytes());
+        skippable.extend_from_slice(&4u32.to_le_bytes());
+        skippable.extend_from_slice(b"junk");
+        let mut leading = 0x184D_2A50u32.to_le_bytes().to_vec();
+        leading.extend_from_slice(&0u32.to_le_bytes());
+        leading.extend_from_slice(&frame);
+        for bad in [two, skippable, leading] {
+            let err = decode_to_vec(Codec::Zstd, &bad, raw.len(), &what).expect_err("refused");
+            assert!(err.to_string().contains("zstd"), "{err}");
+            let mut out = vec![0u8; raw.len()];
+            decode_into(Codec::Zstd, &bad, &mut out, &what).expect_err("refused");
+        }
+    }
+
     use super::*;
 
     #[test]
