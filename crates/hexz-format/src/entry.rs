@@ -116,6 +116,9 @@ pub fn parse_entries(raw: &[u8], count: u64, logical_size: u64) -> Result<Vec<En
         })? as usize;
     let (rows, heap) = raw.split_at(rows_len);
     let mut out: Vec<Entry> = Vec::with_capacity(count as usize);
+    // Names are copied out of the heap: rows that shared heap bytes could make a small table
+    // cost gigabytes, so together they may claim no more than the heap holds (§7.2).
+    let mut claimed: u64 = 0;
     for row in rows.chunks_exact(ENTRY_ROW_LEN) {
         let mut c = Cursor::new(row, "entry");
         let kind = match c.u8()? {
@@ -150,6 +153,14 @@ pub fn parse_entries(raw: &[u8], count: u64, logical_size: u64) -> Result<Vec<En
                     limit: limits::MAX_PATH_LEN as u64,
                 });
             }
+        }
+        claimed += u64::from(pl) + u64::from(tl);
+        if claimed > heap.len() as u64 {
+            return Err(Error::Inconsistent(format!(
+                "the entries' paths and targets claim more than the {} bytes of the heap \
+                 (rows may not share name bytes)",
+                heap.len()
+            )));
         }
         let path = utf8(heap_slice(heap, po, pl, "entry path")?, "entry path")?;
         check_path(&path)?;
@@ -246,6 +257,28 @@ mod tests {
             parse_entries(&raw, 3, 9),
             Err(Error::OutOfBounds { .. })
         ));
+    }
+
+    /// A file row naming heap bytes `[offset, offset + len)`.
+    fn file_row(offset: u32, len: u32) -> Vec<u8> {
+        let mut row = vec![0u8; ENTRY_ROW_LEN];
+        row[32..36].copy_from_slice(&offset.to_le_bytes());
+        row[36..40].copy_from_slice(&len.to_le_bytes());
+        row
+    }
+
+    #[test]
+    fn rows_may_not_share_heap_bytes() {
+        // "aa" and "ab" are sorted and valid, but overlap in the heap "aab": 4 name bytes
+        // from a 3-byte heap. Many such rows would make a small table cost gigabytes.
+        let mut raw = [file_row(0, 2), file_row(1, 2)].concat();
+        raw.extend_from_slice(b"aab");
+        let err = parse_entries(&raw, 2, 0).unwrap_err();
+        assert!(err.to_string().contains("heap"), "{err}");
+        // The same names stored once each are fine.
+        let mut raw = [file_row(0, 2), file_row(2, 2)].concat();
+        raw.extend_from_slice(b"aaab");
+        assert_eq!(parse_entries(&raw, 2, 0).unwrap().len(), 2);
     }
 
     #[test]

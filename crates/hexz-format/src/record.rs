@@ -181,6 +181,8 @@ pub fn parse_groups(raw: &[u8], count: u32, record_count: u64) -> Result<Vec<Rec
     let (rows, heap) = raw.split_at(rows_len);
     let mut next = 0u64;
     let mut out = Vec::with_capacity(count as usize);
+    // As in the entries table: rows may not share heap bytes, so names cost what was read.
+    let mut claimed: u64 = 0;
     for row in rows.chunks_exact(GROUP_ROW_LEN) {
         let mut c = Cursor::new(row, "record group");
         let first_record = c.u64()?;
@@ -207,6 +209,14 @@ pub fn parse_groups(raw: &[u8], count: u32, record_count: u64) -> Result<Vec<Rec
             return Err(Error::Inconsistent(
                 "opaque record group with a shape".into(),
             ));
+        }
+        claimed += u64::from(nl) + u64::from(ndim) * 8;
+        if claimed > heap.len() as u64 {
+            return Err(Error::Inconsistent(format!(
+                "the record groups' names and shapes claim more than the {} bytes of the heap \
+                 (rows may not share heap bytes)",
+                heap.len()
+            )));
         }
         let name =
             String::from_utf8(heap_slice(heap, no, nl, "group name")?.to_vec()).map_err(|_| {
@@ -261,6 +271,26 @@ pub fn parse_groups(raw: &[u8], count: u32, record_count: u64) -> Result<Vec<Rec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_rows_may_not_share_heap_bytes() {
+        let row = |first: u64, name_offset: u32| {
+            let mut r = vec![0u8; GROUP_ROW_LEN];
+            r[0..8].copy_from_slice(&first.to_le_bytes());
+            r[8..16].copy_from_slice(&1u64.to_le_bytes());
+            r[16..20].copy_from_slice(&name_offset.to_le_bytes());
+            r[20..24].copy_from_slice(&3u32.to_le_bytes());
+            r
+        };
+        // Two 3-byte names from a 4-byte heap: they overlap.
+        let mut raw = [row(0, 0), row(1, 1)].concat();
+        raw.extend_from_slice(b"abcd");
+        let err = parse_groups(&raw, 2, 2).unwrap_err();
+        assert!(err.to_string().contains("heap"), "{err}");
+        let mut raw = [row(0, 0), row(1, 3)].concat();
+        raw.extend_from_slice(b"abcdef");
+        assert_eq!(parse_groups(&raw, 2, 2).unwrap().len(), 2);
+    }
 
     #[test]
     fn groups_round_trip() {
