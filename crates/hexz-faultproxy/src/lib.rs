@@ -4,6 +4,7 @@
 //! (nginx, an S3-compatible server, ...), injecting the faults of a [`Faults`] mix on the way:
 //!
 //! - **latency**: a delay before each request is forwarded (or answered with an error);
+//! - **stalls**: a fraction of requests held for a longer delay (a slow or congested server);
 //! - **errors**: a fraction of requests answered by the proxy itself with an error status
 //!   (503 with `Retry-After: 0` unless told otherwise), never reaching the upstream;
 //! - **drops**: a fraction of responses cut off: the head and part of the body are relayed, then
@@ -84,6 +85,11 @@ pub struct Faults {
     pub max_in_a_row: Option<u32>,
     /// Seed of the PRNG that draws each request's fate.
     pub seed: u64,
+    /// Fraction of requests (0 to 1) held for [`Faults::stall`] before they go on (drawn
+    /// apart from errors and drops, which a stalled request may get too).
+    pub stall_rate: f64,
+    /// How long a stalled request is held.
+    pub stall: Duration,
 }
 
 impl Default for Faults {
@@ -102,7 +108,16 @@ impl Faults {
             drop_rate: 0.0,
             max_in_a_row: None,
             seed: 0,
+            stall_rate: 0.0,
+            stall: Duration::ZERO,
         }
+    }
+
+    /// Sets [`Faults::stall_rate`] and [`Faults::stall`].
+    pub fn stalls(mut self, rate: f64, stall: Duration) -> Faults {
+        self.stall_rate = rate;
+        self.stall = stall;
+        self
     }
 
     /// Sets [`Faults::latency`].
@@ -144,7 +159,11 @@ impl Faults {
     /// Checks the rates are within 0 to 1 and the statuses are errors.
     pub fn validate(&self) -> io::Result<()> {
         let invalid = |m: String| Err(io::Error::new(io::ErrorKind::InvalidInput, m));
-        for (name, rate) in [("error", self.error_rate), ("drop", self.drop_rate)] {
+        for (name, rate) in [
+            ("error", self.error_rate),
+            ("drop", self.drop_rate),
+            ("stall", self.stall_rate),
+        ] {
             if !(0.0..=1.0).contains(&rate) {
                 return invalid(format!("{name} rate {rate} is not between 0 and 1"));
             }
@@ -174,6 +193,8 @@ pub struct Stats {
     pub errors: u64,
     /// Responses cut off on purpose.
     pub drops: u64,
+    /// Requests held for the stall delay.
+    pub stalls: u64,
     /// Requests forwarded to the upstream (dropped ones included).
     pub forwarded: u64,
     /// Requests answered 502 or 504 because the upstream could not be reached or failed.
@@ -190,6 +211,7 @@ struct Counters {
     requests: AtomicU64,
     errors: AtomicU64,
     drops: AtomicU64,
+    stalls: AtomicU64,
     forwarded: AtomicU64,
     upstream_failures: AtomicU64,
     bytes_up: AtomicU64,
@@ -243,6 +265,17 @@ impl Policy {
             faults,
             streaks: HashMap::new(),
         }
+    }
+
+    /// How long to hold this request before it goes on: [`Faults::stall`] for a
+    /// `stall_rate` fraction of requests, else nothing.
+    fn stall(&mut self) -> Option<Duration> {
+        let f = &self.faults;
+        if f.stall_rate <= 0.0 || f.stall.is_zero() {
+            return None;
+        }
+        let stall = f.stall;
+        (self.rng.next_f64() < f.stall_rate).then_some(stall)
     }
 
     fn decide(&mut self, req: &http::Request) -> Fate {
@@ -451,6 +484,7 @@ impl FaultProxy {
             requests: get(&c.requests),
             errors: get(&c.errors),
             drops: get(&c.drops),
+            stalls: get(&c.stalls),
             forwarded: get(&c.forwarded),
             upstream_failures: get(&c.upstream_failures),
             bytes_up: get(&c.bytes_up),
@@ -622,6 +656,13 @@ fn exchange(
     let latency = lock(&shared.policy).faults.latency;
     if !shared.sleep(latency) {
         return Ok(Next::Close);
+    }
+    let stall = lock(&shared.policy).stall();
+    if let Some(stall) = stall {
+        bump(&shared.counters.stalls);
+        if !shared.sleep(stall) {
+            return Ok(Next::Close);
+        }
     }
     let fate = lock(&shared.policy).decide(&req);
     if let Fate::Error(status) = fate {
@@ -845,6 +886,17 @@ mod tests {
         assert!((0..100).all(|_| matches!(p.decide(&req), Fate::Drop(_))));
         let mut p = Policy::new(Faults::none());
         assert!((0..100).all(|_| p.decide(&req) == Fate::Pass));
+    }
+
+    #[test]
+    fn stalls_follow_their_rate() {
+        let stall = Duration::from_millis(200);
+        let mut p = Policy::new(Faults::none().stalls(0.1, stall).seed(3));
+        let held = (0..10_000).filter(|_| p.stall() == Some(stall)).count();
+        assert!((800..1_200).contains(&held), "{held}");
+        let mut p = Policy::new(Faults::none());
+        assert!((0..100).all(|_| p.stall().is_none()));
+        assert!(Faults::none().stalls(1.5, stall).validate().is_err());
     }
 
     #[test]

@@ -67,6 +67,14 @@ struct Args {
     #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = rate)]
     drop_rate: f64,
 
+    /// Fraction of requests (0 to 1) held for --stall-ms before they go on (a slow server).
+    #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = rate)]
+    stall_rate: f64,
+
+    /// How long a stalled request is held.
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    stall_ms: u64,
+
     /// Never inject more than N faults in a row into the same request (method, target and
     /// Range end), so a client that retries more than N times always gets through.
     #[arg(long, value_name = "N")]
@@ -115,6 +123,7 @@ fn run(args: &Args) -> Result<(), String> {
         .error_rate(args.error_rate)
         .error_statuses(args.error_status.clone())
         .drop_rate(args.drop_rate)
+        .stalls(args.stall_rate, Duration::from_millis(args.stall_ms))
         .seed(args.seed);
     faults.max_in_a_row = args.max_in_a_row;
     faults.validate().map_err(|e| e.to_string())?;
@@ -126,12 +135,15 @@ fn run(args: &Args) -> Result<(), String> {
         .map_err(|e| format!("cannot write to stdout: {e}"))?;
     drop(out);
     eprintln!(
-        "hexz-faultproxy: {} -> {upstream}: latency {} ms, error rate {} ({:?}), drop rate {}, seed {}",
+        "hexz-faultproxy: {} -> {upstream}: latency {} ms, error rate {} ({:?}), drop rate {}, \
+         stall rate {} ({} ms), seed {}",
         proxy.addr(),
         args.latency_ms,
         args.error_rate,
         args.error_status,
         args.drop_rate,
+        args.stall_rate,
+        args.stall_ms,
         args.seed
     );
     loop {
