@@ -32,7 +32,11 @@ impl<S> SendTimeout<S> {
     }
 
     /// Passes a ready write through (progress), or starts and checks the stall timer.
-    fn check<T>(&mut self, cx: &mut Context<'_>, polled: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+    fn check<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
         if polled.is_ready() {
             self.armed = false;
             return polled;
@@ -45,7 +49,9 @@ impl<S> SendTimeout<S> {
                 }
                 s
             }
-            None => self.stall.insert(Box::pin(tokio::time::sleep_until(deadline))),
+            None => self
+                .stall
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
         };
         self.armed = true;
         if stall.as_mut().poll(cx).is_ready() {
@@ -160,7 +166,10 @@ mod tests {
     fn the_busy_answer_has_the_length_it_says() {
         let text = std::str::from_utf8(BUSY).unwrap_or_default();
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or_default();
-        assert!(head.contains(&format!("Content-Length: {}", body.len())), "{head}");
+        assert!(
+            head.contains(&format!("Content-Length: {}", body.len())),
+            "{head}"
+        );
         assert!(head.starts_with("HTTP/1.1 503 "));
     }
 
@@ -178,7 +187,11 @@ mod tests {
                 Some(&self.0)
             }
         }
-        assert!(is_send_timeout(&Wrap(io::Error::from(io::ErrorKind::TimedOut))));
-        assert!(!is_send_timeout(&Wrap(io::Error::from(io::ErrorKind::BrokenPipe))));
+        assert!(is_send_timeout(&Wrap(io::Error::from(
+            io::ErrorKind::TimedOut
+        ))));
+        assert!(!is_send_timeout(&Wrap(io::Error::from(
+            io::ErrorKind::BrokenPipe
+        ))));
     }
 }

@@ -6,6 +6,7 @@ use hexz_serve::{Options, Server};
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub const ABOUT: &str = "Serve archives over HTTP (Range requests, read-only, loopback by default)";
 
@@ -27,7 +28,14 @@ The server listens on 127.0.0.1:8080 unless --bind says otherwise; port 0 picks 
 the address is printed. There is no authentication and no TLS: binding to an address other than
 loopback prints a warning. One access-log line per request goes to stderr (none with -q, which
 prints nothing but errors). Ctrl-C or SIGTERM stops it, after letting the responses in flight
-finish for up to 5 seconds.";
+finish for up to 5 seconds.
+
+Slow and idle clients cannot hold the server: a connection that takes longer than
+--header-timeout to send a request's headers, or that sits idle that long between requests,
+is closed; one that stops reading its response for --send-timeout is closed; at most
+--max-connections are served at once, and one more is answered 503 with Retry-After: 1.
+Clients that read, however slowly, are never cut off. The limit on open files is raised to
+the system's maximum at startup, since each connection holds one.";
 
 pub const EXAMPLES: &str = "\
 EXAMPLES:
@@ -46,6 +54,20 @@ pub struct Args {
     /// Address to listen on: HOST:PORT, [IPv6]:PORT, or a port alone (on 127.0.0.1).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = parse_bind)]
     bind: SocketAddr,
+    /// Seconds a client may take to send a request's headers, counted from when it connects
+    /// or from the end of the previous response: it also closes idle kept-alive connections.
+    #[arg(long, value_name = "SECS", default_value_t = hexz_serve::DEFAULT_HEADER_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    header_timeout: u64,
+    /// Seconds a response may wait for a client that reads nothing before its connection is
+    /// closed (a client that reads slowly is not cut off).
+    #[arg(long, value_name = "SECS", default_value_t = hexz_serve::DEFAULT_SEND_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    send_timeout: u64,
+    /// Connections served at once; one more is answered 503 with Retry-After: 1.
+    #[arg(long, value_name = "N", default_value_t = hexz_serve::DEFAULT_MAX_CONNECTIONS as u32,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
 }
 
 /// `HOST:PORT` with a numeric host, or a port alone (on loopback).
@@ -62,8 +84,22 @@ fn parse_bind(s: &str) -> Result<SocketAddr, String> {
 pub fn run(args: Args, global: &Global) -> Result<()> {
     let options = Options {
         quiet: global.quiet,
+        header_timeout: Duration::from_secs(args.header_timeout),
+        send_timeout: Duration::from_secs(args.send_timeout),
+        max_connections: args.max_connections as usize,
         ..Options::default()
     };
+    let files = raise_open_files_limit();
+    // A connection, and the answer to one over the limit, each hold a descriptor.
+    if files.is_some_and(|n| n < u64::from(args.max_connections) + 64) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "hexz: warning: at most {} files may be open (ulimit -n), fewer than \
+             --max-connections {} needs; connections over it wait or fail",
+            files.unwrap_or_default(),
+            args.max_connections
+        );
+    }
     let server = Server::bind_with(args.bind, &args.archives, &options)?;
     let addr = server.local_addr();
     if !addr.ip().is_loopback() {
@@ -95,6 +131,38 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
     }
     server.run().context("serving")?;
     Ok(())
+}
+
+/// Raises the soft limit on open files to the hard one (many systems start at 1024, below the
+/// default --max-connections); returns the limit now in force, if known.
+#[cfg(unix)]
+// rlim_t is u64 on Linux and macOS, not on every Unix.
+#[allow(clippy::unnecessary_cast)]
+fn raise_open_files_limit() -> Option<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read or write the struct passed.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return None;
+    }
+    if lim.rlim_cur < lim.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: lim.rlim_max,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            lim = raised;
+        }
+    }
+    Some(lim.rlim_cur as u64)
+}
+
+#[cfg(not(unix))]
+fn raise_open_files_limit() -> Option<u64> {
+    None
 }
 
 /// The name as a URL path segment (every byte but RFC 3986's unreserved ones escaped).

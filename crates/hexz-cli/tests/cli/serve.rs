@@ -222,3 +222,68 @@ fn refuses_bad_arguments() {
     let out = crate::util::run(["serve"]);
     assert_eq!(out.status.code(), Some(2), "a usage error");
 }
+
+#[test]
+fn timeouts_and_connection_limit_flags() {
+    let help = String::from_utf8_lossy(&ok(["serve", "--help"])).into_owned();
+    for flag in ["--header-timeout", "--send-timeout", "--max-connections"] {
+        assert!(help.contains(flag), "{flag} missing from --help: {help}");
+    }
+    assert!(help.contains("503"), "{help}");
+    for bad in [
+        ["--max-connections", "0"],
+        ["--header-timeout", "0"],
+        ["--send-timeout", "x"],
+    ] {
+        let out = crate::util::run(["serve", bad[0], bad[1], "x.hxz"]);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: a usage error");
+    }
+
+    let t = TempDir::new().expect("tempdir");
+    let archive = packed(t.path());
+    let (child, base) = start(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--header-timeout",
+        "1",
+        "--max-connections",
+        "1",
+        &archive.to_string_lossy(),
+    ]);
+    let addr = base
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    // An idle connection holds the one slot: the next client is told to retry.
+    let mut idle = std::net::TcpStream::connect(&addr).expect("connect");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let busy = curl()
+        .args(["-o", "/dev/null", "-w", "%{http_code}", "--no-fail"])
+        .arg(format!("{base}tree.hxz"))
+        .output()
+        .expect("curl");
+    assert_eq!(String::from_utf8_lossy(&busy.stdout), "503");
+    // ... until --header-timeout closes it.
+    let start = std::time::Instant::now();
+    idle.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        idle.read(&mut buf).unwrap_or(0),
+        0,
+        "bytes on an idle connection"
+    );
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "idle connection open for {:?}",
+        start.elapsed()
+    );
+    let out = curl()
+        .args(["-r", "0-3", &format!("{base}tree.hxz")])
+        .output()
+        .expect("curl");
+    assert_eq!(out.stdout, bytes_of(&archive, 4));
+    let (code, err) = terminate(child);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("connection limit (1) reached"), "{err}");
+}
