@@ -8,12 +8,14 @@ use fuser::{
     ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 use hexz_core::{Archive, Entry, EntryKind};
+use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
+use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,6 +27,34 @@ const TTL: Duration = Duration::from_secs(24 * 3600);
 const READ_BUF: usize = 1 << 20;
 /// Mode bits given to directories the archive implies but does not list.
 const IMPLIED_DIR_MODE: u16 = 0o755;
+/// Longest name the mount shows: the kernel's `NAME_MAX`, which tools and the C library assume
+/// (`statfs` reports it too). Archive paths may hold components of up to 4,096 bytes.
+pub const NAME_MAX: usize = 255;
+/// Hex digits of the BLAKE3 hash in a shortened name: 128 bits, so that two different names
+/// never share a shortened one.
+const NAME_HASH_HEX: usize = 32;
+/// Longest symlink target `readlink(2)` can return through FUSE: the kernel's `PATH_MAX`
+/// counts the terminating NUL, so a 4,096-byte target (legal in an archive) does not fit.
+const TARGET_MAX: usize = 4095;
+
+/// The name under which a path component of the archive appears in the mount: the component
+/// itself when it is at most [`NAME_MAX`] (255) bytes; otherwise its first 222 bytes or fewer
+/// (cut at a UTF-8 character boundary), `~`, and the first 32 hex digits of the BLAKE3 hash
+/// of the whole component, at most 255 bytes in all. The rule depends on the component alone,
+/// so the name is the same in every mount and version, and it never equals a shorter real
+/// name's shortened form. Should it equal a real name in the same directory (an archive built
+/// to do so), the real name wins and the long entry is hidden ([`HexzFs::hidden`]).
+pub fn shown_name(component: &str) -> Cow<'_, str> {
+    if component.len() <= NAME_MAX {
+        return Cow::Borrowed(component);
+    }
+    let mut cut = NAME_MAX - 1 - NAME_HASH_HEX;
+    while !component.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let hex = blake3::hash(component.as_bytes()).to_hex();
+    Cow::Owned(format!("{}~{}", &component[..cut], &hex[..NAME_HASH_HEX]))
+}
 
 /// What an inode is.
 enum Kind {
@@ -57,12 +87,77 @@ pub struct HexzFs {
     log_errors: bool,
     kernel_readahead: u32,
     errors: Arc<AtomicU64>,
+    /// Entries left out of the mount: their shortened name is another entry's name.
+    hidden: Vec<String>,
+    /// The archive's local file, watched for changes made in place while mounted.
+    watch: Option<Watch>,
     /// The kernel supports `FUSE_NO_OPEN_SUPPORT` / `FUSE_NO_OPENDIR_SUPPORT`: answering the
     /// first OPEN (OPENDIR) with ENOSYS makes it skip those round trips for good, and open
     /// every file with `FOPEN_KEEP_CACHE` (every directory with `FOPEN_CACHE_DIR` too), which
     /// is what this read-only archive asks for anyway.
     no_open: bool,
     no_opendir: bool,
+}
+
+/// The archive's file as it was at mount: a file written, truncated or touched in place under
+/// the engine would hand out new bytes next to old ones (an index page read afresh vouches
+/// for new blocks), so once its length or mtime changes every read answers `EIO`. Replacing
+/// the file by `rename` is harmless (the engine keeps reading the old inode) and not seen.
+struct Watch {
+    /// A second descriptor on the same inode as the engine's.
+    file: File,
+    len: u64,
+    mtime: SystemTime,
+    /// Set once a change is seen: from then on reads fail without touching the engine.
+    changed: AtomicBool,
+}
+
+impl Watch {
+    /// Watches the local file `archive` reads from, if its path still names it: same length,
+    /// and the same first and last 4 KiB. A remote store, or a file already replaced by
+    /// another, has nothing to watch.
+    fn open(archive: &Archive) -> Option<Watch> {
+        let store = archive.store();
+        let file = File::open(store.describe()).ok()?;
+        let md = file.metadata().ok()?;
+        let len = store.len().ok()?;
+        if !md.is_file() || md.len() != len {
+            return None;
+        }
+        let n = len.min(4096);
+        for off in [0, len - n] {
+            let mut ours = vec![0u8; n as usize];
+            let mut theirs = vec![0u8; n as usize];
+            std::os::unix::fs::FileExt::read_exact_at(&file, &mut ours, off).ok()?;
+            store.read_exact_at(off, &mut theirs).ok()?;
+            if ours != theirs {
+                return None;
+            }
+        }
+        Some(Watch {
+            len: md.len(),
+            mtime: md.modified().ok()?,
+            file,
+            changed: AtomicBool::new(false),
+        })
+    }
+
+    /// Whether the file still is as it was at mount. Checked after a read: a write updates
+    /// the mtime before it changes any byte, so an unchanged file means every byte the read
+    /// used (now or earlier, through the cache) was the old one.
+    fn unchanged(&self) -> bool {
+        if self.changed.load(Ordering::Relaxed) {
+            return false;
+        }
+        let same = self
+            .file
+            .metadata()
+            .is_ok_and(|md| md.len() == self.len && md.modified().ok() == Some(self.mtime));
+        if !same {
+            self.changed.store(true, Ordering::Relaxed);
+        }
+        same
+    }
 }
 
 fn time_of(ns: i64) -> SystemTime {
@@ -77,7 +172,8 @@ impl HexzFs {
     /// Builds the inode table from the archive's entries. Directories that paths imply but
     /// the archive does not list get mode 0755 and the newest mtime in the archive; the root is
     /// such a directory. Entries that would sit below a non-directory, or repeat a path, are
-    /// left out (a valid archive has none).
+    /// left out (a valid archive has none). Components longer than [`NAME_MAX`] are shown
+    /// under [`shown_name`].
     pub fn new(archive: Arc<Archive>, opts: &crate::MountOptions) -> Result<HexzFs> {
         let entries = archive.entries()?;
         let newest = entries.iter().map(|e| e.mtime_ns).max().unwrap_or(0);
@@ -91,6 +187,8 @@ impl HexzFs {
         }];
         // Path of every node so far -> inode.
         let mut by_path: HashMap<&str, u64> = HashMap::new();
+        // Inodes shown under a shortened name.
+        let mut shortened: HashSet<u64> = HashSet::new();
         'entries: for e in entries.iter() {
             let path = e.path.as_str();
             let (dir, name) = match path.rfind('/') {
@@ -123,6 +221,7 @@ impl HexzFs {
                         None => {
                             let ino = add_child(
                                 &mut nodes,
+                                &mut shortened,
                                 parent,
                                 comp,
                                 Node {
@@ -159,23 +258,59 @@ impl HexzFs {
                 mtime: time_of(e.mtime_ns),
                 nlink,
             };
-            let ino = add_child(&mut nodes, parent, name, node);
+            let ino = add_child(&mut nodes, &mut shortened, parent, name, node);
             by_path.insert(path, ino);
         }
-        // Sort children by name, and count subdirectories into each directory's link count.
-        let mut subdirs = vec![0u32; nodes.len()];
-        for n in nodes.iter().skip(1) {
-            if matches!(n.kind, Kind::Dir(_)) {
-                subdirs[n.parent as usize - 1] += 1;
+        // Sort children by name; of equal names (a shortened name that is also another
+        // entry's) keep a real name over a shortened one, else the first in path order.
+        let mut hidden_inos = HashSet::new();
+        for n in nodes.iter_mut() {
+            if let Kind::Dir(children) = &mut n.kind {
+                children.sort_unstable_by(|a, b| {
+                    a.0.cmp(&b.0)
+                        .then_with(|| shortened.contains(&a.1).cmp(&shortened.contains(&b.1)))
+                        .then(a.1.cmp(&b.1))
+                });
+                children.dedup_by(|later, kept| {
+                    let same = later.0 == kept.0;
+                    if same {
+                        hidden_inos.insert(later.1);
+                    }
+                    same
+                });
             }
         }
+        let mut hidden: Vec<String> = by_path
+            .iter()
+            .filter(|(_, ino)| hidden_inos.contains(*ino))
+            .map(|(p, _)| p.to_string())
+            .collect();
+        hidden.sort_unstable();
+        if opts.log_errors {
+            for p in &hidden {
+                eprintln!(
+                    "hexz: warning: {p} is not shown: its shortened name is another entry's name"
+                );
+            }
+        }
+        // Each directory's link count: 2 and its (shown) subdirectories.
+        let subdirs: Vec<u32> = nodes
+            .iter()
+            .map(|n| match &n.kind {
+                Kind::Dir(children) => children
+                    .iter()
+                    .filter(|c| matches!(nodes[c.1 as usize - 1].kind, Kind::Dir(_)))
+                    .count() as u32,
+                _ => 0,
+            })
+            .collect();
         for (n, extra) in nodes.iter_mut().zip(subdirs) {
-            if let Kind::Dir(children) = &mut n.kind {
-                children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            if let Kind::Dir(_) = n.kind {
                 n.nlink = 2 + extra;
             }
         }
         let euid = effective_ids();
+        let watch = Watch::open(&archive);
         Ok(HexzFs {
             blksize: archive.header().block_size.clamp(4096, 1 << 20),
             archive,
@@ -185,6 +320,8 @@ impl HexzFs {
             log_errors: opts.log_errors,
             kernel_readahead: opts.kernel_readahead,
             errors: Arc::new(AtomicU64::new(0)),
+            hidden,
+            watch,
             no_open: false,
             no_opendir: false,
         })
@@ -193,6 +330,12 @@ impl HexzFs {
     /// Number of inodes (the root included).
     pub fn inode_count(&self) -> usize {
         self.nodes.len()
+    }
+
+    /// Paths of the entries left out because their shortened name ([`shown_name`]) is the
+    /// name of another entry in the same directory; empty for any archive not built so.
+    pub fn hidden(&self) -> &[String] {
+        &self.hidden
     }
 
     /// Counts reads answered with an error since mounting.
@@ -272,13 +415,30 @@ fn effective_ids() -> (u32, u32) {
     unsafe { (libc::geteuid(), libc::getegid()) }
 }
 
-fn add_child(nodes: &mut Vec<Node>, parent: u64, name: &str, node: Node) -> u64 {
+fn add_child(
+    nodes: &mut Vec<Node>,
+    shortened: &mut HashSet<u64>,
+    parent: u64,
+    name: &str,
+    node: Node,
+) -> u64 {
     nodes.push(node);
     let ino = nodes.len() as u64;
+    if name.len() > NAME_MAX {
+        shortened.insert(ino);
+    }
     if let Kind::Dir(children) = &mut nodes[parent as usize - 1].kind {
-        children.push((name.as_bytes().into(), ino));
+        children.push((shown_name(name).as_bytes().into(), ino));
     }
     ino
+}
+
+/// Why a read fails once the archive's file was changed in place.
+fn changed_error() -> hexz_core::Error {
+    hexz_core::Error::Io {
+        context: "the archive file was changed while mounted".into(),
+        source: std::io::Error::other("unmount and mount it again to read the new contents"),
+    }
 }
 
 /// The error a failed engine read gives the reading process: `EIO` (corrupt data, an
@@ -346,6 +506,8 @@ impl Filesystem for HexzFs {
 
     fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
         match self.node(ino).map(|n| &n.kind) {
+            // A reply the kernel has no room for would reach the reader as EIO.
+            Ok(Kind::Symlink(t)) if t.len() > TARGET_MAX => reply.error(Errno::ENAMETOOLONG),
             Ok(Kind::Symlink(t)) => reply.data(t),
             Ok(_) => reply.error(Errno::EINVAL),
             Err(e) => reply.error(e),
@@ -394,7 +556,16 @@ impl Filesystem for HexzFs {
             if b.len() < want {
                 b.resize(want.max(READ_BUF.min(want.next_power_of_two())), 0);
             }
-            match self.read_into(entry, offset, &mut b[..want]) {
+            let read = match &self.watch {
+                Some(w) if w.changed.load(Ordering::Relaxed) => Err(changed_error()),
+                _ => self.read_into(entry, offset, &mut b[..want]),
+            };
+            // Checked after the read: only then does an unchanged file vouch for its bytes.
+            let read = match (&self.watch, read) {
+                (Some(w), Ok(_)) if !w.unchanged() => Err(changed_error()),
+                (_, r) => r,
+            };
+            match read {
                 Ok(n) => reply.data(&b[..n]),
                 Err(err) => {
                     self.errors.fetch_add(1, Ordering::Relaxed);
@@ -662,5 +833,35 @@ impl Filesystem for HexzFs {
         reply: ReplyEmpty,
     ) {
         reply.error(Errno::EROFS);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_names_are_short_stable_and_distinct() {
+        assert_eq!(shown_name("plain"), "plain");
+        let n255 = "n".repeat(255);
+        assert_eq!(shown_name(&n255), n255.as_str());
+        let long = "x".repeat(300);
+        let s = shown_name(&long);
+        assert_eq!(s.len(), NAME_MAX);
+        assert!(s.starts_with(&"x".repeat(222)), "{s}");
+        // Pinned: the name must be the same in every version, or paths users saved break.
+        assert_eq!(&s[222..], "~296a7bce08325b75b90d23204fd50b75");
+        assert_ne!(
+            shown_name(&format!("{long}1")),
+            shown_name(&format!("{long}2"))
+        );
+        // Two-byte characters after one ASCII byte: byte 222 falls inside one, so the cut
+        // is at 221, and the name stays valid UTF-8.
+        let e = format!("a{}", "é".repeat(200));
+        let s = shown_name(&e);
+        assert_eq!(s.len(), 221 + 1 + NAME_HASH_HEX);
+        assert!(s.starts_with(&format!("a{}~", "é".repeat(110))), "{s}");
+        let big = "r".repeat(4096);
+        assert_eq!(shown_name(&big).len(), NAME_MAX);
     }
 }

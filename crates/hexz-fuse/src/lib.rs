@@ -11,6 +11,21 @@
 //! wrong bytes. Files are opened with `FOPEN_KEEP_CACHE` and attributes and names are cached
 //! for a day, since a mounted archive never changes.
 //!
+//! Names: an archive path component may be up to 4,096 bytes, the kernel takes 255
+//! ([`NAME_MAX`]). A longer component is listed, and looked up, under [`shown_name`]: its first
+//! 222 bytes or fewer (cut at a UTF-8 boundary), `~`, and 32 hex digits of the BLAKE3 hash of the
+//! whole component; 255 bytes at most, the same in every mount, distinct for distinct names.
+//! Should that equal a real name in the same directory, the real name wins and the long entry
+//! is left out ([`HexzFs::hidden`]; a warning with `log_errors`). A symlink target of 4,096
+//! bytes (no room for the kernel's NUL) lists and stats, and `readlink` answers `ENAMETOOLONG`.
+//! Nothing else an archive may hold (UTF-8 names without NUL, `/`, `.` or `..`) needs care.
+//!
+//! The archive file while mounted: replacing it by `rename` (as hexz's writers do) leaves the
+//! mount reading the file it opened, with the old contents. Writing, truncating or touching
+//! it in place changes its length or mtime, and from then on every read answers `EIO` (unmount
+//! and mount again): a read never mixes in new bytes. Reads go through `pread`, never through a
+//! memory map, so a truncated file cannot raise `SIGBUS`.
+//!
 //! Mounting calls `mount(2)` directly (as root, no libfuse or `fusermount` needed); without
 //! the privilege it falls back to `fusermount3`, as libfuse does. Linux only: elsewhere the
 //! crate is empty.
@@ -21,7 +36,7 @@ mod fs;
 pub mod mountinfo;
 
 pub use error::{Error, Result};
-pub use fs::HexzFs;
+pub use fs::{shown_name, HexzFs, NAME_MAX};
 
 use fuser::{MountOption, Session, SessionACL, SessionUnmounter};
 use hexz_core::Archive;

@@ -654,3 +654,335 @@ fn a_busy_mount_is_detached_lazily() {
     assert_eq!(buf, src[1 << 20..(1 << 20) + 4096]);
     drop(file);
 }
+
+/// Issue 13.9: names longer than the kernel's 255 bytes (an archive may hold components of up
+/// to 4,096) are listed under their shortened name, which opens the entry; the listing never
+/// fails and the other entries are untouched.
+#[test]
+fn long_names_are_listed_shortened_and_read() {
+    if !can_mount() {
+        return;
+    }
+    let dir = TempDir::new().expect("tempdir");
+    let archive = dir.path().join("long.hxz");
+    let meta = EntryMeta {
+        mode: 0o644,
+        mtime_ns: 1_700_000_000_000_000_000,
+    };
+    let x300 = "x".repeat(300);
+    // A real entry named like a long entry's shortened name: the real one is shown.
+    let q300 = "q".repeat(300);
+    let impostor = hexz_fuse::shown_name(&q300).into_owned();
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("a.txt".into(), b"ordinary".to_vec()),
+        ("n".repeat(255), noise(1000, 1)),
+        ("o".repeat(256), noise(70_000, 2)),
+        ("p".repeat(4095), noise(3, 3)),
+        ("r".repeat(4096), noise(200_000, 4)),
+        (format!("{x300}1"), b"first".to_vec()),
+        (format!("{x300}2"), b"second".to_vec()),
+        // Two-byte characters: the cut falls inside one unless it respects boundaries.
+        ("é".repeat(150), b"accents".to_vec()),
+        (
+            format!("{}/inner", "d".repeat(300)),
+            b"below a long dir".to_vec(),
+        ),
+        (q300.clone(), b"hidden".to_vec()),
+        (impostor.clone(), b"real".to_vec()),
+        ("zz".into(), Vec::new()),
+    ];
+    files.sort();
+    let mut w = ArchiveWriter::create(&archive, WriteOptions::default()).expect("create");
+    for (p, data) in &files {
+        w.add_bytes(p, data, meta).expect("add");
+    }
+    let t4095 = "t".repeat(4095);
+    let t4096 = "u".repeat(4096);
+    w.add_symlink("sym4095", &t4095, meta).expect("symlink");
+    w.add_symlink("sym4096", &t4096, meta).expect("symlink");
+    w.finish().expect("finish");
+
+    let mnt = dir.path().join("mnt");
+    fs::create_dir(&mnt).expect("mkdir");
+    let fs_ = hexz_fuse::HexzFs::new(
+        Arc::new(Archive::open(&archive).expect("open")),
+        &MountOptions::default(),
+    )
+    .expect("inode table");
+    assert_eq!(fs_.hidden(), std::slice::from_ref(&q300));
+    let h = mount(&archive, &mnt);
+
+    // Every name the listing shows, once; all fit the kernel's limit.
+    let listed: Vec<String> = fs::read_dir(&mnt)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+        .collect();
+    assert!(
+        listed.iter().all(|n| n.len() <= hexz_fuse::NAME_MAX),
+        "{listed:?}"
+    );
+    let mut want: Vec<String> = files
+        .iter()
+        .filter(|(p, _)| *p != q300)
+        .map(|(p, _)| hexz_fuse::shown_name(p.split('/').next().expect("component")).into_owned())
+        .chain(["sym4095".into(), "sym4096".into()])
+        .collect();
+    want.sort();
+    let mut got = listed.clone();
+    got.sort();
+    assert_eq!(got, want);
+    // Same-prefix long names stay apart; 255 is the longest name shown unchanged.
+    let (one, two) = (
+        hexz_fuse::shown_name(&format!("{x300}1")).into_owned(),
+        hexz_fuse::shown_name(&format!("{x300}2")).into_owned(),
+    );
+    assert_ne!(one, two);
+    assert!(listed.contains(&"n".repeat(255)));
+    assert!(!listed.iter().any(|n| n.len() > 255));
+    // Each file reads through its shown name with its own bytes.
+    for (p, data) in &files {
+        if *p == q300 {
+            continue;
+        }
+        let shown: PathBuf = p
+            .split('/')
+            .map(|c| hexz_fuse::shown_name(c).into_owned())
+            .collect();
+        let got = fs::read(mnt.join(&shown)).unwrap_or_else(|e| panic!("{shown:?}: {e}"));
+        assert!(got == *data, "{shown:?}: contents differ");
+        assert_eq!(
+            fs::metadata(mnt.join(&shown)).expect("stat").len(),
+            data.len() as u64
+        );
+    }
+    assert_eq!(fs::read(mnt.join(&impostor)).expect("read"), b"real");
+    // The original long name is not a second name for the entry.
+    let e = fs::metadata(mnt.join("o".repeat(256))).expect_err("the long name");
+    assert!(
+        matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENAMETOOLONG)),
+        "{e}"
+    );
+    // Symlinks: a 4,095-byte target reads back; a 4,096-byte one (no room for the kernel's
+    // NUL) is a clear ENAMETOOLONG, and both still list and stat.
+    assert_eq!(
+        fs::read_link(mnt.join("sym4095")).expect("readlink"),
+        PathBuf::from(&t4095)
+    );
+    let e = fs::read_link(mnt.join("sym4096")).expect_err("too long a target");
+    assert_eq!(e.raw_os_error(), Some(libc::ENAMETOOLONG), "{e}");
+    assert_eq!(
+        fs::symlink_metadata(mnt.join("sym4096"))
+            .expect("lstat")
+            .len(),
+        4096
+    );
+    // The directory's other entries are unaffected, listed again (from the kernel's cache).
+    assert_eq!(fs::read_dir(&mnt).expect("read_dir").count(), listed.len());
+    assert_eq!(fs::read(mnt.join("a.txt")).expect("read"), b"ordinary");
+    drop(h);
+    assert_gone(&mnt);
+}
+
+/// The soak files: (name, length); version `v`'s bytes are `soak_bytes(i, v)`.
+const SOAK_FILES: [(&str, usize); 4] = [
+    ("f0", 1_000_003),
+    ("f1", 1_500_000),
+    ("d/f2", 777_777),
+    ("d/f3", 2_000_001),
+];
+
+fn soak_bytes(i: usize, version: u64) -> Vec<u8> {
+    noise(SOAK_FILES[i].1, 1000 * version + i as u64)
+}
+
+/// The soak archive of `version`, as bytes (each version has the same layout).
+fn soak_archive(dir: &Path, version: u64) -> Vec<u8> {
+    let path = dir.join(format!("v{version}.hxz"));
+    let opts = WriteOptions {
+        block_size: 16 * 1024,
+        compression: hexz_core::Compression::None,
+        ..WriteOptions::default()
+    };
+    let mut w = ArchiveWriter::create(&path, opts).expect("create");
+    let meta = EntryMeta {
+        mode: 0o644,
+        mtime_ns: 0,
+    };
+    for (i, (name, _)) in SOAK_FILES.iter().enumerate() {
+        w.add_bytes(name, &soak_bytes(i, version), meta)
+            .expect("add");
+    }
+    w.finish().expect("finish");
+    let bytes = fs::read(&path).expect("read");
+    fs::remove_file(&path).expect("rm");
+    bytes
+}
+
+/// What the soak's readers saw.
+#[derive(Debug, Default, PartialEq)]
+struct Seen {
+    /// Reads that returned exactly the old bytes.
+    reads: u64,
+    /// Reads answered EIO.
+    eio: u64,
+    /// Reads that returned other bytes.
+    mixed: u64,
+    /// Reads that failed with another error.
+    other: u64,
+    /// Reads that returned fewer bytes than asked for, all of them old.
+    short: u64,
+}
+
+/// Mounts `archive` (holding version 1), reads random ranges from 16 threads while `replace`
+/// changes the file, and returns what they saw. The archive is opened with a small cache, so
+/// that reads keep reaching the file, and memory-mapped, so that a read through the map of a
+/// truncated file would be a SIGBUS.
+fn soak(archive: &Path, mnt: &Path, replace: impl FnOnce()) -> Seen {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+    let opts = ReadOptions {
+        cache_bytes: 256 << 10,
+        mmap: true,
+        ..ReadOptions::default()
+    };
+    let a = Archive::open_with_options(archive, opts).expect("open");
+    let h = mount_background(a, mnt, &MountOptions::default()).expect("mount");
+    let v1: Arc<Vec<Vec<u8>>> = Arc::new((0..SOAK_FILES.len()).map(|i| soak_bytes(i, 1)).collect());
+    let stop = Arc::new(AtomicBool::new(false));
+    let counts: Arc<[AtomicU64; 5]> = Arc::new(Default::default());
+    let readers: Vec<_> = (0..16u64)
+        .map(|t| {
+            let (v1, stop, counts, mnt) =
+                (v1.clone(), stop.clone(), counts.clone(), mnt.to_path_buf());
+            std::thread::spawn(move || {
+                let open: Vec<fs::File> = SOAK_FILES
+                    .iter()
+                    .map(|(name, _)| fs::File::open(mnt.join(name)).expect("open"))
+                    .collect();
+                let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (t + 1);
+                let mut next = move || {
+                    x ^= x >> 12;
+                    x ^= x << 25;
+                    x ^= x >> 27;
+                    x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+                };
+                let mut buf = vec![0u8; 256 << 10];
+                while !stop.load(Relaxed) {
+                    let i = (next() % SOAK_FILES.len() as u64) as usize;
+                    let want = &v1[i];
+                    let off = (next() % want.len() as u64) as usize;
+                    let len = 1 + (next() % buf.len() as u64) as usize;
+                    let f = &open[i];
+                    // Drop the kernel's cached pages, so that the read reaches the mount.
+                    // SAFETY: posix_fadvise only reads its integer arguments.
+                    unsafe {
+                        libc::posix_fadvise(
+                            std::os::fd::AsRawFd::as_raw_fd(f),
+                            0,
+                            0,
+                            libc::POSIX_FADV_DONTNEED,
+                        )
+                    };
+                    let end = (off + len).min(want.len());
+                    let k = match f.read_at(&mut buf[..len], off as u64) {
+                        Ok(n) if n == end - off && buf[..n] == want[off..end] => 0,
+                        // A read whose later pages fail returns the bytes before them (the
+                        // kernel's partial read): those must be the old ones too.
+                        Ok(n) if n < end - off && buf[..n] == want[off..off + n] => 4,
+                        Ok(_) => 2,
+                        Err(e) if e.raw_os_error() == Some(libc::EIO) => 1,
+                        Err(e) => {
+                            eprintln!("soak: reader {t}: {e}");
+                            3
+                        }
+                    };
+                    counts[k].fetch_add(1, Relaxed);
+                }
+            })
+        })
+        .collect();
+    // A hang fails the test rather than blocking the run.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    replace();
+    stop.store(true, Relaxed);
+    for r in readers {
+        while !r.is_finished() {
+            if Instant::now() > deadline {
+                eprintln!("soak: a reader hung for 120 s");
+                std::process::abort();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        r.join().expect("a reader panicked");
+    }
+    drop(h);
+    assert_gone(mnt);
+    let c = |k: usize| counts[k].load(Relaxed);
+    Seen {
+        reads: c(0),
+        eio: c(1),
+        mixed: c(2),
+        other: c(3),
+        short: c(4),
+    }
+}
+
+/// Issue 13 soak: 16 threads read random ranges through the mount while the archive file is
+/// replaced under it. Replaced by rename (new, old, new content): the mount keeps reading the
+/// file it opened, so every read is the old bytes. Rewritten in place (truncated, the other
+/// version of the same layout written in pieces, truncated to half, written whole again):
+/// reads are the old bytes until the change and EIO after it. Never new or garbage bytes, no
+/// SIGBUS although the archive is memory-mapped, no hang.
+#[test]
+fn replacing_the_archive_under_16_readers_is_old_bytes_or_eio() {
+    if !can_mount() {
+        return;
+    }
+    let dir = TempDir::new().expect("tempdir");
+    let a1 = soak_archive(dir.path(), 1);
+    let a2 = soak_archive(dir.path(), 2);
+    let archive = dir.path().join("soak.hxz");
+    let mnt = dir.path().join("mnt");
+    fs::create_dir(&mnt).expect("mkdir");
+    let pause = || std::thread::sleep(Duration::from_millis(1200));
+
+    fs::write(&archive, &a1).expect("write");
+    let renamed = soak(&archive, &mnt, || {
+        pause();
+        for bytes in [&a2, &a1, &a2] {
+            let tmp = dir.path().join("soak.hxz.tmp");
+            fs::write(&tmp, bytes).expect("write");
+            fs::rename(&tmp, &archive).expect("rename");
+            pause();
+        }
+    });
+    eprintln!("soak, replaced by rename: {renamed:?}");
+    assert!(renamed.reads > 100, "{renamed:?}");
+    assert_eq!(
+        (renamed.eio, renamed.mixed, renamed.other, renamed.short),
+        (0, 0, 0, 0),
+        "{renamed:?}"
+    );
+
+    fs::write(&archive, &a1).expect("write");
+    let in_place = soak(&archive, &mnt, || {
+        pause();
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&archive)
+            .expect("open for writing");
+        for piece in a2.chunks(a2.len() / 8 + 1) {
+            std::io::Write::write_all(&mut f, piece).expect("write");
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        pause();
+        f.set_len(a2.len() as u64 / 2).expect("truncate");
+        pause();
+        fs::write(&archive, &a2).expect("write");
+        pause();
+    });
+    eprintln!("soak, rewritten in place: {in_place:?}");
+    assert!(in_place.reads > 100, "{in_place:?}");
+    assert!(in_place.eio > 0, "{in_place:?}");
+    assert_eq!((in_place.mixed, in_place.other), (0, 0), "{in_place:?}");
+}
