@@ -295,6 +295,9 @@ mod imp {
             {
                 check_kdf_limits(m_cost, t_cost, parallelism)
                     .map_err(|e| Error::format(format!("{name}: header"), e))?;
+                if matches!(key, KeySource::Passphrase(_)) {
+                    check_local_kdf_budget(m_cost, t_cost, name)?;
+                }
             }
             let master = match (&header.kdf, key) {
                 (Kdf::RawKey, KeySource::RawKey(k)) => MasterKey::from_bytes(*k),
@@ -441,6 +444,37 @@ mod imp {
                 .map_err(|e| auth_error(e, what))?;
             Ok(buf)
         }
+    }
+
+    /// Environment variable raising (or lowering) what this reader spends on a passphrase's
+    /// Argon2id: at most this many MiB, and that many MiB times 8 passes in all.
+    const KDF_BUDGET_ENV: &str = "HEXZ_KDF_MAX_MIB";
+    /// The default of [`KDF_BUDGET_ENV`]: 1 GiB, 16 times the writer's default memory.
+    const DEFAULT_KDF_BUDGET_MIB: u32 = 1024;
+
+    /// A local limit below §12's: a crafted header at the spec's maximum (2 GiB, 64 passes)
+    /// would cost minutes and gigabytes before the key check could even fail, so a reader
+    /// refuses anything above its budget unless the user raised it.
+    fn check_local_kdf_budget(m_kib: u32, t: u32, name: &str) -> Result<()> {
+        let budget_mib = match std::env::var(KDF_BUDGET_ENV) {
+            Ok(v) => v.trim().parse::<u32>().map_err(|_| {
+                Error::InvalidInput(format!("{KDF_BUDGET_ENV}={v:?} is not a number of MiB"))
+            })?,
+            Err(_) => DEFAULT_KDF_BUDGET_MIB,
+        };
+        let m_mib = u64::from(m_kib).div_ceil(1024);
+        let budget = u64::from(budget_mib);
+        if m_mib > budget || m_mib * u64::from(t) > budget * 8 {
+            return Err(Error::InvalidInput(format!(
+                "{name}: the archive's passphrase key derivation asks for {m_mib} MiB and \
+                 {t} passes of Argon2id, above this reader's budget of {budget} MiB \
+                 ({} MiB-passes); if you trust the archive, raise it with \
+                 {KDF_BUDGET_ENV}={}",
+                budget * 8,
+                (m_mib * u64::from(t)).div_ceil(8).max(m_mib)
+            )));
+        }
+        Ok(())
     }
 
     /// The Argon2id limits of `docs/FORMAT.md` §12, which bound what a crafted header can make
