@@ -35,7 +35,8 @@ APT_BENCH := squashfs-tools zstd lz4 qemu-utils e2fsprogs hyperfine time squashf
 
 # `make test-python test_reader`: extra goals become a pytest -k filter.
 TARGETS := help setup setup-check build test test-rust test-python fmt lint \
-           demo bench bench-loader bench-remote bench-fuse bench-crypto develop python clean clean-all apt-build venv
+           demo bench bench-loader bench-remote bench-fuse bench-crypto develop python clean clean-all apt-build venv \
+           bench-ddp fuzz
 ifneq ($(filter test-python,$(MAKECMDGOALS)),)
 PYTEST_FILTER := $(filter-out $(TARGETS),$(MAKECMDGOALS))
 ifneq ($(PYTEST_FILTER),)
@@ -131,6 +132,20 @@ bench-ddp: apt-build ## Data-parallel loader (issue 12): samples/s per rank unde
 	@scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)" $(LOADER)/requirements-test.txt $(STAMPS)/venv-test
 	@MAKE="$(MAKE)" scripts/ensure-develop.sh "$(VENV)" $(STAMPS)/develop
 	@$(VENV)/bin/python benchmarks/ddp_bench.py
+
+fuzz: ## Run each fuzz target with libFuzzer (nightly + cargo-fuzz) for FUZZ_SECONDS (default 60), growing and minimizing fuzz/corpus/
+	@command -v cargo-fuzz >/dev/null || { echo "fuzz: needs cargo-fuzz (cargo install cargo-fuzz) and a nightly toolchain" >&2; exit 1; }
+	@cd fuzz && for t in $$(cargo +nightly fuzz list); do \
+	  mkdir -p corpus/$$t artifacts && \
+	  if [ "$${t#open_read}" != "$$t" ] && [ -z "$$(ls corpus/$$t)" ]; then cp ../tests/fixtures/v1/*.hxz corpus/$$t/; fi; \
+	  echo "fuzz: $$t for $(or $(FUZZ_SECONDS),60) s"; \
+	  cargo +nightly fuzz run $$t corpus/$$t -- -max_total_time=$(or $(FUZZ_SECONDS),60) \
+	    -max_len=200000 -print_final_stats=1 > artifacts/$$t.log 2>&1; rc=$$?; \
+	  grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' artifacts/$$t.log; \
+	  [ $$rc = 0 ] || { tail -n 40 artifacts/$$t.log; exit 1; }; \
+	  cargo +nightly fuzz cmin $$t corpus/$$t > artifacts/$$t-cmin.log 2>&1 || exit 1; \
+	  echo "fuzz: $$t corpus: $$(ls corpus/$$t | wc -l) inputs"; \
+	done
 
 bench-remote: apt-build venv ## Remote reads: HTTP (nginx, hexz serve), S3 (moto), DataLoader from s3s-fs + 20 ms vs MDS/LitData (REMOTE_BENCH_MB=100: quick; ARGS=--record)
 	$(CARGO) build --release -p hexz-cli -p hexz-faultproxy $(LOCKED)
