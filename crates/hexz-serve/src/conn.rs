@@ -13,16 +13,16 @@ use tokio::time::{Instant, Sleep};
 /// A socket whose writes fail with `TimedOut` once one has waited `timeout` for room without
 /// any byte going out: a client that stops reading ends its connection instead of holding it
 /// (and its slot) for ever. Reads pass through; hyper's header timeout bounds them.
-pub(crate) struct SendTimeout<S> {
-    inner: S,
+pub(crate) struct SendTimeout {
+    inner: TcpStream,
     timeout: Duration,
     /// Armed by the first write that finds no room, disarmed by any write that makes progress.
     stall: Option<Pin<Box<Sleep>>>,
     armed: bool,
 }
 
-impl<S> SendTimeout<S> {
-    pub fn new(inner: S, timeout: Duration) -> Self {
+impl SendTimeout {
+    pub fn new(inner: TcpStream, timeout: Duration) -> Self {
         SendTimeout {
             inner,
             timeout,
@@ -55,6 +55,9 @@ impl<S> SendTimeout<S> {
         };
         self.armed = true;
         if stall.as_mut().poll(cx).is_ready() {
+            // Close with a reset: a plain close would leave the unsent bytes (megabytes) queued
+            // in the kernel for minutes, for a client that does not read them.
+            let _ = self.inner.set_zero_linger();
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!(
@@ -67,7 +70,7 @@ impl<S> SendTimeout<S> {
     }
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for SendTimeout<S> {
+impl AsyncRead for SendTimeout {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -77,7 +80,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for SendTimeout<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for SendTimeout<S> {
+impl AsyncWrite for SendTimeout {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
