@@ -31,7 +31,7 @@ export PY_FEATURES
 # hexz-store tests start on 127.0.0.1; time: GNU time, which measures the peak memory of the
 # CLI on the hostile corpus), and the benchmark peers.
 APT_BUILD := build-essential pkg-config nginx-light curl qemu-utils time
-APT_BENCH := squashfs-tools zstd lz4 qemu-utils e2fsprogs hyperfine time squashfuse b3sum
+APT_BENCH := squashfs-tools zstd lz4 qemu-utils e2fsprogs hyperfine time squashfuse b3sum wrk
 
 # `make test-python test_reader`: extra goals become a pytest -k filter.
 TARGETS := help setup setup-check build test test-rust test-python fmt lint \
