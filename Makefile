@@ -135,7 +135,8 @@ bench-ddp: apt-build ## Data-parallel loader (issue 12): samples/s per rank unde
 
 fuzz: ## Run each fuzz target with libFuzzer (nightly + cargo-fuzz) for FUZZ_SECONDS (default 60), growing and minimizing fuzz/corpus/
 	@command -v cargo-fuzz >/dev/null || { echo "fuzz: needs cargo-fuzz (cargo install cargo-fuzz) and a nightly toolchain" >&2; exit 1; }
-	@cd fuzz && for t in $$(cargo +nightly fuzz list); do \
+	@cd fuzz && export CARGO_TARGET_DIR="$(HEXZ_CACHE)/fuzz-target" && \
+	for t in $$(cargo +nightly fuzz list); do \
 	  mkdir -p corpus/$$t artifacts && \
 	  if [ "$${t#open_read}" != "$$t" ] && [ -z "$$(ls corpus/$$t)" ]; then cp ../tests/fixtures/v1/*.hxz corpus/$$t/; fi; \
 	  echo "fuzz: $$t for $(or $(FUZZ_SECONDS),60) s"; \
