@@ -14,7 +14,15 @@ from . import _compat
 from ._native import PendingRead
 from .collate import Batch, Column
 from .reader import KeyLike, PathLike, PublicKeyLike, _Handle, _remote_options
-from .sampler import BLOCKS_PER_GROUP, Sampler, Share, ShareKey, ShuffleLike
+from .sampler import (
+    BLOCKS_PER_GROUP,
+    Sampler,
+    Share,
+    ShareKey,
+    ShuffleLike,
+    rank_and_world,
+    shuffle_mode,
+)
 
 __all__ = ["Dataset", "Loader", "Sampler"]
 
@@ -360,7 +368,9 @@ class Dataset:
         blocks fetched ahead were evicted before they were read."""
         plan = self._plan
         # A rank takes every world_size-th sample: a group's worth of its share is shorter.
-        deep = BLOCKS_PER_GROUP * plan.block // plan.world_size if plan else BLOCKS_PER_GROUP
+        deep = (
+            max(1, BLOCKS_PER_GROUP * plan.block // plan.world_size) if plan else BLOCKS_PER_GROUP
+        )
         worker = self._worker_plan()
         if worker is not None:
             _, o, _ = worker
@@ -474,17 +484,14 @@ class Dataset:
         ``shuffle``, ``seed`` and ``epoch`` (see :class:`Sampler`)."""
         tf = _compat.tensorflow()
         index, count = shard if shard is not None else (0, 1)
-        sampler = Sampler(
-            self,
-            shuffle=shuffle,
-            seed=seed,
-            block_samples=block_samples,
-            rank=index,
-            world_size=count,
-            drop_last=drop_last,
+        rank, world = rank_and_world(index, count)
+        if block_samples is not None and int(block_samples) < 1:
+            raise ValueError(f"block_samples must be >= 1, got {block_samples}")
+        block = int(block_samples or self._default_block_samples())
+        mode = shuffle_mode(shuffle)
+        share = Share(
+            ShareKey(self._len, mode, int(seed), int(epoch), block, rank, world, 0, drop_last)
         )
-        sampler.set_epoch(epoch)
-        share = sampler.order()
 
         def spec(g: _Group | None) -> Any:
             if g is None or g.dtype == "bytes":
