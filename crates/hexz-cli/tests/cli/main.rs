@@ -11,6 +11,7 @@ mod cache;
 mod cat;
 mod encrypt;
 mod extract;
+mod fuzz_extract;
 mod hostile;
 mod inspect;
 mod interrupt;
