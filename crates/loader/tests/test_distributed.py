@@ -207,6 +207,15 @@ def test_state_is_small_and_restores_without_replay() -> None:
         assert head == s.order()[:1000], "the share is the order, computed position by position"
 
 
+def test_state_between_epochs_is_the_next_epochs_start(ids_archive: Path) -> None:
+    ds = hexz.Dataset(ids_archive)
+    s = ds.sampler(seed=SEED, block_samples=BLOCK)
+    assert list(s) == list(s.order())
+    assert (s.state_dict()["epoch"], s.state_dict()["position"]) == (0, N)
+    s.set_epoch(1)
+    assert (s.state_dict()["epoch"], s.state_dict()["position"]) == (1, 0)
+
+
 def test_a_state_of_another_order_is_refused(ids_archive: Path) -> None:
     ds = hexz.Dataset(ids_archive)
     state = ds.sampler(seed=1).state_dict()

@@ -288,6 +288,9 @@ class Sampler(Ordered):
         self.epoch = int(epoch)
         if self._resume is not None and self._resume[0] != self.epoch:
             self._resume = None
+        if self._share is not None and self._share.key.epoch != self.epoch:
+            # A new epoch, not started yet: its state is its start, not the last one's end.
+            self._share, self.yielded = None, 0
         self.dataset._set_plan(self._plan())
 
     def __len__(self) -> int:
