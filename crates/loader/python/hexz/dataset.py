@@ -375,12 +375,12 @@ class Dataset:
         if worker is not None:
             _, o, _ = worker
             p = o.index_of(idx[0])
-            return () if p is None else o[p : p + deep]
+            return () if p is None else self._ahead.unscanned(o, p, p + deep)
         if self._order is None:
             return ()
         p = self._order_pos
         self._order_pos = p + len(idx)
-        return self._order[p : p + deep]
+        return self._ahead.unscanned(self._order, p, p + deep)
 
     def _upcoming(self, idx: list[int]) -> list[list[int]]:
         """The next ``prefetch_batches`` batches after ``idx``, as far as they are known."""
@@ -537,11 +537,22 @@ class _Ahead:
         self._pid = os.getpid()
         self._batches: dict[tuple[int, ...], PendingRead | None] = {}
         self._blocks: set[int] = set()
+        #: Positions of the order below this were already looked at for blocks to fetch.
+        self._scanned = 0
 
     def _mine(self) -> dict[tuple[int, ...], PendingRead | None]:
         if self._pid != os.getpid():
             self._pid, self._batches, self._blocks = os.getpid(), {}, set()
+            self._scanned = 0
         return self._batches
+
+    def unscanned(self, order: Sequence[int], start: int, end: int) -> Sequence[int]:
+        """The samples of ``order[start:end]`` not looked at before this epoch: a read-ahead
+        window slides one batch at a time, and each position needs looking at once."""
+        self._mine()
+        first = max(start, self._scanned)
+        self._scanned = max(self._scanned, end)
+        return order[first:end] if first < end else ()
 
     def claim_block(self, block: int) -> bool:
         """Whether block ``block`` of a block shuffle is not yet being fetched this epoch
@@ -555,6 +566,7 @@ class _Ahead:
     def new_epoch(self) -> None:
         self._mine()
         self._blocks.clear()
+        self._scanned = 0
 
     def has(self, key: tuple[int, ...]) -> bool:
         return key in self._mine()

@@ -29,6 +29,7 @@ collective operations never wait for a rank that ran out.
 from __future__ import annotations
 
 import sys
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
@@ -58,8 +59,10 @@ BLOCKS_PER_GROUP = 8
 #: The ``kind`` of a :meth:`Sampler.state_dict`, so :func:`hexz.resume_state` finds it.
 STATE_KIND = "hexz.Sampler"
 
-#: Indices computed per call into Rust while iterating.
+#: Positions computed per call into Rust.
 _CHUNK = 8192
+#: Chunks a :class:`Share` keeps (a read-ahead window spans at most two or three).
+_KEEP_CHUNKS = 4
 
 
 def shuffle_mode(shuffle: ShuffleLike) -> str:
@@ -114,7 +117,11 @@ _U64 = (1 << 64) - 1
 
 class Share(Sequence[int]):
     """One rank's samples of one epoch, from a global position on: a lazy sequence (indexing
-    and slicing compute only what is asked for) with :meth:`index_of` as its inverse."""
+    and slicing compute only what is asked for) with :meth:`index_of` as its inverse.
+
+    Positions are computed in chunks of :data:`_CHUNK`, and the last few chunks are kept: the
+    sampler and the read-ahead both walk the share, and a read-ahead window that slides a
+    batch at a time would otherwise recompute thousands of positions per batch."""
 
     def __init__(self, key: ShareKey) -> None:
         self.key = key
@@ -130,9 +137,22 @@ class Share(Sequence[int]):
             key.drop_last,
         )
         self._len = len(self._native)
+        self._chunks: OrderedDict[int, list[int]] = OrderedDict()
 
     def __len__(self) -> int:
         return self._len
+
+    def _chunk(self, c: int) -> list[int]:
+        """Positions ``c * _CHUNK`` to ``(c + 1) * _CHUNK`` (fewer at the end)."""
+        chunk = self._chunks.get(c)
+        if chunk is None:
+            chunk = self._native.take(c * _CHUNK, _CHUNK)
+            self._chunks[c] = chunk
+            if len(self._chunks) > _KEEP_CHUNKS:
+                self._chunks.popitem(last=False)
+        else:
+            self._chunks.move_to_end(c)
+        return chunk
 
     @overload
     def __getitem__(self, i: int) -> int: ...
@@ -143,15 +163,21 @@ class Share(Sequence[int]):
             first, stop, step = i.indices(self._len)
             if step != 1:
                 return [self[k] for k in range(first, stop, step)]
-            return self._native.take(first, max(0, stop - first))
+            out: list[int] = []
+            while first < stop:
+                c, at = divmod(first, _CHUNK)
+                part = self._chunk(c)[at : at + stop - first]
+                out += part
+                first += len(part)
+            return out
         k = i + self._len if i < 0 else i
         if not 0 <= k < self._len:
             raise IndexError(f"position {i} out of range ({self._len} samples)")
-        return self._native.take(k, 1)[0]
+        return self._chunk(k // _CHUNK)[k % _CHUNK]
 
     def __iter__(self) -> Iterator[int]:
-        for first in range(0, self._len, _CHUNK):
-            yield from self._native.take(first, _CHUNK)
+        for c in range(-(-self._len // _CHUNK)):
+            yield from self._chunk(c)
 
     def index_of(self, index: int) -> int | None:
         """Where sample ``index`` first comes in this share, or None."""
