@@ -216,6 +216,20 @@ def test_state_between_epochs_is_the_next_epochs_start(ids_archive: Path) -> Non
     assert (s.state_dict()["epoch"], s.state_dict()["position"]) == (1, 0)
 
 
+def test_an_iterable_state_survives_a_save_before_the_first_batch(ids_archive: Path) -> None:
+    ds = hexz.IterableDataset(ids_archive, batch_size=BATCH, seed=SEED, block_samples=BLOCK)
+    it = iter(ds)
+    first = [[int(x) for x in next(it)] for _ in range(3)]
+    state = ds.state_dict()
+    again = hexz.IterableDataset(ids_archive, batch_size=BATCH, seed=SEED, block_samples=BLOCK)
+    again.load_state_dict(state)
+    assert again.state_dict() == state, "a state saved right after loading is the loaded one"
+    rest = [[int(x) for x in b] for b in again]
+    fresh = hexz.IterableDataset(ids_archive, batch_size=BATCH, seed=SEED, block_samples=BLOCK)
+    whole = [[int(x) for x in b] for b in fresh]
+    assert first + rest == whole
+
+
 def test_a_state_of_another_order_is_refused(ids_archive: Path) -> None:
     ds = hexz.Dataset(ids_archive)
     state = ds.sampler(seed=1).state_dict()

@@ -130,9 +130,11 @@ class _Iterable(Ordered):
         """Where this process stands in the epoch, in a few integers: in a DataLoader worker,
         that worker's next batch; ``position`` is the global position through its last
         batch."""
+        if self._progress is None and self._resume is not None:
+            return dict(self._resume)  # loaded, not started: still exactly where it was
         worker, workers = _worker()
         progress = self._progress or {
-            "start": 0 if self._resume is None else int(self._resume.get("position", 0)),
+            "start": 0,
             "next_batch": worker,
             "workers": workers,
             "worker": worker,
