@@ -97,7 +97,7 @@ def run_once(archive: Path, world: int) -> dict:
         peak = 0
         while proc.poll() is None:
             pss = 0
-            for p in [ps, *_children(ps)]:
+            for p in measure._tree(ps):
                 try:
                     pss += getattr(p.memory_full_info(), "pss", 0)
                 except psutil.Error:
@@ -122,15 +122,6 @@ def run_once(archive: Path, world: int) -> dict:
         ok=all(r["ok"] for r in ranks),
         samples=sum(r["samples"] for r in ranks),
     )
-
-
-def _children(p):
-    import psutil
-
-    try:
-        return p.children(recursive=True)
-    except psutil.Error:
-        return []
 
 
 def report(results: dict, run_dir: Path) -> str:

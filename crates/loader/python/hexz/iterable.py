@@ -7,12 +7,11 @@ does not import PyTorch.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import _compat
-from .dataset import Dataset
+from .dataset import Dataset, _worker_id_and_count
 from .reader import PathLike
 from .sampler import Ordered, ShuffleLike
 
@@ -89,7 +88,7 @@ class _Iterable(Ordered):
         return -(-len(self._share_from(0)) // self.batch_size)
 
     def __iter__(self) -> Iterator[Any]:
-        worker, workers = _worker()
+        worker, workers = _worker_id_and_count()
         start, first = self._start_and_first(worker, workers)
         share = self._share_from(start)
         batches = -(-len(share) // self.batch_size)
@@ -132,7 +131,7 @@ class _Iterable(Ordered):
         batch."""
         if self._progress is None and self._resume is not None:
             return dict(self._resume)  # loaded, not started: still exactly where it was
-        worker, workers = _worker()
+        worker, workers = _worker_id_and_count()
         progress = self._progress or {
             "start": 0,
             "next_batch": worker,
@@ -166,13 +165,6 @@ class _Iterable(Ordered):
             f"<hexz.IterableDataset {self.dataset.path!r} batch_size={self.batch_size}"
             f" {self.mode} rank={self.rank}/{self.world_size}>"
         )
-
-
-def _worker() -> tuple[int, int]:
-    """(id, num_workers) in a DataLoader worker, else (0, 1)."""
-    torch = sys.modules.get("torch")
-    info = torch.utils.data.get_worker_info() if torch is not None else None
-    return (0, 1) if info is None else (int(info.id), int(info.num_workers))
 
 
 def _make_class() -> type:
