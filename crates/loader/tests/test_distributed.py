@@ -361,8 +361,25 @@ def test_a_killed_job_resumes_exactly(
 
 
 @pytest.mark.parametrize(
-    ("workers_before", "workers_after", "iterable", "mode"),
-    [(2, 2, False, "loader"), (2, 0, False, "global"), (2, 0, True, "global")],
+    ("workers_before", "workers_after", "iterable", "mode", "k"),
+    [
+        pytest.param(
+            2,
+            2,
+            False,
+            "loader",
+            1,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="known defect: after 1 batch with 2 workers the 3-rank resume sees "
+                "samples the 2 ranks already saw (StatefulDataLoader's snapshot does not land "
+                "on the checkpointed step, suspected)",
+            ),
+        ),
+        (2, 2, False, "loader", 5),
+        (2, 0, False, "global", 5),
+        (2, 0, True, "global", 5),
+    ],
 )
 def test_elastic_resume_two_ranks_to_three(
     ids_archive: Path,
@@ -371,10 +388,10 @@ def test_elastic_resume_two_ranks_to_three(
     workers_after: int,
     iterable: bool,
     mode: str,
+    k: int,
 ) -> None:
     """Two ranks stop after k batches each; three ranks continue the same global order from
     position 2 * k * BATCH: nothing of the epoch is lost or seen twice (but the padding)."""
-    k = 5
     before = dict(
         name="e", shuffle=True, drop_last=False, workers=workers_before, iterable=iterable
     )
