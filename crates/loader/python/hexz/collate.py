@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from . import _compat
+from . import _compat, shared_batches
 
 __all__ = ["Batch", "Column", "Ragged", "collate"]
 
@@ -69,10 +69,13 @@ class Ragged:
         return int(self.values.numel()) * int(self.values.element_size())
 
     def __reduce__(self) -> tuple[Any, tuple[Any, Any]]:
-        # Crossing from a DataLoader worker: a batch of a few MiB goes fastest by value, as
-        # two NumPy buffers through the pipe (measured: 2x the throughput of PyTorch moving
-        # each tensor into a shared-memory segment of its own, for 64 samples of 4-16 KB);
-        # larger ones go the shared-memory way.
+        # Crossing from a DataLoader worker: values in the worker's ring go by reference (the
+        # offsets, a few hundred bytes, by value). Otherwise a batch of a few MiB goes fastest by
+        # value, as two NumPy buffers through the pipe (measured: 2x the throughput of PyTorch
+        # moving each tensor into a shared-memory segment of its own, for 64 samples of 4-16
+        # KB); larger ones go the shared-memory way.
+        if shared_batches.in_ring(self.values):
+            return (_ragged_from_parts, (self.values, self.offsets.numpy()))
         if self.nbytes <= PICKLE_BY_VALUE_BYTES:
             return (_ragged_from_numpy, (self.values.numpy(), self.offsets.numpy()))
         return (Ragged, (self.values, self.offsets))
@@ -87,7 +90,12 @@ PICKLE_BY_VALUE_BYTES = 8 << 20
 
 def _ragged_from_numpy(values: Any, offsets: Any) -> Ragged:
     torch = _compat.torch()
+    shared_batches.received["by_value"] += 1
     return Ragged(torch.from_numpy(values), torch.from_numpy(offsets))
+
+
+def _ragged_from_parts(values: Any, offsets: Any) -> Ragged:
+    return Ragged(values, _compat.torch().from_numpy(offsets))
 
 
 def collate(batch: Sequence[Any]) -> Any:
@@ -121,27 +129,60 @@ def _from_column(c: Column, samples: list[Any]) -> Any:
     if c.data is None:
         return _from_arrays(samples)
     if c.dtype == "bytes":
-        return Ragged(torch.from_numpy(c.data), torch.from_numpy(c.offsets))
+        return Ragged(_shared(c.data, c.data.dtype, c.data.shape), torch.from_numpy(c.offsets))
     np = _compat.numpy()
-    arr = c.data.view(np.dtype(c.dtype)).reshape((len(samples), *c.shape))
-    return torch.from_numpy(arr)
+    return _shared(c.data, np.dtype(c.dtype), (len(samples), *c.shape))
+
+
+def _shared(data: Any, dtype: Any, shape: tuple[int, ...]) -> Any:
+    """``data`` (contiguous bytes) as a tensor of ``dtype`` and ``shape``: a view of it, or in
+    a DataLoader worker a copy in the worker's ring, which then crosses without a copy."""
+    torch = _compat.torch()
+    out = shared_batches.empty(data.nbytes)
+    if out is None:
+        return torch.from_numpy(data.view(dtype).reshape(shape))
+    out[:] = data.reshape(-1).view(out.dtype)
+    return shared_batches.tensor(out.view(dtype).reshape(shape))
 
 
 def _from_arrays(samples: Sequence[Any]) -> Any:
-    """Copies NumPy samples once into one tensor (same shape and dtype) or a Ragged."""
+    """Copies NumPy samples once into one tensor (same shape and dtype) or a Ragged (in a
+    DataLoader worker, into the worker's ring)."""
     np = _compat.numpy()
     torch = _compat.torch()
     shapes = {s.shape for s in samples}
     dtypes = {s.dtype for s in samples}
     if len(shapes) == 1 and len(dtypes) == 1:
-        return torch.from_numpy(np.stack(samples))
+        dt, shape = samples[0].dtype, (len(samples), *samples[0].shape)
+        out = _ring_array(dt, shape)
+        if out is None:
+            return torch.from_numpy(np.stack(samples))
+        np.stack(samples, out=out)
+        return shared_batches.tensor(out)
     if len(dtypes) == 1 and all(s.ndim == 1 for s in samples):
         sizes = np.fromiter((s.shape[0] for s in samples), dtype=np.int64, count=len(samples))
         offsets = np.zeros(len(samples) + 1, dtype=np.int64)
         np.cumsum(sizes, out=offsets[1:])
-        values = np.concatenate(samples) if samples else np.empty(0, dtype=np.uint8)
-        return Ragged(torch.from_numpy(values), torch.from_numpy(offsets))
+        dt = samples[0].dtype if samples else np.dtype(np.uint8)
+        out = _ring_array(dt, (int(offsets[-1]),))
+        if out is None:
+            values = torch.from_numpy(
+                np.concatenate(samples) if samples else np.empty(0, dtype=np.uint8)
+            )
+        else:
+            np.concatenate(samples, out=out)
+            values = shared_batches.tensor(out)
+        return Ragged(values, torch.from_numpy(offsets))
     raise TypeError(
         "hexz.collate: samples of different shapes "
         f"{sorted(shapes)[:3]} cannot form one tensor; use a collate_fn of your own"
     )
+
+
+def _ring_array(dtype: Any, shape: tuple[int, ...]) -> Any:
+    """An uninitialized array of ``dtype`` and ``shape`` in the worker's ring, or None."""
+    n = dtype.itemsize
+    for d in shape:
+        n *= d
+    out = shared_batches.empty(n)
+    return None if out is None else out.view(dtype).reshape(shape)
