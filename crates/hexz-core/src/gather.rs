@@ -5,6 +5,11 @@ use crate::archive::Archive;
 use crate::error::Result;
 use hexz_format::Codec;
 
+/// Bytes served as views of the map between two releases of its pages: small beside a
+/// data set, large beside a batch (views handed out since are usually consumed by then, and a
+/// view that is not simply maps its page again).
+pub const RELEASE_MAPPED_EVERY: u64 = 64 << 20;
+
 /// Where [`Archive::read_gather`] put one of the requested ranges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placed {
@@ -19,7 +24,15 @@ impl Archive {
     /// stored raw, of an unencrypted archive whose store is memory-mapped, is checked (crc32c,
     /// and the content hash when hashes are verified) and placed in the map; every other range
     /// is read, in parallel, into one buffer, back to back in request order.
+    ///
+    /// Every [`RELEASE_MAPPED_EVERY`] bytes served from the map, the map's pages are released
+    /// from the process ([`crate::ReadAt::release_mapped`]) before the next views are made, so
+    /// an epoch over a large archive does not keep all of it resident.
     pub fn read_gather(&self, ranges: &[(u64, usize)]) -> Result<(Vec<u8>, Vec<Placed>)> {
+        let inner = self.inner();
+        if inner.stats.release_due(RELEASE_MAPPED_EVERY) {
+            inner.store.release_mapped();
+        }
         let mut placed = Vec::with_capacity(ranges.len());
         let mut copied = Vec::with_capacity(ranges.len());
         let mut total = 0usize;

@@ -37,7 +37,7 @@ pub use archive::{read_header, supported_features, Archive, ReadOptions};
 pub use codec::Compression;
 pub use crypt::{Encryption, KdfParams, KeySource};
 pub use error::{Error, Result};
-pub use gather::Placed;
+pub use gather::{Placed, RELEASE_MAPPED_EVERY};
 pub use hexz_format::Error as FormatError;
 pub use hexz_format::VERSION as FORMAT_VERSION;
 pub use stats::ReadStats;

@@ -10,6 +10,8 @@ pub(crate) struct Counters {
     bytes_decoded: AtomicU64,
     bytes_returned: AtomicU64,
     bytes_mapped: AtomicU64,
+    /// `bytes_mapped` when the map's pages were last released ([`Counters::release_due`]).
+    mapped_at_release: AtomicU64,
 }
 
 impl Counters {
@@ -28,6 +30,18 @@ impl Counters {
     pub(crate) fn mapped(&self, n: usize) {
         self.bytes_mapped.fetch_add(n as u64, Relaxed);
         self.returned(n);
+    }
+
+    /// Whether `every` bytes were served from the map since the last time this returned true
+    /// (true for one caller only).
+    pub(crate) fn release_due(&self, every: u64) -> bool {
+        let now = self.bytes_mapped.load(Relaxed);
+        let last = self.mapped_at_release.load(Relaxed);
+        now.saturating_sub(last) >= every
+            && self
+                .mapped_at_release
+                .compare_exchange(last, now, Relaxed, Relaxed)
+                .is_ok()
     }
 
     pub(crate) fn snapshot(&self) -> ReadStats {

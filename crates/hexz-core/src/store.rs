@@ -58,6 +58,12 @@ pub trait ReadAt: Send + Sync {
     fn mapped(&self) -> Option<&[u8]> {
         None
     }
+
+    /// Unmaps from this process the pages of the memory map it has touched, which otherwise
+    /// count toward its resident memory (PSS) until the archive is closed. The pages stay in
+    /// the page cache and every view stays valid: a later access maps the page again from the
+    /// file. A no-op for stores without a map.
+    fn release_mapped(&self) {}
 }
 
 /// A local file read with positioned reads (`pread`), no shared cursor; optionally also
@@ -142,6 +148,17 @@ impl ReadAt for FileStore {
 
     fn mapped(&self) -> Option<&[u8]> {
         self.map.as_deref()
+    }
+
+    #[cfg(unix)]
+    fn release_mapped(&self) {
+        if let Some(map) = &self.map {
+            // SAFETY: MADV_DONTNEED on a read-only shared file mapping only drops page-table
+            // entries: the next access refaults the same bytes from the file (they cannot be
+            // lost, as they would be in a private writable mapping). Failure only leaves the
+            // pages mapped, so it is ignored.
+            let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+        }
     }
 }
 

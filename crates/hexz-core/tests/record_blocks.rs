@@ -171,3 +171,84 @@ fn raw_blocks_are_served_from_the_map_and_checked() {
     let err = mapped(&bad).read_gather(&ranges[..1]).unwrap_err();
     assert!(err.to_string().contains("crc32c"), "{err}");
 }
+
+/// Resident kilobytes of this process's mappings of `path` (Linux `/proc/self/smaps`).
+#[cfg(target_os = "linux")]
+fn resident_kib(path: &std::path::Path) -> u64 {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+    let name = path.to_str().unwrap();
+    let mut in_map = false;
+    let mut kib = 0;
+    for line in smaps.lines() {
+        if line.contains('-') && line.split_whitespace().count() >= 5 {
+            in_map = line.ends_with(name);
+        } else if in_map && line.starts_with("Rss:") {
+            kib += line
+                .split_whitespace()
+                .nth(1)
+                .unwrap()
+                .parse::<u64>()
+                .unwrap();
+        }
+    }
+    kib
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn served_map_pages_are_released_and_views_stay_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("raw.hxz");
+    let recs = write(&path, false, DEFAULT_RECORD_BLOCK_MIN);
+    let a = mapped(&path);
+    let map = a.store().mapped().unwrap();
+    let ids: Vec<u64> = (0..recs.len() as u64)
+        .filter(|&i| i != 17 && i != 40)
+        .collect();
+    let ranges = record_ranges(&a, &ids);
+    let (_, placed) = a.read_gather(&ranges).unwrap();
+    let resident = resident_kib(&path);
+    assert!(
+        resident > 1024,
+        "serving ~3 MB from the map touched {resident} KiB"
+    );
+    a.store().release_mapped();
+    assert!(resident_kib(&path) < resident / 4, "pages stayed mapped");
+    for (k, &i) in ids.iter().enumerate() {
+        let Placed::Mapped(at) = placed[k] else {
+            continue;
+        };
+        assert_eq!(
+            &map[at..at + ranges[k].1],
+            &recs[i as usize][..],
+            "record {i}"
+        );
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn gathers_release_the_map_every_so_many_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("raw.hxz");
+    let recs = write(&path, false, DEFAULT_RECORD_BLOCK_MIN);
+    let a = mapped(&path);
+    let ids: Vec<u64> = (0..recs.len() as u64)
+        .filter(|&i| i != 17 && i != 40)
+        .collect();
+    let ranges = record_ranges(&a, &ids);
+    let per_pass: u64 = ranges.iter().map(|r| r.1 as u64).sum();
+    // Enough passes to serve RELEASE_MAPPED_EVERY bytes; the next gather releases first.
+    let passes = hexz_core::RELEASE_MAPPED_EVERY.div_ceil(per_pass);
+    for _ in 0..passes {
+        a.read_gather(&ranges).unwrap();
+    }
+    assert!(resident_kib(&path) > 1024);
+    let (buf, placed) = a.read_gather(&ranges[..1]).unwrap();
+    assert!(buf.is_empty() && matches!(placed[0], Placed::Mapped(_)));
+    assert!(
+        resident_kib(&path) < 1024,
+        "{} KiB resident",
+        resident_kib(&path)
+    );
+}
