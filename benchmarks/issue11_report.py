@@ -173,7 +173,15 @@ def loader_rows(doc: dict) -> list[str]:
             h = best(pick(reads, fmt, "seq", w, ("seq-sampler", "seq-dataloader")))
             out.append(
                 _row(
-                    f"sequential, nw={w}{tag}", h, ref, "samples_s", 1.2, True, _rate, _cfg(h), lit
+                    f"sequential, nw={w}{tag}",
+                    h,
+                    ref,
+                    "samples_s",
+                    1.2,
+                    True,
+                    _rate,
+                    _cfg(h),
+                    lit,
                 )
             )
     ref = best(pick(reads, "litdata", "shuffle", 0))
@@ -191,35 +199,30 @@ def loader_rows(doc: dict) -> list[str]:
             "litdata shuffle",
         )
     )
-    for w in doc.get("workers", [0, 2]):
-        ref = best(pick(reads, "litdata", "shuffle", w))
-        h = hexz_shuffled(reads, "hexz-lz4", w, ref)
-        out.append(
-            _row(
-                f"CPU-s per epoch, shuffled, nw={w}",
-                h,
-                ref,
-                "cpu_s",
-                1.0,
-                False,
-                _cpu,
-                _cfg(h),
-                "litdata",
-            )
-        )
-        out.append(
-            _row(
-                f"peak PSS, shuffled, nw={w}",
-                h,
-                ref,
-                "peak_pss",
-                1.0,
-                False,
-                _mib,
-                _cfg(h),
-                "litdata",
-            )
-        )
+    for fmt, lit, tag in (
+        ("hexz-lz4", "litdata", ""),
+        ("hexz-raw", "litdata-raw", ", incompressible"),
+    ):
+        for w in doc.get("workers", [0, 2]):
+            ref = best(pick(reads, lit, "shuffle", w))
+            h = hexz_shuffled(reads, fmt, w, ref)
+            for what, key, fmt_value in (
+                ("CPU-s per epoch", "cpu_s", _cpu),
+                ("peak PSS", "peak_pss", _mib),
+            ):
+                out.append(
+                    _row(
+                        f"{what}, shuffled, nw={w}{tag}",
+                        h,
+                        ref,
+                        key,
+                        1.0,
+                        False,
+                        fmt_value,
+                        _cfg(h),
+                        lit,
+                    )
+                )
     h = hexz_shuffled(reads, "hexz-lz4", 0, ref := best(pick(reads, "litdata", "shuffle", 0)))
     out.append(
         _row(
@@ -393,7 +396,14 @@ def plot(run_dir: Path, doc: dict) -> Path | None:
 def section() -> str:
     loader = runs.latest("loader")
     remote = runs.latest("remote")
-    lines = [INTRO, "Sources:", "", _source("loader", loader), _source("remote", remote), ""]
+    lines = [
+        INTRO,
+        "Sources:",
+        "",
+        _source("loader", loader),
+        _source("remote", remote),
+        "",
+    ]
     lines += [
         "| Case | Hexz | LitData | Ratio | Goal | |",
         "|---|---|---|---:|---:|---|",
@@ -406,7 +416,10 @@ def section() -> str:
     if loader:
         png = plot(*loader)
         if png:
-            lines += [f"![samples/s per configuration]({os.path.relpath(png, DOC.parent)})", ""]
+            lines += [
+                f"![samples/s per configuration]({os.path.relpath(png, DOC.parent)})",
+                "",
+            ]
         lines.append(
             "Every configuration (CPU-s, PSS, first batch, shuffle quality, each-sample-once check)"
         )
