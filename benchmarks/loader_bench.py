@@ -707,7 +707,9 @@ def build_all(ver: dict) -> dict:
     cache_file = data_dir() / "builds.json"
     cached = json.loads(cache_file.read_text()) if cache_file.exists() and not REBUILD else {}
     for fmt in FORMATS:
-        key = f"{fmt} {ver.get('hexz') if is_hexz(fmt) else ver.get(peer_module(fmt), '')}"
+        # Plain files depend on no library's version (peer_module names hexz for them).
+        dep = "" if base(fmt) == "files" else ver.get(peer_module(fmt), "")
+        key = f"{fmt} {ver.get('hexz') if is_hexz(fmt) else dep}"
         if key in cached and fmt_path(fmt).exists() and "error" not in cached[key]:
             builds[fmt] = cached[key]
             log(f"build {fmt}: reusing ({cached[key]['pack_s']:.1f} s when built)")
