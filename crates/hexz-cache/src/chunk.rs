@@ -64,7 +64,11 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(a)
 }
 
-/// An open, header-checked chunk file. Its pages are checked as they are read.
+/// An open, header-checked chunk file. Its pages are checked as they are read: each when
+/// this handle first reads it, and again after anything changed the file (its ctime moved:
+/// chunk files are only ever replaced whole, by rename, so a change in place is damage).
+/// Reads of checked pages cost one `fstat` and one `pread` of just their bytes, so small
+/// reads do not check a whole page each.
 #[derive(Debug)]
 pub struct ChunkFile {
     file: File,
@@ -72,6 +76,9 @@ pub struct ChunkFile {
     len: u64,
     data_start: u64,
     crcs: Vec<u32>,
+    /// One bit per page: checked by this handle since the file's ctime was `checked_at`.
+    checked: Vec<AtomicU64>,
+    checked_at: AtomicU64,
     /// Seconds since the epoch of the last mtime update by this handle.
     touched: AtomicU64,
 }
@@ -117,12 +124,33 @@ impl ChunkFile {
             path: path.to_path_buf(),
             len,
             data_start: header_len,
+            checked: (0..n.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
+            checked_at: AtomicU64::new(0),
             crcs,
             touched: AtomicU64::new(0),
         })
     }
 
-    /// Fills `dst` with the chunk's bytes at `at`, checking the crc of every page it touches.
+    /// Forgets the checked pages when the file changed since they were checked.
+    fn forget_if_changed(&self) {
+        let now = changed_at(&self.file);
+        if now == 0 || self.checked_at.swap(now, Ordering::AcqRel) != now {
+            for bits in &self.checked {
+                bits.store(0, Ordering::Release);
+            }
+        }
+    }
+
+    fn is_checked(&self, page: u64) -> bool {
+        self.checked[(page / 64) as usize].load(Ordering::Acquire) & (1 << (page % 64)) != 0
+    }
+
+    fn mark_checked(&self, page: u64) {
+        self.checked[(page / 64) as usize].fetch_or(1 << (page % 64), Ordering::Release);
+    }
+
+    /// Fills `dst` with the chunk's bytes at `at`, checking the crc of every page it touches
+    /// that this handle has not checked before.
     pub fn read(&self, at: u64, dst: &mut [u8]) -> Result<(), Bad> {
         if dst.is_empty() {
             return Ok(());
@@ -130,7 +158,12 @@ impl ChunkFile {
         let end = at + dst.len() as u64;
         debug_assert!(end <= self.len);
         let first = at / PAGE;
-        let span = first * PAGE..((end - 1) / PAGE * PAGE + PAGE).min(self.len);
+        let last = (end - 1) / PAGE;
+        self.forget_if_changed();
+        if (first..=last).all(|p| self.is_checked(p)) {
+            return read_at(&self.file, self.data_start + at, dst);
+        }
+        let span = first * PAGE..(last * PAGE + PAGE).min(self.len);
         let aligned = span.start == at && span.end == end;
         let mut tmp = Vec::new();
         let buf: &mut [u8] = if aligned {
@@ -145,6 +178,7 @@ impl ChunkFile {
             if hexz_format::crc32c(page) != self.crcs[p] {
                 return Err(Bad::Corrupt(format!("crc32c mismatch in page {p}")));
             }
+            self.mark_checked(p as u64);
         }
         if !aligned {
             let from = (at - span.start) as usize;
@@ -174,6 +208,23 @@ impl ChunkFile {
             let _ = std::fs::remove_file(&self.path);
         }
     }
+}
+
+/// The file's ctime in nanoseconds (0 when unknown: nothing counts as checked then).
+#[cfg(unix)]
+fn changed_at(file: &File) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    file.metadata().map_or(0, |m| {
+        (m.ctime() as u64)
+            .wrapping_mul(1_000_000_000)
+            .wrapping_add(m.ctime_nsec() as u64)
+            .max(1)
+    })
+}
+
+#[cfg(not(unix))]
+fn changed_at(_file: &File) -> u64 {
+    0
 }
 
 #[cfg(unix)]
@@ -232,16 +283,21 @@ mod tests {
         let data: Vec<u8> = (0..PAGE * 3 + 100).map(|i| (i * 7 % 251) as u8).collect();
         let path = write(dir.path(), 1 << 30, &data);
         let c = ChunkFile::open(&path, 1 << 30, data.len() as u64).expect("open");
-        for (at, n) in [
-            (0, 1),
-            (0, PAGE),
-            (PAGE - 1, 2),
-            (5, 3 * PAGE),
-            (3 * PAGE, 100),
-        ] {
-            let mut buf = vec![0; n as usize];
-            c.read(at, &mut buf).expect("read");
-            assert_eq!(buf, &data[at as usize..(at + n) as usize]);
+        // Twice: the second pass reads pages this handle has checked, straight into `buf`.
+        for pass in 0..2 {
+            for (at, n) in [
+                (0, 1),
+                (0, PAGE),
+                (PAGE - 1, 2),
+                (5, 3 * PAGE),
+                (3 * PAGE, 100),
+                (PAGE + 7, 10),
+            ] {
+                let mut buf = vec![0; n as usize];
+                c.read(at, &mut buf).expect("read");
+                assert_eq!(buf, &data[at as usize..(at + n) as usize], "pass {pass}");
+            }
+            assert!((0..4).all(|p| c.is_checked(p)));
         }
         // The wrong offset or length: not this chunk.
         assert!(matches!(
@@ -271,6 +327,9 @@ mod tests {
         let mut buf = vec![0; 10];
         c.read(0, &mut buf).expect("the first page is intact");
         assert!(matches!(c.read(PAGE, &mut buf), Err(Bad::Corrupt(_))));
+        // A damaged page is never marked checked: it stays refused.
+        assert!(c.is_checked(0) && !c.is_checked(1));
+        assert!(matches!(c.read(PAGE + 5, &mut buf), Err(Bad::Corrupt(_))));
         // A damaged header, a truncated file.
         bytes[last] ^= 1;
         bytes[9] ^= 1;

@@ -472,10 +472,17 @@ impl ReadAt for CachedStore {
     }
 
     /// The inner store's answer (true for S3 and HTTP). The core then reads ahead in runs of
-    /// up to 4 MiB on 8 threads: on a miss that keeps several chunk fetches in flight, and
+    /// up to 8 MiB on 8 threads: on a miss that keeps several chunk fetches in flight, and
     /// on a hit it costs only parallel local reads of files the page cache mostly holds.
     fn is_remote(&self) -> bool {
         self.inner.is_remote()
+    }
+
+    /// Whether every chunk of the object has a file in the cache now (then reads cost no
+    /// request until one is evicted or found damaged).
+    fn all_local(&self) -> bool {
+        let chunks = self.len.div_ceil(self.chunk_size);
+        (0..chunks).all(|i| self.open.lock().contains(&i) || self.chunk_path(i).is_file())
     }
 
     fn identity(&self) -> Option<String> {

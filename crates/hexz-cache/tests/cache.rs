@@ -530,3 +530,25 @@ fn list_usage_and_clear() {
     assert!(!layout::root(dir.path()).exists());
     assert!(dir.path().join("keep.txt").exists());
 }
+
+#[test]
+fn all_local_once_every_chunk_is_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(3 * CHUNK as usize + 10);
+    let inner = Counting::new(&bytes, "local");
+    let store = cached(&inner, &opts(dir.path()));
+    assert!(!store.all_local(), "nothing cached yet");
+    read(&store, 0, 2 * CHUNK as usize);
+    assert!(!store.all_local(), "the last two chunks are not cached");
+    read(&store, 3 * CHUNK, 10);
+    assert!(!store.all_local(), "chunk 2 is not cached");
+    read(&store, 2 * CHUNK + 1, 1);
+    assert!(store.all_local());
+    // Another handle sees the files; a removed one makes it remote again.
+    let other = cached(&inner, &opts(dir.path()));
+    assert!(other.all_local());
+    std::fs::remove_file(other.chunk_path(1)).unwrap();
+    assert!(!other.all_local());
+    // A plain remote store is never all local.
+    assert!(!inner.all_local());
+}

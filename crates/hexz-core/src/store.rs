@@ -43,6 +43,13 @@ pub trait ReadAt: Send + Sync {
         false
     }
 
+    /// Whether all of the store's bytes can be read now without a network request: true for
+    /// a local store, and for a remote one behind a disk cache that holds all of it. Readers
+    /// that hide latency with large read-ahead requests can then read as from a local file.
+    fn all_local(&self) -> bool {
+        !self.is_remote()
+    }
+
     /// A string that names exactly these bytes, for caches that keep copies of remote objects
     /// (`hexz-cache`): two stores with the same identity hold the same bytes, and a store whose
     /// object was replaced has a new one. Remote stores build it from the URL, the ETag pinned

@@ -311,6 +311,13 @@ impl NativeArchive {
         Chunk::mapped(self.archive.clone())
     }
 
+    /// Whether all of the archive can be read now without a network request (a local file,
+    /// or a remote one whose disk cache holds all of it).
+    fn all_local(&self, py: Python<'_>) -> bool {
+        let store = self.archive.store().clone();
+        py.detach(move || store.all_local())
+    }
+
     /// Read counters since open: `blocks_decoded`, `bytes_decoded`, `bytes_returned`,
     /// `bytes_mapped` (returned as views of the map).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {

@@ -58,19 +58,37 @@ def test_block_shuffled_epoch_from_s3_fetches_large_ranges(
 ) -> None:
     url = moto_s3.put(BUCKET, "samples.hxz", samples_archive)
     before = gets(moto_s3, "samples.hxz")
-    cache = tmp_path / "cache"
-    ds = hexz.Dataset(url, cache_dir=cache)
+    ds = hexz.Dataset(url)
+    assert ds._fetching()
     sampler = ds.sampler(shuffle="block", seed=3, block_samples=250)
     seen = epoch(ds, sampler)
     assert seen == list(sampler.order())
     assert sorted(seen) == list(range(N))
+    assert len(ds._ahead._blocks) == 8  # every shuffle block fetched ahead, whole
     first = gets(moto_s3, "samples.hxz") - before
-    # 8 shuffle blocks of ~1.5 MiB fetched in 8 MiB cache chunks, plus opening: a handful of
-    # requests, where one per sample would be 2000.
+    # 8 shuffle blocks of ~1.5 MiB, plus opening: a handful of requests, where one per
+    # sample would be 2000.
     assert first <= 20, first
-    # Second epoch, a new dataset (a new process would do the same): from the disk cache.
-    again = hexz.Dataset(url, cache_dir=cache)
-    sampler = again.sampler(shuffle="block", seed=3, block_samples=250)
-    sampler.set_epoch(1)
-    assert sorted(epoch(again, sampler)) == list(range(N))
-    assert gets(moto_s3, "samples.hxz") - before - first <= 2
+
+
+def test_a_cache_that_holds_the_archive_is_read_the_local_way(
+    samples_archive: Path, moto_s3: S3, aws_env: dict[str, str], tmp_path: Path
+) -> None:
+    """With ``cache_dir=``: once the disk cache holds every chunk (here, opening the 12 MiB
+    archive fetched both 8 MiB chunks), an epoch reads it like a local file (whole batches
+    ahead, no block read-ahead) and makes no request; a new dataset (or process) too."""
+    url = moto_s3.put(BUCKET, "cached.hxz", samples_archive)
+    before = gets(moto_s3, "cached.hxz")
+    cache = tmp_path / "cache"
+    for epoch_no in range(2):
+        ds = hexz.Dataset(url, cache_dir=cache)
+        assert ds._h.native.all_local() and not ds._fetching()
+        opened = gets(moto_s3, "cached.hxz")
+        sampler = ds.sampler(shuffle="block", seed=3, block_samples=250)
+        sampler.set_epoch(epoch_no)
+        seen = epoch(ds, sampler)
+        assert seen == list(sampler.order())
+        assert sorted(seen) == list(range(N))
+        assert not ds._ahead._blocks  # no shuffle block was fetched ahead
+        assert gets(moto_s3, "cached.hxz") == opened, "the epoch made requests"
+    assert gets(moto_s3, "cached.hxz") - before <= 4

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -181,6 +182,9 @@ class Dataset:
         self._last_end = 0
         self._ahead = _Ahead()
         self._map_of: tuple[Any, Any] | None = None
+        # A remote archive is read the local way once its disk cache holds all of it.
+        self._all_local = not self._remote
+        self._local_checked = 0.0
 
     @property
     def path(self) -> str:
@@ -330,7 +334,7 @@ class Dataset:
             if self._ahead.has(key):
                 continue
             native = self._h.native
-            if self._groups and not self._remote:
+            if self._groups and not self._fetching():
                 self._ahead.put(
                     key, native.submit_records(self._wanted(batch)), self.prefetch_batches
                 )
@@ -341,10 +345,22 @@ class Dataset:
             else:
                 native.prefetch(_merge(self._stream_ranges(batch)))
 
+    def _fetching(self) -> bool:
+        """Whether reads may cost network requests now: a remote archive, unless its disk
+        cache (``cache_dir=``) holds all of it (asked at most once a second; from then on it
+        is read like a local file: whole batches ahead, decoded straight into the batch)."""
+        if self._all_local:
+            return False
+        now = time.monotonic()
+        if now - self._local_checked >= 1.0:
+            self._local_checked = now
+            self._all_local = bool(self._h.native.all_local())
+        return not self._all_local
+
     def _remote_blocks(self) -> bool:
         """Whether this is a remote archive of records read in a block-shuffle order."""
         return (
-            self._remote
+            self._fetching()
             and bool(self._groups)
             and self._plan is not None
             and self._plan.mode == "block"
