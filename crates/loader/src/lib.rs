@@ -9,6 +9,7 @@
 mod batch;
 mod chunk;
 mod errors;
+mod lent;
 mod mount;
 mod order;
 mod reader;

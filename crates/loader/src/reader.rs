@@ -3,9 +3,11 @@
 use crate::batch::{self, Gathered};
 use crate::chunk::Chunk;
 use crate::errors::IntoPy;
+use crate::lent::Lent;
 use crate::remote::{self, RemoteOptions};
 use hexz_core::{Archive, EntryKind, KeySource, ReadOptions};
 use pyo3::exceptions::{PyIndexError, PyValueError};
+use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::Arc;
@@ -209,28 +211,12 @@ impl NativeArchive {
         .py()
     }
 
-    /// Reads into caller memory at `address` (a writable buffer of `length` bytes that the
-    /// caller keeps alive and exported for the duration of the call). Returns bytes read.
-    fn read_into(
-        &self,
-        py: Python<'_>,
-        offset: u64,
-        address: usize,
-        length: usize,
-    ) -> PyResult<usize> {
-        if address == 0 && length > 0 {
-            return Err(PyValueError::new_err("null buffer"));
-        }
-        let dst = SendPtr(address as *mut u8);
+    /// Reads into `buffer` (a writable, C-contiguous buffer of bytes: a `bytearray`, a
+    /// `memoryview` cast to bytes...) from `offset`. Returns the bytes read.
+    fn read_into(&self, py: Python<'_>, offset: u64, buffer: PyBuffer<u8>) -> PyResult<usize> {
+        let mut dst = Lent::writable(buffer)?;
         let a = &self.archive;
-        py.detach(move || {
-            let dst = dst;
-            // SAFETY: the Python caller passes the address and length of a writable buffer it
-            // holds (exported) until this call returns; nothing else in Rust aliases it.
-            let buf = unsafe { std::slice::from_raw_parts_mut(dst.0, length) };
-            a.read_at(offset, buf)
-        })
-        .py()
+        py.detach(|| a.read_at(offset, dst.bytes_mut())).py()
     }
 
     /// Reads several `(offset, length)` ranges, in parallel, into one new buffer; returns the
@@ -507,8 +493,3 @@ impl PendingRead {
         }
     }
 }
-
-#[derive(Clone, Copy)]
-struct SendPtr(*mut u8);
-// SAFETY: the pointer is only dereferenced inside the call that received it (see read_into).
-unsafe impl Send for SendPtr {}

@@ -1,12 +1,14 @@
 //! `NativeWriter`: the writer behind `hexz.Writer`.
 
 use crate::errors::IntoPy;
+use crate::lent::Lent;
 use hexz_core::{
     ArchiveWriter, Compression, DType, Encryption, EntryMeta, KdfParams, WriteOptions,
 };
 use hexz_store::S3Options;
 use parking_lot::Mutex;
 use pyo3::exceptions::PyValueError;
+use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::path::{Path, PathBuf};
@@ -227,44 +229,28 @@ impl NativeWriter {
         self.with(py, |w| w.add_bytes(&name, &data, now_meta()))
     }
 
-    /// Adds a file entry from caller memory (`address`, `length`) that the caller keeps alive.
-    fn add_buffer(
-        &self,
-        py: Python<'_>,
-        name: String,
-        address: usize,
-        length: usize,
-    ) -> PyResult<()> {
-        let src = ConstPtr(address as *const u8);
-        self.with(py, move |w| {
-            let src = src;
-            // SAFETY: the caller holds the exported buffer for the duration of the call.
-            let data = unsafe { slice_at(src.0, length) };
-            w.add_bytes(&name, data, now_meta())
-        })
+    /// Adds a file entry holding the bytes of `data` (a C-contiguous buffer of bytes), without
+    /// holding the GIL while they are compressed.
+    fn add_buffer(&self, py: Python<'_>, name: String, data: PyBuffer<u8>) -> PyResult<()> {
+        let src = Lent::readable(data)?;
+        self.with(py, |w| w.add_bytes(&name, src.bytes(), now_meta()))
     }
 
-    /// Adds an array (C order, little-endian bytes at `address`) as a record group: one
-    /// record per row of the first axis.
+    /// Adds an array (its C-order, little-endian bytes in `data`, a buffer of bytes) as a
+    /// record group: one record per row of the first axis.
     fn add_array(
         &self,
         py: Python<'_>,
         name: String,
         dtype: &str,
         shape: Vec<u64>,
-        address: usize,
-        length: usize,
+        data: PyBuffer<u8>,
     ) -> PyResult<()> {
         let dtype = DType::from_name(dtype)
             .filter(|d| *d != DType::Bytes)
             .ok_or_else(|| PyValueError::new_err(format!("unsupported dtype {dtype:?}")))?;
-        let src = ConstPtr(address as *const u8);
-        self.with(py, move |w| {
-            let src = src;
-            // SAFETY: as in add_buffer.
-            let data = unsafe { slice_at(src.0, length) };
-            w.add_array(&name, dtype, &shape, data)
-        })
+        let src = Lent::readable(data)?;
+        self.with(py, |w| w.add_array(&name, dtype, &shape, src.bytes()))
     }
 
     /// Starts a record group of opaque samples named `name`.
@@ -316,18 +302,3 @@ impl NativeWriter {
         self.inner.lock().is_none()
     }
 }
-
-/// # Safety
-/// `ptr` must point to `len` readable bytes that stay alive and unmodified for `'a`.
-unsafe fn slice_at<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
-    if len == 0 {
-        return &[];
-    }
-    // SAFETY: guaranteed by the caller.
-    unsafe { std::slice::from_raw_parts(ptr, len) }
-}
-
-#[derive(Clone, Copy)]
-struct ConstPtr(*const u8);
-// SAFETY: only dereferenced within the call that received it.
-unsafe impl Send for ConstPtr {}

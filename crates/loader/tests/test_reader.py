@@ -257,3 +257,19 @@ def test_readline_and_iteration(tree: tuple[Path, dict[str, bytes]]) -> None:
         assert io.TextIOWrapper(io.BufferedReader(f), encoding="ascii").read() == (
             files["a.txt"].decode()
         )
+
+
+def test_native_reads_take_buffers_not_addresses(blob_archive: Path, blob: bytes) -> None:
+    """The native module takes memory through the buffer protocol only: an integer address is
+    refused, and it checks writability and layout itself (not only the Python wrapper)."""
+    with hexz.open(blob_archive) as r:
+        native = r._h.native
+        buf = bytearray(64)
+        assert native.read_into(0, buf) == 64 and bytes(buf) == blob[:64]
+        assert native.read_into(0, memoryview(buf)[:0]) == 0
+        with pytest.raises(TypeError):
+            native.read_into(0, id(buf))
+        with pytest.raises(TypeError, match="read-only"):
+            native.read_into(0, b"x" * 64)
+        with pytest.raises((TypeError, ValueError)):
+            native.read_into(0, memoryview(bytearray(64))[::2])

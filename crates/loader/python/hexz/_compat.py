@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 from typing import Any
 
 _numpy: Any = None
@@ -60,16 +59,12 @@ def view(chunk: Any) -> memoryview:
     return memoryview(bytes(chunk))
 
 
-def writable_address(buffer: Any) -> tuple[int, int, Any]:
-    """The address and length of a writable buffer, plus an object that keeps it exported."""
+def writable_bytes(buffer: Any) -> memoryview:
+    """``buffer`` (writable, contiguous) as a memoryview of bytes, to lend to the native
+    module (which takes it through the buffer protocol, never as an address)."""
     mv = memoryview(buffer)
     if mv.readonly:
         raise TypeError("readinto() needs a writable buffer")
     if not mv.contiguous:
         raise ValueError("readinto() needs a contiguous buffer")
-    mv = mv.cast("B")
-    n = mv.nbytes
-    if n == 0:
-        return 0, 0, mv
-    holder = (ctypes.c_char * n).from_buffer(mv)
-    return ctypes.addressof(holder), n, (mv, holder)
+    return mv.cast("B")

@@ -402,13 +402,12 @@ class _Stream(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         """Reads into a writable buffer (bytearray, NumPy array, ...) and returns the count."""
         native = self._check()
-        address, n, keep = _compat.writable_address(buffer)
+        view = _compat.writable_bytes(buffer)
         with self._cursor:
-            n = min(n, max(0, self._size - self._pos))
+            n = min(view.nbytes, max(0, self._size - self._pos))
             if n == 0:
                 return 0
-            got = native.read_into(self._base + self._pos, address, n)
-            del keep
+            got = native.read_into(self._base + self._pos, view[:n])
             self._pos += got
             return int(got)
 

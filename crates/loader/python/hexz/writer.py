@@ -180,21 +180,8 @@ class Writer:
         if n == 0:
             self._w.add_bytes(name, b"")
             return
-        if mv.readonly:
-            if not _compat.has_numpy():
-                self._w.add_bytes(name, mv.tobytes())
-                return
-            # NumPy gives the address of read-only memory (bytes, ...) without a copy, so
-            # the GIL is not held while a large buffer is copied.
-            view = _compat.numpy().frombuffer(mv, dtype="u1")
-            self._w.add_buffer(name, int(view.ctypes.data), n)
-            del view
-            return
-        import ctypes
-
-        holder = (ctypes.c_char * n).from_buffer(mv)
-        self._w.add_buffer(name, ctypes.addressof(holder), n)
-        del holder
+        # Lent through the buffer protocol: no copy, and no GIL held while it is compressed.
+        self._w.add_buffer(name, mv)
 
     def add_array(self, array: Any, name: str) -> None:
         """Adds a NumPy array as a dataset: one record per row of its first axis, with its
@@ -209,9 +196,7 @@ class Writer:
             arr = arr.astype(arr.dtype.newbyteorder("<"))
         arr = np.ascontiguousarray(arr)
         dtype = _dtype_name(arr.dtype)
-        self._w.add_array(
-            name, dtype, list(arr.shape), int(arr.ctypes.data) if arr.nbytes else 0, arr.nbytes
-        )
+        self._w.add_array(name, dtype, list(arr.shape), arr.reshape(-1).view(np.uint8))
 
     def add_records(self, samples: Any, name: str = "records") -> None:
         """Adds opaque samples (an iterable of bytes-like objects) as a record group."""
