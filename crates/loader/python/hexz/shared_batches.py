@@ -9,9 +9,11 @@ read at; PyTorch's own way, one shared-memory segment per tensor, is slower stil
 
 Invariants:
 
-- A batch's bytes are never written while the main process can still see them: the worker
-  reuses a span only after the main process marked it free, which it does when the last array
-  or tensor viewing it is gone (a ``weakref.finalize`` on the NumPy array the views derive from).
+- A batch's bytes are never written while the main process can still see them. A span's flag
+  is 1 while the worker holds it, 2 once sent; the main process clears a sent span when the last
+  array or tensor viewing it is gone (a ``weakref.finalize`` on the NumPy array the views derive
+  from), and the worker clears one it never sent (a ``collate_fn`` that made other tensors of
+  it) the same way, so spans are not lost to such batches.
 - The worker never waits for space: when the ring is full (the training loop keeps old batches)
   :func:`empty` returns None and the batch crosses by value, as before.
 - Nothing is named in ``/dev/shm``: a memfd lives while a process has it open or mapped, so a
@@ -42,6 +44,8 @@ _DATA_AT = 4096
 #: keeps that near the bytes of the batches in flight).
 RING_BYTES = 1 << 30
 _ALIGN = 64
+# A span's flag: free, held by the worker, sent to the main process.
+_FREE, _HELD, _SENT = 0, 1, 2
 
 #: Batches the main process received through a ring, and by value (for tests and benchmarks).
 received = {"ring": 0, "by_value": 0}
@@ -68,8 +72,9 @@ class _WorkerRing:
         self.map[:_FLAGS_AT] = _MAGIC + self.id
         self.flags = memoryview(self.map)[_FLAGS_AT : _FLAGS_AT + _SLOTS]
         self.spans: list[tuple[int, int] | None] = [None] * _SLOTS
-        self.whole = np.frombuffer(self.map, dtype=np.uint8)
-        self.base = self.whole.ctypes.data
+        #: How often each span was handed out, so a late finalizer cannot free a newer use.
+        self.uses = [0] * _SLOTS
+        self.base = np.frombuffer(self.map, dtype=np.uint8, count=1).ctypes.data
         self.slot_at: dict[int, int] = {}
 
     @property
@@ -98,10 +103,20 @@ class _WorkerRing:
             at = max(at, -(-(start + size) // _ALIGN) * _ALIGN)
         if at + nbytes > _DATA_AT + RING_BYTES:
             return None
-        self.flags[free_slot] = 1
+        np = _compat.numpy()
+        self.flags[free_slot] = _HELD
         self.spans[free_slot] = (at, nbytes)
         self.slot_at[at] = free_slot
-        return self.whole[at : at + nbytes]
+        self.uses[free_slot] += 1
+        # A fresh array (not a slice of one), so every view of the batch derives from it.
+        arr = np.frombuffer(self.map, dtype=np.uint8, count=nbytes, offset=at)
+        weakref.finalize(arr, self._unsent, free_slot, self.uses[free_slot])
+        return arr
+
+    def _unsent(self, slot: int, use: int) -> None:
+        """Frees span ``slot`` when the worker dropped it without sending it."""
+        if self.uses[slot] == use and self.flags[slot] == _HELD:
+            self.flags[slot] = _FREE
 
     def locate(self, t: Any) -> tuple[int, int] | None:
         """``(slot, offset)`` of a contiguous tensor that starts a span of this ring."""
@@ -181,6 +196,7 @@ def _reduce(t: Any) -> tuple[Any, tuple[Any, ...]]:
 
         return reduce_tensor(plain)  # type: ignore[no-any-return,no-untyped-call]
     slot, at = where
+    ring.flags[slot] = _SENT
     dtype = plain.numpy().dtype.str
     return (_from_ring, (ring.key, slot, at, dtype, tuple(plain.shape)))
 
@@ -225,7 +241,7 @@ def _forget_exited() -> None:
 
 
 def _release(flags: memoryview, slot: int) -> None:
-    flags[slot] = 0
+    flags[slot] = _FREE
 
 
 def _from_ring(
