@@ -19,6 +19,8 @@
 //! touches only its own files under its own subdirectory; an object replaced in its store has
 //! a new key, so its old chunks are never served for it.
 
+#![forbid(unsafe_code)]
+
 pub mod chunk;
 mod error;
 pub mod evict;

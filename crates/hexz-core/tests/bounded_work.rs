@@ -1,4 +1,4 @@
-//! Work bounded by what is read, for spec-valid archives at the spec's limits (issue 13): an
+//! Work bounded by what is read, for spec-valid archives at the spec's limits (FORMAT.md §12, §14): an
 //! index page of the most entries the spec allows is read and decoded once, not per lookup.
 
 use hexz_core::{Archive, EntryMeta, FileStore, ReadAt, ReadOptions, WriteOptions};

@@ -1,6 +1,7 @@
 //! A passphrase's Argon2id is bounded by the reader's own budget (`HEXZ_KDF_MAX_MIB`, 1 GiB by
 //! default), below the spec's limits: a crafted header at the spec's maximum is refused at
-//! once instead of costing minutes and gigabytes before the key check fails (issue 13).
+//! once instead of costing minutes and gigabytes before the key check fails (README,
+//! "Encryption").
 //! One test in its own binary, since it sets an environment variable.
 #![cfg(feature = "encryption")]
 #![allow(clippy::unwrap_used)]

@@ -294,7 +294,7 @@ fn signing_refuses_what_is_not_an_archive() {
     assert_eq!(std::fs::read(&bad).unwrap(), bytes, "nothing written");
 }
 
-/// The promise: with the public key, a change to any single byte is detected. Every
+/// What signing promises (README, "Signatures"): with the public key, a change to any single byte is detected. Every
 /// byte of a small signed archive is flipped in turn (two bits), plain and encrypted, with the
 /// expected key and without it (then `verify` checks the signature against the key it names).
 #[test]

@@ -14,6 +14,8 @@
 //!
 //! The only I/O is [`MasterKey::read_key_file`], a convenience for callers.
 
+#![forbid(unsafe_code)]
+
 use aes_gcm::aead::array::Array;
 use aes_gcm::aead::inout::InOutBuf;
 use aes_gcm::aead::{AeadInOut, KeyInit};

@@ -36,6 +36,8 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod http;
 
 use http::{copy_body, parse_request, parse_response, read_head, simple_response, Framing};

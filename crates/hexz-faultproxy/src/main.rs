@@ -1,5 +1,7 @@
 //! `hexz-faultproxy`: a fault-injecting HTTP/1.1 proxy in front of one upstream server.
 
+#![forbid(unsafe_code)]
+
 use clap::Parser;
 use hexz_faultproxy::{FaultProxy, Faults};
 use std::io::Write;

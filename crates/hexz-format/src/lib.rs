@@ -4,6 +4,8 @@
 //! [`limits`] before trusting it, and every encoder writes exactly the bytes the spec names.
 //! No I/O, no allocation beyond the decoded values.
 
+#![forbid(unsafe_code)]
+
 mod bytes;
 pub mod codec;
 pub mod entry;

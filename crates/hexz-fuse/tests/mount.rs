@@ -655,7 +655,7 @@ fn a_busy_mount_is_detached_lazily() {
     drop(file);
 }
 
-/// Issue 13.9: names longer than the kernel's 255 bytes (an archive may hold components of up
+/// Names longer than the kernel's 255 bytes (an archive may hold components of up
 /// to 4,096) are listed under their shortened name, which opens the entry; the listing never
 /// fails and the other entries are untouched.
 #[test]
@@ -926,7 +926,7 @@ fn soak(archive: &Path, mnt: &Path, replace: impl FnOnce()) -> Seen {
     }
 }
 
-/// Issue 13 soak: 16 threads read random ranges through the mount while the archive file is
+/// Soak: 16 threads read random ranges through the mount while the archive file is
 /// replaced under it. Replaced by rename (new, old, new content): the mount keeps reading the
 /// file it opened, so every read is the old bytes. Rewritten in place (truncated, the other
 /// version of the same layout written in pieces, truncated to half, written whole again):

@@ -20,6 +20,8 @@
 //! `0..n` and [`Order::position`] its inverse; the orders are frozen (golden values in the
 //! tests): changing them would make saved resume states continue with other samples.
 
+#![forbid(unsafe_code)]
+
 mod error;
 pub mod mix;
 pub mod order;

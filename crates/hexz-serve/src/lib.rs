@@ -45,6 +45,8 @@
 //! There is no authentication and no TLS: bind to a loopback address (the CLI's default), or
 //! put a proxy in front.
 
+#![forbid(unsafe_code)]
+
 mod archive;
 mod body;
 mod cond;

@@ -1,4 +1,4 @@
-//! Slow, idle and stalled clients against a real server on 127.0.0.1 (issue 13, item 4): they
+//! Slow, idle and stalled clients against a real server on 127.0.0.1 (ARCHITECTURE.md, hexz-serve): they
 //! are cut off after their timeouts, connections over the limit are answered `503`, and while
 //! hundreds of them are open a well-behaved client is served at once.
 #![allow(clippy::unwrap_used)]

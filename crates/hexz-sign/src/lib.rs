@@ -12,6 +12,8 @@
 //!
 //! A signature that does not verify, or one made by another key, is [`Error::BadSignature`].
 
+#![forbid(unsafe_code)]
+
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use ed25519_dalek::Signer;
 use hexz_format::signature::{Signature, SIGNED_MESSAGE_PREFIX};

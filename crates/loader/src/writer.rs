@@ -7,8 +7,8 @@ use hexz_core::{
 };
 use hexz_store::S3Options;
 use parking_lot::Mutex;
-use pyo3::exceptions::PyValueError;
 use pyo3::buffer::PyBuffer;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-"""The training loader's batch path (issue 11): record-aligned blocks (read amplification),
+"""The training loader's batch path: record-aligned blocks (read amplification),
 samples served from the memory map without a decode, shuffles that are permutations and pure
 functions of (seed, epoch), ``hexz.collate`` without a second copy, and DataLoader workers
 under fork, spawn and forkserver that leave nothing in /dev/shm."""

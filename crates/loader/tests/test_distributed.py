@@ -1,7 +1,7 @@
-"""Distributed sampling and exact resume (issue 12), with real processes: ``torchrun`` (gloo,
-CPU) over a local archive and one in the S3 server on 127.0.0.1, ``StatefulDataLoader`` with
-worker processes, jobs killed with SIGKILL after a checkpoint and resumed in new processes,
-also with another world size and number of workers."""
+"""Distributed sampling and exact resume (README, "Training on many GPUs"), with real
+processes: ``torchrun`` (gloo, CPU) over a local archive and one in the S3 server on
+127.0.0.1, ``StatefulDataLoader`` with worker processes, jobs killed with SIGKILL after a
+checkpoint and resumed in new processes, also with another world size and number of workers."""
 
 from __future__ import annotations
 

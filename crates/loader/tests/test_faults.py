@@ -1,5 +1,5 @@
 """A DataLoader epoch from S3 through ``hexz-faultproxy`` injecting 10% error answers, 10%
-connections cut mid-response and 10% requests stalled for 200 ms (issue 13): every sample
+connections cut mid-response and 10% requests stalled for 200 ms: every sample
 arrives exact, each once, with and without worker processes."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The hostile corpus (``tests/fixtures/hostile/``, issue 13) through the Python API: opening,
+"""The hostile corpus (``tests/fixtures/hostile/``) through the Python API: opening,
 listing, reading everything, verifying and iterating a Dataset stay within a memory bound (the
 process's baseline, a multiple of the file and the default caches) and a time bound, in a
 fresh process each, measured by GNU time."""

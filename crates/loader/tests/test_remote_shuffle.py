@@ -1,4 +1,4 @@
-"""A block-shuffled epoch from S3 (issue 11): every sample once, in the sampler's order, in a
+"""A block-shuffled epoch from S3: every sample once, in the sampler's order, in a
 few large ranged requests rather than one per sample; with ``cache_dir=`` the second epoch
 fetches nothing. Against moto_server on 127.0.0.1."""
 

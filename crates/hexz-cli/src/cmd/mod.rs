@@ -19,7 +19,7 @@ use anyhow::{bail, Context, Result};
 use hexz_core::sign::VerifyingKey;
 use hexz_core::{Archive, KeySource, ReadOptions};
 use hexz_store::S3Options;
-use std::io::{BufRead, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// The environment variable holding a raw key (64 hexadecimal digits).
@@ -117,62 +117,20 @@ fn read_password_file(path: &Path) -> Result<KeySource> {
 /// Asks for a passphrase on the terminal without echo (twice when `confirm`). `None` when
 /// there is no terminal to ask on (standard error is not one, or /dev/tty cannot be opened).
 pub fn prompt_password(confirm: bool) -> Result<Option<KeySource>> {
-    // SAFETY: isatty only inspects the descriptor.
-    if unsafe { libc::isatty(2) } != 1 {
+    if !std::io::stderr().is_terminal() || std::fs::File::open("/dev/tty").is_err() {
         return Ok(None);
     }
-    let Ok(tty) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-    else {
-        return Ok(None);
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt).context("cannot read the password from the terminal")
     };
-    let first = read_hidden(&tty, "Password: ")?;
+    let first = ask("Password: ")?;
     if first.is_empty() {
         bail!("empty password");
     }
-    if confirm {
-        let again = read_hidden(&tty, "Password again: ")?;
-        if again != first {
-            bail!("the passwords do not match");
-        }
+    if confirm && ask("Password again: ")? != first {
+        bail!("the passwords do not match");
     }
     Ok(Some(KeySource::Passphrase(first)))
-}
-
-/// Prints `prompt` on `tty` and reads one line with echo off, restoring the terminal after.
-fn read_hidden(tty: &std::fs::File, prompt: &str) -> Result<String> {
-    use std::os::fd::AsRawFd;
-    let fd = tty.as_raw_fd();
-    let mut w = tty;
-    w.write_all(prompt.as_bytes())
-        .and_then(|()| w.flush())
-        .context("cannot write to the terminal")?;
-    // SAFETY: termios is plain data; tcgetattr fills it for an open descriptor.
-    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
-    let have_termios = unsafe { libc::tcgetattr(fd, &mut saved) } == 0;
-    if have_termios {
-        let mut quiet = saved;
-        quiet.c_lflag &= !libc::ECHO;
-        quiet.c_lflag |= libc::ECHONL;
-        // SAFETY: `quiet` is a valid termios derived from the current settings.
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
-    }
-    let mut line = String::new();
-    let read = std::io::BufReader::new(tty).read_line(&mut line);
-    if have_termios {
-        // SAFETY: restores the settings read above.
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
-    }
-    read.context("cannot read the password from the terminal")?;
-    if line.ends_with('\n') {
-        line.pop();
-        if line.ends_with('\r') {
-            line.pop();
-        }
-    }
-    Ok(line)
 }
 
 /// Opens an archive: a local path, or an `s3://`, `http://` or `https://` URL. The errors

@@ -1,4 +1,4 @@
-//! The hostile corpus (issue 13): archives that are valid but built to cost time or memory
+//! The hostile corpus (`tests/fixtures/hostile/README.md`): archives that are valid but built to cost time or memory
 //! (`tests/fixtures/hostile/`), each read by every reading command under a memory and time
 //! limit: memory within a fixed multiple of the file plus the default caches, time bounded.
 //!
