@@ -140,13 +140,17 @@ def _cpu(v: float) -> str:
     return f"{v:.1f} CPU-s"
 
 
+#: (Hexz format, LitData format, row suffix): compressible samples, then incompressible ones.
+PAIRS = (
+    ("hexz-lz4", "litdata", ""),
+    ("hexz-raw", "litdata-raw", ", incompressible"),
+)
+
+
 def loader_rows(doc: dict) -> list[str]:
     reads = doc["reads"]
     out = []
-    for fmt, lit, tag in (
-        ("hexz-lz4", "litdata", ""),
-        ("hexz-raw", "litdata-raw", ", incompressible"),
-    ):
+    for fmt, lit, tag in PAIRS:
         for w in doc.get("workers", [0, 2]):
             ref = best(pick(reads, lit, "shuffle", w))
             h = hexz_shuffled(reads, fmt, w, ref)
@@ -199,10 +203,7 @@ def loader_rows(doc: dict) -> list[str]:
             "litdata shuffle",
         )
     )
-    for fmt, lit, tag in (
-        ("hexz-lz4", "litdata", ""),
-        ("hexz-raw", "litdata-raw", ", incompressible"),
-    ):
+    for fmt, lit, tag in PAIRS:
         for w in doc.get("workers", [0, 2]):
             ref = best(pick(reads, lit, "shuffle", w))
             h = hexz_shuffled(reads, fmt, w, ref)
