@@ -482,7 +482,8 @@ impl ReadAt for CachedStore {
     /// request until one is evicted or found damaged).
     fn all_local(&self) -> bool {
         let chunks = self.len.div_ceil(self.chunk_size);
-        (0..chunks).all(|i| self.open.lock().contains(&i) || self.chunk_path(i).is_file())
+        let open = self.open.lock();
+        (0..chunks).all(|i| open.contains(&i) || self.chunk_path(i).is_file())
     }
 
     fn identity(&self) -> Option<String> {
