@@ -382,6 +382,7 @@ def _positions(start: int, world: int, steps: int, rank_samples: int) -> list[in
         (2, 0, False, "global", 1),
         (2, 0, False, "global", 5),
         (2, 0, False, "global", BATCHES_TWO_RANKS),
+        (2, 0, False, "global", BATCHES_TWO_RANKS + 2),
         (2, 0, True, "global", 5),
         (2, 0, True, "global", BATCHES_TWO_RANKS + 2),
     ],
