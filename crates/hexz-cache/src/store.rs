@@ -10,14 +10,19 @@ use std::collections::{HashMap, HashSet};
 use std::io;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Chunks handled per step of one read: a read's memory for fetched chunks stays below this
 /// many chunks (64 MiB at the default size), however long the read.
 const BATCH: usize = 8;
-/// Chunk files kept open per handle (their headers checked once).
-const OPEN_FILES: usize = 16;
+/// Chunk files kept open per handle (their headers checked once, their pages checked once
+/// each): 512 MiB of chunks at the default size, more than a block-shuffled epoch draws from
+/// at once, while leaving most of the usual limit of 1,024 descriptors to the process.
+const OPEN_FILES: usize = 64;
+/// How often [`CachedStore::all_local`] looks for chunk files again while some are missing.
+const LOCAL_RECHECK: Duration = Duration::from_secs(1);
 /// A chunk that turns out damaged is refetched at most this many times in one read.
 const RETRIES: usize = 2;
 
@@ -91,6 +96,11 @@ pub struct CachedStore {
     written: AtomicU64,
     evicting: Mutex<()>,
     counters: Counters,
+    /// Every chunk had a file when last looked, and none was found missing or damaged since.
+    complete: AtomicBool,
+    /// When chunk files were last looked for (while not `complete`), and the count of
+    /// chunks this handle had fetched then.
+    local_checked: Mutex<Option<(Instant, u64)>>,
 }
 
 impl std::fmt::Debug for CachedStore {
@@ -153,6 +163,8 @@ impl CachedStore {
             written: AtomicU64::new(0),
             evicting: Mutex::new(()),
             counters: Counters::default(),
+            complete: AtomicBool::new(false),
+            local_checked: Mutex::new(None),
         })
     }
 
@@ -206,18 +218,23 @@ impl CachedStore {
                 Some(f)
             }
             Err(Bad::Corrupt(_)) => {
+                self.complete.store(false, Ordering::Relaxed);
                 self.counters.corrupt.fetch_add(1, Ordering::Relaxed);
                 let _ = std::fs::remove_file(&path);
                 None
             }
             // Unreadable (permissions, I/O): fetch it, and try to write a good copy.
-            Err(Bad::Missing | Bad::Io(_)) => None,
+            Err(Bad::Missing | Bad::Io(_)) => {
+                self.complete.store(false, Ordering::Relaxed);
+                None
+            }
         }
     }
 
     /// Drops a chunk whose file turned out damaged while being read.
     fn discard(&self, index: u64, source: &Source) {
         if let Source::File(f) = source {
+            self.complete.store(false, Ordering::Relaxed);
             self.counters.corrupt.fetch_add(1, Ordering::Relaxed);
             f.remove();
             self.open.lock().pop(&index);
@@ -309,11 +326,12 @@ impl CachedStore {
                     bytes.len()
                 )));
             }
+            self.store_chunk(index, &bytes);
+            // Counted once written: `all_local` looks for files again when this count moves.
             self.counters.misses.fetch_add(1, Ordering::Relaxed);
             self.counters
                 .fetched_bytes
                 .fetch_add(len, Ordering::Relaxed);
-            self.store_chunk(index, &bytes);
             Ok(bytes)
         };
         if let [index] = indices {
@@ -478,12 +496,30 @@ impl ReadAt for CachedStore {
         self.inner.is_remote()
     }
 
-    /// Whether every chunk of the object has a file in the cache now (then reads cost no
-    /// request until one is evicted or found damaged).
+    /// Whether every chunk of the object has a file in the cache (then reads cost no request
+    /// until one is evicted or found damaged). Cheap enough to ask on every read: once all
+    /// files were seen the answer is kept until a read finds one missing or damaged, and
+    /// until then the files are looked for again only after this handle fetched a chunk or
+    /// once a second (for chunks other processes fetch).
     fn all_local(&self) -> bool {
+        if self.complete.load(Ordering::Relaxed) {
+            return true;
+        }
+        {
+            let misses = self.counters.misses.load(Ordering::Relaxed);
+            let mut last = self.local_checked.lock();
+            if last.is_some_and(|(t, m)| m == misses && t.elapsed() < LOCAL_RECHECK) {
+                return false;
+            }
+            *last = Some((Instant::now(), misses));
+        }
         let chunks = self.len.div_ceil(self.chunk_size);
-        let open = self.open.lock();
-        (0..chunks).all(|i| open.contains(&i) || self.chunk_path(i).is_file())
+        let complete = {
+            let open = self.open.lock();
+            (0..chunks).all(|i| open.contains(&i) || self.chunk_path(i).is_file())
+        };
+        self.complete.store(complete, Ordering::Relaxed);
+        complete
     }
 
     fn identity(&self) -> Option<String> {

@@ -544,11 +544,26 @@ fn all_local_once_every_chunk_is_cached() {
     assert!(!store.all_local(), "chunk 2 is not cached");
     read(&store, 2 * CHUNK + 1, 1);
     assert!(store.all_local());
-    // Another handle sees the files; a removed one makes it remote again.
+    // Another handle sees the files; one found removed makes it remote again until the
+    // chunk is fetched again.
     let other = cached(&inner, &opts(dir.path()));
     assert!(other.all_local());
     std::fs::remove_file(other.chunk_path(1)).unwrap();
-    assert!(!other.all_local());
+    assert!(
+        other.all_local(),
+        "not looked for again before a read misses"
+    );
+    let fetched = inner.requests();
+    read(&other, CHUNK, 1);
+    assert_eq!(
+        inner.requests(),
+        fetched + 1,
+        "the removed chunk is fetched again"
+    );
+    assert!(other.all_local(), "fetched and written again");
+    std::fs::remove_file(other.chunk_path(1)).unwrap();
+    let third = cached(&inner, &opts(dir.path()));
+    assert!(!third.all_local());
     // A plain remote store is never all local.
     assert!(!inner.all_local());
 }

@@ -652,6 +652,14 @@ impl Archive {
         self.inner.blocks.bytes()
     }
 
+    /// Changes the block cache's byte budget ([`ReadOptions::cache_bytes`]); a smaller one
+    /// evicts the least recently used blocks now. For a reader whose needs change while the
+    /// archive is open: a remote archive keeps many blocks decoded ahead while it fetches,
+    /// and few once its disk cache holds all of it.
+    pub fn set_cache_bytes(&self, bytes: usize) {
+        self.inner.blocks.set_budget(bytes);
+    }
+
     pub(crate) fn inner(&self) -> &Inner {
         &self.inner
     }
@@ -1012,7 +1020,8 @@ impl Inner {
                 return Ok(n);
             }
         }
-        let remote = self.store.is_remote();
+        // A remote store whose disk cache holds all of it is read like a local file.
+        let remote = self.store.is_remote() && !self.store.all_local();
         // Raw blocks wholly inside the caller's buffer are read straight into it: no staging
         // buffer, no copy. The rest are fetched in coalesced ranges and decoded.
         // (Not from a remote store, where one coalesced request beats one per block, and not

@@ -9,6 +9,7 @@
 use lru::LruCache;
 use parking_lot::Mutex;
 use std::hash::{BuildHasher, Hash};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Most shards a cache uses; small budgets get fewer, so that one shard still holds a
 /// large value (a full index page is 256 KiB).
@@ -40,7 +41,9 @@ struct Shard<K: Hash + Eq, V> {
 /// Sharded LRU: each shard holds an equal part of the budget, so no lock is global.
 pub struct Cache<K: Hash + Eq, V> {
     shards: Vec<Mutex<Shard<K, V>>>,
-    shard_budget: usize,
+    shard_budget: AtomicUsize,
+    /// What keeping the largest value costs; no shard's budget is below it.
+    largest: usize,
     hasher: std::collections::hash_map::RandomState,
 }
 
@@ -60,8 +63,30 @@ impl<K: Hash + Eq + Copy, V: Weigh + Clone> Cache<K, V> {
                     })
                 })
                 .collect(),
-            shard_budget: (budget / n).max(largest),
+            shard_budget: AtomicUsize::new((budget / n).max(largest)),
+            largest,
             hasher: Default::default(),
+        }
+    }
+
+    /// Changes the budget (the shard count stays), evicting least recently used values down
+    /// to a smaller one. A budget of 0 is raised to the largest value, like any budget below
+    /// it, unless the cache was made with caching disabled.
+    pub fn set_budget(&self, budget: usize) {
+        let per = (budget / self.shards.len()).max(self.largest);
+        self.shard_budget.store(per, Ordering::Relaxed);
+        for shard in &self.shards {
+            let mut s = shard.lock();
+            Self::evict_over(&mut s, per);
+        }
+    }
+
+    fn evict_over(s: &mut Shard<K, V>, budget: usize) {
+        while s.bytes > budget {
+            match s.map.pop_lru() {
+                Some((_, old)) => s.bytes -= Self::cost(old.weight()),
+                None => break,
+            }
         }
     }
 
@@ -87,7 +112,8 @@ impl<K: Hash + Eq + Copy, V: Weigh + Clone> Cache<K, V> {
     /// Inserts `v`, evicting least recently used values over the budget.
     pub fn insert(&self, k: K, v: V) {
         let w = Self::cost(v.weight());
-        if w > self.shard_budget {
+        let budget = self.shard_budget.load(Ordering::Relaxed);
+        if w > budget {
             return;
         }
         let mut s = self.shard(&k).lock();
@@ -95,12 +121,7 @@ impl<K: Hash + Eq + Copy, V: Weigh + Clone> Cache<K, V> {
             s.bytes -= Self::cost(old.weight());
         }
         s.bytes += w;
-        while s.bytes > self.shard_budget {
-            match s.map.pop_lru() {
-                Some((_, old)) => s.bytes -= Self::cost(old.weight()),
-                None => break,
-            }
-        }
+        Self::evict_over(&mut s, budget);
     }
 
     /// Bytes held, counting each entry's overhead.
@@ -140,6 +161,29 @@ mod tests {
         let small: Cache<u64, Arc<[u8]>> = Cache::new(1 << 10, 1 << 20);
         small.insert(7, vec![0u8; 1 << 20].into());
         assert!(small.get(&7).is_some());
+    }
+
+    #[test]
+    fn a_smaller_budget_evicts_the_least_recently_used() {
+        let c: Cache<u64, Arc<[u8]>> = Cache::new(64 << 20, 64 << 10);
+        for i in 0..512u64 {
+            c.insert(i, vec![0u8; 64 << 10].into());
+        }
+        assert!(c.bytes() > 16 << 20);
+        c.set_budget(4 << 20);
+        assert!(c.bytes() <= 4 << 20, "{} bytes held", c.bytes());
+        assert!(c.bytes() > 2 << 20, "{} bytes held", c.bytes());
+        assert!(c.get(&0).is_none(), "the oldest value stayed");
+        // New values keep to the new budget; a larger one lets them grow again.
+        for i in 512..1024u64 {
+            c.insert(i, vec![0u8; 64 << 10].into());
+        }
+        assert!(c.bytes() <= 4 << 20);
+        c.set_budget(64 << 20);
+        for i in 0..512u64 {
+            c.insert(i, vec![0u8; 64 << 10].into());
+        }
+        assert!(c.bytes() > 16 << 20);
     }
 
     #[test]

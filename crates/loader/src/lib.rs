@@ -10,6 +10,7 @@ mod batch;
 mod chunk;
 mod errors;
 mod lent;
+mod memory;
 mod mount;
 mod order;
 mod reader;

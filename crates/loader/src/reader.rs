@@ -412,6 +412,16 @@ impl NativeArchive {
         self.archive.cached_bytes()
     }
 
+    /// Changes the block cache's budget in bytes. A smaller one evicts now, and the memory
+    /// freed goes back to the system.
+    fn set_cache_bytes(&self, py: Python<'_>, bytes: usize) {
+        let before = self.archive.cached_bytes();
+        self.archive.set_cache_bytes(bytes);
+        if self.archive.cached_bytes() < before {
+            py.detach(crate::memory::return_free_memory);
+        }
+    }
+
     /// Format and size facts, as `hexz inspect` shows them.
     fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let a = &self.archive;

@@ -92,3 +92,42 @@ def test_a_cache_that_holds_the_archive_is_read_the_local_way(
         assert not ds._ahead._blocks  # no shuffle block was fetched ahead
         assert gets(moto_s3, "cached.hxz") == opened, "the epoch made requests"
     assert gets(moto_s3, "cached.hxz") - before <= 4
+
+
+def test_a_cache_filled_by_an_epoch_serves_the_next_the_local_way(
+    moto_s3: S3, aws_env: dict[str, str], tmp_path: Path
+) -> None:
+    """An archive of five 8 MiB cache chunks, of which opening fetches two: the first epoch
+    fills the disk cache, after which the dataset reads the local way, with the blocks it
+    had decoded ahead of the network dropped (the default remote block cache shrinks to the
+    local default), and the second epoch makes no request."""
+    n = 6000
+    rng = np.random.default_rng(4)
+    path = tmp_path / "big.hxz"
+    with hexz.Writer(path, compression="lz4") as w:
+        w.add_records(
+            (
+                i.to_bytes(8, "little") + rng.bytes(int(size))  # incompressible
+                for i, size in enumerate(rng.integers(4096, 8192, size=n))
+            ),
+            name="s",
+        )
+    assert path.stat().st_size > 32 << 20
+    url = moto_s3.put(BUCKET, "big.hxz", path)
+    ds = hexz.Dataset(url, cache_dir=tmp_path / "cache")
+    assert ds._fetching(), "opening fetched only the first and last chunks"
+    native = ds._h.native
+    remote_budget = ds._h.cache_size
+    sampler = ds.sampler(shuffle="block", seed=1, block_samples=250)
+    seen = epoch(ds, sampler)
+    assert seen == list(sampler.order())
+    assert sorted(seen) == list(range(n))
+    assert native.all_local() and not ds._fetching()
+    assert ds._h.cache_size == hexz.dataset.LOCAL_CACHE_BLOCKS < remote_budget
+    assert native.cached_bytes <= hexz.dataset.LOCAL_CACHE_BLOCKS * native.block_size
+    before = gets(moto_s3, "big.hxz")
+    sampler.set_epoch(1)
+    seen = epoch(ds, sampler)
+    assert seen == list(sampler.order())
+    assert sorted(seen) == list(range(n))
+    assert gets(moto_s3, "big.hxz") == before, "the second epoch made requests"

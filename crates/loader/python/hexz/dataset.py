@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -134,6 +133,8 @@ class Dataset:
         if mmap:
             remote["mmap"] = True
         self._remote = "://" in os.fspath(path)
+        # A default-sized remote cache shrinks to the local default once all is on disk.
+        self._shrink_cache = self._remote and cache_size is None
         if cache_size is None:
             # A remote block shuffle keeps two groups of ~8 MiB blocks decoded ahead.
             cache_size = REMOTE_CACHE_BLOCKS if self._remote else LOCAL_CACHE_BLOCKS
@@ -184,7 +185,6 @@ class Dataset:
         self._map_of: tuple[Any, Any] | None = None
         # A remote archive is read the local way once its disk cache holds all of it.
         self._all_local = not self._remote
-        self._local_checked = 0.0
 
     @property
     def path(self) -> str:
@@ -308,7 +308,9 @@ class Dataset:
         idx = [self._norm(i) for i in indices]
         if self._remote_blocks():
             self._after(idx)  # this batch's blocks too: fetched whole, not sample by sample
-            return self._read(idx)
+            out = self._read(idx)
+            self._fetching()  # this batch may have completed the disk cache
+            return out
         out = self._read(idx)
         self._after(idx)
         return out
@@ -347,14 +349,18 @@ class Dataset:
 
     def _fetching(self) -> bool:
         """Whether reads may cost network requests now: a remote archive, unless its disk
-        cache (``cache_dir=``) holds all of it (asked at most once a second; from then on it
-        is read like a local file: whole batches ahead, decoded straight into the batch)."""
+        cache (``cache_dir=``) holds all of it (from then on it is read like a local file:
+        whole batches ahead, decoded straight into the batch). Cheap to ask per batch: the
+        native side looks for cache files only after a fetch, or once a second."""
         if self._all_local:
             return False
-        now = time.monotonic()
-        if now - self._local_checked >= 1.0:
-            self._local_checked = now
-            self._all_local = bool(self._h.native.all_local())
+        self._all_local = bool(self._h.native.all_local())
+        if self._all_local and self._shrink_cache:
+            # The blocks decoded ahead of the network are not needed any more (a local
+            # shuffle reads records straight into the batch): drop them all, hand the memory
+            # back, and keep the local default from now on.
+            self._h.set_cache_size(0)
+            self._h.set_cache_size(LOCAL_CACHE_BLOCKS)
         return not self._all_local
 
     def _remote_blocks(self) -> bool:

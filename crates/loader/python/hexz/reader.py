@@ -255,6 +255,12 @@ class _Handle:
             self._pid = os.getpid()
         return self._native
 
+    def set_cache_size(self, blocks: int) -> None:
+        """Changes the block cache's size (in blocks) now and in reopened copies."""
+        self.cache_size = blocks
+        native = self.native
+        native.set_cache_bytes(blocks * native.block_size)
+
     def close(self) -> None:
         self._native = None
 
