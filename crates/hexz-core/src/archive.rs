@@ -117,15 +117,26 @@ impl BlockKey {
     }
 }
 
-pub(crate) struct Page(pub(crate) Vec<BlockEntry>);
+/// One index page: its block entries, and their logical offsets apart, so that finding the
+/// block of an offset searches 8 bytes per block (a page of 16,000 blocks in 128 KiB, which
+/// stays in the CPU's cache) instead of touching a whole entry at each step.
+pub(crate) struct Page {
+    pub(crate) entries: Vec<BlockEntry>,
+    starts: Vec<u64>,
+}
 impl Page {
+    fn new(entries: Vec<BlockEntry>) -> Page {
+        let starts = entries.iter().map(|e| e.logical_offset).collect();
+        Page { entries, starts }
+    }
+
     fn weight_of(entries: usize) -> usize {
-        entries * std::mem::size_of::<BlockEntry>() + 64
+        entries * (std::mem::size_of::<BlockEntry>() + 8) + 64
     }
 }
 impl Weigh for Arc<Page> {
     fn weight(&self) -> usize {
-        Page::weight_of(self.0.len())
+        Page::weight_of(self.entries.len())
     }
 }
 struct RecordPage(Vec<Record>);
@@ -523,8 +534,7 @@ impl Archive {
     /// The decoded block holding logical `offset`, and the block's logical start. Served from
     /// the cache when possible; callers may hold the buffer without copying it.
     pub fn block_at(&self, offset: u64) -> Result<(u64, Arc<[u8]>)> {
-        let idx = self.inner.block_index_at(offset)?;
-        let e = self.inner.block_entry(idx)?;
+        let (idx, e) = self.inner.entry_at(offset)?;
         Ok((e.logical_offset, self.inner.load_block(idx, &e)?))
     }
 
@@ -623,7 +633,7 @@ impl Archive {
     pub fn blocks(&self) -> impl Iterator<Item = Result<BlockEntry>> + '_ {
         (0..self.inner.summary.index_pages.len() as u32).flat_map(move |p| {
             let r: Vec<Result<BlockEntry>> = match self.inner.page(p) {
-                Ok(page) => page.0.iter().map(|e| Ok(*e)).collect(),
+                Ok(page) => page.entries.iter().map(|e| Ok(*e)).collect(),
                 Err(e) => vec![Err(e)],
             };
             r
@@ -668,6 +678,11 @@ impl Archive {
 impl Inner {
     /// Global index of the block holding logical `offset`.
     pub(crate) fn block_index_at(&self, offset: u64) -> Result<u64> {
+        self.entry_at(offset).map(|(idx, _)| idx)
+    }
+
+    /// The block holding logical `offset`: its global index and its entry (one page lookup).
+    pub(crate) fn entry_at(&self, offset: u64) -> Result<(u64, BlockEntry)> {
         let s = &self.summary;
         if offset >= s.logical_size {
             return Err(Error::OutOfRange(format!(
@@ -677,16 +692,22 @@ impl Inner {
         }
         let p = s.index_pages.partition_point(|pg| pg.first <= offset) - 1;
         let page = self.page(p as u32)?;
-        let i = page.0.partition_point(|b| b.logical_offset <= offset) - 1;
-        Ok(p as u64 * s.entries_per_page as u64 + i as u64)
+        let i = page.starts.partition_point(|&start| start <= offset) - 1;
+        Ok((
+            p as u64 * s.entries_per_page as u64 + i as u64,
+            page.entries[i],
+        ))
     }
 
     pub(crate) fn block_entry(&self, idx: u64) -> Result<BlockEntry> {
         let per = self.summary.entries_per_page as u64;
         let page = self.page((idx / per) as u32)?;
-        page.0.get((idx % per) as usize).copied().ok_or_else(|| {
-            Error::OutOfRange(format!("block {idx} of {}", self.summary.block_count))
-        })
+        page.entries
+            .get((idx % per) as usize)
+            .copied()
+            .ok_or_else(|| {
+                Error::OutOfRange(format!("block {idx} of {}", self.summary.block_count))
+            })
     }
 
     pub(crate) fn page(&self, p: u32) -> Result<Arc<Page>> {
@@ -725,7 +746,7 @@ impl Inner {
                 "blocks stored in a parent archive (thin snapshots)".into(),
             ));
         }
-        let pg = Arc::new(Page(entries));
+        let pg = Arc::new(Page::new(entries));
         self.pages.insert(p, pg.clone());
         Ok(pg)
     }
@@ -984,10 +1005,14 @@ impl Inner {
         let end = offset + n as u64;
         let mut pending: Vec<(u64, BlockEntry, &mut [u8], usize)> = Vec::new();
         let mut rest = &mut buf[..n];
-        let mut idx = self.block_index_at(offset)?;
+        let (mut idx, first) = self.entry_at(offset)?;
+        let mut next = Some(first);
         let mut pos = offset;
         while pos < end {
-            let e = self.block_entry(idx)?;
+            let e = match next.take() {
+                Some(e) => e,
+                None => self.block_entry(idx)?,
+            };
             let skip = (pos - e.logical_offset) as usize;
             let take = ((e.raw_len as usize) - skip).min((end - pos) as usize);
             let (dst, tail) = std::mem::take(&mut rest).split_at_mut(take);

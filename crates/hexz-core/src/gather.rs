@@ -63,8 +63,7 @@ impl Archive {
         if len == 0 || self.is_encrypted() || offset >= self.len() {
             return Ok(None);
         }
-        let idx = inner.block_index_at(offset)?;
-        let e = inner.block_entry(idx)?;
+        let (idx, e) = inner.entry_at(offset)?;
         let skip = offset - e.logical_offset;
         if e.codec != Codec::None || skip + len as u64 > e.raw_len as u64 {
             return Ok(None);

@@ -121,7 +121,7 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
                 continue;
             }
         };
-        for e in page.0.iter().filter(|e| e.parent.is_none()) {
+        for e in page.entries.iter().filter(|e| e.parent.is_none()) {
             covered.add(e.stored_offset, e.stored_len as u64);
         }
         let per = s.entries_per_page as u64;
@@ -131,11 +131,15 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
             res.err().map(|err| err.to_string())
         };
         let mut problems: Vec<String> = if crate::fork::parallel_ok() {
-            page.0.par_iter().enumerate().filter_map(check).collect()
+            page.entries
+                .par_iter()
+                .enumerate()
+                .filter_map(check)
+                .collect()
         } else {
-            page.0.iter().enumerate().filter_map(check).collect()
+            page.entries.iter().enumerate().filter_map(check).collect()
         };
-        report.blocks += page.0.len() as u64;
+        report.blocks += page.entries.len() as u64;
         report.problems.append(&mut problems);
     }
     report.bytes = done.load(Ordering::Relaxed);
