@@ -29,6 +29,16 @@ impl Archive {
     /// from the process ([`crate::ReadAt::release_mapped`]) before the next views are made, so
     /// an epoch over a large archive does not keep all of it resident.
     pub fn read_gather(&self, ranges: &[(u64, usize)]) -> Result<(Vec<u8>, Vec<Placed>)> {
+        self.read_gather_into(ranges, Vec::new())
+    }
+
+    /// [`Archive::read_gather`] into `buf`, whose contents are replaced: a caller that
+    /// recycles its batch buffers passes one with room enough, and nothing is allocated.
+    pub fn read_gather_into(
+        &self,
+        ranges: &[(u64, usize)],
+        mut buf: Vec<u8>,
+    ) -> Result<(Vec<u8>, Vec<Placed>)> {
         let inner = self.inner();
         if inner.stats.release_due(RELEASE_MAPPED_EVERY) {
             inner.store.release_mapped();
@@ -46,7 +56,8 @@ impl Archive {
                 }
             }
         }
-        let mut buf = vec![0u8; total];
+        buf.clear();
+        buf.resize(total, 0);
         if !copied.is_empty() {
             self.read_batch(&copied, &mut buf)?;
         }

@@ -23,7 +23,8 @@ pub fn gather_records(archive: &Archive, indices: &[u64]) -> hexz_core::Result<G
 
 /// Reads `(offset, length)` ranges of the logical stream as one batch.
 pub fn gather_ranges(archive: &Archive, ranges: &[(u64, usize)]) -> hexz_core::Result<Gathered> {
-    let (buf, placed) = archive.read_gather(ranges)?;
+    let room = ranges.iter().map(|r| r.1).sum();
+    let (buf, placed) = archive.read_gather_into(ranges, crate::buffers::take(room))?;
     let mut spans = Vec::with_capacity(ranges.len());
     let mut mapped = Vec::new();
     for (k, (p, &(_, len))) in placed.iter().zip(ranges).enumerate() {

@@ -74,6 +74,14 @@ impl Chunk {
     }
 }
 
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        if let Owner::Owned(buf) = &mut self.owner {
+            crate::buffers::give(std::mem::take(buf));
+        }
+    }
+}
+
 #[pymethods]
 impl Chunk {
     fn __len__(&self) -> usize {

@@ -7,6 +7,7 @@
 //! [`mount::NativeMount`].
 
 mod batch;
+mod buffers;
 mod chunk;
 mod errors;
 mod lent;
