@@ -12,19 +12,28 @@ use std::sync::Arc;
 /// positions (usually none, or all).
 pub type Gathered = (Chunk, Vec<(usize, usize)>, Vec<usize>);
 
-/// Reads records `indices` (by number) as one batch.
-pub fn gather_records(archive: &Archive, indices: &[u64]) -> hexz_core::Result<Gathered> {
+/// Reads records `indices` (by number) as one batch; with `views`, samples in raw blocks of
+/// a mapped archive are left in the map ([`Archive::read_gather_into`]).
+pub fn gather_records(
+    archive: &Archive,
+    indices: &[u64],
+    views: bool,
+) -> hexz_core::Result<Gathered> {
     let ranges = indices
         .iter()
         .map(|&i| archive.record(i).map(|r| (r.offset, r.length as usize)))
         .collect::<hexz_core::Result<Vec<_>>>()?;
-    gather_ranges(archive, &ranges)
+    gather_ranges(archive, &ranges, views)
 }
 
 /// Reads `(offset, length)` ranges of the logical stream as one batch.
-pub fn gather_ranges(archive: &Archive, ranges: &[(u64, usize)]) -> hexz_core::Result<Gathered> {
+pub fn gather_ranges(
+    archive: &Archive,
+    ranges: &[(u64, usize)],
+    views: bool,
+) -> hexz_core::Result<Gathered> {
     let room = ranges.iter().map(|r| r.1).sum();
-    let (buf, placed) = archive.read_gather_into(ranges, crate::buffers::take(room))?;
+    let (buf, placed) = archive.read_gather_into(ranges, crate::buffers::take(room), views)?;
     let mut spans = Vec::with_capacity(ranges.len());
     let mut mapped = Vec::new();
     for (k, (p, &(_, len))) in placed.iter().zip(ranges).enumerate() {
@@ -49,11 +58,15 @@ pub struct PendingBatch {
 
 impl PendingBatch {
     /// Queues a read of records `indices` of `archive`.
-    pub fn spawn(archive: Arc<Archive>, indices: Vec<u64>) -> std::io::Result<PendingBatch> {
+    pub fn spawn(
+        archive: Arc<Archive>,
+        indices: Vec<u64>,
+        views: bool,
+    ) -> std::io::Result<PendingBatch> {
         let state: Arc<(Slot, Condvar)> = Arc::new((Mutex::new(None), Condvar::new()));
         let done = state.clone();
         reader_thread::run(Box::new(move || {
-            let result = gather_records(&archive, &indices);
+            let result = gather_records(&archive, &indices, views);
             *done.0.lock() = Some(result);
             done.1.notify_all();
         }))?;

@@ -269,24 +269,32 @@ impl NativeArchive {
     }
 
     /// Reads records by number as one batch: `(buffer, spans, mapped)`, where `spans[k]` is
-    /// record k's `(start, length)` in the buffer, or in the memory map ([`Self::map_view`])
-    /// for each `k` listed in `mapped` (raw blocks of a mapped archive: neither decoded nor
-    /// copied).
-    fn gather_records(&self, py: Python<'_>, indices: Vec<u64>) -> PyResult<Gathered> {
+    /// record k's `(start, length)` in the buffer, or, with `views`, in the memory map
+    /// ([`Self::map_view`]) for each `k` listed in `mapped` (raw blocks of a mapped archive:
+    /// neither decoded nor copied). Without `views` all samples are in the buffer.
+    #[pyo3(signature = (indices, views = true))]
+    fn gather_records(&self, py: Python<'_>, indices: Vec<u64>, views: bool) -> PyResult<Gathered> {
         let a = &self.archive;
-        py.detach(|| batch::gather_records(a, &indices)).py()
+        py.detach(|| batch::gather_records(a, &indices, views)).py()
     }
 
     /// Reads `(offset, length)` ranges as one batch, as [`Self::gather_records`] does.
-    fn gather_ranges(&self, py: Python<'_>, ranges: Vec<(u64, usize)>) -> PyResult<Gathered> {
+    #[pyo3(signature = (ranges, views = true))]
+    fn gather_ranges(
+        &self,
+        py: Python<'_>,
+        ranges: Vec<(u64, usize)>,
+        views: bool,
+    ) -> PyResult<Gathered> {
         let a = &self.archive;
-        py.detach(|| batch::gather_ranges(a, &ranges)).py()
+        py.detach(|| batch::gather_ranges(a, &ranges, views)).py()
     }
 
     /// Queues a read of records `indices` as one batch on this process's reader thread; the
     /// returned object's `wait()` gives what [`Self::gather_records`] would.
-    fn submit_records(&self, indices: Vec<u64>) -> PyResult<PendingRead> {
-        let pending = batch::PendingBatch::spawn(self.archive.clone(), indices)
+    #[pyo3(signature = (indices, views = true))]
+    fn submit_records(&self, indices: Vec<u64>, views: bool) -> PyResult<PendingRead> {
+        let pending = batch::PendingBatch::spawn(self.archive.clone(), indices, views)
             .map_err(|e| PyValueError::new_err(format!("cannot start a read thread: {e}")))?;
         Ok(PendingRead { pending })
     }

@@ -95,26 +95,45 @@ def test_shuffled_reads_decode_about_what_they_return(varied: tuple[Path, Path])
 
 
 def test_raw_samples_are_views_of_the_map(varied: tuple[Path, Path]) -> None:
+    """One sample at a time (``ds[i]``), a sample stored raw is a view of the map."""
     ds = hexz.Dataset(varied[1], prefetch_threads=0)
-    batch = ds.__getitems__([5, 99, 3, 400])
+    picked = [5, 99, 3, 400]
+    samples = [ds[i] for i in picked]
     the_map = ds._mapped()
     assert the_map is not None and the_map.nbytes == os.path.getsize(varied[1])
-    for i, s in zip([5, 99, 3, 400], batch, strict=False):
+    for i, s in zip(picked, samples, strict=True):
         assert np.shares_memory(s, the_map)
         assert not s.flags.writeable
         assert bytes(s) == _sample(i, _sizes()[i], compressible=False)
     stats = ds.stats()
     assert stats["bytes_decoded"] == 0 and stats["blocks_decoded"] == 0
-    assert (
-        stats["bytes_mapped"]
-        == stats["bytes_returned"]
-        == sum(_sizes()[i] for i in [5, 99, 3, 400])
-    )
+    assert stats["bytes_mapped"] == stats["bytes_returned"] == sum(_sizes()[i] for i in picked)
     # Without the map, the same bytes are read (and counted as decoded).
     plain = hexz.Dataset(varied[1], prefetch_threads=0, mmap=False)
-    again = plain.__getitems__([5, 99, 3, 400])
-    assert [bytes(a) for a in again] == [bytes(b) for b in batch]
+    again = [plain[i] for i in picked]
+    assert [bytes(a) for a in again] == [bytes(b) for b in samples]
     assert plain.stats()["bytes_mapped"] == 0 and plain.stats()["bytes_decoded"] > 0
+
+
+def test_a_batch_of_raw_samples_is_one_buffer(varied: tuple[Path, Path]) -> None:
+    """A batch (``__getitems__``, what a DataLoader calls) of samples stored raw is read into
+    one buffer, not left as views that a collate would copy out of the map: the batch's
+    samples are consecutive slices of one array, none of them in the map."""
+    ds = hexz.Dataset(varied[1], prefetch_threads=0)
+    picked = [5, 99, 3, 400]
+    batch = ds.__getitems__(picked)
+    the_map = ds._mapped()
+    assert the_map is not None
+    base = batch[0].base
+    assert base is not None and all(s.base is base for s in batch)
+    assert not any(np.shares_memory(s, the_map) for s in batch)
+    assert [bytes(s) for s in batch] == [
+        _sample(i, _sizes()[i], compressible=False) for i in picked
+    ]
+    # Read straight into the buffer (counted as read, "decoded"), each byte once.
+    stats = ds.stats()
+    assert stats["bytes_mapped"] == 0
+    assert stats["bytes_decoded"] == stats["bytes_returned"] == sum(_sizes()[i] for i in picked)
 
 
 def test_a_damaged_raw_block_is_refused_not_mapped(

@@ -82,7 +82,8 @@ class Dataset:
         sample_size: bytes per sample for raw-stream archives.
         as_tensor: return ``torch.Tensor`` samples instead of NumPy arrays.
         prefetch_batches: how many batches ahead to read.
-        mmap: memory-map a local archive (default), so raw samples are served in place.
+        mmap: memory-map a local archive (default), so a raw sample read alone
+            (``dataset[i]``) is a view of the map; batches are read into one buffer.
             The file must not be truncated while it is open.
         endpoint, region, path_style, anonymous, allow_http: S3 options for ``s3://`` URLs,
             as for :class:`hexz.Reader`.
@@ -226,14 +227,18 @@ class Dataset:
             return list(idx)
         return [g.first + i for g in self._groups for i in idx]
 
-    def _gather(self, idx: list[int]) -> Any:
+    def _gather(self, idx: list[int], views: bool) -> Any:
+        """The samples ``idx``: with ``views``, those stored raw in a mapped archive stay in
+        the map (one sample: no copy); without, all are read into one buffer (a batch, which
+        a collate would otherwise copy out of the map: one pass over the bytes, not two)."""
         native = self._h.native
         if not self._groups:
-            return native.gather_ranges(self._stream_ranges(idx))
-        pending = self._ahead.take(tuple(idx))
-        if pending is not None:
-            return pending.wait()
-        return native.gather_records(self._wanted(idx))
+            return native.gather_ranges(self._stream_ranges(idx), views)
+        if not views:
+            pending = self._ahead.take(tuple(idx))
+            if pending is not None:
+                return pending.wait()
+        return native.gather_records(self._wanted(idx), views)
 
     def _mapped(self) -> Any:
         """The memory map as a NumPy array (made once per native archive)."""
@@ -243,9 +248,9 @@ class Dataset:
             self._map_of = (native, None if view is None else _compat.numpy().asarray(view))
         return self._map_of[1]
 
-    def _read(self, idx: list[int]) -> Batch:
+    def _read(self, idx: list[int], views: bool = False) -> Batch:
         np = _compat.numpy()
-        chunk, spans, mapped = self._gather(idx)
+        chunk, spans, mapped = self._gather(idx, views)
         buf = np.asarray(chunk)
         where = set(mapped)
         m = self._mapped() if mapped else buf  # samples are in the map only when it exists
@@ -302,7 +307,7 @@ class Dataset:
 
     def __getitem__(self, i: int) -> Any:
         j = self._norm(i)
-        out = self._read([j])[0]
+        out = self._read([j], views=True)[0]
         self._after([j])
         return out
 
@@ -341,7 +346,9 @@ class Dataset:
             native = self._h.native
             if self._groups and not self._fetching():
                 self._ahead.put(
-                    key, native.submit_records(self._wanted(batch)), self.prefetch_batches
+                    key,
+                    native.submit_records(self._wanted(batch), False),
+                    self.prefetch_batches,
                 )
                 continue
             self._ahead.put(key, None, 4 * self.prefetch_batches)
