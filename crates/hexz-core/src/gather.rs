@@ -44,9 +44,9 @@ impl Archive {
         mut buf: Vec<u8>,
         views: bool,
     ) -> Result<(Vec<u8>, Vec<Placed>)> {
-        let inner = self.inner();
-        if inner.stats.release_due(RELEASE_MAPPED_EVERY) {
-            inner.store.release_mapped();
+        let state = self.state();
+        if state.stats.release_due(RELEASE_MAPPED_EVERY) {
+            state.store.release_mapped();
         }
         let mut placed = Vec::with_capacity(ranges.len());
         let mut copied = Vec::with_capacity(ranges.len());
@@ -77,14 +77,14 @@ impl Archive {
     /// The file offset of `offset..offset + len` in the memory map, when that range lies in
     /// one block stored raw and unencrypted; the block is checked first.
     fn mapped_range(&self, offset: u64, len: usize) -> Result<Option<usize>> {
-        let inner = self.inner();
-        let Some(map) = inner.store.mapped() else {
+        let state = self.state();
+        let Some(map) = state.store.mapped() else {
             return Ok(None);
         };
         if len == 0 || self.is_encrypted() || offset >= self.len() {
             return Ok(None);
         }
-        let (idx, e) = inner.entry_at(offset)?;
+        let (idx, e) = state.entry_at(offset)?;
         let skip = offset - e.logical_offset;
         if e.codec != Codec::None || skip + len as u64 > e.raw_len as u64 {
             return Ok(None);
@@ -94,8 +94,8 @@ impl Archive {
         let Some(stored) = end.and_then(|end| map.get(start..end)) else {
             return Ok(None); // Out of the file: the ordinary read path reports it.
         };
-        inner.check_block(idx, &e, stored)?;
-        inner.stats.mapped(len);
+        state.check_block(idx, &e, stored)?;
+        state.stats.mapped(len);
         Ok(Some(start + skip as usize))
     }
 }

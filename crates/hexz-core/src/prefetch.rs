@@ -1,6 +1,9 @@
 //! Background read-ahead: threads that decode upcoming blocks into the cache.
+//!
+//! This module knows the archive only through [`BlockSource`], which the archive implements:
+//! the archive uses read-ahead, never the other way round.
 
-use crate::archive::{BlockKey, Inner};
+use crate::Result;
 use crossbeam_channel::{bounded, Sender, TrySendError};
 use parking_lot::{Condvar, Mutex};
 use std::collections::HashSet;
@@ -54,6 +57,18 @@ impl InFlight {
     }
 }
 
+/// What read-ahead needs of an archive: which blocks are worth fetching, and a way to fetch
+/// and decode a run of them into its cache.
+pub(crate) trait BlockSource: Send + Sync {
+    /// The blocks being fetched now, shared with the archive's readers.
+    fn in_flight(&self) -> &InFlight;
+    /// Stored bytes to fetch for block `idx` (0 when unknown), or `None` when it is decoded
+    /// in the cache already.
+    fn fetch_cost(&self, idx: u64) -> Option<u64>;
+    /// Fetches blocks `run` with as few reads as possible and decodes them into the cache.
+    fn load_run(&self, run: Range<u64>) -> Result<()>;
+}
+
 /// Releases a job's blocks when the job ends, also by a panic, so no reader waits forever.
 struct Release<'a>(&'a InFlight, Range<u64>);
 
@@ -72,13 +87,17 @@ impl Drop for Release<'_> {
 /// trip: fewer, larger; sized by stored bytes, so compressible data still gets big requests).
 pub(crate) struct Prefetcher {
     tx: Sender<Range<u64>>,
-    archive: Weak<Inner>,
+    archive: Weak<dyn BlockSource>,
     /// Most stored bytes one job fetches (0: one block per job).
     run_bytes: u64,
 }
 
 impl Prefetcher {
-    pub(crate) fn new(archive: Weak<Inner>, threads: usize, run_bytes: u64) -> Prefetcher {
+    pub(crate) fn new(
+        archive: Weak<dyn BlockSource>,
+        threads: usize,
+        run_bytes: u64,
+    ) -> Prefetcher {
         let (tx, rx) = bounded::<Range<u64>>(1024);
         for i in 0..threads {
             let (rx, weak) = (rx.clone(), archive.clone());
@@ -86,10 +105,10 @@ impl Prefetcher {
                 .name(format!("hexz-readahead-{i}"))
                 .spawn(move || {
                     while let Ok(run) = rx.recv() {
-                        let Some(inner) = weak.upgrade() else { break };
-                        let _release = Release(&inner.in_flight, run.clone());
+                        let Some(source) = weak.upgrade() else { break };
+                        let _release = Release(source.in_flight(), run.clone());
                         // Errors surface when the reader itself reaches the block.
-                        let _ = inner.load_run(run);
+                        let _ = source.load_run(run);
                     }
                 });
             if spawned.is_err() {
@@ -106,16 +125,15 @@ impl Prefetcher {
     /// Queues blocks `range` that are neither cached nor already queued, in runs; drops
     /// requests when saturated.
     pub(crate) fn request(&self, range: Range<u64>) {
-        let Some(inner) = self.archive.upgrade() else {
+        let Some(source) = self.archive.upgrade() else {
             return;
         };
         let mut pending: Option<Range<u64>> = None;
         let mut pending_bytes = 0u64;
         for idx in range {
-            let entry = inner.block_entry(idx).ok();
-            let cached = entry.is_some_and(|e| inner.blocks.contains(&BlockKey::of(&e)));
-            let stored = entry.map_or(0, |e| u64::from(e.stored_len));
-            let wanted = !cached && inner.in_flight.claim(idx);
+            let cost = source.fetch_cost(idx);
+            let stored = cost.unwrap_or(0);
+            let wanted = cost.is_some() && source.in_flight().claim(idx);
             if let Some(run) = &mut pending {
                 if wanted && run.end == idx && pending_bytes + stored <= self.run_bytes {
                     run.end += 1;
@@ -123,9 +141,9 @@ impl Prefetcher {
                     continue;
                 }
                 let run = pending.take().unwrap_or_default();
-                if !self.send(&inner, run) {
+                if !self.send(&*source, run) {
                     if wanted {
-                        inner.in_flight.release(idx..idx + 1);
+                        source.in_flight().release(idx..idx + 1);
                     }
                     return;
                 }
@@ -136,16 +154,16 @@ impl Prefetcher {
             }
         }
         if let Some(run) = pending {
-            self.send(&inner, run);
+            self.send(&*source, run);
         }
     }
 
     /// Queues `run`; when the queue is full, forgets it and returns false.
-    fn send(&self, inner: &Inner, run: Range<u64>) -> bool {
+    fn send(&self, source: &dyn BlockSource, run: Range<u64>) -> bool {
         match self.tx.try_send(run) {
             Ok(()) => true,
             Err(TrySendError::Full(run) | TrySendError::Disconnected(run)) => {
-                inner.in_flight.release(run);
+                source.in_flight().release(run);
                 false
             }
         }

@@ -54,7 +54,7 @@ impl VerifyReport {
 /// Reads and checks every frame and block of `archive`. `progress` receives logical bytes
 /// checked so far. Errors reading storage are returned; corruption is reported in the report.
 pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<VerifyReport> {
-    let inner = archive.inner();
+    let state = archive.state();
     let s = archive.summary();
     let mut report = VerifyReport {
         signature: check_signature(archive),
@@ -87,7 +87,7 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
         report.frames += 1;
         covered.add(f.offset, f.stored_len as u64);
         let mut stored = vec![0u8; f.stored_len as usize];
-        if let Err(e) = inner.store.read_exact_at(f.offset, &mut stored) {
+        if let Err(e) = state.store.read_exact_at(f.offset, &mut stored) {
             report.problems.push(format!("{name}: cannot read: {e}"));
             continue;
         }
@@ -114,7 +114,7 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
 
     let done = AtomicU64::new(0);
     for p in 0..s.index_pages.len() as u32 {
-        let page = match inner.page(p) {
+        let page = match state.page(p) {
             Ok(pg) => pg,
             Err(e) => {
                 report.problems.push(e.to_string());
@@ -126,7 +126,7 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
         }
         let per = s.entries_per_page as u64;
         let check = |(i, e): (usize, &hexz_format::BlockEntry)| {
-            let res = inner.verify_block(p as u64 * per + i as u64, e);
+            let res = state.verify_block(p as u64 * per + i as u64, e);
             progress(done.fetch_add(e.raw_len as u64, Ordering::Relaxed) + e.raw_len as u64);
             res.err().map(|err| err.to_string())
         };

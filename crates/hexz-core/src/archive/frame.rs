@@ -1,0 +1,64 @@
+//! Reading one frame (`docs/FORMAT.md` §6): its stored bytes, checked (crc32c, and the BLAKE3
+//! hash the summary gives when hashes are verified), decrypted and decompressed.
+
+use super::ArchiveState;
+use crate::codec::decode_into;
+use crate::crypt::Crypt;
+use crate::store::ReadAt;
+use crate::{Error, Result};
+use hexz_format::{FrameKind, FrameRef};
+
+impl ArchiveState {
+    pub(crate) fn read_frame(&self, f: &FrameRef, kind: FrameKind) -> Result<Vec<u8>> {
+        let stored = read_stored(&*self.store, f)
+            .map_err(|e| Error::io(format!("{}: reading {}", self.name, kind.name()), e))?;
+        decode_frame(
+            &stored,
+            f,
+            kind,
+            &self.name,
+            self.crypt.as_ref(),
+            self.verify_hashes,
+        )
+    }
+}
+
+pub(super) fn read_stored(store: &dyn ReadAt, f: &FrameRef) -> std::io::Result<Vec<u8>> {
+    let mut stored = vec![0u8; f.stored_len as usize];
+    store.read_exact_at(f.offset, &mut stored)?;
+    Ok(stored)
+}
+
+pub(super) fn decode_frame(
+    stored: &[u8],
+    f: &FrameRef,
+    kind: FrameKind,
+    name: &str,
+    crypt: Option<&Crypt>,
+    check_hash: bool,
+) -> Result<Vec<u8>> {
+    let what = || format!("{} of {name}", kind.name());
+    let crc = hexz_format::crc32c(stored);
+    if crc != f.crc {
+        return Err(Error::Integrity {
+            what: what(),
+            detail: format!("crc32c {crc:#010x}, expected {:#010x}", f.crc),
+        });
+    }
+    if check_hash && *blake3::hash(stored).as_bytes() != f.hash {
+        return Err(Error::Integrity {
+            what: what(),
+            detail: "BLAKE3 hash does not match the summary's".into(),
+        });
+    }
+    let codec = f.codec().map_err(|e| Error::format(what(), e))?;
+    let mut raw = vec![0u8; f.raw_len as usize];
+    match crypt {
+        Some(c) => {
+            let plain = c.open_frame(f.offset, f.raw_len, f.codec, kind, stored, &what)?;
+            decode_into(codec, &plain, &mut raw, &what)?;
+        }
+        None => decode_into(codec, stored, &mut raw, &what)?,
+    }
+    Ok(raw)
+}

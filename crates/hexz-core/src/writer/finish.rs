@@ -1,0 +1,104 @@
+//! Finishing an archive: the last blocks and pages, the entries, record groups and metadata
+//! tables, the summary, the signature and the footer, then the atomic commit.
+
+use super::{ArchiveWriter, WriteReport, RECORDS_PER_PAGE};
+use crate::{Error, Result};
+use hexz_format::entry::encode_entries;
+use hexz_format::footer::Footer;
+use hexz_format::frame::FrameRef;
+use hexz_format::record::encode_groups;
+use hexz_format::{FrameKind, Summary};
+
+impl ArchiveWriter {
+    /// Writes the tables, summary and footer and commits the sink atomically.
+    pub fn finish(mut self) -> Result<WriteReport> {
+        self.cut_block()?;
+        self.jobs = None;
+        for w in std::mem::take(&mut self.workers) {
+            if w.join().is_err() {
+                return Err(Error::InvalidInput("a compression thread panicked".into()));
+            }
+        }
+        self.drain(true)?;
+        if !self.page.is_empty() {
+            self.flush_index_page()?;
+        }
+        if !self.records.is_empty() {
+            self.flush_record_page()?;
+        }
+        self.entries
+            .sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+        let entries = match self.entries.is_empty() {
+            true => FrameRef::default(),
+            false => self.write_frame(&encode_entries(&self.entries), FrameKind::Entries)?,
+        };
+        let groups = match self.groups.is_empty() {
+            true => FrameRef::default(),
+            false => self.write_frame(&encode_groups(&self.groups), FrameKind::RecordGroups)?,
+        };
+        let metadata = match self.metadata.take() {
+            Some(m) => self.write_frame(&m, FrameKind::Metadata)?,
+            None => FrameRef::default(),
+        };
+        let summary = Summary {
+            logical_size: self.logical,
+            block_count: self.block_count,
+            entries_per_page: if self.block_count > 0 {
+                self.opts.entries_per_page
+            } else {
+                0
+            },
+            entry_count: self.entries.len() as u64,
+            record_count: self.record_count,
+            records_per_page: if self.record_count > 0 {
+                RECORDS_PER_PAGE
+            } else {
+                0
+            },
+            record_group_count: self.groups.len() as u32,
+            parent_count: 0,
+            stored_data_bytes: self.stored_bytes,
+            entries,
+            metadata,
+            record_groups: groups,
+            parents: FrameRef::default(),
+            index_pages: std::mem::take(&mut self.index_pages),
+            record_pages: std::mem::take(&mut self.record_pages),
+        };
+        let (sref, summary_stored) =
+            self.write_frame_stored(&summary.encode(), FrameKind::Summary)?;
+        #[cfg(feature = "signing")]
+        let signature_offset = match self.opts.signing_key.clone() {
+            Some(key) => {
+                let root = crate::sign::root_hash(&self.header, &summary_stored);
+                let at = self.pos;
+                self.write(&key.sign_root(&root).encode())?;
+                Some(at)
+            }
+            None => None,
+        };
+        #[cfg(not(feature = "signing"))]
+        let signature_offset = None;
+        drop(summary_stored);
+        let footer = Footer {
+            summary_offset: sref.offset,
+            summary_stored_len: sref.stored_len,
+            summary_raw_len: sref.raw_len,
+            summary_codec: sref.codec().map_err(|e| Error::format("summary", e))?,
+            summary_crc: sref.crc,
+            signature_offset,
+        };
+        self.write(&footer.encode())?;
+        let mut report = std::mem::take(&mut self.report);
+        report.logical_size = self.logical;
+        report.file_len = self.pos;
+        report.blocks = self.block_count;
+        report.entries = self.entries.len() as u64;
+        report.records = self.record_count;
+        let name = self.sink.describe();
+        self.sink
+            .commit()
+            .map_err(|e| Error::io(format!("committing {name}"), e))?;
+        Ok(report)
+    }
+}

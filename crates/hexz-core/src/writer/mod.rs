@@ -1,0 +1,223 @@
+//! Writing archives: [`ArchiveWriter`].
+
+/// Finishing an archive: the tables, summary, signature and footer, and the commit.
+mod finish;
+/// Writing bytes and frames to the sink.
+mod frame;
+/// What a write is told ([`WriteOptions`], [`EntryMeta`]) and what it reports.
+mod options;
+/// The block pipeline: cutting blocks, compressing them on worker threads, writing them in
+/// order (deduplicated, sealed) and their index pages.
+mod pipeline;
+/// Record groups and records, and their record pages.
+mod records;
+/// Adding files, directory trees, streams and links as entries.
+mod sources;
+
+pub use options::{meta_of, EntryMeta, WriteOptions, WriteReport};
+
+use crate::codec::Compression;
+use crate::crypt::{prepare_writer, Crypt};
+use crate::sink::{FileSink, Sink};
+use crate::{Error, Result};
+use crossbeam_channel::Sender;
+use hexz_format::header::{Cipher, Header, Kdf};
+use hexz_format::{
+    BlockEntry, Codec, Entry, OptionalFeatures, PageRef, Record, RecordGroup, RequiredFeatures,
+};
+use pipeline::{spawn_compressors, Done, Job, Results};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// Most compression threads a writer accepts.
+pub const MAX_THREADS: usize = 1024;
+/// Default [`WriteOptions::entries_per_page`].
+pub const DEFAULT_ENTRIES_PER_PAGE: u32 = 4096;
+/// Records per record page.
+const RECORDS_PER_PAGE: u32 = 4096;
+/// Default [`WriteOptions::record_block_min`]: a 4–16 KB sample gets a block of its own.
+pub const DEFAULT_RECORD_BLOCK_MIN: u32 = 4096;
+
+type Progress = Box<dyn FnMut(u64) + Send>;
+
+/// Builds an archive: add entries, records and metadata, then [`ArchiveWriter::finish`].
+///
+/// Blocks are compressed on worker threads with a bounded queue, and written in logical order;
+/// nothing is visible at the destination until `finish` commits the sink.
+pub struct ArchiveWriter {
+    sink: Box<dyn Sink>,
+    /// Bytes written to the sink so far: the file offset of the next write.
+    pos: u64,
+    opts: WriteOptions,
+    // The block pipeline (pipeline.rs): the block being filled, ...
+    block: Vec<u8>,
+    logical: u64,
+    // ... the compression threads and the order their results are written in, ...
+    next_seq: u64,
+    next_emit: u64,
+    jobs: Option<Sender<Job>>,
+    results: Results,
+    workers: Vec<JoinHandle<()>>,
+    reorder: BTreeMap<u64, Done>,
+    crypt: Option<Arc<Crypt>>,
+    /// ... where each content hash was stored (stored offset, length, codec, crc), for dedup,
+    seen: HashMap<[u8; 32], (u64, u32, Codec, u32)>,
+    // ... and the index: the page being filled and those written.
+    page: Vec<BlockEntry>,
+    index_pages: Vec<PageRef>,
+    block_count: u64,
+    // Entries (sources.rs), records (records.rs) and metadata, written at the end.
+    entries: Vec<Entry>,
+    paths: HashSet<String>,
+    records: Vec<Record>,
+    record_pages: Vec<PageRef>,
+    record_count: u64,
+    groups: Vec<RecordGroup>,
+    metadata: Option<Vec<u8>>,
+    report: WriteReport,
+    stored_bytes: u64,
+    progress: Option<Progress>,
+    added: u64,
+    /// The header as written: the root hash of a signed archive covers it.
+    #[cfg_attr(not(feature = "signing"), allow(dead_code))]
+    header: [u8; hexz_format::header::HEADER_LEN],
+}
+
+impl ArchiveWriter {
+    /// Creates an archive at `path`, written atomically on [`finish`](Self::finish).
+    pub fn create(path: impl AsRef<Path>, opts: WriteOptions) -> Result<ArchiveWriter> {
+        let path = path.as_ref();
+        let sink = FileSink::create(path)
+            .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
+        Self::with_sink(Box::new(sink), opts)
+    }
+
+    /// Writes an archive to any sink.
+    pub fn with_sink(mut sink: Box<dyn Sink>, mut opts: WriteOptions) -> Result<ArchiveWriter> {
+        let bs = opts.block_size;
+        if !(hexz_format::limits::MIN_BLOCK_SIZE..=hexz_format::limits::MAX_BLOCK_SIZE)
+            .contains(&bs)
+            || !bs.is_power_of_two()
+        {
+            return Err(Error::InvalidInput(format!(
+                "block size {bs} must be a power of two from 4 KiB to 16 MiB"
+            )));
+        }
+        let max_rows = hexz_format::limits::MAX_ROWS_PER_PAGE;
+        if !(1..=max_rows).contains(&opts.entries_per_page) {
+            return Err(Error::InvalidInput(format!(
+                "entries per page {} must be from 1 to {max_rows}",
+                opts.entries_per_page
+            )));
+        }
+        let mut required = 0;
+        if matches!(opts.compression, Compression::Zstd(_)) {
+            required |= RequiredFeatures::ZSTD;
+        }
+        let mut optional = 0;
+        if opts.dedup {
+            optional |= OptionalFeatures::DEDUP;
+        }
+        let archive_id = opts.archive_id.unwrap_or_else(rand::random);
+        // The key leaves the options here and is zeroized once the archive keys are derived.
+        let (cipher, kdf, key_check, pending) = match &opts.encryption.take() {
+            None => (Cipher::None, Kdf::None, [0; 16], None),
+            Some(enc) => {
+                if opts.archive_id.is_some() {
+                    // Nonces are file offsets: only a fresh archive id keeps two archives
+                    // under one raw key from sharing a key and nonces.
+                    return Err(Error::InvalidInput(
+                        "a fixed archive id cannot be used with encryption".into(),
+                    ));
+                }
+                let (hc, pending) = prepare_writer(enc, archive_id)?;
+                required |= RequiredFeatures::ENCRYPTED;
+                (Cipher::Aes256Gcm, hc.kdf, hc.key_check, Some(pending))
+            }
+        };
+        let header = Header {
+            block_size: bs,
+            required: RequiredFeatures(required),
+            optional: OptionalFeatures(optional),
+            archive_id,
+            cipher,
+            kdf,
+            key_check,
+        };
+        let bytes = header.encode();
+        let crypt = pending.map(|p| Arc::new(p.finish(bytes)));
+        sink.write_all(&bytes)
+            .map_err(|e| Error::io(format!("writing {}", sink.describe()), e))?;
+        if opts.threads > MAX_THREADS {
+            return Err(Error::InvalidInput(format!(
+                "{} compression threads is more than the {MAX_THREADS} allowed",
+                opts.threads
+            )));
+        }
+        let threads = match opts.threads {
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            n => n,
+        };
+        let (jobs, results, workers) =
+            spawn_compressors(threads, opts.compression, crypt.as_ref())?;
+        Ok(ArchiveWriter {
+            sink,
+            pos: bytes.len() as u64,
+            block: Vec::with_capacity(bs as usize),
+            opts,
+            logical: 0,
+            next_seq: 0,
+            next_emit: 0,
+            jobs: Some(jobs),
+            results,
+            workers,
+            reorder: BTreeMap::new(),
+            crypt,
+            seen: HashMap::new(),
+            page: Vec::new(),
+            index_pages: Vec::new(),
+            block_count: 0,
+            entries: Vec::new(),
+            paths: HashSet::new(),
+            records: Vec::new(),
+            record_pages: Vec::new(),
+            record_count: 0,
+            groups: Vec::new(),
+            metadata: None,
+            report: WriteReport::default(),
+            stored_bytes: 0,
+            progress: None,
+            added: 0,
+            header: bytes,
+        })
+    }
+
+    /// Calls `f` with the number of source bytes consumed so far, as data is added.
+    pub fn on_progress(&mut self, f: impl FnMut(u64) + Send + 'static) {
+        self.progress = Some(Box::new(f));
+    }
+
+    /// Bytes of the logical stream so far.
+    pub fn logical_size(&self) -> u64 {
+        self.logical
+    }
+
+    /// Sets the user metadata; must be a JSON object.
+    pub fn set_metadata(&mut self, json: &[u8]) -> Result<()> {
+        match serde_json::from_slice::<serde_json::Value>(json) {
+            Ok(serde_json::Value::Object(_)) => {}
+            Ok(_) => return Err(Error::InvalidInput("metadata must be a JSON object".into())),
+            Err(e) => {
+                return Err(Error::InvalidInput(format!(
+                    "metadata is not valid JSON: {e}"
+                )))
+            }
+        }
+        self.metadata = Some(json.to_vec());
+        Ok(())
+    }
+}

@@ -1,0 +1,111 @@
+//! What a write is told and what it reports: [`WriteOptions`], [`EntryMeta`] (with
+//! [`meta_of`] for local files) and [`WriteReport`].
+
+use super::{DEFAULT_ENTRIES_PER_PAGE, DEFAULT_RECORD_BLOCK_MIN};
+use crate::codec::Compression;
+use crate::crypt::Encryption;
+#[cfg(feature = "signing")]
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+/// How to write an archive.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// Block codec.
+    pub compression: Compression,
+    /// Nominal block size (power of two, 4 KiB to 16 MiB).
+    pub block_size: u32,
+    /// Compression threads (0 = all cores).
+    pub threads: usize,
+    /// Store identical blocks once.
+    pub dedup: bool,
+    /// Records are packed whole into blocks, and a block of records is cut at the first record
+    /// boundary at or past this many bytes (`0`: cut only at `block_size`). A record that fits
+    /// in a block never straddles two, and one larger than a block starts a block and ends one,
+    /// so a shuffled read of one sample decodes about that sample. Small values (the default,
+    /// 4 KiB) favour shuffled reads, values near `block_size` favour the compression ratio.
+    pub record_block_min: u32,
+    /// Block entries per index page, `1..=65536` (`docs/FORMAT.md` §7; default 4096): a
+    /// lookup reads and decodes one page, so larger pages mean fewer, larger reads.
+    pub entries_per_page: u32,
+    /// Fixed archive id (random when `None`); for reproducible output. Not allowed with
+    /// encryption, whose per-archive keys and nonces rely on a fresh random id.
+    pub archive_id: Option<[u8; 16]>,
+    /// Encrypt every block and frame with AES-256-GCM (`docs/FORMAT.md` §9); needs the
+    /// `encryption` feature.
+    pub encryption: Option<Encryption>,
+    /// Sign the archive with this Ed25519 key as it is finished (`docs/FORMAT.md` §10); needs
+    /// the `signing` feature. Works for any sink, S3 uploads included.
+    #[cfg(feature = "signing")]
+    pub signing_key: Option<Arc<crate::sign::SigningKey>>,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            compression: Compression::Lz4,
+            block_size: 64 * 1024,
+            threads: 0,
+            dedup: true,
+            record_block_min: DEFAULT_RECORD_BLOCK_MIN,
+            entries_per_page: DEFAULT_ENTRIES_PER_PAGE,
+            archive_id: None,
+            encryption: None,
+            #[cfg(feature = "signing")]
+            signing_key: None,
+        }
+    }
+}
+
+/// Metadata of one entry being added.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EntryMeta {
+    /// Unix permission bits.
+    pub mode: u32,
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i64,
+}
+
+/// What a finished write produced.
+#[derive(Debug, Clone, Default)]
+pub struct WriteReport {
+    /// Bytes of the logical stream.
+    pub logical_size: u64,
+    /// Bytes of the archive file.
+    pub file_len: u64,
+    /// Blocks in the index.
+    pub blocks: u64,
+    /// Blocks whose bytes were stored (not holes, not duplicates).
+    pub stored_blocks: u64,
+    /// Blocks that repeated an earlier block and were stored once.
+    pub dedup_blocks: u64,
+    /// All-zero blocks stored as holes.
+    pub zero_blocks: u64,
+    /// Entries written.
+    pub entries: u64,
+    /// Records written.
+    pub records: u64,
+    /// Source files skipped (sockets, devices, fifos).
+    pub skipped: Vec<String>,
+}
+
+/// Entry metadata of a local file.
+pub fn meta_of(md: &std::fs::Metadata) -> EntryMeta {
+    #[cfg(unix)]
+    let mode = std::os::unix::fs::PermissionsExt::mode(&md.permissions()) & 0o7777;
+    #[cfg(not(unix))]
+    let mode = if md.permissions().readonly() {
+        0o444
+    } else {
+        0o644
+    };
+    let mtime_ns = md
+        .modified()
+        .ok()
+        .map(|t| match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_nanos().min(i64::MAX as u128) as i64,
+            Err(e) => -(e.duration().as_nanos().min(i64::MAX as u128) as i64),
+        })
+        .unwrap_or(0);
+    EntryMeta { mode, mtime_ns }
+}

@@ -1,0 +1,223 @@
+//! The block pipeline: added bytes fill a block; a full (or cut) block goes to the
+//! compression threads through a bounded queue; compressed blocks come back in any order and
+//! are written in logical order, deduplicated and (when encrypted) sealed, each with an entry
+//! in the current index page.
+
+use super::ArchiveWriter;
+use crate::codec::Compression;
+use crate::crypt::{content_hash, Crypt};
+use crate::{Error, Result};
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use hexz_format::{BlockEntry, Codec, FrameKind, PageRef};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// A block to compress: its place in the write order and in the logical stream.
+pub(super) struct Job {
+    seq: u64,
+    logical_offset: u64,
+    raw: Vec<u8>,
+}
+
+/// A compressed block, waiting for its turn to be written.
+pub(super) struct Done {
+    logical_offset: u64,
+    raw_len: u32,
+    codec: Codec,
+    stored: Vec<u8>,
+    crc: u32,
+    hash: [u8; 32],
+}
+
+/// Compressed blocks with their place in the write order, as the threads finish them.
+pub(super) type Results = Receiver<(u64, Done)>;
+
+/// The job queue and result channel of `threads` new compression threads, and the threads.
+pub(super) fn spawn_compressors(
+    threads: usize,
+    compression: Compression,
+    crypt: Option<&Arc<Crypt>>,
+) -> Result<(Sender<Job>, Results, Vec<JoinHandle<()>>)> {
+    let (job_tx, job_rx) = bounded::<Job>(threads * 2);
+    let (res_tx, res_rx) = unbounded();
+    let workers = (0..threads)
+        .map(|i| {
+            let (rx, tx) = (job_rx.clone(), res_tx.clone());
+            let crypt = crypt.cloned();
+            std::thread::Builder::new()
+                .name(format!("hexz-compress-{i}"))
+                .spawn(move || compress_worker(rx, tx, compression, crypt.as_deref()))
+                .map_err(|e| Error::io("spawning compression thread", e))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((job_tx, res_rx, workers))
+}
+
+impl ArchiveWriter {
+    pub(super) fn append(&mut self, mut data: &[u8]) -> Result<()> {
+        let bs = self.opts.block_size as usize;
+        if self.logical + data.len() as u64 > hexz_format::limits::MAX_LOGICAL_SIZE {
+            return Err(Error::InvalidInput(
+                "archive would exceed 2^62 bytes".into(),
+            ));
+        }
+        while !data.is_empty() {
+            let take = (bs - self.block.len()).min(data.len());
+            self.block.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            self.logical += take as u64;
+            self.added += take as u64;
+            if self.block.len() == bs {
+                self.cut_block()?;
+            }
+        }
+        if let Some(p) = &mut self.progress {
+            p(self.added);
+        }
+        Ok(())
+    }
+
+    /// Sends the current partial block to the compressors.
+    pub(super) fn cut_block(&mut self) -> Result<()> {
+        if self.block.is_empty() {
+            return Ok(());
+        }
+        let raw = std::mem::replace(
+            &mut self.block,
+            Vec::with_capacity(self.opts.block_size as usize),
+        );
+        let job = Job {
+            seq: self.next_seq,
+            logical_offset: self.logical - raw.len() as u64,
+            raw,
+        };
+        self.next_seq += 1;
+        let tx = self
+            .jobs
+            .as_ref()
+            .ok_or_else(|| Error::InvalidInput("writer already finished".into()))?;
+        tx.send(job)
+            .map_err(|_| Error::InvalidInput("compression threads stopped".into()))?;
+        self.drain(false)
+    }
+
+    /// Writes finished blocks in logical order; with `all`, waits for every outstanding block.
+    pub(super) fn drain(&mut self, all: bool) -> Result<()> {
+        loop {
+            while let Some(done) = self.reorder.remove(&self.next_emit) {
+                self.emit(done)?;
+                self.next_emit += 1;
+            }
+            if self.next_emit == self.next_seq {
+                return Ok(());
+            }
+            let got = if all {
+                self.results.recv().ok()
+            } else {
+                self.results.try_recv().ok()
+            };
+            match got {
+                Some((seq, done)) => {
+                    self.reorder.insert(seq, done);
+                }
+                None if all => {
+                    return Err(Error::InvalidInput("compression threads stopped".into()))
+                }
+                None => return Ok(()),
+            }
+        }
+    }
+
+    fn emit(&mut self, d: Done) -> Result<()> {
+        let (stored_offset, stored_len, codec, crc) = if d.codec == Codec::Zero {
+            self.report.zero_blocks += 1;
+            (0, 0, Codec::Zero, 0)
+        } else if let Some(&hit) = self.seen.get(&d.hash).filter(|_| self.opts.dedup) {
+            self.report.dedup_blocks += 1;
+            hit
+        } else {
+            let at = self.pos;
+            let mut stored = d.stored;
+            let mut crc = d.crc;
+            if let Some(c) = &self.crypt {
+                // Sealed here, where the file offset (the nonce) is known.
+                c.seal_block(at, d.raw_len, d.codec, d.hash, &mut stored)?;
+                crc = hexz_format::crc32c(&stored);
+            }
+            self.write(&stored)?;
+            let v = (at, stored.len() as u32, d.codec, crc);
+            if self.opts.dedup {
+                self.seen.insert(d.hash, v);
+            }
+            self.report.stored_blocks += 1;
+            self.stored_bytes += stored.len() as u64;
+            v
+        };
+        self.page.push(BlockEntry {
+            logical_offset: d.logical_offset,
+            stored_offset,
+            stored_len,
+            raw_len: d.raw_len,
+            codec,
+            parent: None,
+            crc,
+            hash: d.hash,
+        });
+        self.block_count += 1;
+        if self.page.len() == self.opts.entries_per_page as usize {
+            self.flush_index_page()?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn flush_index_page(&mut self) -> Result<()> {
+        let mut raw = Vec::with_capacity(self.page.len() * 64);
+        for e in &self.page {
+            e.put(&mut raw);
+        }
+        let first = self.page[0].logical_offset;
+        self.page.clear();
+        let frame = self.write_frame(&raw, FrameKind::IndexPage)?;
+        self.index_pages.push(PageRef { frame, first });
+        Ok(())
+    }
+}
+
+fn compress_worker(
+    rx: Receiver<Job>,
+    tx: Sender<(u64, Done)>,
+    compression: Compression,
+    crypt: Option<&Crypt>,
+) {
+    while let Ok(job) = rx.recv() {
+        let raw = job.raw;
+        let hash = content_hash(crypt, &raw);
+        let (codec, stored) = if is_zero(&raw) {
+            (Codec::Zero, Vec::new())
+        } else {
+            compression.encode(&raw)
+        };
+        // A sealed block's crc covers its ciphertext: computed once it is sealed.
+        let crc = if stored.is_empty() || crypt.is_some() {
+            0
+        } else {
+            hexz_format::crc32c(&stored)
+        };
+        let done = Done {
+            logical_offset: job.logical_offset,
+            raw_len: raw.len() as u32,
+            codec,
+            stored,
+            crc,
+            hash,
+        };
+        if tx.send((job.seq, done)).is_err() {
+            return;
+        }
+    }
+}
+
+fn is_zero(b: &[u8]) -> bool {
+    let (words, tail) = b.as_chunks::<16>();
+    words.iter().all(|w| u128::from_ne_bytes(*w) == 0) && tail.iter().all(|&x| x == 0)
+}

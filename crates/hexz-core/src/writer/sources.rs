@@ -1,0 +1,195 @@
+//! Adding entries: files (from a path, a reader or bytes), whole directory trees, raw
+//! streams, directories and symbolic links. Their bytes go to the block pipeline.
+
+use super::options::meta_of;
+use super::{ArchiveWriter, EntryMeta};
+use crate::{Error, Result};
+use hexz_format::entry::check_path;
+use hexz_format::{Entry, EntryKind};
+use std::io::Read;
+use std::path::Path;
+
+impl ArchiveWriter {
+    /// Adds a file entry whose bytes come from `reader`. `size_hint` (when known) lets a large
+    /// file start on a block boundary, so its blocks dedup and read independently.
+    pub fn add_reader(
+        &mut self,
+        path: &str,
+        reader: impl Read,
+        meta: EntryMeta,
+        size_hint: Option<u64>,
+    ) -> Result<u64> {
+        self.add_data(path, EntryKind::File, reader, meta, size_hint)
+    }
+
+    /// Adds a file entry holding `data`.
+    pub fn add_bytes(&mut self, path: &str, data: &[u8], meta: EntryMeta) -> Result<()> {
+        self.add_data(path, EntryKind::File, data, meta, Some(data.len() as u64))
+            .map(|_| ())
+    }
+
+    /// Adds a raw stream entry (`disk` for a disk image, `memory` for a RAM dump).
+    pub fn add_stream(&mut self, name: &str, reader: impl Read, meta: EntryMeta) -> Result<u64> {
+        self.add_data(name, EntryKind::Stream, reader, meta, None)
+    }
+
+    /// Adds the local file `src` as entry `path`.
+    pub fn add_file(&mut self, src: &Path, path: &str) -> Result<u64> {
+        let source = |e| Error::Source {
+            path: src.to_path_buf(),
+            source: e,
+        };
+        let file = std::fs::File::open(src).map_err(source)?;
+        let md = file.metadata().map_err(source)?;
+        if md.is_dir() {
+            return Err(Error::InvalidInput(format!(
+                "{} is a directory",
+                src.display()
+            )));
+        }
+        self.add_reader(path, file, meta_of(&md), Some(md.len()))
+    }
+
+    /// Adds a directory entry (no data).
+    pub fn add_dir_entry(&mut self, path: &str, meta: EntryMeta) -> Result<()> {
+        self.push_entry(Entry {
+            path: path.into(),
+            kind: EntryKind::Dir,
+            mode: meta.mode,
+            mtime_ns: meta.mtime_ns,
+            data_offset: 0,
+            size: 0,
+            target: None,
+        })
+    }
+
+    /// Adds a symbolic link entry.
+    pub fn add_symlink(&mut self, path: &str, target: &str, meta: EntryMeta) -> Result<()> {
+        if target.is_empty()
+            || target.len() > hexz_format::limits::MAX_PATH_LEN as usize
+            || target.contains('\0')
+        {
+            return Err(Error::InvalidInput(format!(
+                "symlink {path}: invalid target {target:?}"
+            )));
+        }
+        self.push_entry(Entry {
+            path: path.into(),
+            kind: EntryKind::Symlink,
+            mode: meta.mode,
+            mtime_ns: meta.mtime_ns,
+            data_offset: 0,
+            size: 0,
+            target: Some(target.into()),
+        })
+    }
+
+    /// Adds every file, directory and symlink under `src` (not following symlinks), with paths
+    /// relative to `src`, prefixed by `prefix/` when `prefix` is not empty.
+    pub fn add_dir(&mut self, src: &Path, prefix: &str) -> Result<()> {
+        self.add_dir_filtered(src, prefix, &|_| true)
+    }
+
+    /// Like [`add_dir`](Self::add_dir), skipping every path for which `keep` returns false
+    /// (a skipped directory is not descended into).
+    pub fn add_dir_filtered(
+        &mut self,
+        src: &Path,
+        prefix: &str,
+        keep: &dyn Fn(&Path) -> bool,
+    ) -> Result<()> {
+        let source = |p: &Path, e| Error::Source {
+            path: p.to_path_buf(),
+            source: e,
+        };
+        let mut stack = vec![(src.to_path_buf(), prefix.trim_matches('/').to_string())];
+        while let Some((dir, rel)) = stack.pop() {
+            let mut children: Vec<_> = std::fs::read_dir(&dir)
+                .map_err(|e| source(&dir, e))?
+                .collect::<std::io::Result<Vec<_>>>()
+                .map_err(|e| source(&dir, e))?;
+            children.sort_by_key(|c| c.file_name());
+            let mut subdirs = Vec::new();
+            for child in children {
+                let p = child.path();
+                if !keep(&p) {
+                    continue;
+                }
+                let name = child.file_name().into_string().map_err(|n| {
+                    Error::InvalidInput(format!("{}: file name {n:?} is not UTF-8", dir.display()))
+                })?;
+                let rel_child = if rel.is_empty() {
+                    name
+                } else {
+                    format!("{rel}/{name}")
+                };
+                let md = std::fs::symlink_metadata(&p).map_err(|e| source(&p, e))?;
+                let ft = md.file_type();
+                if ft.is_dir() {
+                    self.add_dir_entry(&rel_child, meta_of(&md))?;
+                    subdirs.push((p, rel_child));
+                } else if ft.is_symlink() {
+                    let target = std::fs::read_link(&p).map_err(|e| source(&p, e))?;
+                    let target = target.to_str().ok_or_else(|| {
+                        Error::InvalidInput(format!("{}: symlink target is not UTF-8", p.display()))
+                    })?;
+                    self.add_symlink(&rel_child, target, meta_of(&md))?;
+                } else if ft.is_file() {
+                    self.add_file(&p, &rel_child)?;
+                } else {
+                    self.report.skipped.push(p.display().to_string());
+                }
+            }
+            stack.extend(subdirs.into_iter().rev());
+        }
+        Ok(())
+    }
+
+    fn push_entry(&mut self, entry: Entry) -> Result<()> {
+        check_path(&entry.path).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        if !self.paths.insert(entry.path.clone()) {
+            return Err(Error::DuplicateEntry(entry.path));
+        }
+        self.entries.push(entry);
+        Ok(())
+    }
+
+    fn add_data(
+        &mut self,
+        path: &str,
+        kind: EntryKind,
+        mut reader: impl Read,
+        meta: EntryMeta,
+        size_hint: Option<u64>,
+    ) -> Result<u64> {
+        check_path(path).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        if self.paths.contains(path) {
+            return Err(Error::DuplicateEntry(path.into()));
+        }
+        if size_hint.is_none_or(|s| s >= self.opts.block_size as u64) {
+            self.cut_block()?;
+        }
+        let start = self.logical;
+        let mut chunk = vec![0u8; (self.opts.block_size as usize).max(1 << 20)];
+        loop {
+            let n = match reader.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::io(format!("reading data for {path}"), e)),
+            };
+            self.append(&chunk[..n])?;
+        }
+        let size = self.logical - start;
+        self.push_entry(Entry {
+            path: path.into(),
+            kind,
+            mode: meta.mode,
+            mtime_ns: meta.mtime_ns,
+            data_offset: start,
+            size,
+            target: None,
+        })?;
+        Ok(size)
+    }
+}
