@@ -1,20 +1,23 @@
 //! `http://` and `https://` objects read with Range requests.
 
-use crate::{client_options, impl_read_at, parse_url, retry_config, Error, Remote};
+use crate::client::{client_options, retry_config};
+use crate::url::parse_url;
+use crate::{Error, RemoteStore};
 use object_store::http::HttpBuilder;
 use object_store::path::Path as ObjectPath;
 use std::sync::Arc;
+
+/// Marks a [`RemoteStore`] opened from an `http://` or `https://` URL.
+#[derive(Debug)]
+pub enum Http {}
 
 /// An object behind an `http://` or `https://` URL, read with ranged GETs
 /// (`Range: bytes=a-b`, `If-Match` on the ETag seen at open).
 ///
 /// Opening costs one suffix GET, which gives the length, the ETag and the archive's tail.
-#[derive(Debug)]
-pub struct HttpStore {
-    remote: Remote,
-}
+pub type HttpStore = RemoteStore<Http>;
 
-impl HttpStore {
+impl RemoteStore<Http> {
     /// Opens `url` (`http://` or `https://`; no query string or fragment).
     pub fn open(url: &str) -> Result<HttpStore, Error> {
         let parsed = parse_url(url)?;
@@ -47,10 +50,6 @@ impl HttpStore {
             .with_retry(retry_config())
             .build()
             .map_err(|e| Error::from_object_store(url, e))?;
-        Ok(HttpStore {
-            remote: Remote::open(Arc::new(store), path, url.to_string())?,
-        })
+        RemoteStore::pin(Arc::new(store), path, url)
     }
 }
-
-impl_read_at!(HttpStore);

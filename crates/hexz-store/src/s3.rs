@@ -1,24 +1,27 @@
 //! `s3://bucket/key` objects in S3 or an S3-compatible server.
 
+use crate::client::{client_options, retry_config};
 use crate::profile::{self, Profile};
-use crate::{client_options, impl_read_at, parse_url, retry_config, Error, Remote, S3Options};
+use crate::url::parse_url;
+use crate::{Error, RemoteStore, S3Options};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use std::sync::Arc;
 use url::Url;
+
+/// Marks a [`RemoteStore`] opened from an `s3://bucket/key` URL.
+#[derive(Debug)]
+pub enum S3 {}
 
 /// An object in S3 or an S3-compatible server, read with ranged GETs (`If-Match` on the ETag
 /// seen at open).
 ///
 /// Credentials, region and endpoint come from the standard AWS environment variables
 /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
-/// `AWS_ENDPOINT_URL`, ...) unless [`S3Options`] says otherwise. Opening costs one HEAD.
-#[derive(Debug)]
-pub struct S3Store {
-    remote: Remote,
-}
+/// `AWS_ENDPOINT_URL`, ...) unless [`S3Options`] says otherwise. Opening costs one suffix GET, as for [`crate::HttpStore`].
+pub type S3Store = RemoteStore<S3>;
 
-impl S3Store {
+impl RemoteStore<S3> {
     /// Opens `s3://bucket/key`, configured from the environment.
     pub fn open(url: &str) -> Result<S3Store, Error> {
         S3Store::open_with(url, &S3Options::default())
@@ -30,13 +33,9 @@ impl S3Store {
         let store = builder(&bucket, options, url)?
             .build()
             .map_err(|e| Error::from_object_store(url, e))?;
-        Ok(S3Store {
-            remote: Remote::open(Arc::new(store), key, url.to_string())?,
-        })
+        RemoteStore::pin(Arc::new(store), key, url)
     }
 }
-
-impl_read_at!(S3Store);
 
 /// Splits `s3://bucket/key` into the bucket and the object path.
 pub(crate) fn parse_s3_url(url: &str) -> Result<(String, ObjectPath), Error> {

@@ -31,7 +31,7 @@ pub fn create_sink(url_or_path: &str, s3: &S3Options) -> io::Result<Box<dyn Sink
             )),
         }
     };
-    let Some(scheme) = crate::scheme_of(url_or_path) else {
+    let Some(scheme) = crate::url::scheme_of(url_or_path) else {
         return local(std::path::Path::new(url_or_path));
     };
     let url = url_or_path.to_string();
@@ -44,7 +44,7 @@ pub fn create_sink(url_or_path: &str, s3: &S3Options) -> io::Result<Box<dyn Sink
         }
         .into()),
         "file" => {
-            let parsed = crate::parse_url(url_or_path)?;
+            let parsed = crate::url::parse_url(url_or_path)?;
             let path = parsed.to_file_path().map_err(|()| Error::InvalidUrl {
                 url,
                 reason: "not a local file path".into(),
@@ -67,7 +67,9 @@ const WRITABLE: &str = "file, or a local path (s3 needs the `s3` feature)";
 
 #[cfg(feature = "s3")]
 mod s3 {
-    use crate::{block_on, runtime, Error, S3Options};
+    use crate::error::{chain_text, server_message, unwrap_generic};
+    use crate::runtime::{block_on, runtime};
+    use crate::{Error, S3Options};
     use hexz_core::Sink;
     use object_store::aws::AmazonS3ConfigKey;
     use object_store::{
@@ -206,9 +208,9 @@ mod s3 {
                     retry_timeout: Duration::from_secs(1800),
                 })
                 .build()
-                .map_err(|e| classify(url, &bucket, e))?;
+                .map_err(|e| classify_create(url, &bucket, e))?;
             let upload = block_on(store.put_multipart_opts(&key, PutMultipartOptions::default()))
-                .map_err(|e| classify(url, &bucket, e))?;
+                .map_err(|e| classify_create(url, &bucket, e))?;
             let part_size = config.size_of_part(0);
             Ok(S3Sink {
                 url: url.to_string(),
@@ -244,8 +246,7 @@ mod s3 {
             match self.upload.take() {
                 Some(upload) => {
                     let in_flight = std::mem::take(&mut self.in_flight);
-                    abort_upload(upload, in_flight)
-                        .map_err(|e| self.fail(classify(&self.url, "", e)))
+                    abort_upload(upload, in_flight).map_err(|e| self.fail(classify(&self.url, e)))
                 }
                 None => Ok(()),
             }
@@ -275,7 +276,7 @@ mod s3 {
         fn join(&mut self, part: JoinHandle<object_store::Result<()>>) -> io::Result<()> {
             match block_on(part) {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(self.fail(classify(&self.url, "", e))),
+                Ok(Err(e)) => Err(self.fail(classify(&self.url, e))),
                 Err(e) => Err(self.fail(Error::BadResponse {
                     url: self.url.clone(),
                     message: format!("a part upload did not finish: {e}"),
@@ -360,7 +361,7 @@ mod s3 {
             match block_on(upload.complete()) {
                 Ok(_) => Ok(()),
                 Err(e) => {
-                    let err = classify(&self.url, "", e);
+                    let err = classify(&self.url, e);
                     let _ = abort_upload(upload, VecDeque::new());
                     Err(self.fail(err))
                 }
@@ -397,64 +398,28 @@ mod s3 {
         })
     }
 
-    /// Classifies an error of the upload requests for `url`. Errors of the multipart requests
-    /// reach us as `Generic` with the HTTP status only in their text, so that is read too.
-    fn classify(url: &str, bucket: &str, e: object_store::Error) -> Error {
-        let mut text = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            text.push_str(": ");
-            text.push_str(&s.to_string());
-            source = s.source();
-        }
-        let bucket = if bucket.is_empty() {
-            crate::s3::parse_s3_url(url)
-                .map(|(b, _)| b)
-                .unwrap_or_default()
-        } else {
-            bucket.to_string()
-        };
-        if text.contains("NoSuchBucket") {
-            return Error::BucketNotFound {
+    /// Classifies an error of starting the upload to `url`: the key need not exist, so a 404
+    /// there (S3's `NoSuchBucket`) means the bucket does not.
+    fn classify_create(url: &str, bucket: &str, e: object_store::Error) -> Error {
+        match unwrap_generic(e) {
+            object_store::Error::NotFound { .. } => Error::BucketNotFound {
                 url: url.to_string(),
-                bucket,
-            };
+                bucket: bucket.to_string(),
+            },
+            e => classify(url, e),
         }
-        let generic = matches!(e, object_store::Error::Generic { .. });
-        let status = |code: &str| text.contains(&format!("status code: {code}"));
-        let denied = matches!(
-            e,
-            object_store::Error::PermissionDenied { .. }
-                | object_store::Error::Unauthenticated { .. }
-        ) || (generic
-            && (status("401") || status("403") || text.contains("AccessDenied")));
-        if denied {
-            return Error::PermissionDenied {
-                url: url.to_string(),
-                message: server_message(&text),
-            };
-        }
-        if generic && status("404") {
-            return Error::NotFound {
-                url: url.to_string(),
-            };
-        }
-        Error::from_object_store(url, e)
     }
 
-    /// The `<Message>` of an S3 error body in `text`, else `text`.
-    fn server_message(text: &str) -> String {
-        let tag = |t: &str| {
-            let open = format!("<{t}>");
-            let start = text.find(&open)? + open.len();
-            let end = text[start..].find(&format!("</{t}>"))? + start;
-            Some(text[start..end].to_string())
-        };
-        match (tag("Code"), tag("Message")) {
-            (Some(code), Some(msg)) => format!("{code}: {msg}"),
-            (Some(code), None) => code,
-            (None, Some(msg)) => msg,
-            (None, None) => text.to_string(),
+    /// Classifies an error of the upload requests for `url`. A refusal says why in S3's own
+    /// words (its error body's code and message).
+    fn classify(url: &str, e: object_store::Error) -> Error {
+        match unwrap_generic(e) {
+            e @ (object_store::Error::PermissionDenied { .. }
+            | object_store::Error::Unauthenticated { .. }) => Error::PermissionDenied {
+                url: url.to_string(),
+                message: server_message(&chain_text(&e)),
+            },
+            e => Error::from_object_store(url, e),
         }
     }
 
@@ -479,13 +444,6 @@ mod s3 {
                 UploadConfig::new().part_size(usize::MAX).size_of_part(0),
                 MAX_PART_SIZE
             );
-        }
-
-        #[test]
-        fn server_messages() {
-            let t = "Error: <Error><Code>AccessDenied</Code><Message>No.</Message></Error>";
-            assert_eq!(server_message(t), "AccessDenied: No.");
-            assert_eq!(server_message("plain"), "plain");
         }
     }
 }
