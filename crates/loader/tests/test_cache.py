@@ -179,13 +179,13 @@ def test_cache_options(
         hexz.open(url, cache_dir=5)
     # True: HEXZ_CACHE_DIR, else ~/.cache/hexz/remote.
     monkeypatch.setenv("HEXZ_CACHE_DIR", str(tmp_path / "env"))
-    assert hexz.reader.default_cache_dir() == str(tmp_path / "env")
+    assert hexz.options.default_cache_dir() == str(tmp_path / "env")
     assert read_all(url, cache_dir=True) == data
     assert len(chunk_files(tmp_path / "env")) == 3
     monkeypatch.delenv("HEXZ_CACHE_DIR")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    assert hexz.reader.default_cache_dir() == str(tmp_path / "home/.cache/hexz/remote")
+    assert hexz.options.default_cache_dir() == str(tmp_path / "home/.cache/hexz/remote")
     # A relative directory is made absolute (a worker may change directory).
     monkeypatch.chdir(tmp_path)
     r = hexz.open(url, cache_dir="rel", cache_limit=64 << 20)

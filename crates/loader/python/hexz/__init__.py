@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._native import FORMAT_VERSION
 from ._native import __version__ as __version__
+from .aio import AsyncReader
 from .array import load_array, read_array
 from .collate import Ragged, collate
 from .dataset import Dataset, Loader, Sampler
@@ -40,7 +41,7 @@ from .errors import (
     UnsupportedVersionError,
 )
 from .mount import Mount, mount
-from .reader import AsyncReader, Entry, EntryReader, Reader
+from .reader import Entry, EntryReader, Reader
 from .signing import keygen, sign, verify
 from .state import resume_state
 from .tensorflow import tf_dataset

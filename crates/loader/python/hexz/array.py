@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import _compat
-from .reader import PathLike, Reader
+from .options import PathLike
+from .reader import Reader
 
 __all__ = ["load_array", "read_array"]
 

@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from . import _compat
-from ._native import PendingRead
+from .ahead import Ahead, merge_ranges, worker_id_and_count
 from .collate import Batch, Column
-from .reader import KeyLike, PathLike, PublicKeyLike, _Handle, _remote_options
+from .handle import _Handle
+from .options import KeyLike, PathLike, PublicKeyLike, _remote_options
 from .sampler import (
     BLOCKS_PER_GROUP,
     Sampler,
@@ -185,7 +186,7 @@ class Dataset:
         self._plan: ShareKey | None = None
         self._worker: tuple[Any, Share, int] | None = None
         self._last_end = 0
-        self._ahead = _Ahead()
+        self._ahead = Ahead()
         self._map_of: tuple[Any, Any] | None = None
         # A remote archive is read the local way once its disk cache holds all of it.
         self._all_local = not self._remote
@@ -355,7 +356,7 @@ class Dataset:
             if self._groups:
                 native.prefetch_records(self._wanted(batch))
             else:
-                native.prefetch(_merge(self._stream_ranges(batch)))
+                native.prefetch(merge_ranges(self._stream_ranges(batch)))
 
     def _fetching(self) -> bool:
         """Whether reads may cost network requests now: a remote archive, unless its disk
@@ -436,7 +437,7 @@ class Dataset:
         out: list[list[int]] = []
         if all(b == a + 1 for a, b in zip(idx, idx[1:], strict=False)):
             # Sequential batches; in one of W DataLoader workers, every W-th of them.
-            wid, workers = _worker_id_and_count()
+            wid, workers = worker_id_and_count()
             stride = n * workers
             if idx[0] == wid * n or idx[0] == self._last_end + stride - n:
                 out = [
@@ -550,7 +551,7 @@ class Dataset:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_order"] = None
-        state["_ahead"] = _Ahead()
+        state["_ahead"] = Ahead()
         state["_map_of"] = None
         state["_worker"] = None
         return state
@@ -560,78 +561,3 @@ class Dataset:
 
 
 Loader = Dataset
-
-
-class _Ahead:
-    """Batches requested ahead, by their indices: a :class:`PendingRead` for batches being
-    read whole, ``None`` for those prefetched into the block cache. Belongs to the process
-    that made it: a forked child (a DataLoader worker) starts empty, since the threads behind
-    its parent's reads did not come along."""
-
-    def __init__(self) -> None:
-        self._pid = os.getpid()
-        self._batches: dict[tuple[int, ...], PendingRead | None] = {}
-        self._blocks: set[int] = set()
-        #: Positions of the order below this were already looked at for blocks to fetch.
-        self._scanned = 0
-
-    def _mine(self) -> dict[tuple[int, ...], PendingRead | None]:
-        if self._pid != os.getpid():
-            self._pid, self._batches, self._blocks = os.getpid(), {}, set()
-            self._scanned = 0
-        return self._batches
-
-    def unscanned(self, order: Sequence[int], start: int, end: int) -> Sequence[int]:
-        """The samples of ``order[start:end]`` not looked at before this epoch: a read-ahead
-        window slides one batch at a time, and each position needs looking at once."""
-        self._mine()
-        first = max(start, self._scanned)
-        self._scanned = max(self._scanned, end)
-        return order[first:end] if first < end else ()
-
-    def claim_block(self, block: int) -> bool:
-        """Whether block ``block`` of a block shuffle is not yet being fetched this epoch
-        (and marks it so)."""
-        self._mine()
-        if block in self._blocks:
-            return False
-        self._blocks.add(block)
-        return True
-
-    def new_epoch(self) -> None:
-        self._mine()
-        self._blocks.clear()
-        self._scanned = 0
-
-    def has(self, key: tuple[int, ...]) -> bool:
-        return key in self._mine()
-
-    def take(self, key: tuple[int, ...]) -> PendingRead | None:
-        return self._mine().pop(key, None)
-
-    def put(self, key: tuple[int, ...], pending: PendingRead | None, keep: int) -> None:
-        """Adds a batch, forgetting the oldest beyond ``keep`` (never asked for: the order
-        changed or the prediction was wrong)."""
-        batches = self._mine()
-        batches[key] = pending
-        while len(batches) > max(1, keep):
-            del batches[next(iter(batches))]
-
-
-def _worker_id_and_count() -> tuple[int, int]:
-    """(id, num_workers) in a DataLoader worker process, else (0, 1)."""
-    torch = sys.modules.get("torch")
-    info = torch.utils.data.get_worker_info() if torch is not None else None
-    return (0, 1) if info is None else (int(info.id), int(info.num_workers))
-
-
-def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Sorts and merges adjacent ranges so each prefetch request covers whole runs."""
-    out: list[tuple[int, int]] = []
-    for off, n in sorted(ranges):
-        if out and off <= out[-1][0] + out[-1][1]:
-            o, m = out[-1]
-            out[-1] = (o, max(m, off + n - o))
-        else:
-            out.append((off, n))
-    return out

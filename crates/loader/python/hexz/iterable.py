@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import _compat
-from .dataset import Dataset, _worker_id_and_count
-from .reader import PathLike
+from .ahead import worker_id_and_count
+from .dataset import Dataset
+from .options import PathLike
 from .sampler import Ordered, ShuffleLike
 
 __all__ = ["ITERABLE_STATE_KIND", "IterableDataset"]
@@ -88,7 +89,7 @@ class _Iterable(Ordered):
         return -(-len(self._share_from(0)) // self.batch_size)
 
     def __iter__(self) -> Iterator[Any]:
-        worker, workers = _worker_id_and_count()
+        worker, workers = worker_id_and_count()
         start, first = self._start_and_first(worker, workers)
         share = self._share_from(start)
         batches = -(-len(share) // self.batch_size)
@@ -131,7 +132,7 @@ class _Iterable(Ordered):
         batch."""
         if self._progress is None and self._resume is not None:
             return dict(self._resume)  # loaded, not started: still exactly where it was
-        worker, workers = _worker_id_and_count()
+        worker, workers = worker_id_and_count()
         progress = self._progress or {
             "start": 0,
             "next_batch": worker,

@@ -25,7 +25,9 @@ from typing import Any
 from . import _native
 from ._native import NativeArchive, NativeMount
 from .errors import UnsupportedFeatureError
-from .reader import KeyLike, PathLike, PublicKeyLike, Reader, _open_native, _remote_options
+from .handle import _open_native
+from .options import KeyLike, PathLike, PublicKeyLike, _remote_options
+from .reader import Reader
 
 __all__ = ["Mount", "mount"]
 

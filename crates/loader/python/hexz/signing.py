@@ -22,7 +22,7 @@ from typing import Any, Union
 
 from . import _native
 from .errors import DecryptionError
-from .reader import (
+from .options import (
     DEFAULT_CACHE_BYTES,
     KeyLike,
     PathLike,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .dataset import Dataset
-from .reader import PathLike
+from .options import PathLike
 
 __all__ = ["tf_dataset"]
 

@@ -8,7 +8,7 @@ from typing import Any, Union
 
 from . import _compat
 from ._native import NativeWriter
-from .reader import MAX_THREADS, KeyLike, _key_options
+from .options import MAX_THREADS, KeyLike, _key_options
 from .signing import SigningKeyLike, _signing_key_options
 
 __all__ = ["Writer"]
