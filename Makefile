@@ -127,7 +127,7 @@ bench-loader: ## Loader vs LitData, MDS, WebDataset, plain files: samples/s, CPU
 	@MAKE="$(MAKE)" scripts/ensure-develop.sh "$(VENV)" $(STAMPS)/develop
 	@"$(PYTHON)" benchmarks/loader_bench.py
 
-bench-ddp: apt-build ## Data-parallel loader (issue 12): samples/s per rank under torchrun (gloo) vs one process (DDP_BENCH_ROUNDS=1: quick)
+bench-ddp: apt-build ## Data-parallel loader: samples/s per rank under torchrun (gloo) vs one process (DDP_BENCH_ROUNDS=1: quick)
 	@$(MAKE) venv
 	@scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)" $(LOADER)/requirements-test.txt $(STAMPS)/venv-test
 	@MAKE="$(MAKE)" scripts/ensure-develop.sh "$(VENV)" $(STAMPS)/develop
@@ -154,11 +154,11 @@ bench-remote: apt-build venv ## Remote reads: HTTP (nginx, hexz serve), S3 (moto
 	@HEXZ="$(HEXZ)" HEXZ_FAULTPROXY="$(CARGO_TARGET_DIR)/release/hexz-faultproxy" \
 	  HEXZ_MOTO_SERVER="$(VENV)/bin/moto_server" "$(PYTHON)" benchmarks/remote_bench.py $(ARGS)
 
-bench-fuse: build ## FUSE mount (issue 5): hexz mount vs squashfuse and kernel squashfs; seq, tar, random 4K (root; FUSE_BENCH_RUNS=1: quick)
+bench-fuse: build ## FUSE mount: hexz mount vs squashfuse and kernel squashfs; seq, tar, random 4K (root; FUSE_BENCH_RUNS=1: quick)
 	@scripts/ensure-apt.sh squashfuse squashfs-tools
 	@HEXZ="$(HEXZ)" "$(PYTHON)" benchmarks/fuse_bench.py
 
-bench-crypto: build ## Encryption (issue 6): plain vs --encrypt pack, read, verify (vs b3sum), passphrase open (CRYPTO_BENCH_MB=100: quick)
+bench-crypto: build ## Encryption: plain vs --encrypt pack, read, verify (vs b3sum), passphrase open (CRYPTO_BENCH_MB=100: quick)
 	@scripts/ensure-apt.sh b3sum
 	@HEXZ="$(HEXZ)" VENV="$(VENV)" "$(PYTHON)" benchmarks/crypto_bench.py
 
@@ -169,7 +169,7 @@ develop: apt-build ## Install the Python package into the venv, editable (PYTHON
 
 python: ## Build a release wheel into target/wheels/
 	@if [ ! -d $(LOADER) ]; then \
-	  echo "Python package arrives with issue 3"; \
+	  echo "python: no Python package here ($(LOADER) is missing)"; \
 	else \
 	  $(MAKE) venv && \
 	  cd $(LOADER) && $(VENV)/bin/maturin build --release --features $(PY_FEATURES) --out "$(CURDIR)/target/wheels" && \

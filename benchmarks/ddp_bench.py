@@ -1,22 +1,22 @@
-"""Data-parallel throughput (issue 12): samples/s per rank under ``torchrun`` against one
-process, on the loader benchmark's data.
+"""Data-parallel throughput: samples/s per rank under ``torchrun`` against one process, on the
+loader benchmark's data (docs/benchmarks.md, "Training on many GPUs: throughput per rank").
 
 The data set of ``loader_bench.py`` (200,000 samples of 4-16 KB, Hexz LZ4; built when
 missing) is read for one epoch in Hexz's default block shuffle, batch 64, ``num_workers=0``,
 ``collate_fn=hexz.collate``: by one plain process, and by ``W`` ranks under ``torchrun
 --standalone --nproc_per_node=W`` (gloo), each reading its share (``dataset.sampler()`` picks
 up the rank). Rounds alternate between the two, after one warm-up epoch that loads the page
-cache, and medians are reported. The goal of issue 12: per-rank samples/s at least
+cache, and medians are reported. The goal: per-rank samples/s at least
 0.9 x single-process samples/s / W. Whole-process figures: wall time of each rank's epoch,
 CPU seconds (user + sys) of the whole process tree, peak PSS summed over the tree.
 
 Results: ``benchmarks/runs/<date>-ddp/results.json``; with DDP_BENCH_RECORD=1 (default at full
-size) the issue-12 section of docs/benchmarks.md is regenerated from it.
+size) that section of docs/benchmarks.md (heading ``SECTION``) is regenerated from it.
 
 Environment:
     DDP_BENCH_WORLDS    world sizes (default "2")
     DDP_BENCH_ROUNDS    rounds (default 3)
-    DDP_BENCH_RECORD    1 = regenerate docs/benchmarks.md's issue-12 section
+    DDP_BENCH_RECORD    1 = regenerate that section of docs/benchmarks.md
     LOADER_BENCH_SAMPLES, LOADER_BENCH_DIR: as for loader_bench.py
 """
 

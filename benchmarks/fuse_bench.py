@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""FUSE mount benchmark (issue 5): ``hexz mount`` against squashfuse, squashfuse_ll and the
-kernel's squashfs (``mount -t squashfs -o loop,ro``) over a ``mksquashfs`` image of the same data.
+"""FUSE mount benchmark: ``hexz mount`` against squashfuse, squashfuse_ll and the kernel's
+squashfs (``mount -t squashfs -o loop,ro``) over a ``mksquashfs`` image of the same data
+(docs/benchmarks.md, "FUSE mount", which states the goals).
 
 Run by ``make bench-fuse`` (as root: it mounts, unmounts and drops the page cache). Python
 standard library only.
@@ -462,7 +463,7 @@ def report(summary: dict, info: dict, meta: dict) -> str:
         lines.append("MiB/s = bytes read (for tar: bytes of tar output) / wall time; "
                      "ratios: hexz speed / peer speed (above 1: hexz faster).")
         lines.append("")
-    lines.append("## Goals (issue 5)")
+    lines.append("## Goals")
     lines.append("")
     lines.append("| Goal | Codec | Condition | Ratio | Verdict |")
     lines.append("|---|---|---|---:|---|")

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""The issue-11 section of docs/benchmarks.md ("Training loader vs LitData"), generated from
-the newest ``benchmarks/runs/*-loader`` and ``*-remote`` results, with a plot of samples/s per
-configuration (``samples_s.png`` in the loader run's directory, when matplotlib is there).
+"""The "Training loader vs LitData" section of docs/benchmarks.md (heading ``HEADING``),
+generated from the newest ``benchmarks/runs/*-loader`` and ``*-remote`` results, with a plot of
+samples/s per configuration (``samples_s.png`` in the loader run's directory, when matplotlib is
+there).
 
 loader_bench.py and remote_bench.py call ``update_docs()`` when they record; run this file
 (in the bench venv, for the plot) to regenerate the section by hand:
@@ -433,7 +434,7 @@ def section() -> str:
 
 
 def update_docs() -> None:
-    """Replaces (or appends) the issue-11 section of docs/benchmarks.md."""
+    """Replaces (or appends) the "Training loader vs LitData" section of docs/benchmarks.md."""
     text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
     body = section().rstrip() + "\n"
     if HEADING in text:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Python loader benchmark (issues 3 and 11): Hexz against plain files, WebDataset, MosaicML
-Streaming (MDS) and LitData, all fed through ``torch.utils.data.DataLoader``, side by side on the
-same data in one run.
+"""Python loader benchmark: Hexz against plain files, WebDataset, MosaicML Streaming (MDS) and
+LitData, all fed through ``torch.utils.data.DataLoader``, side by side on the same data in one
+run (docs/benchmarks.md, "Python loader" and "Training loader vs LitData").
 
 Run by ``make bench-loader``; any Python >= 3.11 can start it. It creates its own venv
 (``~/.cache/hexz/bench-venv``, from ``benchmarks/requirements-peers.txt``, skipped when the stamp
@@ -44,8 +44,9 @@ Hexz with num_workers=0, read amplification (bytes decoded / bytes returned, fro
 ``stats()`` when it has one). ``Reader.read_at`` of 4 KiB is timed per call (p50, p99), warm.
 
 Results: ``benchmarks/runs/<date>-loader/results.json`` (with the command and the machine),
-``bench-out/loader.md``; with LOADER_BENCH_RECORD=1 (default at full size) the issue-11 section of
-docs/benchmarks.md and its plot are regenerated from the newest runs (``issue11_report.py``).
+``bench-out/loader.md``; with LOADER_BENCH_RECORD=1 (default at full size) the "Training loader vs
+LitData" section of docs/benchmarks.md and its plot are regenerated from the newest runs
+(``issue11_report.py``).
 
 Environment:
     LOADER_BENCH_SAMPLES   samples (default 200000; 20000 for a quick run)
@@ -62,8 +63,8 @@ Environment:
     LOADER_BENCH_DIR       data and formats (default ~/.cache/hexz/loader-bench)
     LOADER_BENCH_OUT       report directory (default bench-out/)
     LOADER_BENCH_REBUILD   1 = rebuild every format (else reuse the ones built for the same data)
-    LOADER_BENCH_RECORD    1 = regenerate docs/benchmarks.md's issue-11 section
-                           (default: 1 at full size)
+    LOADER_BENCH_RECORD    1 = regenerate docs/benchmarks.md's "Training loader vs LitData"
+                           section (default: 1 at full size)
     LOADER_BENCH_VENV      the venv (default ~/.cache/hexz/bench-venv)
     HEXZ_PYTHON_PATH       where `import hexz` comes from (default crates/loader/python)
 """
@@ -812,7 +813,10 @@ def main() -> int:
         import issue11_report
 
         issue11_report.update_docs()
-        log("regenerated the issue-11 section of docs/benchmarks.md from the newest runs")
+        log(
+            'regenerated the "Training loader vs LitData" section of docs/benchmarks.md'
+            " from the newest runs"
+        )
     else:
         log(
             "docs/benchmarks.md not touched"

@@ -1,4 +1,5 @@
-"""Measurements shared by loader_bench.py and remote_bench.py (issue 11).
+"""Measurements shared by loader_bench.py and remote_bench.py (docs/benchmarks.md, "Training
+loader vs LitData").
 
 - Sample identity: every sample of the benchmark data set starts with its index as a
   little-endian uint64 (``index_prefix``), so the index of each sample a loader yields can be

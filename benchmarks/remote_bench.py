@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Remote-archive benchmark (issue 4): Hexz read over HTTP and S3, against curl, boto3, and
-MosaicML Streaming / LitData fed through ``torch.utils.data.DataLoader``.
+"""Remote-archive benchmark: Hexz read over HTTP and S3, against curl, boto3, and MosaicML
+Streaming / LitData fed through ``torch.utils.data.DataLoader`` (docs/benchmarks.md, "Remote
+archives"; its goals are in that section's introduction).
 
 Run by ``make bench-remote``; any Python >= 3.11 can start it. Like ``loader_bench.py`` it
 re-runs itself in the benchmark venv (``~/.cache/hexz/bench-venv``: torch, mosaicml-streaming,
@@ -34,7 +35,7 @@ first checks that every client gets every byte):
    ``hexz.open(url)`` + ``read_at(0, 4096)`` in a warm Python process; requests counted in
    the server's log;
 4. item 1 through ``hexz-faultproxy --latency-ms 20`` (REMOTE_BENCH_LATENCY_MS);
-5. DataLoader epochs from S3 with latency (issue 11): the Rust S3 server ``s3s-fs`` (installed
+5. DataLoader epochs from S3 with latency (for "Training loader vs LitData"): the Rust S3 server ``s3s-fs`` (installed
    once into ``~/.cache/hexz/tools`` with ``cargo install s3s-fs --features binary``; SigV4 keys
    checked) behind ``hexz-faultproxy --latency-ms 20 --stats-every 1``, whose counters give the
    requests and the bytes each epoch fetched. Over loader_bench.py's data set (same generator,
@@ -47,8 +48,8 @@ first checks that every client gets every byte):
    moto stays for items 2-4 (and the conformance tests); speed numbers of item 5 use s3s-fs.
 
 Results: ``benchmarks/runs/<date>-remote/results.json`` (command, machine, versions) and
-``bench-out/remote.md``; with ``--record`` the issue-11 section of docs/benchmarks.md is
-regenerated from the newest runs (``issue11_report.py``).
+``bench-out/remote.md``; with ``--record`` the "Training loader vs LitData" section of
+docs/benchmarks.md is regenerated from the newest runs (``issue11_report.py``).
 
 The archive for items 1-4 (~1 GB, LZ4) packs ``~/.cache/hexz/bench/ext4.img`` and
 ``~/.cache/hexz/bench/tree`` (made by ``make bench``) as one directory; with REMOTE_BENCH_MB=N
@@ -70,12 +71,12 @@ Environment:
     REMOTE_BENCH_OUT        report directory (default bench-out/)
     HEXZ, HEXZ_FAULTPROXY, HEXZ_NGINX, HEXZ_MOTO_SERVER, HEXZ_S3S_FS   the programs
 
-``--record`` appends the run to docs/benchmarks.md under "Remote archives (issue #4)" (also
+``--record`` appends the run to docs/benchmarks.md under ``DOC_HEADING``, "Remote archives" (also
 REMOTE_BENCH_RECORD=1); ``--record-last`` appends the last report (bench-out/remote.md) without
 running anything.
 """
 
-# The issue-4 report's Markdown sentences and the nginx config keep their long lines.
+# The report's Markdown sentences and the nginx config keep their long lines.
 # ruff: noqa: E501
 
 from __future__ import annotations
@@ -1632,7 +1633,10 @@ def main() -> int:
         import issue11_report
 
         issue11_report.update_docs()
-        log("regenerated the issue-11 section of docs/benchmarks.md from the newest runs")
+        log(
+            'regenerated the "Training loader vs LitData" section of docs/benchmarks.md'
+            " from the newest runs"
+        )
     if rec:
         record(md)
         log(f"appended the run to {ROOT / 'docs' / 'benchmarks.md'} under {DOC_HEADING!r}")

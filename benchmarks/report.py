@@ -104,7 +104,7 @@ def read_table(rows, dataset):
 
 
 def goals(rows):
-    out = ["## Goals (issue 2)", "", "| Goal | Measured | Result |", "|---|---|---|"]
+    out = ["## Goals", "", "| Goal | Measured | Result |", "|---|---|---|"]
 
     def verdict(ok):
         return "n/a" if ok is None else ("met" if ok else "**missed**")

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""`hexz serve` under slow and idle clients (issue 13, item 4), on loopback only.
+"""`hexz serve` under slow and idle clients, on loopback only (docs/benchmarks.md, "hexz serve
+under slow and idle clients").
 
 Starts `hexz serve` on a packed archive of incompressible data, then alternates two phases:
 `wrk` sending Range requests (64 KiB at random offsets) alone, and the same `wrk` run while

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Check a captured `make demo` log: both parts ran to their summaries and the last line is the
-# training summary's verdict. CI runs this after `make demo`, so a demo that stops early (as the
-# SIGPIPE in issue 10 made it do) fails the build even if make's exit status were lost.
+# training summary's verdict. CI runs this after `make demo`, so a demo that stops early (as it
+# once did when a pipeline's reader exited first and SIGPIPE ended the demo) fails the build even
+# if make's exit status were lost.
 # Usage: scripts/check-demo-log.sh LOG
 set -euo pipefail
 

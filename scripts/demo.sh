@@ -115,19 +115,19 @@ echo "read $(mib "$CAT_BYTES") MiB"
 # --- encrypted and signed ------------------------------------------------
 KEYS=$WORK/keys
 SEALED=$WORK/stdlib-sealed.hxz
-step "hexz keygen; hexz pack --encrypt --sign-key (AES-256-GCM + Ed25519)"
+step "hexz keygen; hexz pack --encrypt --signing-key (AES-256-GCM + Ed25519)"
 "$HEXZ" keygen -q --output-dir "$KEYS"
 (umask 077 && head -c 32 /dev/urandom >"$KEYS/archive.key")
 t0=$(now_ns)
 "$HEXZ" pack -q "${PACK_ARGS[@]}" --encrypt --key-file "$KEYS/archive.key" \
-    --sign-key "$KEYS/hexz.key" "$SRC" "$SEALED"
+    --signing-key "$KEYS/hexz.key" "$SRC" "$SEALED"
 SEAL_NS=$(($(now_ns) - t0))
 echo "packed, encrypted and signed in $(secs "$SEAL_NS") s ($(mbps "$SRC_BYTES" "$SEAL_NS") MiB/s)"
 "$HEXZ" inspect "$SEALED" | grep -E '^(cipher|kdf|signed|contents)'
-step "hexz verify --key hexz.pub (no decryption key: signature only; then with it: every block)"
-"$HEXZ" verify "$SEALED" --key "$KEYS/hexz.pub"
+step "hexz verify --verify-key hexz.pub (no decryption key: signature only; then with it: every block)"
+"$HEXZ" verify "$SEALED" --verify-key "$KEYS/hexz.pub"
 t0=$(now_ns)
-"$HEXZ" verify --key-file "$KEYS/archive.key" "$SEALED" --key "$KEYS/hexz.pub"
+"$HEXZ" verify --key-file "$KEYS/archive.key" "$SEALED" --verify-key "$KEYS/hexz.pub"
 SEALED_VERIFY_NS=$(($(now_ns) - t0))
 # awk reads all of sort's output (where `head -n 1` would exit early and SIGPIPE sort).
 FIRST=$(cd "$SRC" && find . -type f -name '*.py' | LC_ALL=C sort | awk 'NR == 1')

@@ -31,12 +31,13 @@ AWS_REGION, AWS_ENDPOINT_URL) or the AWS_PROFILE profile in ~/.aws/credentials a
 the S3 options below override them. With --cache-dir (or HEXZ_CACHE_DIR), the chunks read are
 kept on local disk, bounded by --cache-limit, and read from there next time (`hexz cache`).
 
-Encrypted archives (hexz pack --encrypt) are read with --key-file or --password-file, or the
-HEXZ_KEY (64 hex digits) or HEXZ_PASSWORD environment variable; without any of them, a command
-run on a terminal asks for the passphrase (no echo).
+Encrypted archives (hexz pack --encrypt) are read with their encryption key: --key-file or
+--password-file, or the HEXZ_KEY (64 hex digits) or HEXZ_PASSWORD environment variable; without
+any of them, a command run on a terminal asks for the passphrase (no echo).
 
-Signed archives (hexz keygen, hexz sign) carry an Ed25519 signature over a root hash that covers
-every byte; --verify-key makes any reading command refuse an archive not signed by that key and
+Signed archives (hexz keygen, then hexz sign --signing-key or hexz pack --signing-key with the
+private key) carry an Ed25519 signature over a root hash that covers every byte; --verify-key
+with the public key makes any reading command refuse an archive not signed by that key and
 check every block it reads.";
 
 const EXAMPLES: &str = "\
@@ -48,8 +49,9 @@ EXAMPLES:
     hexz cat photos.hxz 2024/cat.jpg > cat.jpg
     hexz extract photos.hxz out/          recreate the tree with modes and times
     hexz verify photos.hxz                check every byte; exit 1 when damaged
-    hexz keygen && hexz sign photos.hxz --key hexz.key
-    hexz verify photos.hxz --key hexz.pub check every byte and the signature
+    hexz keygen && hexz sign photos.hxz --signing-key hexz.key
+    hexz verify photos.hxz --verify-key hexz.pub
+                                          check every byte and the signature
     hexz ls s3://bucket/photos.hxz        every reading command takes s3:// and http(s):// URLs
     hexz cat https://host/photos.hxz 2024/cat.jpg > cat.jpg
     hexz --cache-dir DIR cat s3://bucket/photos.hxz 2024/cat.jpg > cat.jpg
@@ -84,8 +86,8 @@ struct Cli {
     /// Virtual-hosted-style S3 requests (bucket.endpoint/key) instead of path-style.
     #[arg(long, global = true, help_heading = "S3 options")]
     virtual_hosted: bool,
-    /// Key file of an encrypted archive: 64 hex digits and a newline, or 32 raw bytes (else
-    /// HEXZ_KEY, 64 hex digits).
+    /// Encryption key file of an encrypted archive (not a signing key): 64 hex digits and a
+    /// newline, or 32 raw bytes (else HEXZ_KEY, 64 hex digits).
     #[arg(
         long,
         global = true,
@@ -94,8 +96,8 @@ struct Cli {
         conflicts_with = "password_file"
     )]
     key_file: Option<std::path::PathBuf>,
-    /// File holding the passphrase of an encrypted archive; one final newline is dropped
-    /// (else HEXZ_PASSWORD).
+    /// File holding the encryption passphrase of an encrypted archive; one final newline is
+    /// dropped (else HEXZ_PASSWORD).
     #[arg(
         long,
         global = true,
@@ -105,6 +107,7 @@ struct Cli {
     password_file: Option<std::path::PathBuf>,
     /// Require a valid signature by this public key (a .pub file from `hexz keygen`, or 64 hex
     /// digits) and check every block's hash as it is read: for archives from untrusted storage.
+    /// Any command that reads an archive takes it, `hexz verify` included.
     #[arg(
         long,
         global = true,

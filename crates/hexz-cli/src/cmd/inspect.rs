@@ -311,7 +311,7 @@ impl HeaderReport {
             Some(Ok(k)) => writeln!(
                 out,
                 "signed        yes, by public key {k} (the signature verifies; hexz verify \
-                 --key checks the signer)"
+                 --verify-key checks the signer)"
             ),
             Some(Err(e)) => writeln!(out, "signed        yes, but the signature is INVALID: {e}"),
         }

@@ -12,15 +12,17 @@ Create an Ed25519 key pair for signing archives.
 
 Writes NAME.key, the private key (PKCS#8 PEM, file mode 0600), and NAME.pub, the public key
 (SubjectPublicKeyInfo PEM), into the output directory. Both are the formats OpenSSL uses
-(`openssl pkey -in NAME.key -pubout` prints NAME.pub). Never replaces an existing file. Keep the
-private key secret; hand out the public key to whoever verifies (`hexz verify --key NAME.pub`).
-The public key's 64 hex digits, printed here, work in place of the .pub file.";
+(`openssl pkey -in NAME.key -pubout` prints NAME.pub). Never replaces an existing file.
+
+Keep the private key secret: it signs, as --signing-key NAME.key of `hexz sign` or `hexz pack`.
+Hand out the public key to whoever verifies: --verify-key NAME.pub, on `hexz verify` or any
+reading command. The public key's 64 hex digits, printed here, work in place of the .pub file.";
 
 pub const EXAMPLES: &str = "\
 EXAMPLES:
     hexz keygen                               writes hexz.key and hexz.pub here
     hexz keygen --output-dir ~/.hexz --name release
-    hexz sign data.hxz --key ~/.hexz/release.key";
+    hexz sign data.hxz --signing-key ~/.hexz/release.key";
 
 /// Arguments of `hexz keygen`.
 #[derive(Debug, clap::Args)]

@@ -45,7 +45,10 @@ digits), or a passphrase from --password-file, HEXZ_PASSWORD or, on a terminal, 
 twice); a passphrase is stretched with Argon2id (64 MiB, 3 passes). Make a key file with
     (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'; echo) > archive.key
 or `(umask 077; head -c 32 /dev/urandom > archive.key)` (32 raw bytes); see docs/keys.md. Keep it
-apart from the archive: without it, nothing but the header can be read.";
+apart from the archive: without it, nothing but the header can be read.
+
+With --signing-key NAME.key (the private key from `hexz keygen`, not an encryption key) the
+archive is signed as it is written, as `hexz sign` would sign it afterwards.";
 
 pub const EXAMPLES: &str = "\
 EXAMPLES:
@@ -60,7 +63,7 @@ EXAMPLES:
     hexz pack ./dataset s3://bucket/dataset.hxz   upload to S3 as it is packed
     hexz pack --encrypt --key-file archive.key ./dataset dataset.hxz
     HEXZ_PASSWORD=... hexz pack --encrypt ./dataset dataset.hxz
-    hexz pack --sign-key hexz.key ./dataset dataset.hxz";
+    hexz pack --signing-key hexz.key ./dataset dataset.hxz";
 
 /// Block codec choices on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -110,9 +113,9 @@ pub struct Args {
     /// --password-file, HEXZ_PASSWORD or a prompt.
     #[arg(long)]
     encrypt: bool,
-    /// Sign the archive with this private key (from `hexz keygen`) as it is written.
-    #[arg(long, value_name = "PRIVATE_KEY")]
-    sign_key: Option<PathBuf>,
+    /// Sign the archive with this private key (NAME.key from `hexz keygen`) as it is written.
+    #[arg(long, value_name = "PRIVATE_KEY", alias = "sign-key")]
+    signing_key: Option<PathBuf>,
     /// Argon2id memory in KiB for a passphrase (default 65536); lower values weaken it.
     #[arg(long, value_name = "KIB", hide = true, requires = "encrypt")]
     kdf_memory: Option<u32>,
@@ -227,7 +230,7 @@ impl Args {
             _ => {}
         }
         let metadata = self.metadata.map(|m| read_metadata(&m)).transpose()?;
-        let signing_key = match &self.sign_key {
+        let signing_key = match &self.signing_key {
             Some(path) => Some(std::sync::Arc::new(
                 hexz_core::sign::SigningKey::read_file(path)
                     .context("cannot use the private key")?,

@@ -13,8 +13,9 @@ Sign an archive with a private key from `hexz keygen`.
 
 The signature (Ed25519) covers the archive's root hash: a BLAKE3 hash of the header and the
 summary, which holds the hash of every table and index page, which hold the hash of every block.
-A verifier with the public key (`hexz verify --key NAME.pub`, or --verify-key on any reading
-command) detects a change to any byte.
+The private key is given with --signing-key (--key is the old spelling). A verifier with the
+public key (--verify-key NAME.pub, on `hexz verify` or any reading command) detects a change to
+any byte.
 
 The signed archive is 144 bytes longer (the signature goes where the footer was, a new footer
 follows); a signed archive is re-signed by replacing its signature. By default the archive is
@@ -29,19 +30,19 @@ verify` first on an archive of unknown origin. Encrypted archives are signed wit
 pub const EXAMPLES: &str = "\
 EXAMPLES:
     hexz keygen
-    hexz sign data.hxz --key hexz.key
-    hexz sign data.hxz --key hexz.key --output signed.hxz
-    hexz sign huge.hxz --key hexz.key --in-place
-    hexz verify data.hxz --key hexz.pub";
+    hexz sign data.hxz --signing-key hexz.key
+    hexz sign data.hxz --signing-key hexz.key --output signed.hxz
+    hexz sign huge.hxz --signing-key hexz.key --in-place
+    hexz verify data.hxz --verify-key hexz.pub";
 
 /// Arguments of `hexz sign`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The local archive to sign.
     archive: PathBuf,
-    /// The private key file (PKCS#8 PEM, as `hexz keygen` writes).
-    #[arg(short, long, value_name = "PRIVATE_KEY")]
-    key: PathBuf,
+    /// The private key file (PKCS#8 PEM, NAME.key as `hexz keygen` writes).
+    #[arg(long, value_name = "PRIVATE_KEY", alias = "key", short_alias = 'k')]
+    signing_key: PathBuf,
     /// Write the signed archive here instead (replaced atomically); ARCHIVE is left alone.
     #[arg(short, long, value_name = "FILE", conflicts_with = "in_place")]
     output: Option<PathBuf>,
@@ -55,11 +56,11 @@ pub struct Args {
 pub fn run(args: Args, global: &Global) -> Result<()> {
     if args.archive.to_str().is_some_and(hexz_store::is_url) {
         bail!(
-            "{} is remote: sign a local copy, then upload it (or pack with --sign-key)",
+            "{} is remote: sign a local copy, then upload it (or pack with --signing-key)",
             args.archive.display()
         );
     }
-    let key = SigningKey::read_file(&args.key).context("cannot use the private key")?;
+    let key = SigningKey::read_file(&args.signing_key).context("cannot use the private key")?;
     let target = args.output.clone().unwrap_or_else(|| args.archive.clone());
     let report = if args.in_place {
         hexz_core::sign::sign_file(&args.archive, &key)?

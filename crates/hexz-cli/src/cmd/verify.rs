@@ -18,29 +18,36 @@ header, the summary, every index page, table and block, and that no byte of the 
 them. Prints `OK: ...` and exits 0 when the archive is intact; prints each problem on stderr and
 exits 1 when it is not (also when it is too damaged to open).
 
-A signed archive's signature is checked too. With --key PUBLIC_KEY it must be that key's, and an
-unsigned archive fails; without --key, the signature is checked against the public key it names
-itself, which proves the archive has not changed since that key signed it but not who signed it.
+A signed archive's signature is checked too. With --verify-key PUBLIC_KEY (the signer's public
+key; --key is the old spelling) it must be that key's, and an unsigned archive fails; without
+it, the signature is checked against the public key it names itself, which proves the archive
+has not changed since that key signed it but not who signed it.
 
-An encrypted archive's blocks can only be checked with its key (--key-file, --password-file,
-HEXZ_KEY, HEXZ_PASSWORD). Without it, a signed encrypted archive's signature is still checked: it
-covers the header and the sealed summary, which pin everything else.";
+An encrypted archive's blocks can only be checked with its encryption key (--key-file,
+--password-file, HEXZ_KEY, HEXZ_PASSWORD). Without it, a signed encrypted archive's signature
+is still checked: it covers the header and the sealed summary, which pin everything else.";
 
 pub const EXAMPLES: &str = "\
 EXAMPLES:
     hexz verify data.hxz
-    hexz verify data.hxz --key hexz.pub
+    hexz verify data.hxz --verify-key hexz.pub
     hexz verify -q data.hxz && echo intact
-    hexz verify s3://bucket/data.hxz --key 3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c";
+    hexz verify s3://bucket/data.hxz --verify-key 3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c";
 
 /// Arguments of `hexz verify`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The archive: a path, or an s3://, http:// or https:// URL.
     archive: PathBuf,
-    /// The signer's public key (a .pub file, or 64 hex digits): the archive must be signed by
-    /// it. Same as the global --verify-key.
-    #[arg(short, long, value_name = "PUBLIC_KEY")]
+    /// The old spelling of the global --verify-key (the signer's public key), kept so that
+    /// existing scripts work; hidden from the help.
+    #[arg(
+        short,
+        long,
+        value_name = "PUBLIC_KEY",
+        hide = true,
+        conflicts_with = "verify_key"
+    )]
     key: Option<String>,
 }
 
@@ -79,7 +86,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
                     "; signature valid, by the given key".to_string()
                 }
                 (SignatureCheck::Valid { public_key }, false) => format!(
-                    "; signature valid, by {} (pass --key PUBLIC_KEY to require a signer)",
+                    "; signature valid, by {} (pass --verify-key PUBLIC_KEY to require a signer)",
                     hex(public_key)
                 ),
                 (SignatureCheck::Unchecked, _) => {
@@ -129,7 +136,7 @@ fn signature_only(args: &Args, global: &Global) -> Result<()> {
         let by = match expected {
             Some(_) => "by the given key".to_string(),
             None => format!(
-                "by {} (pass --key PUBLIC_KEY to require a signer)",
+                "by {} (pass --verify-key PUBLIC_KEY to require a signer)",
                 hex(&sig.public_key)
             ),
         };

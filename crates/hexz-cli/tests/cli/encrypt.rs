@@ -489,7 +489,7 @@ fn inspect_with_a_verify_key_checks_the_signature() {
         arg(t.path(), "keys/other.pub"),
     );
     let plain = arg(t.path(), "plain.hxz");
-    ok_env(&["pack", "-q", "--sign-key", &sign, i, &plain], &[]);
+    ok_env(&["pack", "-q", "--signing-key", &sign, i, &plain], &[]);
     ok_env(&["inspect", "--verify-key", &good, &plain], &[]);
     let err = fails_env(&["inspect", "--verify-key", &bad, &plain], &[]);
     assert!(err.contains("signature"), "{err}");
@@ -504,7 +504,7 @@ fn inspect_with_a_verify_key_checks_the_signature() {
             "--encrypt",
             "--key-file",
             &key,
-            "--sign-key",
+            "--signing-key",
             &sign,
             i,
             &enc,

@@ -1,6 +1,7 @@
-//! The hostile corpus (`tests/fixtures/hostile/README.md`): archives that are valid but built to cost time or memory
-//! (`tests/fixtures/hostile/`), each read by every reading command under a memory and time
-//! limit: memory within a fixed multiple of the file plus the default caches, time bounded.
+//! The hostile corpus (`tests/fixtures/hostile/`, listed in `tests/fixtures/README.md`):
+//! archives that are valid but built to cost time or memory (`docs/FORMAT.md` §14, resource
+//! exhaustion), each read by every reading command under a memory and time limit: memory
+//! within a fixed multiple of the file plus the default caches, time bounded.
 //!
 //! The fixtures are made by [`generate`] (run `HEXZ_REGENERATE_HOSTILE=1 cargo test -p
 //! hexz-cli --test cli hostile` to rewrite them) and kept in the repository, so a change to

@@ -586,7 +586,13 @@ fn signed_archive_mounts_with_its_public_key() {
     ok(["keygen", "-q", "-o", keys_arg, "--name", "other"]);
     let archive = f.archive.to_str().expect("utf-8");
     let key = keys.join("hexz.key");
-    ok(["sign", "-q", archive, "--key", key.to_str().expect("utf-8")]);
+    ok([
+        "sign",
+        "-q",
+        archive,
+        "--signing-key",
+        key.to_str().expect("utf-8"),
+    ]);
     let public = keys.join("hexz.pub");
     let public = public.to_str().expect("utf-8");
 

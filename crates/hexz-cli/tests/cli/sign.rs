@@ -1,6 +1,7 @@
-//! `keygen`, `sign`, `verify --key`, `pack --sign-key` and the global `--verify-key`: key
-//! files, in-place and copy signing, the wrong signer, tampering, encrypted archives checked
-//! without their key, and a signed archive read over HTTP (nginx).
+//! `keygen`, `sign --signing-key`, `pack --signing-key` and the global `--verify-key` (on
+//! `verify` too), and the old spellings `--key`, `-k` and `--sign-key`: key files, in-place and
+//! copy signing, the wrong signer, tampering, encrypted archives checked without their key, and
+//! a signed archive read over HTTP (nginx).
 
 use crate::servers::TempNginx;
 use crate::util::{arg, assert_same_tree, fails, make_tree, ok, run};
@@ -72,8 +73,8 @@ fn keygen_writes_a_pem_pair_and_refuses_to_overwrite() {
         .expect("hex line")
         .to_string();
     let a = s.pack("a.hxz", &[]);
-    ok(["sign", "-q", &a, "--key", &s.p("k3/hexz.key")]);
-    let v = stdout(&["verify", &a, "--key", &hex]);
+    ok(["sign", "-q", &a, "--signing-key", &s.p("k3/hexz.key")]);
+    let v = stdout(&["verify", &a, "--verify-key", &hex]);
     assert!(v.contains("signature valid, by the given key"), "{v}");
 }
 
@@ -82,11 +83,11 @@ fn sign_then_verify_and_read_with_the_public_key() {
     let s = Setup::new();
     let a = s.pack("a.hxz", &[]);
     let len = std::fs::metadata(&a).expect("stat").len();
-    let out = stdout(&["sign", &a, "--key", &s.p("keys/hexz.key")]);
+    let out = stdout(&["sign", &a, "--signing-key", &s.p("keys/hexz.key")]);
     assert!(out.starts_with("signed "), "{out}");
     assert_eq!(std::fs::metadata(&a).expect("stat").len(), len + 144);
     let pk = s.p("keys/hexz.pub");
-    let v = stdout(&["verify", &a, "--key", &pk]);
+    let v = stdout(&["verify", &a, "--verify-key", &pk]);
     assert!(
         v.starts_with("OK: ") && v.contains("by the given key"),
         "{v}"
@@ -111,14 +112,14 @@ fn sign_then_verify_and_read_with_the_public_key() {
     ok(["ls", "--verify-key", &pk, &a]);
 
     // Re-signing with another key replaces the signature; the file does not grow again.
-    let out = stdout(&["sign", &a, "--key", &s.p("keys/other.key")]);
+    let out = stdout(&["sign", &a, "--signing-key", &s.p("keys/other.key")]);
     assert!(out.starts_with("re-signed "), "{out}");
     assert_eq!(std::fs::metadata(&a).expect("stat").len(), len + 144);
-    let err = fails(["verify", &a, "--key", &pk]);
+    let err = fails(["verify", &a, "--verify-key", &pk]);
     assert!(err.contains("not by the expected key"), "{err}");
     let err = fails(["cat", "--verify-key", &pk, &a, "a/b/c/big.bin"]);
     assert!(err.contains("not by the expected key"), "{err}");
-    ok(["verify", "-q", &a, "--key", &s.p("keys/other.pub")]);
+    ok(["verify", "-q", &a, "--verify-key", &s.p("keys/other.pub")]);
 }
 
 #[test]
@@ -131,7 +132,7 @@ fn sign_output_writes_a_signed_copy_and_pack_signs_while_writing() {
         "sign",
         "-q",
         &a,
-        "--key",
+        "--signing-key",
         &s.p("keys/hexz.key"),
         "--output",
         &copy,
@@ -141,12 +142,12 @@ fn sign_output_writes_a_signed_copy_and_pack_signs_while_writing() {
         before,
         "the original is untouched"
     );
-    ok(["verify", "-q", &copy, "--key", &s.p("keys/hexz.pub")]);
-    let err = fails(["verify", &a, "--key", &s.p("keys/hexz.pub")]);
+    ok(["verify", "-q", &copy, "--verify-key", &s.p("keys/hexz.pub")]);
+    let err = fails(["verify", &a, "--verify-key", &s.p("keys/hexz.pub")]);
     assert!(err.contains("not signed"), "{err}");
 
-    let b = s.pack("b.hxz", &["--sign-key", &s.p("keys/hexz.key")]);
-    let v = stdout(&["verify", &b, "--key", &s.p("keys/hexz.pub")]);
+    let b = s.pack("b.hxz", &["--signing-key", &s.p("keys/hexz.key")]);
+    let v = stdout(&["verify", &b, "--verify-key", &s.p("keys/hexz.pub")]);
     assert!(v.contains("by the given key"), "{v}");
 }
 
@@ -160,7 +161,7 @@ fn sign_replaces_atomically_unless_in_place() {
     std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o640)).expect("chmod");
     let ino = |p: &str| std::fs::metadata(p).expect("stat").ino();
     let before = ino(&a);
-    ok(["sign", "-q", &a, "--key", &s.p("keys/hexz.key")]);
+    ok(["sign", "-q", &a, "--signing-key", &s.p("keys/hexz.key")]);
     assert_ne!(ino(&a), before, "signed by copy and rename");
     let mode = std::fs::metadata(&a).expect("stat").permissions().mode();
     assert_eq!(mode & 0o777, 0o640, "the mode is kept");
@@ -170,31 +171,37 @@ fn sign_replaces_atomically_unless_in_place() {
         .filter(|n| n.starts_with(".hexz-sign-"))
         .collect();
     assert!(left.is_empty(), "temporary files left: {left:?}");
-    ok(["verify", "-q", &a, "--key", &s.p("keys/hexz.pub")]);
+    ok(["verify", "-q", &a, "--verify-key", &s.p("keys/hexz.pub")]);
 
     let before = ino(&a);
     let len = std::fs::metadata(&a).expect("stat").len();
-    let out = stdout(&["sign", &a, "--in-place", "--key", &s.p("keys/other.key")]);
+    let out = stdout(&[
+        "sign",
+        &a,
+        "--in-place",
+        "--signing-key",
+        &s.p("keys/other.key"),
+    ]);
     assert!(out.starts_with("re-signed "), "{out}");
     assert_eq!(ino(&a), before, "signed in place");
     assert_eq!(std::fs::metadata(&a).expect("stat").len(), len);
-    ok(["verify", "-q", &a, "--key", &s.p("keys/other.pub")]);
+    ok(["verify", "-q", &a, "--verify-key", &s.p("keys/other.pub")]);
 
     let link = s.p("link.hxz");
     std::os::unix::fs::symlink(&a, &link).expect("symlink");
-    ok(["sign", "-q", &link, "--key", &s.p("keys/hexz.key")]);
+    ok(["sign", "-q", &link, "--signing-key", &s.p("keys/hexz.key")]);
     assert!(std::fs::symlink_metadata(&link)
         .expect("lstat")
         .file_type()
         .is_symlink());
-    ok(["verify", "-q", &a, "--key", &s.p("keys/hexz.pub")]);
+    ok(["verify", "-q", &a, "--verify-key", &s.p("keys/hexz.pub")]);
     let out = run([
         "sign",
         &a,
         "--in-place",
         "--output",
         &s.p("x.hxz"),
-        "--key",
+        "--signing-key",
         "k",
     ]);
     assert_eq!(out.status.code(), Some(2), "a usage error");
@@ -205,13 +212,13 @@ fn sign_replaces_atomically_unless_in_place() {
 fn key_mistakes_are_one_line_errors() {
     let s = Setup::new();
     let a = s.pack("a.hxz", &[]);
-    let err = fails(["sign", &a, "--key", &s.p("keys/hexz.pub")]);
+    let err = fails(["sign", &a, "--signing-key", &s.p("keys/hexz.pub")]);
     assert!(err.contains("this is a public key"), "{err}");
-    let err = fails(["verify", &a, "--key", &s.p("keys/hexz.key")]);
+    let err = fails(["verify", &a, "--verify-key", &s.p("keys/hexz.key")]);
     assert!(err.contains("this is a private key"), "{err}");
-    let err = fails(["sign", &a, "--key", &s.p("keys/missing.key")]);
+    let err = fails(["sign", &a, "--signing-key", &s.p("keys/missing.key")]);
     assert!(err.contains("missing.key"), "{err}");
-    let err = fails(["verify", &a, "--key", "not-a-key"]);
+    let err = fails(["verify", &a, "--verify-key", "not-a-key"]);
     assert!(
         err.contains("neither a public key file nor 64 hexadecimal digits"),
         "{err}"
@@ -219,22 +226,62 @@ fn key_mistakes_are_one_line_errors() {
     let err = fails([
         "sign",
         "http://127.0.0.1:1/a.hxz",
-        "--key",
+        "--signing-key",
         &s.p("keys/hexz.key"),
     ]);
     assert!(err.contains("remote"), "{err}");
     let junk = s.p("junk.hxz");
     std::fs::write(&junk, vec![9u8; 4096]).expect("write");
-    let err = fails(["sign", &junk, "--key", &s.p("keys/hexz.key")]);
+    let err = fails(["sign", &junk, "--signing-key", &s.p("keys/hexz.key")]);
     assert!(err.contains("junk.hxz"), "{err}");
     assert_eq!(std::fs::read(&junk).expect("read"), vec![9u8; 4096]);
+}
+
+/// Each key option's name says which key it takes: `--signing-key` (private) on `sign` and
+/// `pack`, `--verify-key` (public) on `verify` and every reading command, `--key-file` and
+/// `--password-file` (encryption). The old spellings (`sign --key`/`-k`, `verify --key`/`-k`,
+/// `pack --sign-key`) still work but are not shown in the help.
+#[test]
+fn key_options_say_which_key_and_old_spellings_still_work() {
+    let s = Setup::new();
+    let sign = stdout(&["sign", "--help"]);
+    assert!(sign.contains("--signing-key <PRIVATE_KEY>"), "{sign}");
+    let verify = stdout(&["verify", "--help"]);
+    assert!(verify.contains("--verify-key <PUBLIC_KEY>"), "{verify}");
+    assert!(verify.contains("--key-file <FILE>"), "{verify}");
+    let pack = stdout(&["pack", "--help"]);
+    assert!(pack.contains("--signing-key <PRIVATE_KEY>"), "{pack}");
+    for (name, text) in [("sign", &sign), ("verify", &verify), ("pack", &pack)] {
+        for old in ["--key <", "-k,", "--sign-key"] {
+            assert!(!text.contains(old), "{name} --help shows {old:?}:\n{text}");
+        }
+    }
+    let top = stdout(&["--help"]);
+    assert!(
+        top.contains("--verify-key <PUBLIC_KEY>") && top.contains("--key-file <FILE>"),
+        "{top}"
+    );
+    assert!(top.contains("Encryption key file"), "{top}");
+
+    // The old spellings.
+    let a = s.pack("a.hxz", &["--sign-key", &s.p("keys/other.key")]);
+    ok(["verify", "-q", &a, "--key", &s.p("keys/other.pub")]);
+    ok(["sign", "-q", &a, "--key", &s.p("keys/hexz.key")]);
+    ok(["verify", "-q", &a, "-k", &s.p("keys/hexz.pub")]);
+    ok(["sign", "-q", &a, "-k", &s.p("keys/other.key")]);
+    let err = fails(["verify", &a, "--key", &s.p("keys/hexz.pub")]);
+    assert!(err.contains("not by the expected key"), "{err}");
+    // The old and the new spelling together on `verify` is a usage error, not a silent choice.
+    let pk = s.p("keys/other.pub");
+    let out = run(["verify", &a, "--key", &pk, "--verify-key", &pk]);
+    assert_eq!(out.status.code(), Some(2), "a usage error");
 }
 
 #[test]
 fn tampering_after_signing_fails_verify() {
     let s = Setup::new();
     let a = s.pack("a.hxz", &[]);
-    ok(["sign", "-q", &a, "--key", &s.p("keys/hexz.key")]);
+    ok(["sign", "-q", &a, "--signing-key", &s.p("keys/hexz.key")]);
     let good = std::fs::read(&a).expect("read");
     let pk = s.p("keys/hexz.pub");
     // A byte in the header, in the data, in the summary, in the signature, in the footer.
@@ -249,7 +296,7 @@ fn tampering_after_signing_fails_verify() {
         let mut b = good.clone();
         b[at] ^= 0x10;
         std::fs::write(&a, &b).expect("write");
-        let out = run(["verify", &a, "--key", &pk]);
+        let out = run(["verify", &a, "--verify-key", &pk]);
         assert_eq!(out.status.code(), Some(1), "byte {at} undetected");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -270,18 +317,18 @@ fn encrypted_signed_archive_verifies_with_and_without_its_key() {
             "--encrypt",
             "--key-file",
             &key_file,
-            "--sign-key",
+            "--signing-key",
             &s.p("keys/hexz.key"),
         ],
     );
     let pk = s.p("keys/hexz.pub");
-    let v = stdout(&["verify", &a, "--key", &pk, "--key-file", &key_file]);
+    let v = stdout(&["verify", &a, "--verify-key", &pk, "--key-file", &key_file]);
     assert!(v.starts_with("OK: ") && v.contains("blocks"), "{v}");
     // Without the decryption key only the signature (header and summary) is checked.
-    let v = stdout(&["verify", &a, "--key", &pk]);
+    let v = stdout(&["verify", &a, "--verify-key", &pk]);
     assert!(v.contains("signature valid, by the given key"), "{v}");
     assert!(v.contains("blocks not"), "{v}");
-    let err = fails(["verify", &a, "--key", &s.p("keys/other.pub")]);
+    let err = fails(["verify", &a, "--verify-key", &s.p("keys/other.pub")]);
     assert!(err.contains("not by the expected key"), "{err}");
     // inspect without the key shows the header and the signer.
     let info: serde_json::Value =
@@ -301,7 +348,7 @@ fn encrypted_signed_archive_verifies_with_and_without_its_key() {
     let crc = hexz_format::crc32c(&bytes[..124]);
     bytes[124..128].copy_from_slice(&crc.to_le_bytes());
     std::fs::write(&a, &bytes).expect("write");
-    let err = fails(["verify", &a, "--key", &pk]);
+    let err = fails(["verify", &a, "--verify-key", &pk]);
     assert!(err.contains("signature"), "{err}");
 }
 
@@ -309,7 +356,7 @@ fn encrypted_signed_archive_verifies_with_and_without_its_key() {
 fn signed_archive_over_http_checks_every_block() {
     let s = Setup::new();
     let nginx = TempNginx::start();
-    let a = s.pack("a.hxz", &["--sign-key", &s.p("keys/hexz.key")]);
+    let a = s.pack("a.hxz", &["--signing-key", &s.p("keys/hexz.key")]);
     std::fs::copy(&a, nginx.root.path().join("a.hxz")).expect("copy");
     let url = nginx.url("a.hxz");
     let pk = s.p("keys/hexz.pub");
@@ -317,7 +364,7 @@ fn signed_archive_over_http_checks_every_block() {
         ok(["cat", "--verify-key", &pk, &url, "a/b/c/big.bin"]),
         std::fs::read(s.src.path().join("a/b/c/big.bin")).expect("read")
     );
-    ok(["verify", "-q", &url, "--key", &pk]);
+    ok(["verify", "-q", &url, "--verify-key", &pk]);
     let err = fails(["ls", "--verify-key", &s.p("keys/other.pub"), &url]);
     assert!(err.contains("not by the expected key"), "{err}");
     // A block changed on the server: reading it fails, naming the block.
