@@ -3,12 +3,11 @@
 //! replaced object is never served from the old one's chunks.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../../hexz-store/tests/common/mod.rs"]
-mod servers;
-
 use hexz_cache::{CacheOptions, CachedStore};
 use hexz_core::{Archive, ReadAt, ReadOptions};
 use hexz_store::HttpStore;
+use hexz_testkit::archive::{compare_with_local, write_archive};
+use hexz_testkit::servers;
 use std::sync::Arc;
 
 const CHUNK: u64 = 64 << 10;
@@ -22,21 +21,21 @@ fn open(url: &str, dir: &std::path::Path) -> Arc<CachedStore> {
 fn archives_over_http_through_the_cache() {
     let nginx = servers::TempNginx::start();
     let path = nginx.root.path().join("a.hxz");
-    servers::write_archive(&path);
+    write_archive(&path);
     let url = nginx.url("a.hxz");
     let cache = tempfile::tempdir().unwrap();
 
     let store = open(&url, cache.path());
     assert!(store.identity().unwrap().contains("etag="));
     let archive = Archive::open_store(store.clone(), ReadOptions::default()).unwrap();
-    servers::compare_with_local(&archive, &path);
+    compare_with_local(&archive, &path);
     assert!(store.stats().misses > 1, "{:?}", store.stats());
     drop(archive);
 
     let before = nginx.requests();
     let store = open(&url, cache.path());
     let archive = Archive::open_store(store.clone(), ReadOptions::default()).unwrap();
-    servers::compare_with_local(&archive, &path);
+    compare_with_local(&archive, &path);
     assert_eq!(
         nginx.requests() - before,
         1,

@@ -3,6 +3,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hexz_core::{Archive, ArchiveWriter, Compression, EntryMeta, ReadOptions, WriteOptions};
+use hexz_testkit::Rng;
 use std::hint::black_box;
 use std::path::Path;
 
@@ -21,12 +22,10 @@ fn corpus() -> Vec<u8> {
         b"{}",
     ]
     .to_vec();
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
     let mut out = Vec::with_capacity(SIZE);
     while out.len() < SIZE {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        let x = rng.next_u64();
         if x.is_multiple_of(5) {
             out.extend_from_slice(&x.to_le_bytes());
         } else {
@@ -51,16 +50,6 @@ fn build(path: &Path, data: &[u8], compression: Compression) {
     w.finish().expect("finish");
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = corpus();
@@ -73,14 +62,14 @@ fn bench(c: &mut Criterion) {
         // Warm: a working set that fits the block cache, so every read is a cache hit.
         let warm = Archive::open(&path).expect("open");
         let mut buf = vec![0u8; 4096];
-        let mut rng = Rng(1);
+        let mut rng = Rng::new(1);
         let span = (32u64 << 20) - 4096;
         for off in (0..span).step_by(65536) {
             warm.read_at(off, &mut buf).expect("prime");
         }
         g.bench_function("warm", |b| {
             b.iter(|| {
-                let off = rng.next() % span;
+                let off = rng.below(span);
                 warm.read_at(black_box(off), &mut buf).expect("read")
             })
         });
@@ -96,7 +85,7 @@ fn bench(c: &mut Criterion) {
         .expect("open");
         g.bench_function("cold", |b| {
             b.iter(|| {
-                let off = (rng.next() % (SIZE as u64 / 65536)) * 65536 + 1000;
+                let off = rng.below(SIZE as u64 / 65536) * 65536 + 1000;
                 cold.read_at(black_box(off), &mut buf).expect("read")
             })
         });

@@ -1,6 +1,6 @@
 //! Compression and decompression of blocks and frames.
 
-use crate::{Error, Result};
+use crate::{Error, Place, Result};
 use hexz_format::Codec;
 
 /// What the writer compresses with.
@@ -85,10 +85,10 @@ pub fn decode_to_vec(
     codec: Codec,
     stored: &[u8],
     raw_len: usize,
-    what: &dyn Fn() -> String,
+    what: &dyn Fn() -> Place,
 ) -> Result<Vec<u8>> {
     let bad = |detail: String| Error::Integrity {
-        what: what(),
+        place: what(),
         detail,
     };
     let out = match codec {
@@ -120,10 +120,10 @@ pub fn decode_into(
     codec: Codec,
     stored: &[u8],
     out: &mut [u8],
-    what: &dyn Fn() -> String,
+    what: &dyn Fn() -> Place,
 ) -> Result<()> {
     let bad = |detail: String| Error::Integrity {
-        what: what(),
+        place: what(),
         detail,
     };
     match codec {
@@ -172,12 +172,25 @@ pub fn decode_into(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// A place for the errors these tests provoke.
+    fn place() -> Place {
+        Place {
+            archive: "test.hxz".into(),
+            part: crate::Part::Block {
+                index: 0,
+                logical_offset: 0,
+            },
+        }
+    }
+
     #[cfg(feature = "compression-zstd")]
     #[test]
     fn a_zstd_block_is_exactly_one_frame() {
         let raw = vec![7u8; 10_000];
         let frame = zstd::bulk::compress(&raw, 3).expect("compress");
-        let what = || "block".to_string();
+        let what = place;
         assert_eq!(
             decode_to_vec(Codec::Zstd, &frame, raw.len(), &what).expect("one frame"),
             raw
@@ -200,8 +213,6 @@ mod tests {
         }
     }
 
-    use super::*;
-
     #[test]
     fn round_trips_and_falls_back_to_raw() {
         let text: Vec<u8> = b"hexz ".iter().cycle().take(10_000).copied().collect();
@@ -218,7 +229,7 @@ mod tests {
             for data in [&text, &noise] {
                 let (codec, stored) = c.encode(data);
                 let mut out = vec![0; data.len()];
-                decode_into(codec, &stored, &mut out, &|| "t".into()).unwrap();
+                decode_into(codec, &stored, &mut out, &place).unwrap();
                 assert_eq!(&out, data);
             }
         }
@@ -232,6 +243,6 @@ mod tests {
         let (_, mut stored) = Compression::Lz4.encode(&text);
         stored.truncate(stored.len() / 2);
         let mut out = vec![0; text.len()];
-        assert!(decode_into(Codec::Lz4, &stored, &mut out, &|| "t".into()).is_err());
+        assert!(decode_into(Codec::Lz4, &stored, &mut out, &place).is_err());
     }
 }

@@ -5,7 +5,7 @@
 //! without the feature, writing with encryption or opening an encrypted archive fails with
 //! [`Error::Unsupported`].
 
-use crate::{Error, Result};
+use crate::{Error, Place, Result};
 use std::fmt;
 use zeroize::Zeroize;
 
@@ -405,7 +405,7 @@ mod imp {
             e: &BlockEntry,
             stored: &[u8],
             out: &mut [u8],
-            what: &dyn Fn() -> String,
+            what: &dyn Fn() -> Place,
         ) -> Result<()> {
             let aad = BlockAad {
                 stored_offset: e.stored_offset,
@@ -415,7 +415,7 @@ mod imp {
             };
             if stored.len() != out.len() + hexz_crypto::TAG_LEN {
                 return Err(Error::Integrity {
-                    what: what(),
+                    place: what(),
                     detail: format!(
                         "{} sealed bytes cannot hold {} bytes and the tag",
                         stored.len(),
@@ -436,7 +436,7 @@ mod imp {
             codec: u8,
             kind: FrameKind,
             stored: &[u8],
-            what: &dyn Fn() -> String,
+            what: &dyn Fn() -> Place,
         ) -> Result<Vec<u8>> {
             let mut buf = stored.to_vec();
             self.keys
@@ -504,9 +504,9 @@ mod imp {
         Ok(())
     }
 
-    fn auth_error(e: hexz_crypto::Error, what: &dyn Fn() -> String) -> Error {
+    fn auth_error(e: hexz_crypto::Error, what: &dyn Fn() -> Place) -> Error {
         Error::Integrity {
-            what: what(),
+            place: what(),
             detail: match e {
                 hexz_crypto::Error::Authentication => "AES-GCM authentication failed: the stored \
                      bytes were altered, moved, swapped or taken from another archive"
@@ -559,7 +559,7 @@ impl Crypt {
         _e: &hexz_format::BlockEntry,
         _stored: &[u8],
         _out: &mut [u8],
-        _what: &dyn Fn() -> String,
+        _what: &dyn Fn() -> Place,
     ) -> Result<()> {
         match *self {}
     }
@@ -571,7 +571,7 @@ impl Crypt {
         _codec: u8,
         _kind: hexz_format::FrameKind,
         _stored: &[u8],
-        _what: &dyn Fn() -> String,
+        _what: &dyn Fn() -> Place,
     ) -> Result<Vec<u8>> {
         match *self {}
     }

@@ -19,10 +19,10 @@ pub enum Error {
         source: hexz_format::Error,
     },
     /// Stored bytes do not match their checksum or hash: the archive is corrupt or tampered.
-    #[error("integrity check failed for {what}: {detail}")]
+    #[error("integrity check failed for {place}: {detail}")]
     Integrity {
-        /// Which block or frame.
-        what: String,
+        /// Which archive, and which block or frame of it.
+        place: Place,
         /// What did not match.
         detail: String,
     },
@@ -78,6 +78,60 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Where in which archive a check failed: what [`Error::Integrity`] carries, so a caller can
+/// tell which block to look at (or refetch) without parsing a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// The archive's path or URL, as it was opened.
+    pub archive: String,
+    /// The part of it.
+    pub part: Part,
+}
+
+/// A part of an archive (`docs/FORMAT.md`): a data block or a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Part {
+    /// A data block: its number in the block index and the logical offset it starts at.
+    Block {
+        /// The block's number.
+        index: u64,
+        /// The logical offset of its first byte.
+        logical_offset: u64,
+    },
+    /// A frame (§6): the summary, an index or record page, a table.
+    Frame {
+        /// What the frame holds (`"index page"`, `"entries table"`, ...).
+        kind: &'static str,
+        /// The file offset of its stored bytes.
+        offset: u64,
+    },
+    /// A record page whose rows are fewer than the summary says.
+    RecordPage {
+        /// The page's number.
+        index: u32,
+    },
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} of {}", self.part, self.archive)
+    }
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Part::Block {
+                index,
+                logical_offset,
+            } => write!(f, "block {index} (logical offset {logical_offset})"),
+            Part::Frame { kind, offset } => write!(f, "{kind} (at byte {offset})"),
+            Part::RecordPage { index } => write!(f, "record page {index}"),
+        }
+    }
 }
 
 impl Error {

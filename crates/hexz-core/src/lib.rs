@@ -36,7 +36,7 @@ mod writer;
 pub use archive::{read_header, supported_features, Archive, ReadOptions};
 pub use codec::Compression;
 pub use crypt::{Encryption, KdfParams, KeySource};
-pub use error::{Error, Result};
+pub use error::{Error, Part, Place, Result};
 pub use gather::{Placed, RELEASE_MAPPED_EVERY};
 pub use hexz_format::Error as FormatError;
 pub use hexz_format::VERSION as FORMAT_VERSION;

@@ -18,7 +18,7 @@ pub(crate) fn root_hash(header: &[u8; HEADER_LEN], summary_stored: &[u8]) -> [u8
 
 #[cfg(feature = "signing")]
 mod signing {
-    use crate::{Error, ReadAt, Result};
+    use crate::{Error, Part, Place, ReadAt, Result};
     use hexz_format::footer::FOOTER_LEN;
     use hexz_format::header::HEADER_LEN;
     use hexz_format::signature::{Signature, SIGNATURE_LEN};
@@ -183,7 +183,13 @@ mod signing {
         let crc = hexz_format::crc32c(&summary);
         if crc != footer.summary_crc {
             return Err(Error::Integrity {
-                what: format!("summary of {name}"),
+                place: Place {
+                    archive: name.to_string(),
+                    part: Part::Frame {
+                        kind: "summary",
+                        offset: footer.summary_offset,
+                    },
+                },
                 detail: format!(
                     "crc32c {crc:#010x}, footer says {:#010x}",
                     footer.summary_crc

@@ -2,11 +2,10 @@
 //! enough to evict and read-ahead on, always see the source bytes.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::{mixed_data, Rng};
 use hexz_core::verify::verify;
 use hexz_core::{Archive, ArchiveWriter, Compression, EntryMeta, ReadOptions, WriteOptions};
+use hexz_testkit::data::mixed_data;
+use hexz_testkit::Rng;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 

@@ -9,14 +9,15 @@ mod common;
 
 use common::open_read::exercise;
 use common::{
-    build, fix_footer_crc, fix_header_crc, format_source, frame_raw, mixed_data, open_mem,
-    quiet_opts, Rng, Surgery,
+    build, fix_footer_crc, fix_header_crc, format_source, frame_raw, open_mem, quiet_opts, Surgery,
 };
 use hexz_core::verify::verify;
-use hexz_core::{Archive, Compression, DType, EntryMeta, Error, ReadOptions, WriteOptions};
+use hexz_core::{Archive, Compression, DType, EntryMeta, Error, Part, ReadOptions, WriteOptions};
 use hexz_format::footer::FOOTER_LEN;
 use hexz_format::header::HEADER_LEN;
 use hexz_format::{BlockEntry, Codec, Error as F, FrameRef};
+use hexz_testkit::data::mixed_data;
+use hexz_testkit::Rng;
 use std::sync::OnceLock;
 
 /// An archive and the logical stream it holds.
@@ -144,7 +145,7 @@ fn format_err<T>(r: hexz_core::Result<T>, ctx: &str) -> F {
 
 fn integrity_err<T>(r: hexz_core::Result<T>, ctx: &str) -> (String, String) {
     match r {
-        Err(Error::Integrity { what, detail }) => (what, detail),
+        Err(Error::Integrity { place, detail }) => (place.to_string(), detail),
         Err(e) => panic!("{ctx}: expected Error::Integrity, got {e:?}"),
         Ok(_) => panic!("{ctx}: expected Error::Integrity, got Ok"),
     }
@@ -744,6 +745,15 @@ mod blocks {
                         },
                     )
                     .unwrap();
+                    // The error says which block, as data as well as in its message.
+                    match a.read_vec(b.logical_offset, 10) {
+                        Err(Error::Integrity { place, .. }) => assert!(
+                            matches!(place.part, Part::Block { logical_offset, .. }
+                                if logical_offset == b.logical_offset),
+                            "{place:?}"
+                        ),
+                        other => panic!("block read: expected Error::Integrity, got {other:?}"),
+                    }
                     let (what, detail) =
                         integrity_err(a.read_vec(b.logical_offset, 10), "block read");
                     assert!(

@@ -6,14 +6,16 @@
 
 mod common;
 
-use common::{build, fix_header_crc, mixed_data, open_mem, quiet_opts, Rng};
+use common::{build, fix_header_crc, open_mem, quiet_opts};
 use hexz_core::verify::verify;
 use hexz_core::{
     Archive, Compression, DType, Encryption, EntryKind, EntryMeta, Error, KdfParams, KeySource,
-    MemStore, ReadAt, ReadOptions, WriteOptions,
+    MemStore, Part, Place, ReadAt, ReadOptions, WriteOptions,
 };
 use hexz_format::header::{Cipher, HEADER_LEN};
 use hexz_format::{Codec, Kdf, RequiredFeatures};
+use hexz_testkit::data::mixed_data;
+use hexz_testkit::Rng;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -393,7 +395,13 @@ fn read_everything(bytes: &[u8], opts: ReadOptions) -> hexz_core::Result<Vec<u8>
     let r = verify(&a, &|_| {})?;
     if !r.is_ok() {
         return Err(Error::Integrity {
-            what: "verify".into(),
+            place: Place {
+                archive: "verify".into(),
+                part: Part::Frame {
+                    kind: "archive",
+                    offset: 0,
+                },
+            },
             detail: r.problems.join("; "),
         });
     }
@@ -456,7 +464,16 @@ fn header_changes_are_authenticated_even_with_a_valid_crc() {
         b[byte] ^= bit;
         fix_header_crc(&mut b);
         match open_mem(&b, raw_key()) {
-            Err(Error::Integrity { what, .. }) => assert!(what.contains("summary"), "{what}"),
+            Err(Error::Integrity { place, .. }) => assert!(
+                matches!(
+                    place.part,
+                    Part::Frame {
+                        kind: "summary",
+                        ..
+                    }
+                ),
+                "{place}"
+            ),
             other => panic!("{byte}/{bit}: {:?}", other.err()),
         }
     }
@@ -560,10 +577,10 @@ fn replayed_block_from_another_archive_is_detected() {
     };
     replay.extend_from_slice(&footer.encode());
     match open_mem(&replay, raw_key()) {
-        Err(Error::Integrity { what, detail }) => {
+        Err(Error::Integrity { place, detail }) => {
             assert!(
-                what.contains("summary") && detail.contains("AES-GCM"),
-                "{what}: {detail}"
+                place.to_string().contains("summary") && detail.contains("AES-GCM"),
+                "{place}: {detail}"
             )
         }
         other => panic!("{:?}", other.err()),

@@ -1,28 +1,10 @@
 //! The `open_read` and `open_read_encrypted` fuzz targets on stable Rust: their kept corpora,
-//! the golden fixtures, and time-bounded mutations of both (see
-//! `crates/hexz-format/tests/common/replay.rs`, shared by path).
+//! the golden fixtures, and time-bounded mutations of both (see `hexz_testkit::replay`).
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-#[allow(dead_code)]
-#[path = "../../hexz-format/tests/common/replay.rs"]
-mod replay;
-
-use replay::replay;
-
-/// The golden fixtures (plain, encrypted, signed, corrupt).
-fn fixtures() -> Vec<Vec<u8>> {
-    let dir = replay::fuzz_dir().join("../tests/fixtures/v1");
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|f| f.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "hxz"))
-        .collect();
-    paths.sort();
-    paths.iter().map(|p| std::fs::read(p).unwrap()).collect()
-}
+use hexz_testkit::replay::{fixtures, replay};
 
 #[test]
 fn open_read() {

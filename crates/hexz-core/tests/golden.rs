@@ -7,11 +7,12 @@
 
 mod common;
 
-use common::{fix_footer_crc, fix_header_crc, Rng};
+use common::{fix_footer_crc, fix_header_crc};
 use hexz_core::verify::verify;
 use hexz_core::{
     Archive, Compression, DType, EntryKind, EntryMeta, Error, ReadOptions, WriteOptions,
 };
+use hexz_testkit::Rng;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

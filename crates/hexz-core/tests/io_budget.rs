@@ -2,10 +2,8 @@
 //! independent of archive size, and a sequential read fetches each stored byte about once.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::Rng;
 use hexz_core::{Archive, ArchiveWriter, EntryMeta, FileStore, ReadOptions, WriteOptions};
+use hexz_testkit::Rng;
 use std::sync::{Arc, OnceLock};
 
 /// A file-backed archive with two index pages (> 4096 blocks of 4 KiB), mostly holes.

@@ -4,11 +4,12 @@
 
 mod common;
 
-use common::{build, open_mem, Rng};
+use common::{build, open_mem};
 use hexz_core::verify::verify;
 use hexz_core::{
     Archive, Compression, DType, EntryKind, EntryMeta, Error, ReadOptions, WriteOptions,
 };
+use hexz_testkit::Rng;
 use proptest::prelude::*;
 
 const MAX_DATA: usize = 300 * 1024;
@@ -238,7 +239,7 @@ mod batch {
 
     #[test]
     fn prefetch_out_of_range_is_harmless() {
-        let data = common::mixed_data(5, 300_000);
+        let data = hexz_testkit::data::mixed_data(5, 300_000);
         let file = build(WriteOptions::default(), |w| {
             w.add_bytes("d", &data, meta(0))
         })

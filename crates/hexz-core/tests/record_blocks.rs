@@ -6,20 +6,17 @@ use hexz_core::{
     Archive, ArchiveWriter, Compression, DType, Placed, ReadOptions, WriteOptions,
     DEFAULT_RECORD_BLOCK_MIN,
 };
+use hexz_testkit::Rng;
 
-/// Record `i` of `len` bytes: its index, then bytes that compress (or not).
+/// Record `i` of `len` bytes: its index, then bytes that compress (or not, seeded by `i`).
 fn record(i: u64, len: usize, compressible: bool) -> Vec<u8> {
     let mut v = i.to_le_bytes().to_vec();
-    let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.push(if compressible {
-            (v.len() / 64) as u8
-        } else {
-            x as u8
-        });
+    if compressible {
+        while v.len() < len {
+            v.push((v.len() / 64) as u8);
+        }
+    } else {
+        v.extend(Rng::new(i).bytes(len.saturating_sub(v.len())));
     }
     v
 }

@@ -6,14 +6,16 @@
 
 mod common;
 
-use common::{build, open_mem, quiet_opts, Rng};
+use common::{build, open_mem, quiet_opts};
 use hexz_core::sign::{sign_file, SigningKey, VerifyingKey};
 use hexz_core::verify::{verify, SignatureCheck};
 use hexz_core::{
-    Archive, Compression, DType, Encryption, EntryMeta, Error, KeySource, ReadOptions, WriteOptions,
+    Archive, Compression, DType, Encryption, EntryMeta, Error, KeySource, Part, Place, ReadOptions,
+    WriteOptions,
 };
 use hexz_format::footer::FOOTER_LEN;
 use hexz_format::signature::SIGNATURE_LEN;
+use hexz_testkit::Rng;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -82,7 +84,13 @@ fn read_everything(bytes: &[u8], opts: ReadOptions) -> hexz_core::Result<Vec<u8>
     let r = verify(&a, &|_| {})?;
     if !r.is_ok() {
         return Err(Error::Integrity {
-            what: "verify".into(),
+            place: Place {
+                archive: "verify".into(),
+                part: Part::Frame {
+                    kind: "archive",
+                    offset: 0,
+                },
+            },
             detail: r.problems.join("; "),
         });
     }

@@ -5,10 +5,11 @@
 
 mod common;
 
-use common::{build, mixed_data, open_mem};
+use common::{build, open_mem};
 use hexz_core::{
     Archive, ArchiveWriter, Compression, EntryKind, EntryMeta, Error, ReadOptions, WriteOptions,
 };
+use hexz_testkit::data::mixed_data;
 use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

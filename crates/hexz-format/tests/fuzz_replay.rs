@@ -1,23 +1,19 @@
 //! The `format_parse` and `tables` fuzz targets on stable Rust: their kept corpora and
-//! time-bounded mutations (see `common/replay.rs`).
+//! time-bounded mutations (see `hexz_testkit::replay`).
 
 mod common {
     pub mod fuzz_logic;
-    pub mod replay;
 }
 
-use common::{fuzz_logic, replay::replay};
+use common::fuzz_logic;
+use hexz_testkit::replay::{self, replay};
 
 /// The golden fixtures, whole and as their tails: real headers, footers and summaries.
 fn seeds() -> Vec<Vec<u8>> {
-    let dir = common::replay::fuzz_dir().join("../tests/fixtures/v1");
     let mut out = Vec::new();
-    for f in std::fs::read_dir(dir).expect("fixtures").flatten() {
-        if f.path().extension().is_some_and(|e| e == "hxz") {
-            let bytes = std::fs::read(f.path()).expect("read");
-            out.push(bytes[bytes.len().saturating_sub(4096)..].to_vec());
-            out.push(bytes);
-        }
+    for bytes in replay::fixtures() {
+        out.push(bytes[bytes.len().saturating_sub(4096)..].to_vec());
+        out.push(bytes);
     }
     out
 }

@@ -9,9 +9,12 @@
 
 use hexz_core::{Archive, ArchiveWriter, EntryMeta, ReadOptions, WriteOptions};
 use hexz_fuse::{mount_background, Error, MountHandle, MountOptions};
+use hexz_testkit::data::{mixed, noise};
+use hexz_testkit::tree::{put, set_dir, walk};
+use hexz_testkit::Rng;
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -55,48 +58,6 @@ fn assert_gone(path: &Path) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Deterministic pseudo-random bytes (xorshift64*).
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-/// 64 KiB runs of random, text and zero bytes.
-fn mixed(len: usize, seed: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len);
-    let mut i = 0;
-    while out.len() < len {
-        let n = (len - out.len()).min(64 * 1024);
-        match i % 3 {
-            0 => out.extend(noise(n, seed + i)),
-            1 => {
-                let line = b"the quick brown fox jumps over hexz\n";
-                out.extend((0..n).map(|j| line[j % line.len()]));
-            }
-            _ => out.resize(out.len() + n, 0),
-        }
-        i += 1;
-    }
-    out
-}
-
-fn put(path: &Path, data: &[u8], mode: u32, secs: i64, nanos: u32) {
-    if let Some(p) = path.parent() {
-        fs::create_dir_all(p).expect("mkdir");
-    }
-    fs::write(path, data).expect("write");
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
-    filetime::set_file_mtime(path, filetime::FileTime::from_unix_time(secs, nanos)).expect("mtime");
 }
 
 /// A tree with files of many sizes and modes, symlinks (relative, dangling), nested and empty
@@ -165,29 +126,8 @@ fn make_tree(root: &Path) {
         ("many", 0o755, 1_000_000_006),
         ("with space", 0o755, 1_000_000_007),
     ] {
-        let p = root.join(dir);
-        fs::set_permissions(&p, fs::Permissions::from_mode(mode)).expect("chmod");
-        filetime::set_file_mtime(&p, filetime::FileTime::from_unix_time(secs, 314_159))
-            .expect("mtime");
+        set_dir(&root.join(dir), mode, secs);
     }
-}
-
-/// Every path under `root`, relative, sorted.
-fn walk(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        for e in fs::read_dir(root.join(&rel)).expect("read_dir") {
-            let e = e.expect("dir entry");
-            let r = rel.join(e.file_name());
-            if e.file_type().expect("file type").is_dir() {
-                stack.push(r.clone());
-            }
-            out.push(r);
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Asserts that `mounted` holds the same paths, kinds, sizes, bytes, modes, mtimes (ns) and
@@ -858,13 +798,8 @@ fn soak(archive: &Path, mnt: &Path, replace: impl FnOnce()) -> Seen {
                     .iter()
                     .map(|(name, _)| fs::File::open(mnt.join(name)).expect("open"))
                     .collect();
-                let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (t + 1);
-                let mut next = move || {
-                    x ^= x >> 12;
-                    x ^= x << 25;
-                    x ^= x >> 27;
-                    x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-                };
+                let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15 ^ (t + 1));
+                let mut next = move || rng.next_u64();
                 let mut buf = vec![0u8; 256 << 10];
                 while !stop.load(Relaxed) {
                     let i = (next() % SOAK_FILES.len() as u64) as usize;

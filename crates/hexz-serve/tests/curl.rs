@@ -4,6 +4,7 @@
 mod common;
 
 use common::{curl, Response};
+use hexz_testkit::Rng;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
@@ -278,11 +279,9 @@ fn many_concurrent_range_gets() {
         for t in 0..16u64 {
             let (file, url) = (&file, &url);
             scope.spawn(move || {
-                let mut x = (t + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let mut rng = Rng::new(t + 1);
                 for _ in 0..6 {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
+                    let x = rng.next_u64();
                     let start = x % n;
                     let len = 1 + (x >> 40) % 700_000;
                     let end = (start + len).min(n) - 1;

@@ -1,10 +1,7 @@
 //! The `serve_headers` fuzz target on stable Rust: its kept corpus, typical requests' headers,
-//! and time-bounded mutations (see `crates/hexz-format/tests/common/replay.rs`, shared by
-//! path).
+//! and time-bounded mutations (see `hexz_testkit::replay`).
 
-#[allow(dead_code)]
-#[path = "../../hexz-format/tests/common/replay.rs"]
-mod replay;
+use hexz_testkit::replay;
 
 fn seeds() -> Vec<Vec<u8>> {
     let len = 1_000_000u64.to_le_bytes();

@@ -3,11 +3,11 @@
 //! bounded retries, and nothing hangs.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use hexz_core::{Archive, ArchiveWriter, EntryMeta, ReadAt, ReadOptions, WriteOptions};
 use hexz_faultproxy::{FaultProxy, Faults};
 use hexz_store::{HttpStore, S3Options, S3Store};
+use hexz_testkit::data::noise;
+use hexz_testkit::{archive, servers};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -19,15 +19,15 @@ const BOUND: Duration = Duration::from_secs(40);
 /// A failing open or read (every attempt faulted) must give up within this.
 const GIVE_UP: Duration = Duration::from_secs(20);
 
-fn nginx() -> common::TempNginx {
-    common::TempNginx::start()
+fn nginx() -> servers::TempNginx {
+    servers::TempNginx::start()
 }
 
-fn addr(server: &common::Server) -> SocketAddr {
+fn addr(server: &servers::Server) -> SocketAddr {
     (Ipv4Addr::LOCALHOST, server.port).into()
 }
 
-/// The entries of `common::write_archive` plus 3 MiB that does not compress, so the archive is
+/// The entries of `archive::write_archive` plus 3 MiB that does not compress, so the archive is
 /// far larger than the tail a store fetches at open and reads really go to the server.
 fn write_archive(path: &Path) {
     let opts = WriteOptions {
@@ -39,12 +39,8 @@ fn write_archive(path: &Path) {
     let big = hexz_core::conformance::pattern(700_000);
     w.add_bytes("data/big.bin", &big, EntryMeta::default())
         .unwrap();
-    w.add_bytes(
-        "data/noise.bin",
-        &common::noise(3 << 20),
-        EntryMeta::default(),
-    )
-    .unwrap();
+    w.add_bytes("data/noise.bin", &noise(3 << 20, 1), EntryMeta::default())
+        .unwrap();
     w.add_bytes("data/zeros.bin", &vec![0u8; 200_000], EntryMeta::default())
         .unwrap();
     w.add_bytes(
@@ -94,10 +90,10 @@ fn flaky_http_reads_are_correct() {
 
     let store = Arc::new(HttpStore::open(&url).unwrap());
     let remote = Archive::open_store(store.clone(), ReadOptions::default()).unwrap();
-    common::compare_with_local(&remote, &local);
+    archive::compare_with_local(&remote, &local);
     // And with read-ahead off, so every read is its own request.
     let remote = Archive::open_store(store.clone(), no_readahead()).unwrap();
-    common::compare_with_local(&remote, &local);
+    archive::compare_with_local(&remote, &local);
 
     let s = proxy.stats();
     eprintln!("{s:?}; the store sent {} requests", store.requests());
@@ -294,8 +290,8 @@ fn put_public(addr: SocketAddr, path: &str, data: &[u8]) -> String {
 fn flaky_s3_reads_are_correct() {
     let start = Instant::now();
     let state = tempfile::tempdir().unwrap();
-    let moto = common::moto(state.path());
-    assert_eq!(common::http_status(moto.port, "PUT", "/faults"), 200);
+    let moto = servers::moto(state.path());
+    assert_eq!(servers::http_status(moto.port, "PUT", "/faults"), 200);
     let proxy = FaultProxy::start(addr(&moto), Faults::none()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let local = dir.path().join("a.hxz");
@@ -322,9 +318,9 @@ fn flaky_s3_reads_are_correct() {
         std::fs::metadata(&local).unwrap().len()
     );
     let remote = Archive::open_store(store.clone(), ReadOptions::default()).unwrap();
-    common::compare_with_local(&remote, &local);
+    archive::compare_with_local(&remote, &local);
     let remote = Archive::open_store(store.clone(), no_readahead()).unwrap();
-    common::compare_with_local(&remote, &local);
+    archive::compare_with_local(&remote, &local);
     let s = proxy.stats();
     eprintln!("{s:?}; the store sent {} requests", store.requests());
     assert!(s.errors > 0, "no error was injected: {s:?}");

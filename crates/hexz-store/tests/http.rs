@@ -1,17 +1,17 @@
 //! `HttpStore` against a real nginx on 127.0.0.1.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use hexz_core::{Archive, ReadAt, ReadOptions};
 use hexz_store::{open_url, HttpStore};
+use hexz_testkit::data::noise;
+use hexz_testkit::{archive, servers};
 use std::io::ErrorKind;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-fn nginx() -> common::TempNginx {
-    common::TempNginx::start()
+fn nginx() -> servers::TempNginx {
+    servers::TempNginx::start()
 }
 
 /// Replaces `path` atomically with `data`, with a modification time `secs` in the past (nginx's
@@ -39,11 +39,11 @@ fn conformance() {
 fn archive_over_http() {
     let n = nginx();
     let path = n.root.path().join("a.hxz");
-    common::write_archive(&path);
+    archive::write_archive(&path);
     let store = open_url(&n.url("a.hxz")).unwrap();
     assert_eq!(store.describe(), n.url("a.hxz"));
     let remote = Archive::open_store(store, ReadOptions::default()).unwrap();
-    common::compare_with_local(&remote, &path);
+    archive::compare_with_local(&remote, &path);
 }
 
 #[test]
@@ -110,8 +110,8 @@ fn request_counts() {
     let n = nginx();
     let path = n.root.path().join("big.hxz");
     // 8 MiB of incompressible data in 4 KiB blocks: 2048 blocks, most far from the tail.
-    let data = common::noise(8 << 20);
-    common::write_bytes_archive(&path, &data, 4096);
+    let data = noise(8 << 20, 1);
+    archive::write_bytes_archive(&path, &data, 4096);
     let store = Arc::new(HttpStore::open(&n.url("big.hxz")).unwrap());
     let archive = Archive::open_store(store.clone(), ReadOptions::default()).unwrap();
     // Open: one suffix GET (length, ETag, footer, summary) and one for the header.

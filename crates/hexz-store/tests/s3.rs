@@ -5,11 +5,12 @@
 #![cfg(feature = "s3")]
 #![allow(clippy::unwrap_used)]
 
-mod common;
 mod moto_bucket;
 
 use hexz_core::{Archive, ReadAt, ReadOptions};
 use hexz_store::{open_url, S3Options, S3Store};
+use hexz_testkit::data::noise;
+use hexz_testkit::{archive, servers};
 use std::io::ErrorKind;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -18,7 +19,7 @@ const BUCKET: &str = "hexz-test";
 #[test]
 fn s3_against_moto() {
     let state = tempfile::tempdir().unwrap();
-    let server = common::moto(state.path());
+    let server = servers::moto(state.path());
     let endpoint = server.base_url();
     // Only this thread runs in this test binary, so setting the environment is safe here.
     moto_bucket::use_moto_env(&server);
@@ -35,16 +36,16 @@ fn s3_against_moto() {
     // A real archive, compared with the local copy.
     let dir = tempfile::tempdir().unwrap();
     let local = dir.path().join("a.hxz");
-    common::write_archive(&local);
+    archive::write_archive(&local);
     up.put("archives/a.hxz", &std::fs::read(&local).unwrap());
     let store = open_url(&format!("s3://{BUCKET}/archives/a.hxz")).unwrap();
     let remote = Archive::open_store(store, ReadOptions::default()).unwrap();
-    common::compare_with_local(&remote, &local);
+    archive::compare_with_local(&remote, &local);
 
     // Request counts, from moto's own request log: open in 2, a 4 KiB read whose index page
     // is cached in 1.
-    let data = common::noise(8 << 20);
-    common::write_bytes_archive(&dir.path().join("big.hxz"), &data, 4096);
+    let data = noise(8 << 20, 1);
+    archive::write_bytes_archive(&dir.path().join("big.hxz"), &data, 4096);
     up.put(
         "archives/big.hxz",
         &std::fs::read(dir.path().join("big.hxz")).unwrap(),

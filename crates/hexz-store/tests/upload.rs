@@ -6,11 +6,12 @@
 #![cfg(feature = "s3")]
 #![allow(clippy::unwrap_used)]
 
-mod common;
 mod moto_bucket;
 
 use hexz_core::{Archive, ArchiveWriter, EntryMeta, ReadOptions, WriteOptions};
 use hexz_store::{create_sink, S3Options, S3Sink, S3Store, UploadConfig};
+use hexz_testkit::data::{noise, text};
+use hexz_testkit::{archive, servers};
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -59,32 +60,6 @@ fn http_get(port: u16, path: &str) -> String {
     body.to_string()
 }
 
-/// Deterministic incompressible bytes (xorshift64*).
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        out.extend_from_slice(&x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-/// Compressible text.
-fn text(len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len + 64);
-    let mut i = 0u64;
-    while out.len() < len {
-        out.extend_from_slice(format!("line {i}: the quick brown fox {}\n", i % 97).as_bytes());
-        i += 1;
-    }
-    out.truncate(len);
-    out
-}
-
 fn write_options() -> WriteOptions {
     WriteOptions {
         threads: 2,
@@ -129,57 +104,6 @@ impl Read for FailAfter {
     }
 }
 
-/// moto_server with IAM checks on (`INITIAL_NO_AUTH_ACTION_COUNT=0`): every request with
-/// unknown credentials is refused. Killed when dropped.
-struct AuthMoto {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl AuthMoto {
-    fn start(state: &std::path::Path) -> AuthMoto {
-        let bin = std::env::var_os("HEXZ_MOTO_SERVER")
-            .map(std::path::PathBuf::from)
-            .or_else(|| {
-                let home = std::env::var_os("HOME")?;
-                Some(std::path::Path::new(&home).join(".cache/hexz/venv/bin/moto_server"))
-            })
-            .filter(|p| p.is_file())
-            .expect("moto_server (make venv, or set HEXZ_MOTO_SERVER)");
-        let port = common::free_port();
-        let log = std::fs::File::create(state.join("moto-auth.out")).unwrap();
-        let child = std::process::Command::new(bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("INITIAL_NO_AUTH_ACTION_COUNT", "0")
-            .stdin(std::process::Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let server = AuthMoto { child, port };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "moto_server did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        server
-    }
-
-    fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for AuthMoto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn small_parts() -> UploadConfig {
     UploadConfig::new().part_size(5 * MIB).max_in_flight(2)
 }
@@ -187,7 +111,7 @@ fn small_parts() -> UploadConfig {
 #[test]
 fn upload_against_moto() {
     let state = tempfile::tempdir().unwrap();
-    let server = common::moto(state.path());
+    let server = servers::moto(state.path());
     let endpoint = server.base_url();
     // Only this thread runs in this test binary's moto test, so setting the environment is
     // safe here; the other tests do not read it.
@@ -225,7 +149,7 @@ fn upload_against_moto() {
     );
     let store = Arc::new(S3Store::open(&url("dir/a.hxz")).unwrap());
     let remote = Archive::open_store(store, ReadOptions::default()).unwrap();
-    common::compare_with_local(&remote, &local);
+    archive::compare_with_local(&remote, &local);
     let e = remote.entry("noise2.bin").unwrap().unwrap();
     let mut buf = vec![0u8; e.size as usize];
     assert_eq!(remote.read_entry_at(&e, 0, &mut buf).unwrap(), buf.len());
@@ -320,7 +244,7 @@ fn upload_against_moto() {
 
     // Credentials the server does not know (a second moto, checking them): PermissionDenied
     // naming the URL and saying why.
-    let auth = AuthMoto::start(state.path());
+    let auth = servers::moto_auth(state.path());
     let opts = S3Options::new().endpoint(auth.base_url());
     let err = S3Sink::create(&url("denied.hxz"), &opts).unwrap_err();
     let err = std::io::Error::from(err);

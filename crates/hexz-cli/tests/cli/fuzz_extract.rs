@@ -1,29 +1,10 @@
 //! Fuzzing `hexz extract` on stable Rust: the golden fixtures and random mutations of them
-//! (`crates/hexz-format/tests/common/replay.rs`, shared by path; `HEXZ_FUZZ_SECONDS`, default
-//! 3) are extracted into a fresh directory by the real binary. Whatever the input: no panic,
+//! (`hexz_testkit::replay`; `HEXZ_FUZZ_SECONDS`, default 3) are extracted into a fresh directory by the real binary. Whatever the input: no panic,
 //! exit status 0 or 1 with one `hexz: error:` line, and nothing written outside the
 //! directory (a sibling directory and file stay as they were, the parent gains nothing).
 
-#[allow(dead_code)]
-#[path = "../../../hexz-format/tests/common/replay.rs"]
-mod replay;
-
+use hexz_testkit::replay::{self, fixtures};
 use std::path::Path;
-
-fn fixtures() -> Vec<Vec<u8>> {
-    let dir = replay::fuzz_dir().join("../tests/fixtures/v1");
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .expect("fixtures")
-        .flatten()
-        .map(|f| f.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "hxz"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| std::fs::read(p).expect("read"))
-        .collect()
-}
 
 fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)

@@ -2,9 +2,8 @@
 //! permission bits, symlinks and signals.
 #![cfg(unix)]
 
-/// The real servers (nginx, moto_server) that hexz-store's tests start.
-#[path = "../../../hexz-store/tests/common/mod.rs"]
-mod servers;
+/// The real servers (nginx, moto_server) on 127.0.0.1 that every crate's tests start.
+use hexz_testkit::servers;
 mod util;
 
 mod cache;

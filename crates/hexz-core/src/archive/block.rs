@@ -8,7 +8,7 @@ use super::ArchiveState;
 use crate::codec::decode_into;
 use crate::crypt::content_hash;
 use crate::prefetch::{BlockSource, InFlight};
-use crate::{Error, Result};
+use crate::{Error, Part, Place, Result};
 use hexz_format::{BlockEntry, Codec};
 use std::ops::Range;
 use std::sync::Arc;
@@ -127,7 +127,7 @@ impl ArchiveState {
     /// Decrypts (checking the tag) and decompresses `stored`, whose crc32c the caller
     /// checked, into `out` (the block's raw length). The content hash is the caller's too.
     fn decode(&self, idx: u64, e: &BlockEntry, stored: &[u8], out: &mut [u8]) -> Result<()> {
-        let what = || self.block_name(idx, e);
+        let what = || self.block_place(idx, e);
         match &self.crypt {
             // Stored raw: decrypt straight into the destination.
             Some(c) if e.codec == Codec::None => c.open_block(e, stored, out, &what),
@@ -148,7 +148,7 @@ impl ArchiveState {
         let crc = hexz_format::crc32c(stored);
         if crc != e.crc {
             return Err(Error::Integrity {
-                what: self.block_name(idx, e),
+                place: self.block_place(idx, e),
                 detail: format!("crc32c mismatch: {crc:#010x}, index says {:#010x}", e.crc),
             });
         }
@@ -159,7 +159,7 @@ impl ArchiveState {
     fn check_hash(&self, idx: u64, e: &BlockEntry, hash: [u8; 32]) -> Result<()> {
         if hash != e.hash {
             return Err(Error::Integrity {
-                what: self.block_name(idx, e),
+                place: self.block_place(idx, e),
                 detail: "content hash mismatch".into(),
             });
         }
@@ -177,11 +177,14 @@ impl ArchiveState {
         h
     }
 
-    fn block_name(&self, idx: u64, e: &BlockEntry) -> String {
-        format!(
-            "block {idx} (logical offset {}) of {}",
-            e.logical_offset, self.name
-        )
+    fn block_place(&self, idx: u64, e: &BlockEntry) -> Place {
+        Place {
+            archive: self.name.clone(),
+            part: Part::Block {
+                index: idx,
+                logical_offset: e.logical_offset,
+            },
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use super::ArchiveState;
 use crate::codec::decode_into;
 use crate::crypt::Crypt;
 use crate::store::ReadAt;
-use crate::{Error, Result};
+use crate::{Error, Part, Place, Result};
 use hexz_format::{FrameKind, FrameRef};
 
 impl ArchiveState {
@@ -37,21 +37,29 @@ pub(super) fn decode_frame(
     crypt: Option<&Crypt>,
     check_hash: bool,
 ) -> Result<Vec<u8>> {
-    let what = || format!("{} of {name}", kind.name());
+    let what = || Place {
+        archive: name.to_string(),
+        part: Part::Frame {
+            kind: kind.name(),
+            offset: f.offset,
+        },
+    };
     let crc = hexz_format::crc32c(stored);
     if crc != f.crc {
         return Err(Error::Integrity {
-            what: what(),
+            place: what(),
             detail: format!("crc32c {crc:#010x}, expected {:#010x}", f.crc),
         });
     }
     if check_hash && *blake3::hash(stored).as_bytes() != f.hash {
         return Err(Error::Integrity {
-            what: what(),
+            place: what(),
             detail: "BLAKE3 hash does not match the summary's".into(),
         });
     }
-    let codec = f.codec().map_err(|e| Error::format(what(), e))?;
+    let codec = f
+        .codec()
+        .map_err(|e| Error::format(what().to_string(), e))?;
     let mut raw = vec![0u8; f.raw_len as usize];
     match crypt {
         Some(c) => {

@@ -3,7 +3,7 @@
 
 use super::{Archive, ArchiveState};
 use crate::cache::Weigh;
-use crate::{Error, Result};
+use crate::{Error, Part, Place, Result};
 use hexz_format::entry::parse_entries;
 use hexz_format::record::{parse_groups, parse_record_page};
 use hexz_format::{BlockEntry, Entry, FrameKind, FrameRef, Record, RecordGroup, RequiredFeatures};
@@ -115,7 +115,10 @@ impl Archive {
             .get((i % per) as usize)
             .copied()
             .ok_or_else(|| Error::Integrity {
-                what: format!("record page {p}"),
+                place: Place {
+                    archive: self.state.name.clone(),
+                    part: Part::RecordPage { index: p },
+                },
                 detail: "too few rows".into(),
             })
     }

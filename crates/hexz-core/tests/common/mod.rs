@@ -1,6 +1,6 @@
-//! Helpers shared by the integration tests: deterministic data, in-memory archives, and
-//! "surgery" that rewrites parts of an archive with valid checksums so that only the check
-//! under test can reject it.
+//! Helpers shared by hexz-core's integration tests: in-memory archives, and "surgery" that
+//! rewrites parts of an archive with valid checksums so that only the check under test can
+//! reject it. Seeded data comes from `hexz_testkit` (`Rng`, `data::mixed_data`).
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod open_read;
@@ -13,69 +13,6 @@ use hexz_format::header::HEADER_LEN;
 use hexz_format::{Codec, Footer, FrameRef, Header, RequiredFeatures, Summary};
 use parking_lot::Mutex;
 use std::sync::Arc;
-
-/// SplitMix64: a tiny deterministic generator, stable across dependency upgrades.
-#[derive(Clone)]
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo)
-    }
-    pub fn chance(&mut self, one_in: u64) -> bool {
-        self.below(one_in) == 0
-    }
-    pub fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            let v = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
-    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-        let mut v = vec![0u8; n];
-        self.fill(&mut v);
-        v
-    }
-}
-
-/// `len` bytes mixing zero runs, short repeating patterns, text-like bytes and noise, so that
-/// every codec path (hole, compressed, stored raw) is taken.
-pub fn mixed_data(seed: u64, len: usize) -> Vec<u8> {
-    let mut rng = Rng::new(seed);
-    let mut out = Vec::with_capacity(len);
-    while out.len() < len {
-        let run = (rng.range(1, 40_000) as usize).min(len - out.len());
-        match rng.below(4) {
-            0 => out.resize(out.len() + run, 0),
-            1 => {
-                let plen = rng.range(1, 17) as usize;
-                let pat = rng.bytes(plen);
-                out.extend(pat.iter().cycle().take(run));
-            }
-            2 => out.extend((0..run).map(|_| b"etaoin shrdlu\n"[rng.below(14) as usize])),
-            _ => {
-                let n = out.len();
-                out.resize(n + run, 0);
-                rng.fill(&mut out[n..]);
-            }
-        }
-    }
-    out
-}
 
 /// Builds an archive in memory.
 pub fn build(
@@ -118,10 +55,14 @@ pub fn format_source(e: &hexz_core::Error) -> Option<&hexz_format::Error> {
 pub fn frame_raw(bytes: &[u8], f: &FrameRef) -> Vec<u8> {
     let stored = &bytes[f.offset as usize..f.offset as usize + f.stored_len as usize];
     let mut raw = vec![0u8; f.raw_len as usize];
-    decode_into(f.codec().unwrap(), stored, &mut raw, &|| {
-        "test frame".into()
-    })
-    .unwrap();
+    let place = || hexz_core::Place {
+        archive: "test".into(),
+        part: hexz_core::Part::Frame {
+            kind: "test frame",
+            offset: f.offset,
+        },
+    };
+    decode_into(f.codec().unwrap(), stored, &mut raw, &place).unwrap();
     raw
 }
 

@@ -5,21 +5,9 @@
 
 use hexz_core::{ArchiveWriter, EntryMeta, WriteOptions};
 use hexz_serve::{Options, Server, ServerHandle};
+use hexz_testkit::data::noise;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// `len` bytes that do not compress (xorshift).
-pub fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 /// Writes a multi-block archive (about 1.5 MB, mostly incompressible, so several 256 KiB
 /// chunks long) with a few entries to `path`.

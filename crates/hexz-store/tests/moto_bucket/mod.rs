@@ -2,7 +2,7 @@
 //! behind the store under test, and the AWS environment that points `s3://` URLs at it.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use crate::common::{self, Server};
+use hexz_testkit::servers::{self, Server};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutPayload};
@@ -29,7 +29,7 @@ pub struct TestBucket {
 impl TestBucket {
     /// Creates `name` on `server` (one unsigned PUT; moto accepts those).
     pub fn create(server: &Server, name: &str) -> TestBucket {
-        let status = common::http_status(server.port, "PUT", &format!("/{name}"));
+        let status = servers::http_status(server.port, "PUT", &format!("/{name}"));
         assert_eq!(status, 200, "create bucket {name}");
         TestBucket {
             rt: tokio::runtime::Builder::new_current_thread()

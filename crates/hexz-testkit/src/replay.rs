@@ -2,9 +2,11 @@
 //! corpus (`fuzz/corpus/<target>/`, grown by `cargo +nightly fuzz run`) and on random
 //! mutations of it (and of extra seeds) for a bounded time, `HEXZ_FUZZ_SECONDS` (default 3).
 //! An input that panics is written to `fuzz/artifacts/<target>/` before the test fails, so it
-//! can be replayed with `cargo +nightly fuzz run <target> <file>`. Shared by path with other
-//! crates' `tests/fuzz_replay.rs`.
+//! can be replayed with `cargo +nightly fuzz run <target> <file>`. The mutations come from
+//! [`Rng`], seeded by the number of inputs: the same sequence on every run (how far it gets
+//! depends on the time allowed).
 
+use crate::Rng;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -12,6 +14,27 @@ use std::time::{Duration, Instant};
 /// The repository's `fuzz/` directory.
 pub fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
+}
+
+/// The repository's golden fixtures of format v1, `tests/fixtures/v1/`.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/v1")
+}
+
+/// The bytes of every golden fixture (`tests/fixtures/v1/*.hxz`: plain, encrypted, signed,
+/// corrupt), in file-name order: seeds for a replay.
+pub fn fixtures() -> Vec<Vec<u8>> {
+    let mut paths: Vec<_> = std::fs::read_dir(fixtures_dir())
+        .expect("tests/fixtures/v1")
+        .flatten()
+        .map(|f| f.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "hxz"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| std::fs::read(p).expect("read a fixture"))
+        .collect()
 }
 
 /// What a run did.
@@ -44,10 +67,10 @@ pub fn replay(name: &str, seeds: &[Vec<u8>], target: impl Fn(&[u8])) -> Report {
         .and_then(|s| s.parse::<f64>().ok())
         .unwrap_or(3.0);
     let deadline = Instant::now() + Duration::from_secs_f64(secs);
-    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15 ^ inputs.len() as u64);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15 ^ inputs.len() as u64);
     let mut mutations = 0u64;
     while Instant::now() < deadline {
-        let base = &inputs[(rng.next() % inputs.len() as u64) as usize];
+        let base = &inputs[rng.below(inputs.len() as u64) as usize];
         let input = mutate(base, &mut rng);
         run_one(name, &input, &target);
         mutations += 1;
@@ -74,53 +97,37 @@ fn run_one(name: &str, input: &[u8], target: &impl Fn(&[u8])) {
     }
 }
 
+/// FNV-1a of `bytes`: names a saved crash input.
 fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     })
 }
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-}
-
 /// One to eight edits: flipped bits, interesting bytes, inserted, deleted or repeated runs,
 /// a cut end.
-fn mutate(base: &[u8], rng: &mut XorShift) -> Vec<u8> {
+fn mutate(base: &[u8], rng: &mut Rng) -> Vec<u8> {
     let mut v = base.to_vec();
-    for _ in 0..1 + rng.next() % 8 {
+    for _ in 0..1 + rng.below(8) {
         let len = v.len() as u64;
-        let at = if len == 0 {
-            0
-        } else {
-            (rng.next() % len) as usize
-        };
-        match rng.next() % 6 {
-            0 if len > 0 => v[at] ^= 1 << (rng.next() % 8),
+        let at = if len == 0 { 0 } else { rng.below(len) as usize };
+        match rng.below(6) {
+            0 if len > 0 => v[at] ^= 1 << rng.below(8),
             1 if len > 0 => {
                 const INTERESTING: [u8; 8] = [0, 1, 0x7f, 0x80, 0xff, 0xfe, 0x40, 0x10];
-                v[at] = INTERESTING[(rng.next() % 8) as usize];
+                v[at] = INTERESTING[rng.below(8) as usize];
             }
             2 => {
-                let n = (rng.next() % 16) as usize;
-                let bytes: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+                let n = rng.below(16) as usize;
+                let bytes: Vec<u8> = (0..n).map(|_| rng.next_u64() as u8).collect();
                 v.splice(at..at, bytes);
             }
             3 if len > 0 => {
-                let end = (at + 1 + (rng.next() % 64) as usize).min(v.len());
+                let end = (at + 1 + rng.below(64) as usize).min(v.len());
                 v.drain(at..end);
             }
             4 if len > 0 => {
-                let end = (at + 1 + (rng.next() % 256) as usize).min(v.len());
+                let end = (at + 1 + rng.below(256) as usize).min(v.len());
                 let run = v[at..end].to_vec();
                 v.splice(at..at, run);
             }
