@@ -1,9 +1,11 @@
 //! The crate's error type, and how `object_store` errors map onto it.
 //!
-//! Classification looks only at `object_store`'s variants and at the types in an error's
-//! source chain, never at message text. object_store 0.14 turns the HTTP statuses it knows
-//! (404, 401, 403, 412, 304, 409) into variants; its retry error, the only carrier of any
-//! other status, is private to it, so a status outside that list cannot be recovered.
+//! Classification looks at `object_store`'s variants, at the types in an error's source chain
+//! and at the `<Code>` of an S3 error body (a protocol field with a documented set of values),
+//! never at free message text. object_store 0.14 turns the HTTP statuses it knows (404, 401,
+//! 403, 412, 304, 409) into variants; its retry error, the only carrier of any other status,
+//! is private to it, so a status outside that list cannot be recovered, but S3's code can:
+//! AWS answers an invalid or expired session token with a 400 whose code says so.
 
 use std::error::Error as StdError;
 use std::io;
@@ -126,9 +128,41 @@ impl Error {
                 url,
                 detail: "If-Match on the ETag seen at open failed (412)".into(),
             },
+            #[cfg(feature = "s3")]
+            source if is_s3_refusal(&source) => Error::PermissionDenied {
+                url,
+                message: server_message(&chain_text(&source)),
+            },
             source => Error::Remote { url, source },
         }
     }
+}
+
+/// S3 error codes that refuse the caller's credentials or access, whatever the status
+/// (AWS's list of S3 error responses): `InvalidToken` and `ExpiredToken` come with a 400.
+#[cfg(feature = "s3")]
+const REFUSAL_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccountProblem",
+    "AllAccessDisabled",
+    "ExpiredToken",
+    "InvalidAccessKeyId",
+    "InvalidSecurity",
+    "InvalidToken",
+    "MissingSecurityHeader",
+    "SignatureDoesNotMatch",
+    "TokenRefreshRequired",
+];
+
+/// Whether `e` carries an S3 error body whose code refuses the credentials or access.
+#[cfg(feature = "s3")]
+pub(crate) fn is_s3_refusal(e: &object_store::Error) -> bool {
+    s3_error_code(&chain_text(e)).is_some_and(|code| REFUSAL_CODES.contains(&code.as_str()))
+}
+
+#[cfg(not(feature = "s3"))]
+pub(crate) fn is_s3_refusal(_: &object_store::Error) -> bool {
+    false
 }
 
 impl From<Error> for io::Error {
@@ -164,7 +198,9 @@ pub(crate) fn unwrap_generic(e: object_store::Error) -> object_store::Error {
 pub(crate) fn is_range_refusal(e: &object_store::Error) -> bool {
     match e {
         object_store::Error::NotSupported { .. } => true,
-        object_store::Error::Generic { source, .. } => !is_transport_error(source.as_ref()),
+        object_store::Error::Generic { source, .. } => {
+            !is_transport_error(source.as_ref()) && !is_s3_refusal(e)
+        }
         _ => false,
     }
 }
@@ -194,16 +230,27 @@ pub(crate) fn chain_text(e: &object_store::Error) -> String {
     text
 }
 
+/// The text of the first `<t>` element in `text` (an S3 error body: `<Error><Code>...`).
+#[cfg(feature = "s3")]
+fn xml_element(text: &str, t: &str) -> Option<String> {
+    let open = format!("<{t}>");
+    let start = text.find(&open)? + open.len();
+    let end = text[start..].find(&format!("</{t}>"))? + start;
+    Some(text[start..end].to_string())
+}
+
+/// The `<Code>` of an S3 error body in `text`, if there is one.
+#[cfg(feature = "s3")]
+fn s3_error_code(text: &str) -> Option<String> {
+    xml_element(text, "Code")
+        .filter(|c| !c.is_empty() && c.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
 /// The `<Code>: <Message>` of an S3 error body in `text`, else `text`: what a person needs to
-/// read from a refusal. (For display only; nothing is decided on it.)
+/// read from a refusal.
 #[cfg(feature = "s3")]
 pub(crate) fn server_message(text: &str) -> String {
-    let tag = |t: &str| {
-        let open = format!("<{t}>");
-        let start = text.find(&open)? + open.len();
-        let end = text[start..].find(&format!("</{t}>"))? + start;
-        Some(text[start..end].to_string())
-    };
+    let tag = |t: &str| xml_element(text, t);
     match (tag("Code"), tag("Message")) {
         (Some(code), Some(msg)) => format!("{code}: {msg}"),
         (Some(code), None) => code,
@@ -269,5 +316,26 @@ mod tests {
         let t = "Error: <Error><Code>AccessDenied</Code><Message>No.</Message></Error>";
         assert_eq!(server_message(t), "AccessDenied: No.");
         assert_eq!(server_message("plain"), "plain");
+        assert_eq!(s3_error_code(t).as_deref(), Some("AccessDenied"));
+        assert_eq!(s3_error_code("<Code>a b</Code>"), None);
+    }
+
+    #[cfg(feature = "s3")]
+    #[test]
+    fn an_s3_refusal_with_any_status_is_permission_denied() {
+        // AWS answers a bad session token with 400 InvalidToken, which object_store leaves
+        // as a generic error around its private retry error.
+        let body = "Server returned non-2xx status code: 400 Bad Request: <?xml version=\"1.0\"?>\
+                    <Error><Code>InvalidToken</Code><Message>The provided token is malformed.\
+                    </Message></Error>";
+        let e = Error::from_object_store("s3://b/k", generic(body.into()));
+        assert_eq!(e.io_kind(), io::ErrorKind::PermissionDenied, "{e}");
+        assert!(e.to_string().contains("InvalidToken"), "{e}");
+        // Not a reason to retry the open with a HEAD, which has no body to say why.
+        assert!(!is_range_refusal(&generic(body.into())));
+        let other = "Server returned non-2xx status code: 400 Bad Request: \
+                     <Error><Code>InvalidArgument</Code></Error>";
+        let e = Error::from_object_store("s3://b/k", generic(other.into()));
+        assert!(matches!(e, Error::Remote { .. }), "{e:?}");
     }
 }
