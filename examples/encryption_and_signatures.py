@@ -42,11 +42,11 @@ def main() -> None:
         # Without the decryption key, the signature still proves who wrote the archive.
         report = hexz.verify("secret.hxz", verify_key=public)
         print(
-            f"signature {report['signature']} by {report['signer'][:16]}..., "
-            f"blocks checked: {report['contents_checked']}"
+            f"signature {report.signature} by {(report.signer or '')[:16]}..., "
+            f"blocks checked: {report.contents_checked}"
         )
         full = hexz.verify("secret.hxz", verify_key=public, key="data.key")
-        print(f"with the key: ok={full['ok']}, {full['blocks']} blocks checked")
+        print(f"with the key: ok={full.ok}, {full.blocks} blocks checked")
 
         # One changed byte anywhere is caught.
         data = bytearray(open("secret.hxz", "rb").read())
@@ -54,8 +54,8 @@ def main() -> None:
         with open("tampered.hxz", "wb") as f:
             f.write(data)
         report = hexz.verify("tampered.hxz", verify_key=public, key="data.key")
-        print(f"tampered copy: ok={report['ok']}, {report['problems'][0]}")
-        assert not report["ok"]
+        print(f"tampered copy: ok={report.ok}, {report.problems[0]}")
+        assert not report.ok
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ pub fn create_sink(url_or_path: &str, s3: &S3Options) -> io::Result<Box<dyn Sink
             )),
         }
     };
-    let Some(scheme) = crate::url::scheme_of(url_or_path) else {
+    let Some(scheme) = crate::url::url_scheme(url_or_path) else {
         return local(std::path::Path::new(url_or_path));
     };
     let url = url_or_path.to_string();

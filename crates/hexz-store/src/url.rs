@@ -20,7 +20,7 @@ pub fn open_url(url: &str) -> io::Result<Arc<dyn ReadAt>> {
 pub fn open_url_with(url: &str, s3: &S3Options) -> io::Result<Arc<dyn ReadAt>> {
     #[cfg(not(feature = "s3"))]
     let _ = s3;
-    match scheme_of(url) {
+    match url_scheme(url) {
         None => Ok(Arc::new(FileStore::open(url)?)),
         Some(scheme) => match scheme.as_str() {
             "http" | "https" => Ok(Arc::new(HttpStore::open(url)?)),
@@ -51,11 +51,11 @@ const SUPPORTED: &str = "http, https, file (s3 needs the `s3` feature)";
 
 /// Whether `s` is a URL (`scheme://...`) rather than a local path. `file://` URLs count.
 pub fn is_url(s: &str) -> bool {
-    scheme_of(s).is_some()
+    url_scheme(s).is_some()
 }
 
 /// The lowercase scheme of `s` when it looks like a URL (`scheme://...`), else `None`.
-pub(crate) fn scheme_of(s: &str) -> Option<String> {
+pub fn url_scheme(s: &str) -> Option<String> {
     let (scheme, _) = s.split_once("://")?;
     let mut chars = scheme.chars();
     let first = chars.next()?;
@@ -78,10 +78,10 @@ mod tests {
 
     #[test]
     fn schemes() {
-        assert_eq!(scheme_of("s3://b/k").as_deref(), Some("s3"));
-        assert_eq!(scheme_of("HTTP://h/x").as_deref(), Some("http"));
-        assert_eq!(scheme_of("/tmp/a.hxz"), None);
-        assert_eq!(scheme_of("dir/a://b"), None);
+        assert_eq!(url_scheme("s3://b/k").as_deref(), Some("s3"));
+        assert_eq!(url_scheme("HTTP://h/x").as_deref(), Some("http"));
+        assert_eq!(url_scheme("/tmp/a.hxz"), None);
+        assert_eq!(url_scheme("dir/a://b"), None);
         let err = open_url("ftp://h/x").err().map(|e| e.kind());
         assert_eq!(err, Some(io::ErrorKind::InvalidInput));
     }

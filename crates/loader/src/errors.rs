@@ -1,17 +1,107 @@
 //! The one place where engine errors become Python exceptions.
 
-use hexz_core::Error;
+use hexz_core::{Error, Part, Place};
 #[cfg(target_os = "linux")]
 use pyo3::exceptions::PyOSError;
 use pyo3::exceptions::{
     PyFileExistsError, PyFileNotFoundError, PyIndexError, PyPermissionError, PyRuntimeError,
-    PyValueError,
+    PyTypeError, PyValueError,
 };
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
 use std::io::ErrorKind;
 
+/// The classes of `hexz.errors` that native code raises. A name is a variant, so a misspelt
+/// class is a compile error, and [`bind`] looks every one up when `hexz._native` is imported,
+/// so a class missing from `hexz.errors` fails that import instead of a later raise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HexzClass {
+    /// `HexzError`, the base class.
+    Hexz,
+    /// `FormatError`.
+    Format,
+    /// `UnsupportedVersionError`.
+    UnsupportedVersion,
+    /// `IntegrityError`.
+    Integrity,
+    /// `SignatureError`.
+    Signature,
+    /// `DecryptionError`.
+    Decryption,
+    /// `UnsupportedFeatureError`.
+    UnsupportedFeature,
+    /// `StoreError`.
+    Store,
+}
+
+impl HexzClass {
+    const ALL: [HexzClass; 8] = [
+        HexzClass::Hexz,
+        HexzClass::Format,
+        HexzClass::UnsupportedVersion,
+        HexzClass::Integrity,
+        HexzClass::Signature,
+        HexzClass::Decryption,
+        HexzClass::UnsupportedFeature,
+        HexzClass::Store,
+    ];
+
+    /// The class's name in `hexz.errors`.
+    fn name(self) -> &'static str {
+        match self {
+            HexzClass::Hexz => "HexzError",
+            HexzClass::Format => "FormatError",
+            HexzClass::UnsupportedVersion => "UnsupportedVersionError",
+            HexzClass::Integrity => "IntegrityError",
+            HexzClass::Signature => "SignatureError",
+            HexzClass::Decryption => "DecryptionError",
+            HexzClass::UnsupportedFeature => "UnsupportedFeatureError",
+            HexzClass::Store => "StoreError",
+        }
+    }
+}
+
+/// The classes, in [`HexzClass::ALL`]'s order, bound by [`bind`].
+static CLASSES: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
+
+/// Imports `hexz.errors` and binds every [`HexzClass`]; called when `hexz._native` is
+/// imported. Fails (and so fails the import) when a class is missing or not a subclass of
+/// `HexzError`.
+pub fn bind(py: Python<'_>) -> PyResult<()> {
+    let module = py.import("hexz.errors")?;
+    let mut classes = Vec::with_capacity(HexzClass::ALL.len());
+    for class in HexzClass::ALL {
+        let found = module.getattr(class.name())?.cast_into::<PyType>()?;
+        classes.push(found.unbind());
+    }
+    let base = classes[0].bind(py);
+    for (class, found) in HexzClass::ALL.iter().zip(&classes) {
+        if !found.bind(py).is_subclass(base)? {
+            return Err(PyTypeError::new_err(format!(
+                "hexz.errors.{} is not a subclass of HexzError",
+                class.name()
+            )));
+        }
+    }
+    let _ = CLASSES.set(py, classes);
+    Ok(())
+}
+
+/// An exception of `class` with message `msg`.
+pub fn hexz_error(class: HexzClass, msg: String) -> PyErr {
+    Python::attach(|py| match CLASSES.get(py) {
+        Some(classes) => PyErr::from_type(classes[class as usize].bind(py).clone(), msg),
+        // Unreachable once the module is imported: `bind` runs first.
+        None => PyRuntimeError::new_err(format!("{msg} (hexz.errors is not bound)")),
+    })
+}
+
 /// Maps an engine error to the matching `hexz.errors` class, or a builtin where one fits.
+/// An `IntegrityError` carries where the check failed as attributes: `archive` (path or
+/// URL), `part` (`"block"`, `"frame"` or `"record page"`), `block` and `offset` (the
+/// block's number and logical offset), `frame` (what the frame holds) and `detail`; the
+/// ones that do not apply are `None`.
 pub fn to_py(err: Error) -> PyErr {
     let msg = err.to_string();
     let io_kind = match &err {
@@ -27,28 +117,50 @@ pub fn to_py(err: Error) -> PyErr {
     let class = match &err {
         Error::Format { source, .. } => match source {
             hexz_core::FormatError::UnsupportedVersion { .. }
-            | hexz_core::FormatError::UnknownFeature { .. } => "UnsupportedVersionError",
-            _ => "FormatError",
+            | hexz_core::FormatError::UnknownFeature { .. } => HexzClass::UnsupportedVersion,
+            _ => HexzClass::Format,
         },
-        Error::Integrity { .. } => "IntegrityError",
-        Error::WrongKey(_) | Error::KeyRequired(_) => "DecryptionError",
+        Error::Integrity { place, detail } => return integrity_error(place, detail, msg),
+        Error::WrongKey(_) | Error::KeyRequired(_) => HexzClass::Decryption,
         Error::NotEncrypted(_) => return PyValueError::new_err(msg),
-        Error::NotSigned(_) | Error::BadSignature(_) => "SignatureError",
-        Error::Unsupported(_) => "UnsupportedFeatureError",
-        Error::Io { .. } | Error::Source { .. } => "StoreError",
+        Error::NotSigned(_) | Error::BadSignature(_) => HexzClass::Signature,
+        Error::Unsupported(_) => HexzClass::UnsupportedFeature,
+        Error::Io { .. } | Error::Source { .. } => HexzClass::Store,
         Error::EntryNotFound(_) => return PyFileNotFoundError::new_err(msg),
         Error::OutOfRange(_) => return PyIndexError::new_err(msg),
         Error::InvalidInput(_) | Error::DuplicateEntry(_) => return PyValueError::new_err(msg),
-        _ => "HexzError",
+        _ => HexzClass::Hexz,
     };
     hexz_error(class, msg)
 }
 
-/// An exception of class `name` of `hexz.errors` with message `msg`.
-pub fn hexz_error(name: &str, msg: String) -> PyErr {
-    Python::attach(|py| match error_class(py, name) {
-        Ok(cls) => PyErr::from_type(cls, msg),
-        Err(e) => PyRuntimeError::new_err(format!("{msg} (and hexz.errors failed to import: {e})")),
+/// An `IntegrityError` with the place of the failed check as attributes (see [`to_py`]).
+fn integrity_error(place: &Place, detail: &str, msg: String) -> PyErr {
+    let err = hexz_error(HexzClass::Integrity, msg);
+    let (part, block, offset, frame) = match place.part {
+        Part::Block {
+            index,
+            logical_offset,
+        } => ("block", Some(index), Some(logical_offset), None),
+        Part::Frame { kind, offset } => ("frame", None, Some(offset), Some(kind)),
+        Part::RecordPage { index } => ("record page", Some(u64::from(index)), None, None),
+        _ => ("other", None, None, None),
+    };
+    Python::attach(|py| {
+        let value = err.value(py);
+        let set = || -> PyResult<()> {
+            value.setattr("archive", place.archive.as_str())?;
+            value.setattr("part", part)?;
+            value.setattr("block", block)?;
+            value.setattr("offset", offset)?;
+            value.setattr("frame", frame)?;
+            value.setattr("detail", detail)?;
+            Ok(())
+        };
+        match set() {
+            Ok(()) => err.clone_ref(py),
+            Err(e) => e,
+        }
     })
 }
 
@@ -85,13 +197,6 @@ pub fn fuse_to_py(err: hexz_fuse::Error) -> PyErr {
             Err(e) => e,
         },
     )
-}
-
-fn error_class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyType>> {
-    Ok(py
-        .import("hexz.errors")?
-        .getattr(name)?
-        .cast_into::<PyType>()?)
 }
 
 /// `?`-friendly conversion for engine results.

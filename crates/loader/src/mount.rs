@@ -47,7 +47,7 @@ impl NativeMount {
         {
             let _ = (py, uid, gid, allow_other, threads);
             Err(crate::errors::hexz_error(
-                "UnsupportedFeatureError",
+                crate::errors::HexzClass::UnsupportedFeature,
                 format!(
                     "cannot mount {} at {}: mounting needs FUSE, which hexz supports on Linux only",
                     archive.path_str(),

@@ -4,8 +4,9 @@ use crate::batch::{self, Gathered};
 use crate::chunk::Chunk;
 use crate::errors::IntoPy;
 use crate::lent::Lent;
-use crate::remote::{self, RemoteOptions};
-use hexz_core::{Archive, EntryKind, KeySource, ReadOptions};
+use crate::options::OpenArgs;
+use crate::remote;
+use hexz_core::{Archive, EntryKind, ReadOptions};
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
@@ -59,34 +60,6 @@ impl NativeArchive {
     }
 }
 
-/// The key of an encrypted archive from the keyword options: at most one of a raw 32-byte
-/// `key`, a `key_file` (`docs/keys.md`) and a `password`.
-pub(crate) fn key_source(
-    key: Option<Vec<u8>>,
-    key_file: Option<std::path::PathBuf>,
-    password: Option<String>,
-) -> PyResult<Option<KeySource>> {
-    match (key, key_file, password) {
-        (None, None, None) => Ok(None),
-        (Some(k), None, None) => {
-            let raw: [u8; 32] = k.as_slice().try_into().map_err(|_| {
-                PyValueError::new_err(format!("key must be 32 bytes, got {}", k.len()))
-            })?;
-            Ok(Some(KeySource::RawKey(raw)))
-        }
-        (None, Some(f), None) => Ok(Some(KeySource::from_key_file(&f).py()?)),
-        (None, None, Some(p)) => {
-            if p.is_empty() {
-                return Err(PyValueError::new_err("password must not be empty"));
-            }
-            Ok(Some(KeySource::Passphrase(p)))
-        }
-        _ => Err(PyValueError::new_err(
-            "give one of key, key_file and password, not several",
-        )),
-    }
-}
-
 #[pymethods]
 impl NativeArchive {
     #[new]
@@ -96,43 +69,20 @@ impl NativeArchive {
         readahead_threads = 4,
         readahead_blocks = 32,
         *,
-        endpoint = None,
-        region = None,
-        path_style = None,
-        anonymous = false,
-        allow_http = false,
-        cache_dir = None,
-        cache_limit = None,
-        key = None,
-        key_file = None,
-        password = None,
-        verify_key = None,
-        verify_key_file = None,
+        options = None,
         mmap = false,
     ))]
-    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         path: String,
         cache_bytes: usize,
         readahead_threads: usize,
         readahead_blocks: usize,
-        endpoint: Option<String>,
-        region: Option<String>,
-        path_style: Option<bool>,
-        anonymous: bool,
-        allow_http: bool,
-        cache_dir: Option<std::path::PathBuf>,
-        cache_limit: Option<u64>,
-        key: Option<Vec<u8>>,
-        key_file: Option<std::path::PathBuf>,
-        password: Option<String>,
-        verify_key: Option<String>,
-        verify_key_file: Option<std::path::PathBuf>,
+        options: Option<OpenArgs>,
         mmap: bool,
     ) -> PyResult<Self> {
-        let key = key_source(key, key_file, password)?;
-        let verify_key = crate::sign::verifying_key(verify_key, verify_key_file)?;
+        let args = options.unwrap_or_default();
+        let verify_key = args.verify_key()?;
         // Built from the defaults: hexz-core may have fields (verify_key) that this crate's
         // features leave unset, when another crate in the build enables them.
         #[allow(unused_mut, clippy::needless_update)]
@@ -141,7 +91,7 @@ impl NativeArchive {
             readahead_threads,
             readahead_blocks,
             verify_hashes: false,
-            key,
+            key: args.key_source()?,
             mmap,
             ..ReadOptions::default()
         };
@@ -152,19 +102,7 @@ impl NativeArchive {
         #[cfg(not(feature = "signing"))]
         let _ = verify_key;
         let archive = if remote::is_url(&path) {
-            let remote = RemoteOptions {
-                endpoint,
-                region,
-                path_style,
-                anonymous,
-                allow_http,
-            };
-            let cache = remote::CacheOptions {
-                dir: cache_dir,
-                limit: cache_limit,
-            };
-            py.detach(|| remote::open(&path, opts, &remote, &cache))
-                .py()?
+            py.detach(|| remote::open(&path, opts, &args)).py()?
         } else {
             py.detach(|| Archive::open_with_options(&path, opts)).py()?
         };

@@ -1,72 +1,14 @@
 //! Opening archives named by URL (`s3://`, `http(s)://`, `file://`) through `hexz-store`.
 
+use crate::options::OpenArgs;
 use hexz_core::{Archive, Error, ReadOptions};
-use hexz_store::S3Options;
+use pyo3::prelude::*;
 
-/// The S3 keyword options of the Python API, as passed to `NativeArchive(...)`.
-#[derive(Debug, Clone, Default)]
-pub struct RemoteOptions {
-    /// `endpoint=`: the S3 endpoint URL (else `AWS_ENDPOINT_URL`, else AWS).
-    pub endpoint: Option<String>,
-    /// `region=`: the S3 region (else `AWS_REGION` / `AWS_DEFAULT_REGION`, else `us-east-1`).
-    pub region: Option<String>,
-    /// `path_style=`: path-style (`True`) or virtual-hosted-style (`False`) requests.
-    pub path_style: Option<bool>,
-    /// `anonymous=`: unsigned requests (public buckets).
-    pub anonymous: bool,
-    /// `allow_http=`: allow a plain-`http://` endpoint that is not loopback.
-    pub allow_http: bool,
-}
-
-impl RemoteOptions {
-    /// The `hexz_store::S3Options` these options stand for (`#[non_exhaustive]`: built with
-    /// its builder methods).
-    fn s3(&self) -> S3Options {
-        let mut o = S3Options::new()
-            .anonymous(self.anonymous)
-            .allow_http(self.allow_http);
-        if let Some(e) = &self.endpoint {
-            o = o.endpoint(e.as_str());
-        }
-        if let Some(r) = &self.region {
-            o = o.region(r.as_str());
-        }
-        if let Some(p) = self.path_style {
-            o = o.path_style(p);
-        }
-        o
-    }
-}
-
-/// The local cache options of the Python API (`cache_dir=`, `cache_limit=`), for remote
-/// archives only.
-#[derive(Debug, Clone, Default)]
-pub struct CacheOptions {
-    /// `cache_dir=`: keep the chunks read in this directory (`hexz_cache`); `None` reads
-    /// uncached.
-    pub dir: Option<std::path::PathBuf>,
-    /// `cache_limit=`: the directory's bound in bytes (else `hexz_cache::DEFAULT_LIMIT`).
-    pub limit: Option<u64>,
-}
-
-impl CacheOptions {
-    /// `store` behind the cache these options ask for, if any and if it can be cached.
-    fn wrap(
-        &self,
-        store: std::sync::Arc<dyn hexz_core::ReadAt>,
-    ) -> Result<std::sync::Arc<dyn hexz_core::ReadAt>, Error> {
-        let Some(dir) = &self.dir else {
-            return Ok(store);
-        };
-        let mut opts = hexz_cache::CacheOptions::new(dir);
-        if let Some(limit) = self.limit {
-            opts = opts.limit(limit);
-        }
-        hexz_cache::wrap(store, &opts).map_err(|e| Error::Io {
-            context: format!("cannot use the cache directory {}", dir.display()),
-            source: e.into(),
-        })
-    }
+/// `_native.url_scheme`: the lowercase scheme of `path` when it is a URL (`s3`, `https`,
+/// `file`, ...), else `None`; the package's one URL test, the same as the engine's.
+#[pyfunction]
+pub fn url_scheme(path: &str) -> Option<String> {
+    hexz_store::url_scheme(path)
 }
 
 /// Whether `path` names a remote or `file://` archive rather than a local path.
@@ -74,35 +16,24 @@ pub fn is_url(path: &str) -> bool {
     hexz_store::is_url(path)
 }
 
-/// Opens the archive at `url` (see [`is_url`]), behind the local cache `cache` asks for (if
+/// Opens the archive at `url` (see [`is_url`]), behind the local cache `args` asks for (if
 /// any; local paths and `file://` URLs are never cached). Blocks on the network: call it with
 /// the GIL released.
 ///
 /// Store errors keep their `io::ErrorKind` (NotFound for a 404, PermissionDenied for 401/403),
 /// so `errors::to_py` raises `FileNotFoundError` / `PermissionError` with the URL in the
 /// message. An `s3://` URL in a build without the `s3` feature is `Error::Unsupported`.
-pub fn open(
-    url: &str,
-    opts: ReadOptions,
-    remote: &RemoteOptions,
-    cache: &CacheOptions,
-) -> Result<Archive, Error> {
-    Archive::open_store(cache.wrap(store(url, remote)?)?, opts)
+pub fn open(url: &str, opts: ReadOptions, args: &OpenArgs) -> Result<Archive, Error> {
+    Archive::open_store(args.cached(store(url, args)?)?, opts)
 }
 
 /// The storage of a local path or URL, for reading bytes without opening the archive.
-pub fn store(
-    path: &str,
-    remote: &RemoteOptions,
-) -> Result<std::sync::Arc<dyn hexz_core::ReadAt>, Error> {
-    if !cfg!(feature = "s3") && scheme(path).as_deref() == Some("s3") {
-        return Err(Error::Unsupported(format!(
-            "{path}: s3:// URLs need the `s3` feature, which this build of hexz was compiled \
-             without (rebuild with `--features s3`)"
-        )));
+pub fn store(path: &str, args: &OpenArgs) -> Result<std::sync::Arc<dyn hexz_core::ReadAt>, Error> {
+    if !cfg!(feature = "s3") && hexz_store::url_scheme(path).as_deref() == Some("s3") {
+        return Err(s3_unsupported(path));
     }
     // Local paths too: hexz-store opens them as a `FileStore`.
-    hexz_store::open_url_with(path, &remote.s3()).map_err(|source| Error::Io {
+    hexz_store::open_url_with(path, &args.s3()).map_err(|source| Error::Io {
         context: match is_url(path) {
             true => "cannot open remote archive".into(),
             false => format!("cannot open {path}"),
@@ -111,43 +42,17 @@ pub fn store(
     })
 }
 
-/// The lowercase scheme of a URL (`None` for a path).
-fn scheme(url: &str) -> Option<String> {
-    is_url(url)
-        .then(|| url.split_once("://").map(|(s, _)| s.to_ascii_lowercase()))
-        .flatten()
+/// The error for an `s3://` URL in a build without the `s3` feature.
+pub fn s3_unsupported(url: &str) -> Error {
+    Error::Unsupported(format!(
+        "{url}: s3:// URLs need the `s3` feature, which this build of hexz was compiled \
+         without (rebuild with `--features s3`)"
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn schemes() {
-        assert_eq!(scheme("S3://b/k").as_deref(), Some("s3"));
-        assert_eq!(scheme("https://h/a.hxz").as_deref(), Some("https"));
-        assert_eq!(scheme("/tmp/a.hxz"), None);
-        assert_eq!(scheme("rel/a.hxz"), None);
-    }
-
-    #[test]
-    fn options_map_to_s3_options() {
-        let o = RemoteOptions {
-            endpoint: Some("http://127.0.0.1:9000".into()),
-            region: Some("eu-west-1".into()),
-            path_style: Some(false),
-            anonymous: true,
-            allow_http: true,
-        }
-        .s3();
-        assert_eq!(o.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
-        assert_eq!(o.region.as_deref(), Some("eu-west-1"));
-        assert_eq!(o.path_style, Some(false));
-        assert!(o.anonymous && o.allow_http);
-        let d = RemoteOptions::default().s3();
-        assert!(d.endpoint.is_none() && d.region.is_none() && d.path_style.is_none());
-        assert!(!d.anonymous && !d.allow_http);
-    }
 
     #[cfg(not(feature = "s3"))]
     #[test]
@@ -155,8 +60,7 @@ mod tests {
         let err = open(
             "s3://bucket/a.hxz",
             ReadOptions::default(),
-            &RemoteOptions::default(),
-            &CacheOptions::default(),
+            &OpenArgs::default(),
         )
         .err();
         match err {
@@ -172,8 +76,7 @@ mod tests {
         let err = open(
             "ftp://h/a.hxz",
             ReadOptions::default(),
-            &RemoteOptions::default(),
-            &CacheOptions::default(),
+            &OpenArgs::default(),
         )
         .err()
         .map(|e| e.to_string());

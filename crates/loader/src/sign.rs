@@ -24,7 +24,7 @@ pub(crate) type SignKey = std::convert::Infallible;
 #[cfg_attr(feature = "signing", allow(dead_code))]
 pub(crate) fn unsupported(what: &str) -> PyErr {
     crate::errors::hexz_error(
-        "UnsupportedFeatureError",
+        crate::errors::HexzClass::UnsupportedFeature,
         format!(
             "{what} needs the `signing` feature, which this build of hexz was compiled without \
              (rebuild with `--features signing`)"
@@ -97,41 +97,18 @@ pub(crate) fn signing_key(pem: Option<String>, file: Option<PathBuf>) -> PyResul
 /// Returns `None` when the archive is not signed; raises `SignatureError` when the signature
 /// does not verify (against `verify_key` when given, else against the key it names).
 #[pyfunction]
-#[pyo3(signature = (
-    path,
-    *,
-    endpoint = None,
-    region = None,
-    path_style = None,
-    anonymous = false,
-    allow_http = false,
-    verify_key = None,
-    verify_key_file = None,
-))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (path, *, options = None))]
 pub fn check_signature<'py>(
     py: Python<'py>,
     path: String,
-    endpoint: Option<String>,
-    region: Option<String>,
-    path_style: Option<bool>,
-    anonymous: bool,
-    allow_http: bool,
-    verify_key: Option<String>,
-    verify_key_file: Option<PathBuf>,
+    options: Option<crate::options::OpenArgs>,
 ) -> PyResult<Option<Bound<'py, PyDict>>> {
-    let expected = self::verifying_key(verify_key, verify_key_file)?;
-    let remote = crate::remote::RemoteOptions {
-        endpoint,
-        region,
-        path_style,
-        anonymous,
-        allow_http,
-    };
+    let args = options.unwrap_or_default();
+    let expected = args.verify_key()?;
     #[cfg(feature = "signing")]
     {
         use crate::errors::IntoPy;
-        let store = py.detach(|| crate::remote::store(&path, &remote)).py()?;
+        let store = py.detach(|| crate::remote::store(&path, &args)).py()?;
         let sig = match py.detach(|| hexz_core::sign::verify_signature(&*store, expected.as_ref()))
         {
             Err(hexz_core::Error::NotSigned(_)) => return Ok(None),
@@ -152,7 +129,7 @@ pub fn check_signature<'py>(
     }
     #[cfg(not(feature = "signing"))]
     {
-        let _ = (py, path, remote);
+        let _ = (py, path, args);
         match expected {
             Some(k) => match k {},
             None => Err(unsupported("checking a signature")),

@@ -2,6 +2,7 @@
 
 use crate::errors::IntoPy;
 use crate::lent::Lent;
+use crate::options::OpenArgs;
 use hexz_core::{
     ArchiveWriter, Compression, DType, Encryption, EntryMeta, KdfParams, WriteOptions,
 };
@@ -54,16 +55,9 @@ fn create(target: &Path, opts: WriteOptions, s3: Option<&S3Options>) -> PyResult
         }
         return ArchiveWriter::create(target, opts).py();
     };
-    let scheme = url
-        .split_once("://")
-        .map(|(s, _)| s.to_ascii_lowercase())
-        .unwrap_or_default();
+    let scheme = hexz_store::url_scheme(url).unwrap_or_default();
     if scheme == "s3" && !cfg!(feature = "s3") {
-        return Err(hexz_core::Error::Unsupported(format!(
-            "{url}: s3:// URLs need the `s3` feature, which this build of hexz was compiled \
-             without (rebuild with `--features s3`)"
-        )))
-        .py();
+        return Err(crate::remote::s3_unsupported(url)).py();
     }
     if s3.is_some() && scheme != "s3" {
         return Err(PyValueError::new_err(format!(
@@ -89,29 +83,6 @@ fn create(target: &Path, opts: WriteOptions, s3: Option<&S3Options>) -> PyResult
 }
 
 /// The S3 keyword options, `None` when none was given.
-fn s3_options(
-    endpoint: Option<String>,
-    region: Option<String>,
-    path_style: Option<bool>,
-    anonymous: bool,
-    allow_http: bool,
-) -> Option<S3Options> {
-    if endpoint.is_none() && region.is_none() && path_style.is_none() && !anonymous && !allow_http {
-        return None;
-    }
-    let mut o = S3Options::new().anonymous(anonymous).allow_http(allow_http);
-    if let Some(e) = endpoint {
-        o = o.endpoint(e);
-    }
-    if let Some(r) = region {
-        o = o.region(r);
-    }
-    if let Some(p) = path_style {
-        o = o.path_style(p);
-    }
-    Some(o)
-}
-
 fn now_meta() -> EntryMeta {
     let ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -128,8 +99,7 @@ impl NativeWriter {
     #[new]
     #[pyo3(signature = (
         path, compression = "lz4", level = None, block_size = 65536, threads = 0, dedup = true,
-        *, endpoint = None, region = None, path_style = None, anonymous = false, allow_http = false,
-        key = None, key_file = None, password = None, kdf = None,
+        *, options = None, kdf = None,
         signing_key = None, signing_key_file = None,
         record_block = hexz_core::DEFAULT_RECORD_BLOCK_MIN
     ))]
@@ -142,21 +112,16 @@ impl NativeWriter {
         block_size: u32,
         threads: usize,
         dedup: bool,
-        endpoint: Option<String>,
-        region: Option<String>,
-        path_style: Option<bool>,
-        anonymous: bool,
-        allow_http: bool,
-        key: Option<Vec<u8>>,
-        key_file: Option<PathBuf>,
-        password: Option<String>,
+        options: Option<OpenArgs>,
         kdf: Option<(u32, u32, u32)>,
         signing_key: Option<String>,
         signing_key_file: Option<PathBuf>,
         record_block: u32,
     ) -> PyResult<Self> {
+        let args = options.unwrap_or_default();
+        args.refuse_read_only("writing")?;
         let signing_key = crate::sign::signing_key(signing_key, signing_key_file)?;
-        let encryption = crate::reader::key_source(key, key_file, password)?.map(|k| {
+        let encryption = args.key_source()?.map(|k| {
             let params = kdf.map_or(KdfParams::DEFAULT, |(m_cost, t_cost, parallelism)| {
                 KdfParams {
                     m_cost,
@@ -194,7 +159,7 @@ impl NativeWriter {
         }
         #[cfg(not(feature = "signing"))]
         let _ = signing_key;
-        let s3 = s3_options(endpoint, region, path_style, anonymous, allow_http);
+        let s3 = args.has_s3().then(|| args.s3());
         let w = py.detach(|| create(&path, opts, s3.as_ref()))?;
         Ok(NativeWriter {
             inner: Mutex::new(Some(w)),

@@ -195,7 +195,7 @@ def test_dataloader_single_process_shuffle(dir_archive: Path) -> None:
 
 def _ahead(ds: hexz.Dataset) -> list[list[int]]:
     """The batches ``ds`` is reading ahead, oldest first."""
-    return [list(key) for key in ds._ahead._batches]
+    return [list(key) for key in ds._ahead.requested_batches()]
 
 
 def test_sampler_reads_ahead(tmp_path: Path) -> None:

@@ -184,10 +184,7 @@ def test_state_is_small_and_restores_without_replay() -> None:
         def _default_block_samples(self) -> int:
             return 800
 
-        def _set_plan(self, plan: Any) -> None:
-            pass
-
-        def _announce(self, o: Any, pos: int = 0) -> None:
+        def _follow(self, plan: Any, order: Any = None, pos: int = 0) -> None:
             pass
 
     for shuffle in (True, "global"):

@@ -96,8 +96,12 @@ def test_flipped_data_byte_is_an_integrity_error(small: Path) -> None:
     raw[200] ^= 0x40  # inside the first stored block (the header is 128 bytes)
     small.write_bytes(bytes(raw))
     r = hexz.open(small)  # opening reads only the tail: fine
-    with pytest.raises(hexz.IntegrityError):
+    with pytest.raises(hexz.IntegrityError) as caught:
         r.read_at(0, 100)
+    # Where, as data: the archive, block 0 at logical offset 0, and what failed.
+    e = caught.value
+    assert (e.archive, e.part, e.block, e.offset, e.frame) == (str(small), "block", 0, 0, None)
+    assert e.detail is not None and "crc32c" in e.detail
     with pytest.raises(hexz.IntegrityError):
         bytes(r.open("data").read())
     problems = r.verify()

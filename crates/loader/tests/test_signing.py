@@ -258,12 +258,16 @@ def test_sign_replaces_atomically_unless_in_place(
 
 def test_verify_report(signed: Path, keys: tuple[Path, Path], tmp_path: Path) -> None:
     report = hexz.verify(signed, keys[1])
-    assert report["ok"] is True and report["problems"] == []
-    assert report["signed"] is True and report["signature"] == "valid"
-    assert report["signer"] == _public_hex(keys[1])
-    assert report["blocks"] > 0 and report["frames"] > 0
-    assert report["bytes"] == len(hexz.open(signed))
-    assert report["root_hash"] == hexz.open(signed).info()["root_hash"]
+    assert isinstance(report, hexz.VerifyReport)
+    assert report.ok is True and report.problems == ()
+    assert report.signed is True and report.signature == "valid"
+    assert report.signer == _public_hex(keys[1]) and report.contents_checked
+    assert report.blocks > 0 and report.frames > 0
+    assert report.bytes == len(hexz.open(signed))
+    assert report.root_hash == hexz.open(signed).info()["root_hash"]
+    assert report["ok"] is True and report["signer"] == report.signer  # read as a mapping too
+    with pytest.raises(KeyError):
+        report["no such field"]
     # Without a key, the signature is checked against the key it names.
     assert hexz.verify(signed)["signer"] == report["signer"]
     unsigned = hexz.verify(_write(tmp_path / "u.hxz"))

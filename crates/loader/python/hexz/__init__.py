@@ -11,18 +11,20 @@ decoded, and prefetch ahead on Rust threads. The public API:
 - :func:`mount` (a read-only FUSE mount, Linux): ``with hexz.mount("a.hxz") as mp: mp.path``
 - signatures: :func:`keygen`, :func:`sign`, :func:`verify`, ``Writer(..., signing_key=...)``
   and ``verify_key=`` wherever an archive is opened
+- :class:`OpenOptions`: how to open an archive (S3 settings, keys, a disk cache), accepted
+  as ``options=`` by everything that opens one; its fields are keyword arguments too
 - exceptions: :class:`HexzError` and subclasses
 
 Everywhere a path goes, a URL goes: ``s3://bucket/key``, ``https://...``, ``http://...``
 (read block by block with ranged requests). S3 is configured by the standard AWS environment
-variables and profile, or the keyword options ``endpoint``, ``region``, ``path_style``,
+variables and profile, or the open options ``endpoint``, ``region``, ``path_style``,
 ``anonymous`` and ``allow_http``.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._native import FORMAT_VERSION
 from ._native import __version__ as __version__
@@ -41,8 +43,9 @@ from .errors import (
     UnsupportedVersionError,
 )
 from .mount import Mount, mount
+from .options import OpenOptions
 from .reader import Entry, EntryReader, Reader
-from .signing import keygen, sign, verify
+from .signing import VerifyReport, keygen, sign, verify
 from .state import resume_state
 from .tensorflow import tf_dataset
 from .writer import Writer
@@ -63,6 +66,7 @@ __all__ = [
     "IterableDataset",
     "Loader",
     "Mount",
+    "OpenOptions",
     "Ragged",
     "Reader",
     "Sampler",
@@ -70,6 +74,7 @@ __all__ = [
     "StoreError",
     "UnsupportedFeatureError",
     "UnsupportedVersionError",
+    "VerifyReport",
     "Writer",
     "__version__",
     "collate",
@@ -85,13 +90,18 @@ __all__ = [
 ]
 
 
-def open(path: str | os.PathLike[str], mode: str = "r", **kwargs: Any) -> Any:
+@overload
+def open(path: str | os.PathLike[str], mode: Literal["r", "rb"] = "r", **kwargs: Any) -> Reader: ...
+@overload
+def open(path: str | os.PathLike[str], mode: Literal["w", "wb"], **kwargs: Any) -> Writer: ...
+
+
+def open(path: str | os.PathLike[str], mode: str = "r", **kwargs: Any) -> Reader | Writer:
     """Opens an archive: ``mode="r"`` returns a :class:`Reader`, ``mode="w"`` a
     :class:`Writer` (keyword arguments go to the class). ``path`` may be a URL
-    (``s3://bucket/key``, ``https://...``); for reading, the S3 options ``endpoint``,
-    ``region``, ``path_style``, ``anonymous`` and ``allow_http`` are keyword arguments of
-    :class:`Reader`, as are ``key`` / ``password`` (encrypted archives) and ``verify_key``
-    (the signer's public key: the archive must be signed by it)."""
+    (``s3://bucket/key``, ``https://...``); how to reach and decrypt it is ``options=`` (a
+    :class:`OpenOptions`) or its fields as keyword arguments (``endpoint=``, ``key=``,
+    ``verify_key=``, ``cache_dir=``, ...)."""
     if mode in ("r", "rb"):
         return Reader(path, **kwargs)
     if mode in ("w", "wb"):

@@ -3,6 +3,7 @@
 Checked against the compiled module by ``python -m mypy.stubtest hexz._native`` (``make lint``).
 """
 
+from collections.abc import Mapping
 from typing import Any, final
 
 from typing_extensions import Buffer
@@ -17,6 +18,7 @@ __all__ = [
     "keygen",
     "sign_file",
     "check_signature",
+    "url_scheme",
     "__version__",
     "FORMAT_VERSION",
     "HAS_ZSTD",
@@ -33,6 +35,11 @@ HAS_S3: bool
 HAS_ENCRYPTION: bool
 HAS_SIGNING: bool
 HAS_MOUNT: bool
+
+# The open options, as ``hexz.OpenOptions.native()`` builds them: ``endpoint``, ``region``,
+# ``path_style``, ``anonymous``, ``allow_http``, ``key`` (32 bytes), ``key_file``, ``password``,
+# ``verify_key`` (PEM or hex), ``verify_key_file``, ``cache_dir``, ``cache_limit``.
+_OpenArgs = Mapping[str, Any]
 
 # (path, kind, mode, mtime_ns, offset, size, symlink target)
 _EntryTuple = tuple[str, str, int, int, int, int, str | None]
@@ -73,18 +80,7 @@ class NativeArchive:
         readahead_threads: int = 4,
         readahead_blocks: int = 32,
         *,
-        endpoint: str | None = None,
-        region: str | None = None,
-        path_style: bool | None = None,
-        anonymous: bool = False,
-        allow_http: bool = False,
-        cache_dir: str | None = None,
-        cache_limit: int | None = None,
-        key: bytes | None = None,
-        key_file: str | None = None,
-        password: str | None = None,
-        verify_key: str | None = None,
-        verify_key_file: str | None = None,
+        options: _OpenArgs | None = None,
         mmap: bool = False,
     ) -> NativeArchive: ...
     @property
@@ -132,14 +128,7 @@ class NativeWriter:
         threads: int = 0,
         dedup: bool = True,
         *,
-        endpoint: str | None = None,
-        region: str | None = None,
-        path_style: bool | None = None,
-        anonymous: bool = False,
-        allow_http: bool = False,
-        key: bytes | None = None,
-        key_file: str | None = None,
-        password: str | None = None,
+        options: _OpenArgs | None = None,
         kdf: tuple[int, int, int] | None = None,
         signing_key: str | None = None,
         signing_key_file: str | None = None,
@@ -187,16 +176,13 @@ class NativeMount:
 def keygen(dir: str, name: str) -> tuple[str, str]:
     """Writes ``DIR/NAME.key`` (mode 0600) and ``DIR/NAME.pub``; returns their paths."""
 
+def url_scheme(path: str) -> str | None:
+    """The lowercase scheme of ``path`` when it is a URL, else ``None``."""
+
 def check_signature(
     path: str,
     *,
-    endpoint: str | None = None,
-    region: str | None = None,
-    path_style: bool | None = None,
-    anonymous: bool = False,
-    allow_http: bool = False,
-    verify_key: str | None = None,
-    verify_key_file: str | None = None,
+    options: _OpenArgs | None = None,
 ) -> dict[str, Any] | None:
     """Checks the signature from the header and tail alone (no decryption key); ``None`` when
     the archive is unsigned."""

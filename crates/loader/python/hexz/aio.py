@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-from typing import Any
+from typing import Any, Unpack
 
-from .options import PathLike
+from .options import OpenKwargs, OpenOptions, PathLike, open_options
 from .reader import Reader
 
 __all__ = ["AsyncReader"]
@@ -18,15 +18,24 @@ class AsyncReader:
     reads and decodes), so the event loop never blocks on I/O or decompression.
 
     Use as ``async with hexz.AsyncReader(path) as r: data = await r.read_at(0, 1024)``.
-    ``path`` may be a URL (``s3://``, ``http(s)://``); keyword arguments (``cache_size``,
-    ``prefetch_threads``, the S3 options ``endpoint``, ``region``, ``path_style``,
-    ``anonymous``, ``allow_http``, ``key`` / ``password`` and ``verify_key``) go to
-    :class:`Reader`.
+    ``path`` may be a URL (``s3://``, ``http(s)://``); ``cache_size``, ``prefetch_threads``
+    and the open options (``options=``, a :class:`hexz.OpenOptions`, or its fields as keyword
+    arguments) are those of :class:`Reader`.
     """
 
-    def __init__(self, path: PathLike, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        path: PathLike,
+        *,
+        cache_size: int | None = None,
+        prefetch_threads: int = 4,
+        options: OpenOptions | None = None,
+        **open_kwargs: Unpack[OpenKwargs],
+    ) -> None:
         self._path: str = os.fspath(path)
-        self._kwargs = kwargs
+        self._cache_size = cache_size
+        self._prefetch_threads = prefetch_threads
+        self._options = open_options(options, open_kwargs)
         self._reader: Reader | None = None
 
     @property
@@ -44,7 +53,14 @@ class AsyncReader:
     async def open(self) -> AsyncReader:
         """Opens the archive (also done by ``async with``)."""
         if self._reader is None:
-            self._reader = await self._run(lambda: Reader(self._path, **self._kwargs))
+            self._reader = await self._run(
+                lambda: Reader(
+                    self._path,
+                    cache_size=self._cache_size,
+                    prefetch_threads=self._prefetch_threads,
+                    options=self._options,
+                )
+            )
         return self
 
     @property

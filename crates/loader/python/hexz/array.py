@@ -37,8 +37,8 @@ def read_array(
     """Reads an array of ``shape`` and ``dtype`` stored at byte ``offset`` of the stream.
 
     ``reader`` is an open :class:`Reader`, or a path or URL (``s3://``, ``http(s)://``) to open
-    for this one read; ``open_kwargs`` (``cache_size``, the S3 options ``endpoint``,
-    ``region``, ``path_style``, ``anonymous``, ``allow_http``...) then go to :class:`Reader`.
+    for this one read; ``open_kwargs`` (``cache_size``, ``options=``, a
+    :class:`hexz.OpenOptions`, and its fields) then go to :class:`Reader`.
 
     The result views memory owned by Rust: a range inside one cached block is the cache's own
     buffer (read-only), a longer one a buffer filled for this call (writable). Either way

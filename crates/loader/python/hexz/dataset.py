@@ -6,15 +6,15 @@ Orders and shuffles live in :mod:`hexz.sampler`, batches as tensors in :mod:`hex
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Unpack
 
 from . import _compat
-from .ahead import Ahead, merge_ranges, worker_id_and_count
+from .ahead import ReadAhead, merge_ranges
 from .collate import Batch, Column
 from .handle import _Handle
-from .options import KeyLike, PathLike, PublicKeyLike, _remote_options
+from .layout import Group, detect_layout
+from .options import OpenKwargs, OpenOptions, PathLike, is_url, open_options
 from .sampler import (
     BLOCKS_PER_GROUP,
     Sampler,
@@ -34,15 +34,6 @@ LOCAL_CACHE_BLOCKS = 1024
 REMOTE_CACHE_BLOCKS = 8192
 #: Groups of blocks a remote block shuffle fetches ahead of the one being read.
 GROUPS_AHEAD = 2
-
-
-class _Group:
-    def __init__(self, name: str, dtype: str, shape: Sequence[int], first: int, count: int):
-        self.name = name
-        self.dtype = dtype
-        self.shape = tuple(int(d) for d in shape)
-        self.first = first
-        self.count = count
 
 
 class Dataset:
@@ -86,18 +77,13 @@ class Dataset:
         mmap: memory-map a local archive (default), so a raw sample read alone
             (``dataset[i]``) is a view of the map; batches are read into one buffer.
             The file must not be truncated while it is open.
-        endpoint, region, path_style, anonymous, allow_http: S3 options for ``s3://`` URLs,
-            as for :class:`hexz.Reader`.
-        key, password: the key or password of an encrypted archive, as for
-            :class:`hexz.Reader`. They are pickled with the dataset, so DataLoader workers
-            reopen the archive with them (raw key bytes and passwords are then in the
-            pickle; a key file only as its path).
-        verify_key: the public key of the archive's signer, as for :class:`hexz.Reader`:
-            the archive must be signed by it, and every read is checked against its hashes
-            (also in DataLoader workers, which get the key with the pickled dataset).
-        cache_dir, cache_limit: keep what is fetched from a remote archive in a local disk
-            cache, as for :class:`hexz.Reader` (shared by DataLoader workers and later
-            epochs, which then read local files).
+        options: how to open the archive (:class:`hexz.OpenOptions`: S3 settings, the key
+            or password of an encrypted archive, the signer's public key, a local disk cache
+            for a remote archive), as for :class:`hexz.Reader`; its fields are also keyword
+            arguments, which override it. The options are pickled with the dataset, so
+            DataLoader workers reopen the archive with them (raw key bytes and passwords are
+            then in the pickle; a key file only as its path) and share the disk cache, and
+            with ``verify_key`` every read of every worker is checked against the hashes.
     """
 
     def __init__(
@@ -112,81 +98,29 @@ class Dataset:
         as_tensor: bool = False,
         prefetch_batches: int = 2,
         mmap: bool = True,
-        endpoint: str | None = None,
-        region: str | None = None,
-        path_style: bool | None = None,
-        anonymous: bool = False,
-        allow_http: bool = False,
-        key: KeyLike | None = None,
-        password: str | None = None,
-        verify_key: PublicKeyLike | None = None,
-        cache_dir: PathLike | bool | None = None,
-        cache_limit: int | None = None,
+        options: OpenOptions | None = None,
+        **open_kwargs: Unpack[OpenKwargs],
     ) -> None:
-        remote = _remote_options(
-            endpoint,
-            region,
-            path_style,
-            anonymous,
-            allow_http,
-            key,
-            password,
-            verify_key,
-            cache_dir=cache_dir,
-            cache_limit=cache_limit,
-        )
-        if mmap:
-            remote["mmap"] = True
-        self._remote = "://" in os.fspath(path)
+        remote = open_options(options, open_kwargs).native()
+        name = os.fspath(path)
+        if not isinstance(name, str):
+            raise TypeError("path must be a str (a path or URL) or os.PathLike[str]")
+        self._remote = is_url(name)
         # A default-sized remote cache shrinks to the local default once all is on disk.
         self._shrink_cache = self._remote and cache_size is None
         if cache_size is None:
             # A remote block shuffle keeps two groups of ~8 MiB blocks decoded ahead.
             cache_size = REMOTE_CACHE_BLOCKS if self._remote else LOCAL_CACHE_BLOCKS
-        self._h = _Handle(path, cache_size, prefetch_threads, remote)
+        self._h = _Handle(name, cache_size, prefetch_threads, remote, mmap=mmap)
         self.transform = transform
         self.as_tensor = as_tensor
         self.prefetch_batches = prefetch_batches
         native = self._h.native
-        groups = [_Group(*g) for g in native.record_groups()]
-        self._groups: list[_Group] = []
-        self._ranges: list[tuple[int, int]] | None = None
-        self._block = 0
-        if groups:
-            if group is not None:
-                picked = [g for g in groups if g.name == group]
-                if not picked:
-                    names = ", ".join(repr(g.name) for g in groups)
-                    raise KeyError(f"no array or record group {group!r} (have {names})")
-                self._groups = picked
-            elif len(groups) > 1 and len({g.count for g in groups}) == 1:
-                self._groups = groups
-            else:
-                # All records as one flat run, typed when every group shares dtype and shape.
-                same = len({(g.dtype, g.shape) for g in groups}) == 1
-                dtype, shape = (groups[0].dtype, groups[0].shape) if same else ("bytes", ())
-                self._groups = [_Group("", dtype, shape, 0, int(native.record_count))]
-            self._len = self._groups[0].count
-        else:
-            files = [(t[4], t[5]) for t in native.entries() if t[1] == "file"]
-            if files:
-                self._ranges = files
-                self._len = len(files)
-            else:
-                size = len(native)
-                self._block = int(sample_size or native.block_size)
-                if self._block <= 0:
-                    raise ValueError("sample_size must be > 0")
-                self._len = (size + self._block - 1) // self._block
-                self._size = size
+        self._layout = detect_layout(native, group, sample_size)
+        self._groups = self._layout.groups
+        self._len = self._layout.length
         self._logical_size = len(native)
-        self._order: Sequence[int] | None = None
-        self._order_pos = 0
-        # The Sampler's share of the next iteration, so DataLoader workers rebuild it.
-        self._plan: ShareKey | None = None
-        self._worker: tuple[Any, Share, int] | None = None
-        self._last_end = 0
-        self._ahead = Ahead()
+        self._ahead = ReadAhead()
         self._map_of: tuple[Any, Any] | None = None
         # A remote archive is read the local way once its disk cache holds all of it.
         self._all_local = not self._remote
@@ -216,30 +150,18 @@ class Dataset:
             raise IndexError(f"sample {i} out of range ({self._len} samples)")
         return i
 
-    def _stream_ranges(self, idx: Sequence[int]) -> list[tuple[int, int]]:
-        if self._ranges is not None:
-            return [self._ranges[i] for i in idx]
-        b = self._block
-        return [(i * b, min(b, self._size - i * b)) for i in idx]
-
-    def _wanted(self, idx: Sequence[int]) -> list[int]:
-        """Record numbers of the samples ``idx``: every group's, group after group."""
-        if len(self._groups) == 1 and self._groups[0].first == 0:
-            return list(idx)
-        return [g.first + i for g in self._groups for i in idx]
-
     def _gather(self, idx: list[int], views: bool) -> Any:
         """The samples ``idx``: with ``views``, those stored raw in a mapped archive stay in
         the map (one sample: no copy); without, all are read into one buffer (a batch, which
         a collate would otherwise copy out of the map: one pass over the bytes, not two)."""
         native = self._h.native
         if not self._groups:
-            return native.gather_ranges(self._stream_ranges(idx), views)
+            return native.gather_ranges(self._layout.ranges(idx), views)
         if not views:
             pending = self._ahead.take(tuple(idx))
             if pending is not None:
                 return pending.wait()
-        return native.gather_records(self._wanted(idx), views)
+        return native.gather_records(self._layout.records(idx), views)
 
     def _mapped(self) -> Any:
         """The memory map as a NumPy array (made once per native archive)."""
@@ -256,7 +178,7 @@ class Dataset:
         where = set(mapped)
         m = self._mapped() if mapped else buf  # samples are in the map only when it exists
         b = len(idx)
-        groups: Sequence[_Group | None] = self._groups or [None]
+        groups: Sequence[Group | None] = self._groups or [None]
         cols, columns = [], []
         for k, g in enumerate(groups):
             part = spans[k * b : (k + 1) * b]
@@ -336,27 +258,25 @@ class Dataset:
         remote blocks and other archives are decoded into the block cache."""
         if not idx or self.prefetch_batches <= 0 or self._h.prefetch_threads == 0:
             return
-        if self._remote_blocks():
-            assert self._plan is not None
-            self._prefetch_blocks(self._order_ahead(idx), self._plan.block)
+        plan = self._ahead.plan
+        if plan is not None and self._remote_blocks():
+            ahead = self._ahead.order_ahead(idx, self._blocks_ahead(plan))
+            self._prefetch_blocks(ahead, plan.block)
             return
-        for batch in self._upcoming(idx):
+        for batch in self._ahead.upcoming(idx, self.prefetch_batches, self._len):
             key = tuple(batch)
-            if self._ahead.has(key):
+            if self._ahead.requested(key):
                 continue
             native = self._h.native
             if self._groups and not self._fetching():
-                self._ahead.put(
-                    key,
-                    native.submit_records(self._wanted(batch), False),
-                    self.prefetch_batches,
-                )
+                pending = native.submit_records(self._layout.records(batch), False)
+                self._ahead.reading(key, pending, self.prefetch_batches)
                 continue
-            self._ahead.put(key, None, 4 * self.prefetch_batches)
+            self._ahead.cached(key, 4 * self.prefetch_batches)
             if self._groups:
-                native.prefetch_records(self._wanted(batch))
+                native.prefetch_records(self._layout.records(batch))
             else:
-                native.prefetch(merge_ranges(self._stream_ranges(batch)))
+                native.prefetch(merge_ranges(self._layout.ranges(batch)))
 
     def _fetching(self) -> bool:
         """Whether reads may cost network requests now: a remote archive, unless its disk
@@ -379,8 +299,8 @@ class Dataset:
         return (
             self._fetching()
             and bool(self._groups)
-            and self._plan is not None
-            and self._plan.mode == "block"
+            and self._ahead.plan is not None
+            and self._ahead.plan.mode == "block"
         )
 
     def _prefetch_blocks(self, ahead: Sequence[int], size: int) -> None:
@@ -391,83 +311,27 @@ class Dataset:
         for w in sorted({i // size for i in ahead}):
             if self._ahead.claim_block(w):
                 lo, hi = w * size, min(self._len, (w + 1) * size)
-                native.prefetch_records(self._wanted(range(lo, hi)))
+                native.prefetch_records(self._layout.records(range(lo, hi)))
 
-    def _order_ahead(self, idx: list[int]) -> Sequence[int]:
-        """The samples of the announced order from batch ``idx`` on, two groups of blocks of a
-        block shuffle deep (this process's and, in a worker, the other workers' batches): the
-        rest of this group and the next two are fetched ahead, about 3 x 64 MiB, which with
-        the blocks just read stays within the default remote block cache (512 MiB). One group
-        deep left the link idle at each group's start (26,700 samples/s from s3s-fs + 20 ms on
-        2 cores, 31,800 two deep, 30,300 three deep with a 768 MiB cache); deeper than the
-        cache holds, blocks fetched ahead are evicted before they are read."""
-        plan = self._plan
+    @staticmethod
+    def _blocks_ahead(plan: ShareKey) -> int:
+        """How many samples of the order a remote block shuffle fetches ahead: two groups of
+        blocks of this rank's share (this process's and, in a worker, the other workers'
+        batches), about 3 x 64 MiB with the rest of the current group, which with the blocks
+        just read stays within the default remote block cache (512 MiB). One group deep left
+        the link idle at each group's start (26,700 samples/s from s3s-fs + 20 ms on 2 cores,
+        31,800 two deep, 30,300 three deep with a 768 MiB cache); deeper than the cache holds,
+        blocks fetched ahead are evicted before they are read."""
         # A rank takes every world_size-th sample: a group's worth of its share is shorter.
-        group = (
-            max(1, BLOCKS_PER_GROUP * plan.block // plan.world_size) if plan else BLOCKS_PER_GROUP
-        )
-        deep = GROUPS_AHEAD * group
-        worker = self._worker_plan()
-        if worker is not None:
-            _, o, _ = worker
-            p = o.index_of(idx[0])
-            return () if p is None else self._ahead.unscanned(o, p, p + deep)
-        if self._order is None:
-            return ()
-        p = self._order_pos
-        self._order_pos = p + len(idx)
-        return self._ahead.unscanned(self._order, p, p + deep)
+        group = max(1, BLOCKS_PER_GROUP * plan.block // plan.world_size)
+        return GROUPS_AHEAD * group
 
-    def _upcoming(self, idx: list[int]) -> list[list[int]]:
-        """The next ``prefetch_batches`` batches after ``idx``, as far as they are known."""
-        n, ahead = len(idx), range(1, self.prefetch_batches + 1)
-        worker = self._worker_plan()
-        if worker is not None:
-            # A DataLoader worker gets every num_workers-th batch of the Sampler's order.
-            _, o, workers = worker
-            p = o.index_of(idx[0])
-            if p is None:
-                return []
-            step = n * workers
-            return [list(o[p + j * step : p + j * step + n]) for j in ahead]
-        if self._order is not None:
-            p = self._order_pos
-            self._order_pos = p + n
-            return [list(self._order[p + j * n : p + (j + 1) * n]) for j in ahead]
-        out: list[list[int]] = []
-        if all(b == a + 1 for a, b in zip(idx, idx[1:], strict=False)):
-            # Sequential batches; in one of W DataLoader workers, every W-th of them.
-            wid, workers = worker_id_and_count()
-            stride = n * workers
-            if idx[0] == wid * n or idx[0] == self._last_end + stride - n:
-                out = [
-                    list(range(idx[0] + j * stride, min(self._len, idx[0] + j * stride + n)))
-                    for j in ahead
-                ]
-        self._last_end = idx[-1] + 1
-        return [b for b in out if b]
-
-    def _worker_plan(self) -> tuple[Any, Share, int] | None:
-        """In a DataLoader worker of a loader driven by a :class:`Sampler`: this rank's share
-        of the order (rebuilt from the sampler's plan) and the worker count."""
-        torch = sys.modules.get("torch")
-        info = torch.utils.data.get_worker_info() if torch is not None else None
-        if self._plan is None or info is None:
-            return None
-        key = (self._plan, info.id)
-        if self._worker is None or self._worker[0] != key:
-            self._worker = (key, Share(self._plan), int(info.num_workers))
-            self._ahead.new_epoch()
-        return self._worker
-
-    def _set_plan(self, plan: ShareKey) -> None:
-        self._plan = plan
-
-    def _announce(self, o: Sequence[int], pos: int = 0) -> None:
-        """The order this process reads next, from its position ``pos`` on."""
-        self._order = o
-        self._order_pos = pos
-        self._ahead.new_epoch()
+    def _follow(self, plan: ShareKey, order: Sequence[int] | None = None, pos: int = 0) -> None:
+        """What a :class:`Sampler` tells the dataset: the share of the coming epoch (for
+        DataLoader workers) and, when this process reads it, the order from ``pos`` on."""
+        self._ahead.set_plan(plan)
+        if order is not None:
+            self._ahead.announce(order, pos)
 
     def _default_block_samples(self) -> int:
         """Samples per block of a block shuffle: about :data:`BLOCK_SHUFFLE_BYTES`."""
@@ -529,16 +393,18 @@ class Dataset:
             ShareKey(self._len, mode, int(seed), int(epoch), block, rank, world, 0, drop_last)
         )
 
-        def spec(g: _Group | None) -> Any:
+        def spec(g: Group | None) -> Any:
             if g is None or g.dtype == "bytes":
                 return tf.TensorSpec(shape=(None,), dtype=tf.uint8)
             return tf.TensorSpec(shape=g.shape, dtype=tf.as_dtype(g.dtype))
 
-        if self._groups:
-            specs = [spec(g) for g in self._groups]
+        layout = self._layout
+        if layout.groups:
+            specs = [spec(g) for g in layout.groups]
             signature = specs[0] if len(specs) == 1 else tuple(specs)
-        elif self._ranges is None and self._size % self._block == 0:
-            signature = tf.TensorSpec(shape=(self._block,), dtype=tf.uint8)
+        elif layout.files is None and layout.stream_size % layout.sample_bytes == 0:
+            # Pieces of a raw stream, all of one size.
+            signature = tf.TensorSpec(shape=(layout.sample_bytes,), dtype=tf.uint8)
         else:
             signature = spec(None)
 
@@ -550,10 +416,8 @@ class Dataset:
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_order"] = None
-        state["_ahead"] = Ahead()
+        state["_ahead"] = self._ahead.for_pickle()
         state["_map_of"] = None
-        state["_worker"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

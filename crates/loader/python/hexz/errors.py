@@ -33,7 +33,25 @@ class UnsupportedVersionError(FormatError):
 
 
 class IntegrityError(HexzError):
-    """Stored bytes do not match their checksum or hash: the archive is corrupt or tampered."""
+    """Stored bytes do not match their checksum or hash: the archive is corrupt or tampered.
+
+    Raised by the engine, it says where, as attributes (``None`` where one does not apply):
+
+    - ``archive``: the archive's path or URL;
+    - ``part``: ``"block"``, ``"frame"`` (the summary, an index or record page, a table) or
+      ``"record page"``;
+    - ``block``: the block's number (or the record page's);
+    - ``offset``: the block's logical offset, or the frame's file offset;
+    - ``frame``: what the frame holds (``"index page"``, ``"entries table"``, ...);
+    - ``detail``: what did not match.
+    """
+
+    archive: str | None = None
+    part: str | None = None
+    block: int | None = None
+    offset: int | None = None
+    frame: str | None = None
+    detail: str | None = None
 
 
 class SignatureError(IntegrityError):

@@ -15,21 +15,30 @@ _INHERITED: list[Any] = []
 
 
 def _open_native(
-    path: str, cache_size: int | None, prefetch_threads: int, remote: dict[str, Any]
+    path: str,
+    cache_size: int | None,
+    prefetch_threads: int,
+    options: dict[str, Any],
+    mmap: bool = False,
 ) -> NativeArchive:
+    """Opens ``path`` with a block cache of ``cache_size`` blocks (``None``: the default
+    bytes); ``options`` is :meth:`OpenOptions.native`'s dict."""
     if cache_size is None:
-        return NativeArchive(path, DEFAULT_CACHE_BYTES, prefetch_threads, **remote)
+        return NativeArchive(
+            path, DEFAULT_CACHE_BYTES, prefetch_threads, options=options, mmap=mmap
+        )
     if cache_size < 0:
         raise ValueError(f"cache_size must be >= 0 blocks, got {cache_size}")
-    native = NativeArchive(path, cache_size * 65536, prefetch_threads, **remote)
+    native = NativeArchive(path, cache_size * 65536, prefetch_threads, options=options, mmap=mmap)
     if native.block_size != 65536:
-        native = NativeArchive(path, cache_size * native.block_size, prefetch_threads, **remote)
+        bytes_ = cache_size * native.block_size
+        native = NativeArchive(path, bytes_, prefetch_threads, options=options, mmap=mmap)
     return native
 
 
 class _Handle:
     """A native archive that reopens itself in a forked child and survives pickling (with
-    its path or URL and its S3 options, so a DataLoader worker reopens a remote archive)."""
+    its path or URL and its open options, so a DataLoader worker reopens a remote archive)."""
 
     def __init__(
         self,
@@ -37,6 +46,7 @@ class _Handle:
         cache_size: int | None,
         prefetch_threads: int,
         remote: dict[str, Any] | None = None,
+        mmap: bool = False,
     ) -> None:
         if not 0 <= prefetch_threads <= MAX_THREADS:
             raise ValueError(f"prefetch_threads must be 0 to {MAX_THREADS}, got {prefetch_threads}")
@@ -46,9 +56,8 @@ class _Handle:
         self.cache_size = cache_size
         self.prefetch_threads = prefetch_threads
         self.remote = dict(remote or {})
-        self._native: NativeArchive | None = _open_native(
-            self.path, cache_size, prefetch_threads, self.remote
-        )
+        self.mmap = mmap
+        self._native: NativeArchive | None = self._open()
         self._pid = os.getpid()
 
     @property
@@ -57,11 +66,14 @@ class _Handle:
             raise ValueError("I/O operation on a closed archive")
         if self._pid != os.getpid():
             _INHERITED.append(self._native)
-            self._native = _open_native(
-                self.path, self.cache_size, self.prefetch_threads, self.remote
-            )
+            self._native = self._open()
             self._pid = os.getpid()
         return self._native
+
+    def _open(self) -> NativeArchive:
+        return _open_native(
+            self.path, self.cache_size, self.prefetch_threads, self.remote, self.mmap
+        )
 
     def set_cache_size(self, blocks: int) -> None:
         """Changes the block cache's size (in blocks) now and in reopened copies."""
@@ -82,6 +94,7 @@ class _Handle:
             "cache_size": self.cache_size,
             "prefetch_threads": self.prefetch_threads,
             "remote": self.remote,
+            "mmap": self.mmap,
             "closed": self.closed,
         }
 
@@ -90,9 +103,8 @@ class _Handle:
         self.cache_size = state["cache_size"]
         self.prefetch_threads = state["prefetch_threads"]
         self.remote = dict(state.get("remote") or {})
+        self.mmap = bool(state.get("mmap", False))
         self._pid = os.getpid()
         self._native = None
         if not state["closed"]:
-            self._native = _open_native(
-                self.path, self.cache_size, self.prefetch_threads, self.remote
-            )
+            self._native = self._open()

@@ -94,9 +94,8 @@ class _Iterable(Ordered):
         share = self._share_from(start)
         batches = -(-len(share) // self.batch_size)
         b = self.batch_size
-        self.dataset._set_plan(share.key)
-        if workers == 1:
-            self.dataset._announce(share, first * b)
+        # Alone, this process reads the share itself; with workers, each rebuilds it.
+        self.dataset._follow(share.key, share if workers == 1 else None, first * b)
         self._progress = {"start": start, "next_batch": first, "workers": workers, "worker": worker}
         for j in range(first, batches, workers):
             batch = self.dataset.__getitems__(share[j * b : (j + 1) * b])

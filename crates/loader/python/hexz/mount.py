@@ -20,13 +20,13 @@ import warnings
 import weakref
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Unpack
 
 from . import _native
 from ._native import NativeArchive, NativeMount
 from .errors import UnsupportedFeatureError
 from .handle import _open_native
-from .options import KeyLike, PathLike, PublicKeyLike, _remote_options
+from .options import OpenKwargs, OpenOptions, PathLike, open_options
 from .reader import Reader
 
 __all__ = ["Mount", "mount"]
@@ -45,14 +45,8 @@ def mount(
     allow_other: bool = False,
     cache_size: int | None = None,
     threads: int = 8,
-    endpoint: str | None = None,
-    region: str | None = None,
-    path_style: bool | None = None,
-    anonymous: bool = False,
-    allow_http: bool = False,
-    key: KeyLike | None = None,
-    password: str | None = None,
-    verify_key: PublicKeyLike | None = None,
+    options: OpenOptions | None = None,
+    **open_kwargs: Unpack[OpenKwargs],
 ) -> Mount:
     """Mounts an archive read-only and returns the :class:`Mount`, already mounted.
 
@@ -82,12 +76,12 @@ def mount(
         cache_size: block cache size in blocks, as for :class:`Reader` (default: 256 MiB
             worth, as ``hexz mount``).
         threads: threads serving the kernel's requests (1 to 256).
-        endpoint, region, path_style, anonymous, allow_http: the S3 options of
-            :class:`Reader`, for ``s3://`` URLs.
-        key, password: the key or password of an encrypted archive, as for :class:`Reader`.
-        verify_key: the signer's public key, as for :class:`Reader`: the archive must be
-            signed by it, and every block the mount serves is checked against its hash (a
-            tampered block reads as ``EIO``, counted in :attr:`Mount.read_errors`).
+        options: how to open the archive (:class:`hexz.OpenOptions`: S3 settings, the key
+            or password of an encrypted archive, the signer's public key, a disk cache for a
+            remote archive), as for :class:`Reader`; its fields are also keyword arguments,
+            which override it. With ``verify_key`` the archive must be signed by that key, and
+            every block the mount serves is checked against its hash (a tampered block reads as
+            ``EIO``, counted in :attr:`Mount.read_errors`).
 
     Raises:
         FileNotFoundError: the archive or ``mountpoint`` does not exist, or ``/dev/fuse`` is
@@ -109,9 +103,7 @@ def mount(
     native = _archive(
         path,
         cache_size,
-        _remote_options(
-            endpoint, region, path_style, anonymous, allow_http, key, password, verify_key
-        ),
+        open_options(options, open_kwargs).native(),
     )
     tmpdir: str | None = None
     if mountpoint is None:
@@ -206,15 +198,15 @@ def _archive(
     if isinstance(path, Reader):
         if cache_size is not None or remote:
             raise ValueError(
-                "cache_size, the S3 options, key, password and verify_key apply when mount() "
-                "opens the archive, not to an open Reader"
+                "cache_size and the open options (S3 settings, key, password, verify_key, "
+                "cache_dir) apply when mount() opens the archive, not to an open Reader"
             )
         return path._check()
     name = os.fspath(path)
     if not isinstance(name, str):
         raise TypeError("path must be a str (a path or URL), os.PathLike[str] or a hexz.Reader")
     if cache_size is None:
-        return NativeArchive(name, DEFAULT_MOUNT_CACHE_BYTES, 4, **remote)
+        return NativeArchive(name, DEFAULT_MOUNT_CACHE_BYTES, 4, options=remote)
     return _open_native(name, cache_size, 4, remote)
 
 

@@ -5,10 +5,23 @@ DataLoader workers)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from typing import Any, Union
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypedDict, Union
 
-__all__ = ["KeyLike", "PathLike", "PublicKeyLike", "default_cache_dir"]
+from . import _native
+
+__all__ = [
+    "KeyLike",
+    "OpenKwargs",
+    "OpenOptions",
+    "PathLike",
+    "PublicKeyLike",
+    "default_cache_dir",
+    "is_url",
+]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -81,6 +94,122 @@ def _verify_key_options(verify_key: PublicKeyLike | None) -> dict[str, Any]:
         "verify_key must be a public key file path, a PEM str, 64 hex digits or 32 bytes, "
         f"not {type(verify_key).__name__}"
     )
+
+
+class _ReachKwargs(TypedDict, total=False):
+    """The open options but ``verify_key``: for :func:`hexz.verify`, which takes that one as
+    its second positional argument."""
+
+    endpoint: str | None
+    region: str | None
+    path_style: bool | None
+    anonymous: bool
+    allow_http: bool
+    key: KeyLike | None
+    password: str | None
+    cache_dir: PathLike | bool | None
+    cache_limit: int | None
+
+
+class OpenKwargs(_ReachKwargs, total=False):
+    """The fields of :class:`OpenOptions` as keyword arguments: every function that opens an
+    archive takes them (``hexz.Reader(url, endpoint=..., key=...)``) as well as ``options=``."""
+
+    verify_key: PublicKeyLike | None
+
+
+@dataclass(frozen=True)
+class OpenOptions:
+    """How to open an archive, in one value that :class:`hexz.Reader`,
+    :class:`hexz.AsyncReader`, :class:`hexz.Dataset`, :func:`hexz.mount`, :func:`hexz.verify`,
+    :func:`hexz.tf_dataset` and (its S3 and key fields) :class:`hexz.Writer` all accept as
+    ``options=``. The same fields are also keyword arguments of each of them, which take
+    precedence over ``options``::
+
+        opts = hexz.OpenOptions(endpoint="http://127.0.0.1:9000", cache_dir=True)
+        ds = hexz.Dataset("s3://bucket/train.hxz", options=opts)
+        r = hexz.Reader("s3://bucket/val.hxz", options=opts, verify_key="signer.pub")
+
+    Attributes:
+        endpoint: S3 endpoint URL (else ``AWS_ENDPOINT_URL``, else AWS), e.g.
+            ``"http://127.0.0.1:9000"`` for MinIO; plain-http loopback endpoints always work.
+        region: S3 region (else ``AWS_REGION``, the AWS profile, or ``us-east-1``).
+        path_style: ``True`` for path-style requests (``endpoint/bucket/key``), ``False`` for
+            virtual-hosted style (``bucket.endpoint/key``); default: the client's (path-style).
+        anonymous: send unsigned requests (public buckets), ignoring any credentials.
+        allow_http: allow a plain-``http://`` endpoint that is not on loopback.
+        key: the raw key of an encrypted archive: 32 bytes, a str of 64 hex digits, or the
+            path of a key file (``docs/keys.md``). Pickled with a reader or dataset (a path
+            as a path), so DataLoader workers reopen the archive with it.
+        password: the password of an encrypted archive (pickled likewise).
+        verify_key: the public key of the archive's signer: the path of a public key file
+            (``hexz.keygen``'s ``.pub``), a PEM str, 64 hex digits or 32 bytes. Opening raises
+            :class:`hexz.SignatureError` unless the archive is signed by it, and every read is
+            checked against the archive's hashes.
+        cache_dir: keep the parts of a remote archive that are read as 8 MiB chunk files in
+            this directory and read them from there next time (the next epoch, another
+            process) instead of the network. ``True`` means :func:`default_cache_dir`
+            (``~/.cache/hexz/remote``); default ``None``: no cache. Chunks are keyed by the
+            URL, ETag and length (a replaced object is fetched anew) and checked against their
+            CRC-32C on every read (a damaged one is refetched). Processes may share a
+            directory. Local archives are never cached. ``hexz cache ls|du|clear`` inspects it.
+        cache_limit: bound on the cache directory's size in bytes (default 10 GiB); the least
+            recently used chunks are evicted. Needs ``cache_dir``.
+
+    The S3 fields apply to ``s3://`` URLs only; credentials come from the standard AWS
+    environment variables or the profile ``AWS_PROFILE`` names.
+    """
+
+    endpoint: str | None = None
+    region: str | None = None
+    path_style: bool | None = None
+    anonymous: bool = False
+    allow_http: bool = False
+    key: KeyLike | None = None
+    password: str | None = None
+    verify_key: PublicKeyLike | None = None
+    cache_dir: PathLike | bool | None = None
+    cache_limit: int | None = None
+
+    def native(self) -> dict[str, Any]:
+        """The options, checked, as the ``options=`` dict of the native classes: only what
+        differs from the defaults, keys as raw bytes or file paths, the cache directory
+        absolute (so a DataLoader worker that changed directory uses the same one)."""
+        return _remote_options(
+            self.endpoint,
+            self.region,
+            self.path_style,
+            self.anonymous,
+            self.allow_http,
+            self.key,
+            self.password,
+            self.verify_key,
+            cache_dir=self.cache_dir,
+            cache_limit=self.cache_limit,
+        )
+
+
+_FIELDS = frozenset(f.name for f in dataclasses.fields(OpenOptions))
+
+
+def open_options(options: OpenOptions | None, overrides: Mapping[str, Any]) -> OpenOptions:
+    """``options=`` with the keyword arguments given beside it applied on top."""
+    if options is not None and not isinstance(options, OpenOptions):
+        raise TypeError(f"options must be a hexz.OpenOptions, not {type(options).__name__}")
+    unknown = sorted(set(overrides) - _FIELDS)
+    if unknown:
+        raise TypeError(
+            f"unexpected keyword argument {unknown[0]!r} (the open options are "
+            f"{', '.join(sorted(_FIELDS))})"
+        )
+    base = options if options is not None else OpenOptions()
+    return dataclasses.replace(base, **overrides) if overrides else base
+
+
+def is_url(path: str) -> bool:
+    """Whether ``path`` is a URL (``s3://``, ``https://``, ``file://``, ...) rather than a
+    local path, by the engine's own rule."""
+    return _native.url_scheme(path) is not None
 
 
 def _remote_options(

@@ -4,8 +4,9 @@ Everywhere a path goes, a URL goes: ``s3://bucket/key`` (S3 and S3-compatible se
 ``http://`` / ``https://`` (HTTP Range requests) and ``file://``. Only the blocks a read needs
 are fetched. S3 is configured the AWS way (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
 ``AWS_SESSION_TOKEN``, ``AWS_REGION``, ``AWS_ENDPOINT_URL``, ``AWS_PROFILE``) and by the
-keyword options ``endpoint=``, ``region=``, ``path_style=``, ``anonymous=`` and
-``allow_http=``, which override the environment.
+open options (:class:`hexz.OpenOptions`, or its fields as keyword arguments: ``endpoint=``,
+``region=``, ``path_style=``, ``anonymous=``, ``allow_http=``), which override the
+environment.
 
 An encrypted archive (``hexz pack --encrypt``, ``Writer(..., key=...)``) is opened with
 ``key=`` (32 bytes, 64 hex digits, or the path of a key file, ``docs/keys.md``) or
@@ -28,12 +29,12 @@ import io
 import json
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 from . import _compat
 from ._native import NativeArchive
 from .handle import _Handle
-from .options import KeyLike, PathLike, PublicKeyLike, _remote_options
+from .options import OpenKwargs, OpenOptions, PathLike, open_options
 
 __all__ = ["Entry", "EntryReader", "Reader"]
 
@@ -222,33 +223,13 @@ class Reader(_Stream):
             ``http://...``, ``file://...``) read with ranged requests, block by block.
         cache_size: block cache size in blocks (default: 64 MiB worth).
         prefetch_threads: background read-ahead threads (0 disables read-ahead).
-        endpoint: S3 endpoint URL (else ``AWS_ENDPOINT_URL``, else AWS), e.g.
-            ``"http://127.0.0.1:9000"`` for MinIO; plain-http loopback endpoints always work.
-        region: S3 region (else ``AWS_REGION``, the AWS profile, or ``us-east-1``).
-        path_style: ``True`` for path-style requests (``endpoint/bucket/key``), ``False`` for
-            virtual-hosted style (``bucket.endpoint/key``); default: the client's (path-style).
-        anonymous: send unsigned requests (public buckets), ignoring any credentials.
-        allow_http: allow a plain-``http://`` endpoint that is not on loopback.
-        key: the raw key of an encrypted archive: 32 bytes, a str of 64 hex digits, or the
-            path of a key file (``docs/keys.md``). Pickled with the reader (a path as a path).
-        password: the password of an encrypted archive. Pickled with the reader.
-        verify_key: the public key of the archive's signer: the path of a public key file
-            (``hexz.keygen``'s ``.pub``), a PEM str, 64 hex digits or 32 bytes. Opening raises
-            :class:`hexz.SignatureError` unless the archive is signed by it, and every read
-            is checked against the archive's hashes. Pickled with the reader.
-        cache_dir: keep the parts of a remote archive that are read as 8 MiB chunk files in
-            this directory and read them from there next time (the next epoch, another
-            process) instead of the network. ``True`` means :func:`default_cache_dir`
-            (``~/.cache/hexz/remote``); default ``None``: no cache. Chunks are keyed by the
-            URL, ETag and length (a replaced object is fetched anew) and checked against
-            their CRC-32C on every read (a damaged one is refetched). Processes may share a
-            directory; a pickled reader (a DataLoader worker) uses the same one. Local
-            archives are never cached. ``hexz cache ls|du|clear`` inspects it.
-        cache_limit: bound on the cache directory's size in bytes (default 10 GiB); the
-            least recently used chunks are evicted. Needs ``cache_dir``.
-
-    The S3 options are used for ``s3://`` URLs only; credentials come from the standard AWS
-    environment variables or the profile ``AWS_PROFILE`` names.
+        options: how to open it (:class:`hexz.OpenOptions`: S3 settings, the key of an
+            encrypted archive, the signer's public key, a local disk cache for a remote
+            archive). Its fields are also keyword arguments (``endpoint=``, ``region=``,
+            ``path_style=``, ``anonymous=``, ``allow_http=``, ``key=``, ``password=``,
+            ``verify_key=``, ``cache_dir=``, ``cache_limit=``), which override ``options``.
+            The options are pickled with the reader (a DataLoader worker reopens the archive
+            with them, sharing the disk cache).
     """
 
     def __init__(
@@ -257,31 +238,12 @@ class Reader(_Stream):
         *,
         cache_size: int | None = None,
         prefetch_threads: int = 4,
-        endpoint: str | None = None,
-        region: str | None = None,
-        path_style: bool | None = None,
-        anonymous: bool = False,
-        allow_http: bool = False,
-        key: KeyLike | None = None,
-        password: str | None = None,
-        verify_key: PublicKeyLike | None = None,
-        cache_dir: PathLike | bool | None = None,
-        cache_limit: int | None = None,
+        options: OpenOptions | None = None,
+        **open_kwargs: Unpack[OpenKwargs],
     ) -> None:
         if prefetch_threads < 0:
             raise ValueError("prefetch_threads must be >= 0")
-        remote = _remote_options(
-            endpoint,
-            region,
-            path_style,
-            anonymous,
-            allow_http,
-            key,
-            password,
-            verify_key,
-            cache_dir=cache_dir,
-            cache_limit=cache_limit,
-        )
+        remote = open_options(options, open_kwargs).native()
         handle = _Handle(path, cache_size, prefetch_threads, remote)
         super().__init__(handle, 0, len(handle.native), handle.path)
 

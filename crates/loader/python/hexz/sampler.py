@@ -297,7 +297,7 @@ class Sampler(Ordered):
         self._share: Share | None = None
         #: (epoch, global position) a loaded state resumes, until an iteration takes it.
         self._resume: tuple[int, int] | None = None
-        dataset._set_plan(self._plan())
+        dataset._follow(self._plan())
 
     def _next_start(self) -> int:
         if self._resume is not None and self._resume[0] == self.epoch:
@@ -317,7 +317,7 @@ class Sampler(Ordered):
         if self._share is not None and self._share.key.epoch != self.epoch:
             # A new epoch, not started yet: its state is its start, not the last one's end.
             self._share, self.yielded = None, 0
-        self.dataset._set_plan(self._plan())
+        self.dataset._follow(self._plan())
 
     def __len__(self) -> int:
         """Samples this rank takes in a whole epoch (the same on every rank)."""
@@ -333,7 +333,7 @@ class Sampler(Ordered):
         self._resume = None
         share = self._share_from(start)
         self._share, self._start, self.yielded = share, start, 0
-        self.dataset._announce(share)
+        self.dataset._follow(share.key, share)
         for first in range(0, len(share), _CHUNK):
             for i in share[first : first + _CHUNK]:
                 self.yielded += 1
@@ -366,7 +366,7 @@ class Sampler(Ordered):
         self._resume = (epoch, position)
         self._share = None
         self.yielded = 0
-        self.dataset._set_plan(self._plan())
+        self.dataset._follow(self._plan())
 
     def __repr__(self) -> str:
         return (

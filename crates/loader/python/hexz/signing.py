@@ -17,20 +17,25 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from typing import Any, Union
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Union, Unpack
 
 from . import _native
 from .errors import DecryptionError
 from .options import (
     DEFAULT_CACHE_BYTES,
-    KeyLike,
+    OpenOptions,
     PathLike,
     PublicKeyLike,
-    _remote_options,
+    _ReachKwargs,
+    is_url,
+    open_options,
 )
 
-__all__ = ["SigningKeyLike", "keygen", "sign", "verify"]
+__all__ = ["SigningKeyLike", "VerifyReport", "keygen", "sign", "verify"]
 
 SigningKeyLike = Union[str, "os.PathLike[str]"]
 
@@ -59,7 +64,7 @@ def _local_path(path: PathLike, what: str) -> str:
     name = os.fspath(path)
     if not isinstance(name, str):
         raise TypeError(f"{what} must be a str or os.PathLike[str]")
-    if "://" in name:
+    if is_url(name):
         raise ValueError(f"{name}: only local archives can be signed (sign before uploading)")
     return name
 
@@ -125,18 +130,63 @@ def sign(
     return report
 
 
+@dataclass(frozen=True)
+class VerifyReport:
+    """What :func:`verify` found. Also readable as a mapping (``report["ok"]``), as the dict
+    it once was."""
+
+    #: No problem found.
+    ok: bool
+    #: One line per problem (a block or table that fails its checksum or hash, bytes that
+    #: belong to nothing); empty when ``ok``.
+    problems: tuple[str, ...]
+    #: Whether the archive carries a signature.
+    signed: bool
+    #: ``"unsigned"``, ``"valid"``, ``"invalid"``, or ``"unchecked"`` in a build without
+    #: signing.
+    signature: Literal["unsigned", "valid", "invalid", "unchecked"]
+    #: The public key of a valid signature (hex), else ``None``.
+    signer: str | None
+    #: The archive's root hash (hex), what a signature signs.
+    root_hash: str
+    #: Whether blocks and tables were checked (``False``: an encrypted archive checked
+    #: without its key, whose signature alone was verified).
+    contents_checked: bool
+    #: Frames (tables) checked.
+    frames: int
+    #: Blocks checked.
+    blocks: int
+    #: Logical bytes checked.
+    bytes: int
+
+    @classmethod
+    def _of(cls, raw: Mapping[str, Any]) -> VerifyReport:
+        return cls(
+            ok=bool(raw["ok"]),
+            problems=tuple(raw["problems"]),
+            signed=bool(raw["signed"]),
+            signature=raw["signature"],
+            signer=raw["signer"],
+            root_hash=raw["root_hash"],
+            contents_checked=bool(raw["contents_checked"]),
+            frames=int(raw["frames"]),
+            blocks=int(raw["blocks"]),
+            bytes=int(raw["bytes"]),
+        )
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.__dataclass_fields__:
+            raise KeyError(name)
+        return getattr(self, name)
+
+
 def verify(
     path: PathLike,
     verify_key: PublicKeyLike | None = None,
     *,
-    key: KeyLike | None = None,
-    password: str | None = None,
-    endpoint: str | None = None,
-    region: str | None = None,
-    path_style: bool | None = None,
-    anonymous: bool = False,
-    allow_http: bool = False,
-) -> dict[str, Any]:
+    options: OpenOptions | None = None,
+    **open_kwargs: Unpack[_ReachKwargs],
+) -> VerifyReport:
     """Checks a whole archive (local or a URL), as ``hexz verify`` does: every block and table
     against its checksum and hash, that every byte belongs to one, and the signature.
 
@@ -144,35 +194,33 @@ def verify(
     must be signed by that key, else :class:`hexz.SignatureError` is raised. Without it a
     signature is checked against the key it names (proving the archive is intact since that
     key signed it, not who holds the key): compare ``signer`` with the key you expect.
-    ``key`` / ``password`` decrypt an encrypted archive; the S3 options are those of
-    :class:`hexz.Reader`.
+    ``options`` (a :class:`hexz.OpenOptions`, or its fields as keyword arguments) are those of
+    :class:`hexz.Reader`: ``key`` / ``password`` decrypt an encrypted archive, the S3
+    settings reach an ``s3://`` one.
 
-    Returns a dict: ``ok`` (no problem found), ``problems`` (one line each), ``signed``,
-    ``signature`` (``"unsigned"``, ``"valid"``, ``"invalid"``, or ``"unchecked"`` in a build
-    without signing), ``signer`` (the public key of a valid signature, hex, else None),
-    ``root_hash`` (hex), ``contents_checked``, ``frames``, ``blocks`` and ``bytes`` (logical
-    bytes checked). Corruption is reported in ``problems``; an archive that cannot be opened at
-    all raises as :func:`hexz.open` does.
+    Returns a :class:`VerifyReport`. Corruption is reported in its ``problems``; an archive
+    that cannot be opened at all raises as :func:`hexz.open` does.
 
     An encrypted archive given without ``key``/``password`` cannot have its blocks checked,
     but its signature can (it covers the header and the sealed summary): for a signed one the
-    report says ``contents_checked: False``; an unsigned one raises
+    report says ``contents_checked=False``; an unsigned one raises
     :class:`hexz.DecryptionError`.
     """
     name = os.fspath(path)
     if not isinstance(name, str):
         raise TypeError("path must be a str (a path or URL) or os.PathLike[str]")
-    remote = _remote_options(
-        endpoint, region, path_style, anonymous, allow_http, key, password, verify_key
-    )
+    opts = open_options(options, open_kwargs)
+    if verify_key is not None:
+        opts = dataclasses.replace(opts, verify_key=verify_key)
+    remote = opts.native()
     try:
-        native = _native.NativeArchive(name, DEFAULT_CACHE_BYTES, 0, **remote)
+        native = _native.NativeArchive(name, DEFAULT_CACHE_BYTES, 0, options=remote)
     except DecryptionError:
-        if key is not None or password is not None:
+        if opts.key is not None or opts.password is not None:
             raise
         # Encrypted, and no key: the signature is all that can be checked.
-        report = _native.check_signature(name, **remote)
+        report = _native.check_signature(name, options=remote)
         if report is None:
             raise
-        return dict(report)
-    return dict(native.verify_report())
+        return VerifyReport._of(report)
+    return VerifyReport._of(native.verify_report())

@@ -19,8 +19,7 @@ def tf_dataset(path: PathLike, **kwargs: Any) -> Any:
     what a sample is), with the recorded dtypes and shapes. ``path`` may be a URL
     (``s3://``, ``http(s)://``). ``shuffle``, ``seed``, ``epoch``, ``shard=(index, count)``,
     ``drop_last`` and ``block_samples`` pick the order and this host's shard (see
-    :meth:`hexz.Dataset.to_tensorflow`); the other keyword arguments (including the S3
-    options ``endpoint``, ``region``, ``path_style``, ``anonymous``, ``allow_http``) go to
-    :class:`hexz.Dataset`."""
+    :meth:`hexz.Dataset.to_tensorflow`); the other keyword arguments (including ``options=``,
+    a :class:`hexz.OpenOptions`, and its fields) go to :class:`hexz.Dataset`."""
     order = {k: kwargs.pop(k) for k in _ORDER_KWARGS if k in kwargs}
     return Dataset(path, **kwargs).to_tensorflow(**order)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Union
+from typing import Any, Union, Unpack
 
 from . import _compat
 from ._native import NativeWriter
-from .options import MAX_THREADS, KeyLike, _key_options
+from .options import MAX_THREADS, OpenKwargs, OpenOptions, open_options
 from .signing import SigningKeyLike, _signing_key_options
 
 __all__ = ["Writer"]
@@ -42,14 +42,14 @@ class Writer:
             at ``block_size``), so a shuffled read of one sample decodes about that sample. A
             record that fits in a block never straddles two. Larger values compress small
             records better at the price of decoding more per random read.
-        endpoint: S3 endpoint URL, e.g. ``http://127.0.0.1:9000`` (else ``AWS_ENDPOINT_URL``).
-        region: S3 region (else ``AWS_REGION``, else ``us-east-1``).
-        path_style: path-style (True) or virtual-hosted-style (False) S3 requests.
-        anonymous: unsigned S3 requests (only for buckets that allow anonymous writes).
-        allow_http: allow a plain ``http://`` endpoint that is not loopback.
-        key: encrypt (AES-256-GCM) with this raw key: 32 bytes, a str of 64 hex digits, or
-            the path of a key file (``docs/keys.md``). Only the header stays readable.
-        password: encrypt with a key derived from this password (Argon2id, 64 MiB, 3 passes).
+        options: the S3 settings (``endpoint``, ``region``, ``path_style``, ``anonymous``,
+            ``allow_http``) and the encryption key of the archive, as a
+            :class:`hexz.OpenOptions`; its fields are also keyword arguments, which override
+            it. ``key`` encrypts (AES-256-GCM) with a raw key: 32 bytes, a str of 64 hex
+            digits, or the path of a key file (``docs/keys.md``); ``password`` with a key
+            derived from a password (Argon2id, 64 MiB, 3 passes). Only the header stays
+            readable. ``verify_key``, ``cache_dir`` and ``cache_limit`` are for reading and
+            are refused here.
         kdf: Argon2id ``(memory_kib, passes, lanes)`` for ``password`` (default
             ``(65536, 3, 4)``); smaller values make a password cheaper to guess.
         signing_key: sign the archive (Ed25519) as it is finished: the path of a private key
@@ -69,20 +69,15 @@ class Writer:
         threads: int = 0,
         dedup: bool = True,
         *,
-        endpoint: str | None = None,
-        region: str | None = None,
-        path_style: bool | None = None,
-        anonymous: bool = False,
-        allow_http: bool = False,
-        key: KeyLike | None = None,
-        password: str | None = None,
+        options: OpenOptions | None = None,
         kdf: tuple[int, int, int] | None = None,
         signing_key: SigningKeyLike | None = None,
         record_block: int = 4096,
+        **open_kwargs: Unpack[OpenKwargs],
     ) -> None:
-        keys = _key_options(key, password)
-        keys.update(_signing_key_options(signing_key))
-        if kdf is not None and "password" not in keys:
+        opened = open_options(options, open_kwargs).native()
+        keys = _signing_key_options(signing_key)
+        if kdf is not None and "password" not in opened:
             raise ValueError("kdf applies with a password only")
         if not 0 <= int(record_block) <= block_size:
             raise ValueError(
@@ -90,14 +85,6 @@ class Writer:
             )
         if not 0 <= threads <= MAX_THREADS:
             raise ValueError(f"threads must be 0 (one per core) to {MAX_THREADS}, got {threads}")
-        for opt, value in (("endpoint", endpoint), ("region", region)):
-            if value is not None and not isinstance(value, str):
-                raise TypeError(f"{opt} must be a str or None, not {type(value).__name__}")
-        if path_style is not None and not isinstance(path_style, bool):
-            raise TypeError(f"path_style must be a bool or None, not {type(path_style).__name__}")
-        for opt, flag in (("anonymous", anonymous), ("allow_http", allow_http)):
-            if not isinstance(flag, bool):
-                raise TypeError(f"{opt} must be a bool, not {type(flag).__name__}")
         self.path = os.fspath(path)
         if not isinstance(self.path, str):
             raise TypeError("path must be a str (a path or s3:// URL) or os.PathLike[str]")
@@ -108,11 +95,7 @@ class Writer:
             block_size,
             threads,
             dedup,
-            endpoint=endpoint,
-            region=region,
-            path_style=path_style,
-            anonymous=anonymous,
-            allow_http=allow_http,
+            options=opened,
             kdf=kdf,
             record_block=int(record_block),
             **keys,
