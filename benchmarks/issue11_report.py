@@ -2,7 +2,7 @@
 """The "Training loader vs LitData" section of docs/benchmarks.md (heading ``HEADING``),
 generated from the newest ``benchmarks/runs/*-loader`` and ``*-remote`` results, with a plot of
 samples/s per configuration (``samples_s.png`` in the loader run's directory, when matplotlib is
-there).
+there) and one of remote against local (``remote_vs_local.png`` in the remote run's directory).
 
 loader_bench.py and remote_bench.py call ``update_docs()`` when they record; run this file
 (in the bench venv, for the plot) to regenerate the section by hand:
@@ -395,6 +395,82 @@ def plot(run_dir: Path, doc: dict) -> Path | None:
     return out
 
 
+def _remote_epoch(remote: dict, fmt: str, variant: str, workers: int, k: int) -> float | None:
+    for r in remote.get("s3_loader", {}).get("results", []):
+        if (r["fmt"], r["variant"], r["workers"]) == (fmt, variant, workers):
+            e = _epoch(r, k)
+            return None if e is None else e["samples_s"]
+    return None
+
+
+def plot_remote(loader: tuple[Path, dict], remote: tuple[Path, dict]) -> Path | None:
+    """Samples/s of one configuration (shuffled, Hexz's block shuffle) read locally, from S3 in a
+    first epoch, and from S3 with a warm cache, for Hexz LZ4 and LitData, per worker count:
+    ``remote_vs_local.png`` in the remote run's directory; None without matplotlib or data."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    (ldir, ldoc), (rdir, rdoc) = loader, remote
+    reads = ldoc["reads"]
+    workers = sorted({r["workers"] for r in rdoc.get("s3_loader", {}).get("results", [])})
+    cases = (
+        "local disk\n(page cache)",
+        "S3 + 20 ms,\nfirst epoch",
+        "S3 + 20 ms, second\nepoch (cache warm)",
+    )
+    series = []  # (label, color, {workers: [local, s3 first, s3 warm]})
+    for name, color, fmt, lvariant, first, warm in (
+        (
+            "Hexz LZ4, sampler(shuffle=True)",
+            "tab:blue",
+            "hexz-lz4",
+            "block",
+            "block",
+            "block-cache",
+        ),
+        ("LitData, shuffle=True", "tab:orange", "litdata", "peer", "peer", "peer"),
+    ):
+        vals = {}
+        for w in workers:
+            local = best(pick(reads, fmt, "shuffle", w, (lvariant,)))
+            vals[w] = [
+                None if local is None else local["samples_s"],
+                _remote_epoch(rdoc, fmt, first, w, 1),
+                _remote_epoch(rdoc, fmt, warm, w, 2),
+            ]
+        series.append((name, color, vals))
+    if not workers or all(v is None for _, _, d in series for vs in d.values() for v in vs):
+        return None
+    fig, axes = plt.subplots(1, len(workers), figsize=(5 * len(workers), 3.6), squeeze=False)
+    width = 0.38
+    for ax, w in zip(axes[0], workers, strict=True):
+        for j, (name, color, vals) in enumerate(series):
+            xs = [i + (j - 0.5) * width for i in range(len(cases))]
+            ys = [v or 0 for v in vals[w]]
+            ax.bar(xs, ys, width, color=color, label=name)
+            for x, v in zip(xs, vals[w], strict=True):
+                text = "n/a" if v is None else f"{v / 1000:,.0f}k"
+                ax.text(x, v or 0, text, ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(range(len(cases)), cases, fontsize=7)
+        ax.set_ylabel("samples/s (one epoch, batch 64)", fontsize=8)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.set_title(f"num_workers={w}", fontsize=9)
+        ax.margins(y=0.12)
+    axes[0][0].legend(fontsize=7, loc="upper right")
+    n = ldoc.get("samples"), rdoc.get("s3_loader", {}).get("samples")
+    same = f"{n[0]:,} samples" if n[0] == n[1] else f"{n[0]:,} (local) / {n[1]:,} (S3) samples"
+    fig.suptitle(f"Remote vs local: {same}; {ldir.name} and {rdir.name}", fontsize=9)
+    fig.tight_layout()
+    out = rdir / "remote_vs_local.png"
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
 def section() -> str:
     loader = runs.latest("loader")
     remote = runs.latest("remote")
@@ -420,6 +496,13 @@ def section() -> str:
         if png:
             lines += [
                 f"![samples/s per configuration]({os.path.relpath(png, DOC.parent)})",
+                "",
+            ]
+        png = plot_remote(loader, remote) if remote else None
+        if png:
+            lines += [
+                f"![samples/s: local, from S3, from S3 with a warm cache]"
+                f"({os.path.relpath(png, DOC.parent)})",
                 "",
             ]
         lines.append(

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Pack and sequential-read benchmark: hexz against the tools people use today
 # (squashfs, tar + zstd/lz4, qcow2), on a real file tree and on a raw ext4 image
-# of that tree. Run by `make bench`; writes bench-out/pack_read.md.
+# of that tree. Run by `make bench`; writes bench-out/pack_read.md and records the run
+# (every repetition's time, sizes, peak RSS, commands, versions, machine and load) in
+# benchmarks/runs/<date>-pack/results.json (benchmarks/pack_report.py).
 #
 # Environment:
 #   HEXZ              hexz binary (default: $CARGO_TARGET_DIR/release/hexz)
@@ -12,11 +14,17 @@
 #   BENCH_DIR         data and outputs (default ~/.cache/hexz/bench)
 #   BENCH_OUT         report directory (default bench-out/ in the repository)
 #   BENCH_PEERS_ONLY  1 = skip the hexz rows (to try the script without a binary)
+#   BENCH_RECORD      1 = also regenerate the "Pack and sequential read" subsection of
+#                     docs/benchmarks.md and its plot from the newest run (default: 1 at
+#                     full size, BENCH_SIZE_MB >= 1200, with hexz; else 0: then run
+#                     ~/.cache/hexz/bench-venv/bin/python benchmarks/pack_report.py by hand)
 #
 # The tree is the Python standard library (without site-packages), /usr/bin and
 # /usr/lib/x86_64-linux-gnu, each scaled to its share of BENCH_SIZE_MB. The image
 # is `mkfs.ext4 -d TREE` about 1.3x the tree. Pack timings start with a warm
-# page cache; reads are from a warm page cache to /dev/null.
+# page cache; reads are from a warm page cache to /dev/null. The load average is
+# sampled every 5 s while the commands are timed, and the CPU time used by everything
+# else on the machine (all busy CPU time minus this script's children) is recorded.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +36,7 @@ SLOW_RUNS=${BENCH_SLOW_RUNS:-1}
 DIR=${BENCH_DIR:-$CACHE/bench}
 REPORT_DIR=${BENCH_OUT:-$ROOT/bench-out}
 PEERS_ONLY=${BENCH_PEERS_ONLY:-0}
+if [ "$SIZE_MB" -ge 1200 ] 2>/dev/null && [ "$PEERS_ONLY" != 1 ]; then RECORD=${BENCH_RECORD:-1}; else RECORD=${BENCH_RECORD:-0}; fi
 PY=${PYTHON:-python3}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -122,28 +131,32 @@ IMAGE_BYTES=$(stat -c %s "$IMAGE")
 rm -rf "$OUT"
 mkdir -p "$OUT"
 : >"$RESULTS"
-printf 'kind\tdataset\tlabel\tfamily\thexz\tcommand\tbytes\tmedian_s\tmin_s\tmax_s\truns\trss_kb\tstatus\n' >"$RESULTS"
+# times_s: every timed repetition (comma-separated); load1: the 1-minute load average just
+# before the command was timed.
+printf 'kind\tdataset\tlabel\tfamily\thexz\tcommand\tbytes\tmedian_s\tmin_s\tmax_s\truns\trss_kb\tstatus\ttimes_s\tload1\n' >"$RESULTS"
 failures=0
 
-median_of() { # hyperfine JSON -> "median min max"
-    "$PY" -c 'import json, sys; r = json.load(open(sys.argv[1]))["results"][0]; print(r["median"], r["min"], r["max"])' "$1"
+median_of() { # hyperfine JSON -> "median min max times"
+    "$PY" -c 'import json, sys; r = json.load(open(sys.argv[1]))["results"][0]; print(r["median"], r["min"], r["max"], ",".join(map(str, r["times"])))' "$1"
 }
+load1() { local l; read -r l _ </proc/loadavg; echo "$l"; }
 record() { local IFS=$'\t'; echo "$*" >>"$RESULTS"; }
 
 # pack DATASET LABEL FAMILY IS_HEXZ OUTPUT COMMAND [RUNS]
 pack() {
     local dataset=$1 label=$2 family=$3 is_hexz=$4 output=$5 cmd=$6 runs=${7:-$RUNS}
     [ "$is_hexz" = 1 ] && [ "$PEERS_ONLY" = 1 ] && return 0
-    local json=$OUT/pack-$dataset-$label.json
+    local json=$OUT/pack-$dataset-$label.json load
     echo
     echo "### pack $dataset: $label"
+    load=$(load1)
     if hyperfine --shell=bash --style basic --runs "$runs" --prepare "rm -f $(q "$output")" \
         --export-json "$json" "$cmd" && [ -s "$output" ]; then
-        read -r med min max < <(median_of "$json")
-        record pack "$dataset" "$label" "$family" "$is_hexz" "$cmd" "$(stat -c %s "$output")" "$med" "$min" "$max" "$runs" - ok
+        read -r med min max times < <(median_of "$json")
+        record pack "$dataset" "$label" "$family" "$is_hexz" "$cmd" "$(stat -c %s "$output")" "$med" "$min" "$max" "$runs" - ok "$times" "$load"
     else
         failures=$((failures + 1))
-        record pack "$dataset" "$label" "$family" "$is_hexz" "$cmd" - - - - "$runs" - FAILED
+        record pack "$dataset" "$label" "$family" "$is_hexz" "$cmd" - - - - "$runs" - FAILED - "$load"
     fi
 }
 
@@ -151,23 +164,24 @@ pack() {
 read_bench() {
     local dataset=$1 label=$2 family=$3 is_hexz=$4 input=$5 cmd=$6
     [ "$is_hexz" = 1 ] && [ "$PEERS_ONLY" = 1 ] && return 0
-    local json=$OUT/read-$dataset-$label.json bytes rss
+    local json=$OUT/read-$dataset-$label.json bytes rss load
     echo
     echo "### read $dataset: $label"
+    load=$(load1)
     if [ ! -s "$input" ]; then
         failures=$((failures + 1))
-        record read "$dataset" "$label" "$family" "$is_hexz" "$cmd > /dev/null" - - - - "$RUNS" - "FAILED (no input)"
+        record read "$dataset" "$label" "$family" "$is_hexz" "$cmd > /dev/null" - - - - "$RUNS" - "FAILED (no input)" - "$load"
         return 0
     fi
     if bytes=$(bash -c "$cmd" | wc -c) &&
         /usr/bin/time -f '%M' -o "$OUT/rss" bash -c "$cmd > /dev/null" &&
         hyperfine --shell=bash --style basic --warmup 1 --runs "$RUNS" --export-json "$json" "$cmd > /dev/null"; then
         rss=$(tail -n 1 "$OUT/rss")
-        read -r med min max < <(median_of "$json")
-        record read "$dataset" "$label" "$family" "$is_hexz" "$cmd > /dev/null" "$bytes" "$med" "$min" "$max" "$RUNS" "$rss" ok
+        read -r med min max times < <(median_of "$json")
+        record read "$dataset" "$label" "$family" "$is_hexz" "$cmd > /dev/null" "$bytes" "$med" "$min" "$max" "$RUNS" "$rss" ok "$times" "$load"
     else
         failures=$((failures + 1))
-        record read "$dataset" "$label" "$family" "$is_hexz" "$cmd > /dev/null" - - - - "$RUNS" - FAILED
+        record read "$dataset" "$label" "$family" "$is_hexz" "$cmd > /dev/null" - - - - "$RUNS" - FAILED - "$load"
     fi
 }
 
@@ -176,6 +190,22 @@ warm() { log "warming the page cache"; tar -C "$TREE" -cf - . | cat >/dev/null; 
 H=$(q "$HEXZ") T=$(q "$TREE") I=$(q "$IMAGE") O=$(q "$OUT")
 SQ="-noappend -quiet -no-progress"
 warm
+
+# --- the load while the commands are timed -------------------------------------
+# /proc/loadavg every 5 s (no forks), and at the start and end: all CPU time from
+# /proc/stat and this script's children's CPU time (`times`), so pack_report.py can
+# say how much CPU everything else on the machine took meanwhile.
+STARTED=$(date -u '+%Y-%m-%dT%H:%M:%S+00:00')
+(
+    trap 'exit 0' TERM
+    while :; do read -r l </proc/loadavg; printf '%(%s)T %s\n' -1 "$l"; sleep 5; done
+) >"$OUT/load.log" 2>/dev/null &
+LOAD_PID=$!
+trap 'kill "$LOAD_PID" 2>/dev/null || true' EXIT
+cpu_stat() { awk '/^cpu / { $1 = ""; print substr($0, 2) }' /proc/stat; }
+cpu_stat >"$OUT/cpu.start"
+cat /proc/uptime >"$OUT/uptime.start"
+times >"$OUT/times.start"
 
 # --- pack: tree ------------------------------------------------------------
 pack tree "hexz lz4" lz4 1 "$OUT/tree-lz4.hxz" "$H pack $T $O/tree-lz4.hxz --compression lz4 --quiet"
@@ -208,6 +238,11 @@ read_bench image "hexz cat (--raw zstd-3)" zstd 1 "$OUT/img-raw-zstd3.hxz" "$H c
 read_bench image "lz4 -dc" lz4 0 "$OUT/img.lz4" "lz4 -dc $O/img.lz4"
 read_bench image "zstd -dc" zstd 0 "$OUT/img.zst" "zstd -dc $O/img.zst"
 
+cpu_stat >"$OUT/cpu.end"
+cat /proc/uptime >"$OUT/uptime.end"
+times >"$OUT/times.end"
+kill "$LOAD_PID" 2>/dev/null || true
+
 # --- report ----------------------------------------------------------------
 # awk 'NR == 1' reads to the end (`head -n 1` would SIGPIPE the writer under pipefail).
 ver() { "$@" 2>&1 | awk 'NR == 1' | tr -d "*" | sed "s/^ *//; s/ *$//" || true; }
@@ -217,11 +252,34 @@ export BENCH_VERSIONS="hexz: $(if [ "$PEERS_ONLY" = 1 ]; then echo skipped; else
 export BENCH_TREE="$TREE_FILES files + $TREE_LINKS symlinks, $TREE_BYTES bytes (Python stdlib without site-packages, /usr/bin, /usr/lib/x86_64-linux-gnu; BENCH_SIZE_MB=$SIZE_MB)"
 export BENCH_TREE_BYTES=$TREE_BYTES BENCH_IMAGE_BYTES=$IMAGE_BYTES
 export BENCH_IMAGE="mkfs.ext4 -d of the tree, $IMAGE_BYTES bytes"
+{
+    printf 'hexz\t%s\n' "$(if [ "$PEERS_ONLY" = 1 ]; then echo skipped; else ver "$HEXZ" --version; fi)"
+    printf 'mksquashfs\t%s\n' "$(ver mksquashfs -version)"
+    printf 'zstd\t%s\n' "$(ver zstd --version)"
+    printf 'lz4\t%s\n' "$(ver lz4 --version)"
+    printf 'qemu-img\t%s\n' "$(ver qemu-img --version)"
+    printf 'hyperfine\t%s\n' "$(ver hyperfine --version)"
+    printf 'tar\t%s\n' "$(ver tar --version)"
+    printf 'mkfs.ext4\t%s\n' "$(ver mkfs.ext4 -V)"
+} >"$OUT/versions.tsv"
+export BENCH_STARTED=$STARTED BENCH_OUT_DIR=$OUT BENCH_HEXZ=$HEXZ BENCH_FAILURES=$failures
+export BENCH_TREE_FILES=$TREE_FILES BENCH_TREE_LINKS=$TREE_LINKS BENCH_SOURCES="${SOURCES[*]}"
+export BENCH_SIZE_MB_USED=$SIZE_MB BENCH_RUNS_USED=$RUNS BENCH_SLOW_RUNS_USED=$SLOW_RUNS BENCH_PEERS_ONLY_USED=$PEERS_ONLY
+export BENCH_LOAD="$("$PY" "$ROOT/benchmarks/pack_report.py" load "$OUT")"
 "$PY" "$ROOT/benchmarks/report.py" "$RESULTS" >"$REPORT_DIR/pack_read.md"
 cp "$RESULTS" "$REPORT_DIR/pack_read.tsv"
+RUN_DIR=$("$PY" "$ROOT/benchmarks/pack_report.py" record "$RESULTS")
 
 echo
 cat "$REPORT_DIR/pack_read.md"
 echo
-log "report written to $REPORT_DIR/pack_read.md"
+log "report written to $REPORT_DIR/pack_read.md; run recorded in $RUN_DIR/results.json"
+if [ "$RECORD" = 1 ]; then
+    # The plot needs matplotlib: the benchmark venv has it (benchmarks/requirements-peers.txt).
+    RPY=${LOADER_BENCH_VENV:-$CACHE/bench-venv}/bin/python
+    "$RPY" -c 'import matplotlib' >/dev/null 2>&1 || { log "no matplotlib in $RPY: no plot"; RPY=$PY; }
+    "$RPY" "$ROOT/benchmarks/pack_report.py" && log "regenerated docs/benchmarks.md (pack and read) from $RUN_DIR"
+else
+    log "docs/benchmarks.md not touched (BENCH_RECORD=1, or python benchmarks/pack_report.py)"
+fi
 [ "$failures" -eq 0 ] || die "$failures command(s) failed (marked FAILED in the report)"

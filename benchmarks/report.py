@@ -1,6 +1,9 @@
 """Render benchmarks/pack_read.sh results (a TSV file) as a markdown report.
 
 Usage: report.py RESULTS.tsv > pack_read.md   (context comes from BENCH_* variables)
+
+The goals (``goal_rows``) are shared with pack_report.py, which renders docs/benchmarks.md from
+the run's results.json.
 """
 
 import csv
@@ -79,8 +82,11 @@ def pack_table(rows, dataset, input_bytes):
             f"{input_bytes / MIB / t:.0f} | {vs_size} | {vs_time} |"
         )
     if hexz_ref:
-        out += ["", "_Size/Time vs hexz: the peer divided by the first hexz row with the same codec "
-                "(above 1× means the peer is larger or slower)._"]
+        out += [
+            "",
+            "_Size/Time vs hexz: the peer divided by the first hexz row with the same codec "
+            "(above 1× means the peer is larger or slower)._",
+        ]
     return out + [""]
 
 
@@ -99,27 +105,43 @@ def read_table(rows, dataset):
             out.append(f"| {name} | {r['status']} | | | | |")
             continue
         b, t = r["bytes"], r["median_s"]
-        out.append(f"| {name} | {b / MIB:.1f} | {t:.2f} | {r['runs']} | {b / MIB / t:.0f} | {r['rss_kb'] / 1024:.1f} |")
+        out.append(
+            f"| {name} | {b / MIB:.1f} | {t:.2f} | {r['runs']} | {b / MIB / t:.0f} "
+            f"| {r['rss_kb'] / 1024:.1f} |"
+        )
     return out + [""]
 
 
 def goals(rows):
-    out = ["## Goals", "", "| Goal | Measured | Result |", "|---|---|---|"]
+    return ["## Goals", "", "| Goal | Measured | Result |", "|---|---|---|", *goal_rows(rows), ""]
+
+
+def goal_rows(rows):
+    """The goals of issue 2 as markdown table rows: goal, measured, met / **missed** / n/a."""
+    out = []
 
     def verdict(ok):
         return "n/a" if ok is None else ("met" if ok else "**missed**")
+
+    def row(goal, text, ok):
+        out.append(f"| {cell(goal)} | {text} | {verdict(ok)} |")
 
     def pack_time(dataset, mine, peer):
         a, b = find(rows, "pack", dataset, mine), find(rows, "pack", dataset, peer)
         r = ratio(a and a["median_s"], b and b["median_s"])
         text = "n/a" if r is None else f"{a['median_s']:.2f} s vs {b['median_s']:.2f} s ({r:.2f}×)"
-        out.append(f"| {cell(f'{dataset}: `{mine}` packs faster than `{peer}`')} | {text} | {verdict(None if r is None else r < 1)} |")
+        row(f"{dataset}: `{mine}` packs faster than `{peer}`", text, None if r is None else r < 1)
 
     def pack_size(dataset, mine, peer, limit=1.05):
         a, b = find(rows, "pack", dataset, mine), find(rows, "pack", dataset, peer)
         r = ratio(a and a["bytes"], b and b["bytes"])
-        text = "n/a" if r is None else f"{a['bytes'] / MIB:.1f} vs {b['bytes'] / MIB:.1f} MiB ({r:.3f}×)"
-        out.append(f"| {cell(f'{dataset}: `{mine}` size ≤ {limit}× `{peer}`')} | {text} | {verdict(None if r is None else r <= limit)} |")
+        text = (
+            "n/a"
+            if r is None
+            else f"{a['bytes'] / MIB:.1f} vs {b['bytes'] / MIB:.1f} MiB ({r:.3f}×)"
+        )
+        ok = None if r is None else r <= limit
+        row(f"{dataset}: `{mine}` size ≤ {limit}× `{peer}`", text, ok)
 
     def read_speed(dataset, mine, peer, limit=1.5):
         a, b = find(rows, "read", dataset, mine), find(rows, "read", dataset, peer)
@@ -127,9 +149,16 @@ def goals(rows):
         sb = b and b["bytes"] / b["median_s"]
         r = ratio(sa, sb)
         text = "n/a" if r is None else f"{sa / MIB:.0f} vs {sb / MIB:.0f} MiB/s ({r:.2f}×)"
-        out.append(f"| {cell(f'{dataset}: `{mine}` reads ≥ {limit}× as fast as `{peer}`')} | {text} | {verdict(None if r is None else r >= limit)} |")
+        row(
+            f"{dataset}: `{mine}` reads ≥ {limit}× as fast as `{peer}`",
+            text,
+            None if r is None else r >= limit,
+        )
 
-    for ds, lz4, zstd in (("tree", "hexz lz4", "hexz zstd-3"), ("image", "hexz --raw lz4", "hexz --raw zstd-3")):
+    for ds, lz4, zstd in (
+        ("tree", "hexz lz4", "hexz zstd-3"),
+        ("image", "hexz --raw lz4", "hexz --raw zstd-3"),
+    ):
         pack_time(ds, lz4, "mksquashfs lz4")
         pack_size(ds, lz4, "mksquashfs lz4")
         pack_size(ds, zstd, "tar | zstd -3 -T0" if ds == "tree" else "zstd -3 -T0")
@@ -144,7 +173,7 @@ def goals(rows):
         f"| `hexz cat` peak RSS ≤ 100 MB while streaming | {fmt(peak, '.1f', ' MiB')} | "
         f"{verdict(None if peak is None else peak * MIB <= 100e6)} |"
     )
-    return out + [""]
+    return out
 
 
 def main():
@@ -156,6 +185,7 @@ def main():
         "",
         f"- Machine: {env('BENCH_MACHINE')}",
         f"- Date: {env('BENCH_DATE')}",
+        f"- Load while timing: {env('BENCH_LOAD')}",
         f"- Tree: {env('BENCH_TREE')}",
         f"- Image: {env('BENCH_IMAGE')}",
         f"- Versions: {env('BENCH_VERSIONS')}",
