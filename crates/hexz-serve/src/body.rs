@@ -1,8 +1,8 @@
 //! The one response body type: a queue of in-memory pieces (headers of multipart parts, small
-//! texts) and ranges of a file, streamed in chunks of at most [`CHUNK`] bytes read with `pread`
-//! on the blocking thread pool. hyper polls for the next chunk only when it has room to send
-//! it, so a response holds at most one chunk being read plus what hyper buffers, whatever the
-//! range's size.
+//! texts) and ranges of a file, streamed in chunks of at most [`CHUNK`](crate::body::CHUNK)
+//! bytes read with `pread` on the blocking thread pool. hyper polls for the next chunk only
+//! when it has room to send it, so a response holds at most one chunk being read plus what
+//! hyper buffers, whatever the range's size.
 
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};

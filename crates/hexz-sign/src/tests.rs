@@ -1,4 +1,6 @@
 use super::*;
+use ed25519_dalek::Signer;
+use hexz_format::signature::Signature;
 
 fn unhex<const N: usize>(s: &str) -> [u8; N] {
     let v: Vec<u8> = (0..s.len())
