@@ -1,7 +1,7 @@
 //! Arbitrary bytes → `MemStore` → `Archive::open_store`; when it opens, every read API runs
 //! (ranges, entries, record groups, records, metadata, full read and verify).
 //!
-//! The logic is shared, by path, with `crates/hexz-core/tests/corruption.rs`, which runs it on
+//! The logic is shared, by path, with `crates/hexz-core/tests/corruption/`, which runs it on
 //! ~20,000 seeded mutations in CI. A panic here is an engine bug.
 #![no_main]
 

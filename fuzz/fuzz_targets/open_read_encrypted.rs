@@ -1,6 +1,6 @@
 //! Arbitrary bytes → `MemStore` → `Archive::open_store` with a fixed raw key (the key of
 //! `tests/fixtures/v1/encrypted-raw-key.hxz`, the seed); when it opens, every read API runs,
-//! as in `open_read` (the logic is shared by path with `crates/hexz-core/tests/corruption.rs`).
+//! as in `open_read` (the logic is shared by path with `crates/hexz-core/tests/corruption/`).
 //!
 //! Only the 128-byte header and the footer are plaintext: the key check, the summary's tag
 //! (whose associated data is the header) and every frame's and block's tag stand between the

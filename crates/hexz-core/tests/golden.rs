@@ -596,7 +596,7 @@ fn fixture_set_is_complete_and_small() {
         .collect();
     on_disk.sort();
     let mut listed: Vec<String> = e.as_object().unwrap().keys().cloned().collect();
-    // The encrypted fixtures are described by encrypted.json (tests/encryption.rs reads them).
+    // The encrypted fixtures are described by encrypted.json (tests/encryption/golden.rs reads them).
     let enc: Value =
         serde_json::from_str(&std::fs::read_to_string(dir().join("encrypted.json")).unwrap())
             .unwrap();

@@ -1,5 +1,5 @@
 //! Opens arbitrary bytes as an archive and exercises every read API, checking the engine's
-//! invariants. Shared by `tests/corruption.rs` (seeded mutations, run by CI) and the cargo-fuzz
+//! invariants. Shared by `tests/corruption/` (seeded mutations, run by CI) and the cargo-fuzz
 //! target `fuzz/fuzz_targets/open_read.rs` (which includes this file by path), so both run the
 //! same logic. Depends on `hexz_core` only, and never unwraps an engine result: an engine
 //! error is an outcome, a panic is a bug.
