@@ -34,7 +34,11 @@ CPU time (user + system) and peak RSS from ``wait4``:
    passphrase minus raw key is the key derivation.
 
 Output: ``~/.cache/hexz/crypto-bench/results.tsv`` (every run), ``summary.json`` (medians) and
-``results.md`` (tables), printed at the end. MB = 10^6 bytes; MB/s of the unpacked data.
+``results.md`` (tables), printed at the end. MB = 10^6 bytes; MB/s of the unpacked data. Each run
+also writes ``benchmarks/runs/<YYYY-MM-DD-HHMM>-crypto/results.json`` (runs.write_run: every
+measurement of every round with the 1-minute load average just before it, the medians, the goal
+verdict, the command, the machine); ``benchmarks/crypto_report.py`` renders the newest one into
+docs/benchmarks.md.
 
 Environment:
     HEXZ                 hexz binary (default $CARGO_TARGET_DIR/release/hexz)
@@ -50,6 +54,7 @@ Environment:
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -60,6 +65,7 @@ import sys
 import time
 from pathlib import Path
 
+import runs
 from machine import first_line, machine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,6 +92,8 @@ SIGNED = STATE / "signed.hxz"
 SIGN_KEY = STATE / "keys" / "bench.key"
 SIGN_PUB = STATE / "keys" / "bench.pub"
 READ_GOAL = 0.25  # the goal (docs/benchmarks.md): encrypted sequential read at most 25% slower
+ENV_VARS = ["HEXZ", "CRYPTO_BENCH_MB", "CRYPTO_BENCH_RUNS", "CRYPTO_BENCH_TESTS",
+            "CRYPTO_BENCH_PYTHON", "B3SUM"]
 
 PY_READ = r"""
 import sys, time, hexz
@@ -240,7 +248,10 @@ def python_cmd() -> tuple[list[str], dict, str] | None:
     py = VENV / "bin" / "python"
     if not py.exists():
         py = Path(sys.executable)
-    probe = "import hexz, inspect; assert 'key' in inspect.signature(hexz.Reader).parameters"
+    # key= is a parameter of hexz.Reader, or (newer) one of the OpenOptions fields that
+    # Reader takes as keyword arguments.
+    probe = ("import hexz, inspect; sig = lambda f: inspect.signature(f).parameters; "
+             "assert 'key' in sig(hexz.Reader) or 'key' in sig(hexz.OpenOptions)")
     for extra, where in (({}, f"{py}"),
                          ({"PYTHONPATH": str(ROOT / "crates" / "loader" / "python")},
                           f"{py} with PYTHONPATH=crates/loader/python")):
@@ -473,6 +484,18 @@ def report(s: dict, meta: dict) -> str:
     return "\n".join(lines)
 
 
+def goal_verdict(s: dict) -> dict | None:
+    """The goal, judged on warm ``hexz cat``: encrypted / plain - 1 of the medians."""
+    p, e = s.get("read hexz cat|plain|warm"), s.get("read hexz cat|encrypted|warm")
+    if not (p and e):
+        return None
+    ov = e["seconds"] / p["seconds"] - 1
+    return {"goal": f"encrypted sequential read (hexz cat, warm) at most {READ_GOAL:.0%} slower",
+            "limit": READ_GOAL, "overhead": ov,
+            "overhead_paired": e["paired"] - 1 if "paired" in e else None,
+            "cpu_overhead": e["cpu_s"] / p["cpu_s"] - 1, "met": ov <= READ_GOAL}
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
@@ -497,6 +520,7 @@ def main() -> int:
         log("hexz does not import (make develop): skipping the hexz.open rows")
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                             check=False, capture_output=True, text=True).stdout.strip()
+    started = datetime.datetime.now(datetime.UTC)
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine(),
@@ -523,8 +547,10 @@ def main() -> int:
                 groups.setdefault((c[0], c[4]), []).append(c)
             for group in groups.values():
                 for test, variant, cmd, env, cond in (group if rnd % 2 else group[::-1]):
+                    load1 = os.getloadavg()[0]
                     res = measure(test, variant, cmd, env, cond)
-                    row = {"run": rnd, "test": test, "variant": variant, "cond": cond, **res}
+                    row = {"run": rnd, "test": test, "variant": variant, "cond": cond, **res,
+                           "load1": load1, "cmd": [str(c) for c in cmd]}
                     rows.append(row)
                     out.write("\t".join(f"{row[c]:.6g}" if isinstance(row.get(c), float)
                                         else str(row.get(c, "")) for c in cols) + "\n")
@@ -539,7 +565,31 @@ def main() -> int:
     md = report(summary, meta)
     (STATE / "results.md").write_text(md)
     print(md)
-    log(f"wrote {tsv}, {STATE / 'summary.json'}, {STATE / 'results.md'}")
+    load1 = [r["load1"] for r in rows]
+    doc = {
+        "meta": meta,
+        "rounds": RUNS,
+        "tests": TESTS,
+        "size_mb": SIZE_MB,
+        "hexz_binary": HEXZ,
+        "git": commit,
+        "read_goal": READ_GOAL,
+        "load_avg_start": [float(x) for x in meta["load_start"].split()],
+        "load_avg_end": [float(x) for x in meta["load_end"].split()],
+        "load1_while_timing": {"min": min(load1), "median": statistics.median(load1),
+                               "max": max(load1), "samples": len(load1)} if load1 else None,
+        "cpus": os.cpu_count(),
+        "measurements": rows,
+        "medians": summary,
+        "goal": goal_verdict(summary),
+    }
+    # `make bench-crypto` when make ran it, else the script (the variables set, either way).
+    via_make = "MAKELEVEL" in os.environ
+    cmd = runs.command_line("make bench-crypto" if via_make else "benchmarks/crypto_bench.py",
+                            ENV_VARS)
+    run_dir = runs.write_run("crypto", doc, cmd, started)
+    log(f"wrote {tsv}, {STATE / 'summary.json'}, {STATE / 'results.md'}, "
+        f"{run_dir / 'results.json'}")
     return 0
 
 

@@ -10,8 +10,13 @@ cache, and medians are reported. The goal: per-rank samples/s at least
 0.9 x single-process samples/s / W. Whole-process figures: wall time of each rank's epoch,
 CPU seconds (user + sys) of the whole process tree, peak PSS summed over the tree.
 
-Results: ``benchmarks/runs/<date>-ddp/results.json``; with DDP_BENCH_RECORD=1 (default at full
-size) that section of docs/benchmarks.md (heading ``SECTION``) is regenerated from it.
+Results: ``benchmarks/runs/<date>-ddp/results.json`` (every run of every round with the 1-minute
+load average before it, the medians, the command, the machine, the load at the start and end) and
+a plot of samples/s per rank, ``ddp.png`` in the same directory (matplotlib: drawn by
+``~/.cache/hexz/bench-venv/bin/python`` when the running interpreter has none); with
+DDP_BENCH_RECORD=1 (default at full size) that section of docs/benchmarks.md (heading
+``SECTION``) is regenerated from it. ``ddp_bench.py --report`` regenerates the section (and the
+plot) from the newest ``runs/*-ddp`` run.
 
 Environment:
     DDP_BENCH_WORLDS    world sizes (default "2")
@@ -44,6 +49,10 @@ ROUNDS = int(os.environ.get("DDP_BENCH_ROUNDS", "3"))
 RECORD = os.environ.get("DDP_BENCH_RECORD", "1" if lb.N >= 200000 else "0") == "1"
 ENV_VARS = ["DDP_BENCH_WORLDS", "DDP_BENCH_ROUNDS", "LOADER_BENCH_SAMPLES"]
 DOCS = lb.ROOT / "docs" / "benchmarks.md"
+PNG = "ddp.png"
+PLOT_PYTHON = Path(
+    os.environ.get("BENCH_VENV", Path.home() / ".cache" / "hexz" / "bench-venv")
+) / "bin" / "python"
 SECTION = "## Training on many GPUs: throughput per rank (issue 12)"
 
 
@@ -82,6 +91,7 @@ def run_once(archive: Path, world: int) -> dict:
     """One epoch by ``world`` ranks (1: a plain process): per-rank samples/s, CPU-s, PSS."""
     import psutil
 
+    load1 = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         out = f"{tmp}/rank"
         me = [str(Path(__file__).resolve()), "--rank-epoch", str(archive), out]
@@ -114,6 +124,7 @@ def run_once(archive: Path, world: int) -> dict:
     rates = [r["samples"] / r["seconds"] for r in ranks]
     return dict(
         world=world,
+        load1=load1,
         per_rank=statistics.median(rates),
         slowest_rank=min(rates),
         total=sum(rates),
@@ -124,17 +135,88 @@ def run_once(archive: Path, world: int) -> dict:
     )
 
 
+def load_text(results: dict) -> str:
+    """The load average at the start and end, and the 1-minute load before each timed epoch."""
+    fmt = lambda xs: " / ".join(f"{x:.2f}" for x in xs)  # noqa: E731
+    bits = []
+    if results.get("load_avg_start"):
+        bits.append(
+            f"load average (1 / 5 / 15 min) {fmt(results['load_avg_start'])} at the start and"
+            f" {fmt(results['load_avg'])} at the end"
+        )
+    raw = results.get("raw", {})
+    load1 = [r["load1"] for rs in [raw.get("single", []), *raw.get("ddp", {}).values()]
+             for r in rs if "load1" in r]
+    if load1:
+        bits.append(
+            f"1-minute load before each of the {len(load1)} timed epochs"
+            f" {min(load1):.2f}–{max(load1):.2f}, median {statistics.median(load1):.2f}"
+        )
+    return "; ".join(bits) or "load not recorded"
+
+
+def plot(results: dict, run_dir: Path) -> Path | None:
+    """``ddp.png``: samples/s per rank (median, range over the rounds) against single / W, the
+    goal's line at 0.9 x single / W."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        if PLOT_PYTHON.exists() and Path(sys.executable) != PLOT_PYTHON:
+            r = subprocess.run([str(PLOT_PYTHON), __file__, "--plot", str(run_dir)], check=False)
+            return run_dir / PNG if r.returncode == 0 and (run_dir / PNG).exists() else None
+        lb.log("no matplotlib: no plot")
+        return None
+    single, raw = results["single"], results["raw"]
+    labels = ["one process"] + [f"torchrun, {w} ranks" for w in results["worlds"]]
+    meds = [single["per_rank"]] + [results["ddp"][str(w)]["per_rank"] for w in results["worlds"]]
+    runs_ = [raw["single"]] + [raw["ddp"][str(w)] for w in results["worlds"]]
+    lo = [m - min(r["per_rank"] for r in rs) for m, rs in zip(meds, runs_, strict=True)]
+    hi = [max(r["per_rank"] for r in rs) - m for m, rs in zip(meds, runs_, strict=True)]
+    fig, ax = plt.subplots(figsize=(6.5, 3.2))
+    xs = range(len(labels))
+    ax.bar(xs, meds, 0.5, color=["tab:gray"] + ["tab:blue"] * len(results["worlds"]),
+           yerr=[lo, hi], capsize=3, label="samples/s per rank (median; bars: range)")
+    for i, w in enumerate(results["worlds"], start=1):
+        ideal = single["per_rank"] / w
+        ax.hlines([ideal, 0.9 * ideal], i - 0.3, i + 0.3, colors=["black", "tab:red"],
+                  linestyles=["dotted", "dashed"])
+        ax.text(i + 0.32, 0.9 * ideal, "goal", color="tab:red", fontsize=7, va="center")
+        ax.text(i + 0.32, ideal, "single / W", fontsize=7, va="center")
+    for x, m in zip(xs, meds, strict=True):
+        ax.text(x, m, f"{m:,.0f}", ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(list(xs), labels, fontsize=8)
+    ax.set_ylabel("samples/s per rank", fontsize=8)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_xlim(-0.5, len(labels) - 0.2)
+    ax.set_title(f"{run_dir.name}: {results['samples']:,} samples, {results['rounds']} round(s)"
+                 f"\n{results['machine']}", fontsize=8, loc="left")
+    fig.tight_layout()
+    out = run_dir / PNG
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
 def report(results: dict, run_dir: Path) -> str:
     single = results["single"]
+    rounds = results.get("rounds", ROUNDS)
+    n = results.get("samples", lb.N)
+    png = run_dir / PNG
     lines = [
         SECTION,
         "",
         "Generated by `benchmarks/ddp_bench.py` (`make bench-ddp`) from",
-        f"[{run_dir.name}](../benchmarks/runs/{run_dir.name}/results.json);"
-        f" machine: {results['machine']}.",
-        f"{lb.N:,} samples of {lb.MIN // 1024}-{lb.MAX // 1024} KB (Hexz LZ4), default block"
-        " shuffle, batch 64, num_workers=0, `hexz.collate`; one epoch per run, medians of"
-        f" {ROUNDS} alternating rounds after a warm-up epoch. Per-rank samples/s is each"
+        f"[{run_dir.name}](../benchmarks/runs/{run_dir.name}/results.json)"
+        + (f", `{results['command']}`" if results.get("command") else "")
+        + f"; machine: {results['machine']}; {load_text(results)}.",
+        f"{n:,} samples of {lb.MIN // 1024}-{lb.MAX // 1024} KB (Hexz LZ4), default block"
+        " shuffle, batch 64, num_workers=0, `hexz.collate`; one epoch per run, "
+        + ("one round (no medians)" if rounds == 1 else f"medians of {rounds} alternating rounds")
+        + " after a warm-up epoch."
+        " Per-rank samples/s is each"
         " rank's samples over its own epoch time; CPU-s and peak PSS are of the whole process"
         " tree (torchrun and its ranks). Goal: per rank >= 0.9 x single / W.",
         "",
@@ -160,6 +242,9 @@ def report(results: dict, run_dir: Path) -> str:
         + ("yes." if results["all_ok"] else "**no** (see results.json)."),
         "",
     ]
+    if png.exists():
+        lines += [f"![samples/s per rank, one process vs torchrun](../benchmarks/runs/"
+                  f"{run_dir.name}/{PNG})", ""]
     return "\n".join(lines)
 
 
@@ -168,6 +253,7 @@ def record(text: str) -> None:
     if SECTION in doc:
         start = doc.index(SECTION)
         nxt = doc.find("\n## ", start + len(SECTION))
+        text = text.rstrip("\n") + ("\n\n" if nxt >= 0 else "\n")
         doc = doc[:start] + text + (doc[nxt + 1 :] if nxt >= 0 else "")
     else:
         doc = doc.rstrip("\n") + "\n\n" + text
@@ -178,7 +264,21 @@ def main() -> int:
     if len(sys.argv) == 4 and sys.argv[1] == "--rank-epoch":
         rank_epoch(sys.argv[2], sys.argv[3])
         return 0
+    if len(sys.argv) == 3 and sys.argv[1] == "--plot":
+        run_dir = Path(sys.argv[2])
+        return 0 if plot(json.loads((run_dir / "results.json").read_text()), run_dir) else 1
+    if sys.argv[1:] == ["--report"]:
+        found = runs.latest("ddp")
+        if not found:
+            lb.log("no runs/*-ddp run")
+            return 1
+        run_dir, results = found
+        plot(results, run_dir)
+        record(report(results, run_dir))
+        lb.log(f"recorded {run_dir.name} in {DOCS}")
+        return 0
     started = datetime.datetime.now(datetime.UTC)
+    load_start = os.getloadavg()
     lb.make_data()
     archive = lb.fmt_path("hexz-lz4")
     if not archive.exists():
@@ -207,10 +307,12 @@ def main() -> int:
         ddp={str(w): med(rs) for w, rs in ddp.items()},
         raw=dict(single=single, ddp={str(w): rs for w, rs in ddp.items()}),
         all_ok=all(r["ok"] for rs in [single, *ddp.values()] for r in rs),
+        load_avg_start=load_start,
     )
     cmd = runs.command_line("make bench-ddp", ENV_VARS)
     run_dir = runs.write_run("ddp", results, cmd, started)
-    results["machine"] = json.loads((run_dir / "results.json").read_text())["machine"]
+    results = json.loads((run_dir / "results.json").read_text())
+    plot(results, run_dir)
     text = report(results, run_dir)
     print(text)
     if RECORD:
