@@ -6,12 +6,11 @@
 
 mod common;
 
-use common::{build, open_mem, quiet_opts};
+use common::{build, open_mem, quiet_opts, verify_clean};
 use hexz_core::sign::{sign_file, SigningKey, VerifyingKey};
 use hexz_core::verify::{verify, SignatureCheck};
 use hexz_core::{
-    Archive, Compression, DType, Encryption, EntryMeta, Error, KeySource, Part, Place, ReadOptions,
-    WriteOptions,
+    Archive, Compression, DType, Encryption, EntryMeta, Error, KeySource, ReadOptions, WriteOptions,
 };
 use hexz_format::footer::FOOTER_LEN;
 use hexz_format::signature::SIGNATURE_LEN;
@@ -81,19 +80,7 @@ fn read_everything(bytes: &[u8], opts: ReadOptions) -> hexz_core::Result<Vec<u8>
     for i in 0..a.record_count() {
         out.extend(a.record(i)?.length.to_le_bytes());
     }
-    let r = verify(&a, &|_| {})?;
-    if !r.is_ok() {
-        return Err(Error::Integrity {
-            place: Place {
-                archive: "verify".into(),
-                part: Part::Frame {
-                    kind: "archive",
-                    offset: 0,
-                },
-            },
-            detail: r.problems.join("; "),
-        });
-    }
+    verify_clean(&a)?;
     Ok(out)
 }
 

@@ -14,6 +14,25 @@ use hexz_format::{Codec, Footer, FrameRef, Header, RequiredFeatures, Summary};
 use parking_lot::Mutex;
 use std::sync::Arc;
 
+/// Runs `hexz_core::verify::verify` on `a` and turns a report with problems into an
+/// `Error::Integrity` (the tests that read everything back also demand a clean verify).
+pub fn verify_clean(a: &Archive) -> hexz_core::Result<()> {
+    let r = hexz_core::verify::verify(a, &|_| {})?;
+    if r.is_ok() {
+        return Ok(());
+    }
+    Err(hexz_core::Error::Integrity {
+        place: hexz_core::Place {
+            archive: "verify".into(),
+            part: hexz_core::Part::Frame {
+                kind: "archive",
+                offset: 0,
+            },
+        },
+        detail: r.problems.join("; "),
+    })
+}
+
 /// Builds an archive in memory.
 pub fn build(
     opts: WriteOptions,

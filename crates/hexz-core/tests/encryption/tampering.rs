@@ -2,10 +2,10 @@
 //! replayed blocks, forged crcs caught by AES-GCM, truncation, and verify's report of a
 //! corrupt encrypted block.
 
-use crate::common::{build, fix_header_crc, open_mem};
+use crate::common::{build, fix_header_crc, open_mem, verify_clean};
 use crate::util::{raw_key, raw_opts, KEY, SECRET_TEXT};
 use hexz_core::verify::verify;
-use hexz_core::{Compression, DType, EntryKind, EntryMeta, Error, Part, Place, ReadOptions};
+use hexz_core::{Compression, DType, EntryKind, EntryMeta, Error, Part, ReadOptions};
 use hexz_format::Codec;
 use hexz_testkit::Rng;
 
@@ -32,19 +32,7 @@ fn read_everything(bytes: &[u8], opts: ReadOptions) -> hexz_core::Result<Vec<u8>
         out.extend(r.offset.to_le_bytes());
         out.extend(r.length.to_le_bytes());
     }
-    let r = verify(&a, &|_| {})?;
-    if !r.is_ok() {
-        return Err(Error::Integrity {
-            place: Place {
-                archive: "verify".into(),
-                part: Part::Frame {
-                    kind: "archive",
-                    offset: 0,
-                },
-            },
-            detail: r.problems.join("; "),
-        });
-    }
+    verify_clean(&a)?;
     Ok(out)
 }
 
