@@ -87,15 +87,8 @@ pub fn read_head<R: BufRead>(r: &mut R) -> io::Result<Option<Result<Vec<u8>, Hea
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::parse_request;
+    use crate::http::{head_of as head, parse_request};
     use std::io::Cursor;
-
-    fn head(s: &str) -> Vec<u8> {
-        read_head(&mut Cursor::new(s.as_bytes()))
-            .expect("io")
-            .expect("some")
-            .expect("ok")
-    }
 
     #[test]
     fn reads_heads_exactly() {

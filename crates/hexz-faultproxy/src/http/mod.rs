@@ -17,3 +17,12 @@ pub use body::{copy_body, parse_chunk_size, Framing};
 pub use head::{read_head, HeadError, MAX_HEAD, MAX_HEADERS};
 pub use parse::{parse_request, parse_response, Headers, Request, Response, Version};
 pub use response::{reason, simple_response};
+
+/// The head read from the start of `s`, for the tests of reading and parsing heads.
+#[cfg(test)]
+pub(crate) fn head_of(s: &str) -> Vec<u8> {
+    read_head(&mut std::io::Cursor::new(s.as_bytes()))
+        .expect("io")
+        .expect("some")
+        .expect("ok")
+}

@@ -245,15 +245,7 @@ fn wants_close(version: Version, headers: &Headers) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::read_head;
-    use std::io::Cursor;
-
-    fn head(s: &str) -> Vec<u8> {
-        read_head(&mut Cursor::new(s.as_bytes()))
-            .expect("io")
-            .expect("some")
-            .expect("ok")
-    }
+    use crate::http::head_of as head;
 
     #[test]
     fn parses_requests() {
