@@ -12,14 +12,10 @@ use hexz_core::verify::verify;
 use hexz_core::{
     Archive, Compression, DType, EntryKind, EntryMeta, Error, ReadOptions, WriteOptions,
 };
+use hexz_testkit::replay::fixtures_dir as dir;
 use hexz_testkit::Rng;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/v1")
-}
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()

@@ -14,9 +14,9 @@ use hexz_core::{
 };
 use hexz_format::footer::FOOTER_LEN;
 use hexz_format::signature::SIGNATURE_LEN;
+use hexz_testkit::replay::fixtures_dir as fixtures;
 use hexz_testkit::Rng;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
 
 const KEY: [u8; 32] = *b"hexz signing test key, 32 bytes!";
 
@@ -380,10 +380,6 @@ fn verify_reports_bytes_outside_every_block_and_frame() {
 }
 
 // ---- Golden signed fixture: written once, never regenerated. ----
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/v1")
-}
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()

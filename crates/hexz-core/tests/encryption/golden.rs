@@ -6,13 +6,9 @@ use crate::util::{enc_opts, with_key};
 use hexz_core::verify::verify;
 use hexz_core::{Archive, DType, Encryption, EntryMeta, Error, KdfParams, KeySource};
 use hexz_format::Kdf;
+use hexz_testkit::replay::fixtures_dir as fixtures;
 use hexz_testkit::Rng;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/v1")
-}
 
 fn b3(b: &[u8]) -> String {
     blake3::hash(b).to_hex().to_string()
