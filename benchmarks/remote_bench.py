@@ -67,6 +67,8 @@ Environment:
     REMOTE_BENCH_EPOCH_S    stop an epoch after this many seconds (default 60)
     REMOTE_BENCH_HEXZ_VARIANTS  Hexz shuffled rows from S3 (default "block,block-cache"; also
                             "global", "dataloader"; "-cache" adds cache_dir=)
+    REMOTE_BENCH_FORMATS    DataLoader formats (default: hexz-lz4, hexz-zstd, hexz-raw,
+                            webdataset, files, mds, litdata)
     REMOTE_BENCH_DIR        archive and state (default ~/.cache/hexz/remote-bench)
     REMOTE_BENCH_OUT        report directory (default bench-out/)
     HEXZ, HEXZ_FAULTPROXY, HEXZ_NGINX, HEXZ_MOTO_SERVER, HEXZ_S3S_FS   the programs
@@ -104,7 +106,9 @@ CACHE = Path(os.environ.get("HEXZ_CACHE", Path.home() / ".cache" / "hexz"))
 VENV = Path(os.environ.get("LOADER_BENCH_VENV", CACHE / "bench-venv"))
 REQS = ROOT / "benchmarks" / "requirements-peers.txt"
 # Where `import hexz` comes from (HEXZ_PYTHON_PATH: another checkout or a built copy).
-HEXZ_PY = Path(os.environ.get("HEXZ_PYTHON_PATH", ROOT / "crates" / "loader" / "python"))
+HEXZ_PY = Path(
+    os.environ.get("HEXZ_PYTHON_PATH", ROOT / "crates" / "loader" / "python")
+)
 for p in (str(HEXZ_PY), str(ROOT / "benchmarks")):
     if p not in sys.path:
         sys.path.insert(0, p)
@@ -115,9 +119,13 @@ from machine import first_line, machine  # noqa: E402
 
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", CACHE / "target"))
 HEXZ = Path(os.environ.get("HEXZ", TARGET / "release" / "hexz"))
-FAULTPROXY = Path(os.environ.get("HEXZ_FAULTPROXY", TARGET / "release" / "hexz-faultproxy"))
+FAULTPROXY = Path(
+    os.environ.get("HEXZ_FAULTPROXY", TARGET / "release" / "hexz-faultproxy")
+)
 NGINX = Path(os.environ.get("HEXZ_NGINX", "/usr/sbin/nginx"))
-MOTO_SERVER = Path(os.environ.get("HEXZ_MOTO_SERVER", CACHE / "venv" / "bin" / "moto_server"))
+MOTO_SERVER = Path(
+    os.environ.get("HEXZ_MOTO_SERVER", CACHE / "venv" / "bin" / "moto_server")
+)
 TOOLS = CACHE / "tools"
 S3S_FS_VERSION = "0.14.1"
 S3S_FS = Path(os.environ.get("HEXZ_S3S_FS", TOOLS / "bin" / "s3s-fs"))
@@ -133,14 +141,22 @@ ITEMS = [
     if i.strip()
 ]
 SAMPLES = int(os.environ.get("REMOTE_BENCH_SAMPLES", "200000"))
-WORKERS = [int(w) for w in os.environ.get("REMOTE_BENCH_WORKERS", "0,2").split(",") if w.strip()]
+WORKERS = [
+    int(w)
+    for w in os.environ.get("REMOTE_BENCH_WORKERS", "0,2").split(",")
+    if w.strip()
+]
 ORDERS = [
-    o.strip() for o in os.environ.get("REMOTE_BENCH_ORDERS", "shuffle").split(",") if o.strip()
+    o.strip()
+    for o in os.environ.get("REMOTE_BENCH_ORDERS", "shuffle").split(",")
+    if o.strip()
 ]
 EPOCH_S = float(os.environ.get("REMOTE_BENCH_EPOCH_S", "60"))
 HEXZ_S3_VARIANTS = [
     v.strip()
-    for v in os.environ.get("REMOTE_BENCH_HEXZ_VARIANTS", "block,block-cache").split(",")
+    for v in os.environ.get("REMOTE_BENCH_HEXZ_VARIANTS", "block,block-cache").split(
+        ","
+    )
     if v.strip()
 ]
 DATA = Path(os.environ.get("REMOTE_BENCH_DIR", CACHE / "remote-bench"))
@@ -159,6 +175,7 @@ ENV_VARS = [
     "REMOTE_BENCH_EPOCH_S",
     "REMOTE_BENCH_LATENCY_MS",
     "REMOTE_BENCH_HEXZ_VARIANTS",
+    "REMOTE_BENCH_FORMATS",
     "HEXZ_PYTHON_PATH",
 ]
 # Credentials for moto (it accepts any); the AWS config files of the machine are kept out.
@@ -192,8 +209,17 @@ def ensure_venv() -> None:
         if not vpy.exists():
             log(f"creating {VENV} with {sys.executable}")
             subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        log(f"installing {REQS.name} into {VENV} (torch, mosaicml-streaming, litdata, boto3)")
-        pip = [str(vpy), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        log(
+            f"installing {REQS.name} into {VENV} (torch, mosaicml-streaming, litdata, boto3)"
+        )
+        pip = [
+            str(vpy),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ]
         subprocess.run([*pip, "--upgrade", "pip"], check=True, stdin=subprocess.DEVNULL)
         subprocess.run([*pip, "-r", str(REQS)], check=True, stdin=subprocess.DEVNULL)
         stamp.write_text(want + "\n")
@@ -215,7 +241,9 @@ def wait_port(
     deadline = time.monotonic() + limit
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited ({proc.returncode}); its log:\n{tail(log_path)}")
+            raise RuntimeError(
+                f"{name} exited ({proc.returncode}); its log:\n{tail(log_path)}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
@@ -238,7 +266,9 @@ def wait_line(
         if m:
             return m
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{name} did not print {pattern!r}; its output:\n{text[-2000:]}")
+            raise RuntimeError(
+                f"{name} did not print {pattern!r}; its output:\n{text[-2000:]}"
+            )
         time.sleep(0.05)
 
 
@@ -276,7 +306,11 @@ class Server:
         """Requests logged so far."""
         try:
             with open(self.log, "rb") as f:
-                return sum(1 for line in f if self.req_re.search(line.decode("utf-8", "replace")))
+                return sum(
+                    1
+                    for line in f
+                    if self.req_re.search(line.decode("utf-8", "replace"))
+                )
         except OSError:
             return 0
 
@@ -377,7 +411,9 @@ http {{
 def start_serve(archive: Path, state: Path) -> Server:
     state.mkdir(parents=True, exist_ok=True)
     out, err = state / "serve.out", state / "serve.log"
-    proc = spawn([HEXZ, "serve", "--bind", "127.0.0.1:0", archive], err, stdout_path=out)
+    proc = spawn(
+        [HEXZ, "serve", "--bind", "127.0.0.1:0", archive], err, stdout_path=out
+    )
     m = wait_line(out, r"http://127\.0\.0\.1:(\d+)/", proc, "hexz serve")
     port = int(m.group(1))
     wait_port(port, proc, "hexz serve", err)
@@ -389,7 +425,13 @@ def start_moto(state: Path, patched: bool) -> Server:
     port = free_port()
     py = MOTO_SERVER.parent / "python"
     logp = state / "moto.log"
-    cmd = [py, Path(__file__).resolve(), "--moto", str(port), "patched" if patched else "stock"]
+    cmd = [
+        py,
+        Path(__file__).resolve(),
+        "--moto",
+        str(port),
+        "patched" if patched else "stock",
+    ]
     env = {**os.environ, **AWS_ENV, "PYTHONUNBUFFERED": "1"}
     proc = spawn(cmd, logp, env=env)
     wait_port(port, proc, "moto_server", logp)
@@ -425,7 +467,9 @@ def ensure_s3s_fs() -> None:
     0.14.1: later releases need a newer rustc than this workspace's toolchain."""
     if S3S_FS.exists():
         return
-    log(f"installing s3s-fs {S3S_FS_VERSION} into {TOOLS} (cargo install, once; several minutes)")
+    log(
+        f"installing s3s-fs {S3S_FS_VERSION} into {TOOLS} (cargo install, once; several minutes)"
+    )
     subprocess.run(
         [
             "cargo",
@@ -441,13 +485,23 @@ def ensure_s3s_fs() -> None:
     )
 
 
-def start_proxy(upstream: int, latency_ms: int, state: Path, stats: bool = False) -> Server:
+def start_proxy(
+    upstream: int, latency_ms: int, state: Path, stats: bool = False
+) -> Server:
     """hexz-faultproxy adding ``latency_ms`` to every request; with ``stats``, it prints its
     counters (requests, bytes down) to its log each second."""
     state.mkdir(parents=True, exist_ok=True)
     out, err = state / "proxy.out", state / "proxy.log"
-    cmd = [FAULTPROXY, "--upstream", f"127.0.0.1:{upstream}", "--latency-ms", str(latency_ms)]
-    proc = spawn([*cmd, *(["--stats-every", "1"] if stats else [])], err, stdout_path=out)
+    cmd = [
+        FAULTPROXY,
+        "--upstream",
+        f"127.0.0.1:{upstream}",
+        "--latency-ms",
+        str(latency_ms),
+    ]
+    proc = spawn(
+        [*cmd, *(["--stats-every", "1"] if stats else [])], err, stdout_path=out
+    )
     m = wait_line(out, r"listening on 127\.0\.0\.1:(\d+)", proc, "hexz-faultproxy")
     port = int(m.group(1))
     wait_port(port, proc, "hexz-faultproxy", err)
@@ -622,7 +676,11 @@ def run_timed(cmd: list, env: dict | None = None, stdout=subprocess.DEVNULL) -> 
     errf = tempfile.TemporaryFile()
     t0 = time.perf_counter()
     p = subprocess.Popen(
-        [str(c) for c in cmd], stdout=stdout, stderr=errf, stdin=subprocess.DEVNULL, env=env
+        [str(c) for c in cmd],
+        stdout=stdout,
+        stderr=errf,
+        stdin=subprocess.DEVNULL,
+        env=env,
     )
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
@@ -658,7 +716,13 @@ def run_stage(kind: str, cfg: dict, timeout: float | None = None) -> dict:
     env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(HEXZ_PY), str(ROOT / "benchmarks"), env.get("PYTHONPATH")])
     )
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--stage", kind, json.dumps(cfg)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--stage",
+        kind,
+        json.dumps(cfg),
+    ]
     proc = subprocess.Popen(
         cmd,
         env=env,
@@ -757,7 +821,13 @@ def median(xs: list) -> float:
 def bench_reads(arch: Path, meta: dict, srv: dict, tmp: Path) -> dict:
     env = {**os.environ, **AWS_ENV}
     name = arch.name
-    ng, sv, mo, p20, p0 = srv["nginx"], srv["serve"], srv["moto"], srv["proxy"], srv["proxy0"]
+    ng, sv, mo, p20, p0 = (
+        srv["nginx"],
+        srv["serve"],
+        srv["moto"],
+        srv["proxy"],
+        srv["proxy0"],
+    )
     url = {
         k: f"http://127.0.0.1:{s.port}/{name}"
         for k, s in (("nginx", ng), ("serve", sv), ("proxy", p20), ("proxy0", p0))
@@ -768,11 +838,35 @@ def bench_reads(arch: Path, meta: dict, srv: dict, tmp: Path) -> dict:
     cases = [
         # (id, server, client, peer-of, command or stage)
         ("local-hexz", "none (local file)", "hexz cat FILE", None, [HEXZ, "cat", arch]),
-        ("nginx-curl", "nginx", "curl", None, ["curl", "-s", url["nginx"], "-o", "/dev/null"]),
+        (
+            "nginx-curl",
+            "nginx",
+            "curl",
+            None,
+            ["curl", "-s", url["nginx"], "-o", "/dev/null"],
+        ),
         ("nginx-hexz", "nginx", "hexz cat", "nginx-curl", [HEXZ, "cat", url["nginx"]]),
-        ("serve-curl", "hexz serve", "curl", None, ["curl", "-s", url["serve"], "-o", "/dev/null"]),
-        ("serve-hexz", "hexz serve", "hexz cat", "serve-curl", [HEXZ, "cat", url["serve"]]),
-        ("moto-boto3", "moto (S3)", "boto3 download_file (to /dev/shm)", None, {"mode": "file"}),
+        (
+            "serve-curl",
+            "hexz serve",
+            "curl",
+            None,
+            ["curl", "-s", url["serve"], "-o", "/dev/null"],
+        ),
+        (
+            "serve-hexz",
+            "hexz serve",
+            "hexz cat",
+            "serve-curl",
+            [HEXZ, "cat", url["serve"]],
+        ),
+        (
+            "moto-boto3",
+            "moto (S3)",
+            "boto3 download_file (to /dev/shm)",
+            None,
+            {"mode": "file"},
+        ),
         (
             "moto-boto3-null",
             "moto (S3)",
@@ -801,7 +895,13 @@ def bench_reads(arch: Path, meta: dict, srv: dict, tmp: Path) -> dict:
             None,
             ["curl", "-s", url["proxy"], "-o", "/dev/null"],
         ),
-        ("proxy0-hexz", "nginx + 0 ms proxy", "hexz cat", None, [HEXZ, "cat", url["proxy0"]]),
+        (
+            "proxy0-hexz",
+            "nginx + 0 ms proxy",
+            "hexz cat",
+            None,
+            [HEXZ, "cat", url["proxy0"]],
+        ),
         (
             "proxy0-curl",
             "nginx + 0 ms proxy",
@@ -828,7 +928,9 @@ def bench_reads(arch: Path, meta: dict, srv: dict, tmp: Path) -> dict:
                 },
             )
             if check and r["bytes"] != meta["bytes"]:
-                raise RuntimeError(f"{cid}: got {r['bytes']} bytes, want {meta['bytes']}")
+                raise RuntimeError(
+                    f"{cid}: got {r['bytes']} bytes, want {meta['bytes']}"
+                )
         elif check:
             want = meta["logical"] if "hexz" in cid else meta["bytes"]
             n = count_stdout([*how[:-2], "-o", "-"] if "curl" in cid else how, env=env)
@@ -875,7 +977,9 @@ def bench_reads(arch: Path, meta: dict, srv: dict, tmp: Path) -> dict:
                 "median_s": median(ts),
                 "cpu_s": median([r["cpu"] for r in rs]),
                 "requests": median([r["requests"] for r in rs]),
-                "server_cpu_s": {k: median([r["server_cpu"][k] for r in rs]) for k in srv},
+                "server_cpu_s": {
+                    k: median([r["server_cpu"][k] for r in rs]) for k in srv
+                },
             }
         )
     return {"rows": rows, "nginx_log": analyse_nginx(ng_run, meta["bytes"])}
@@ -883,7 +987,9 @@ def bench_reads(arch: Path, meta: dict, srv: dict, tmp: Path) -> dict:
 
 def analyse_nginx(lines: list, object_bytes: int) -> dict:
     """Requests, bytes, connections and re-fetched bytes of one hexz read, from nginx's log."""
-    pat = re.compile(r'(\S+) (\d+) (\d+) "(\S+) (\S+) [^"]*" (\d+) (\d+) "([^"]*)" (\S+)')
+    pat = re.compile(
+        r'(\S+) (\d+) (\d+) "(\S+) (\S+) [^"]*" (\d+) (\d+) "([^"]*)" (\S+)'
+    )
     reqs = []
     for ln in lines:
         m = pat.match(ln)
@@ -896,7 +1002,14 @@ def analyse_nginx(lines: list, object_bytes: int) -> dict:
             a, b = int(mm.group(1)), int(mm.group(2)) + 1
         elif mm:
             a, b = object_bytes - int(mm.group(2)), object_bytes
-        reqs.append({"conn": int(conn), "status": int(status), "bytes": int(sent), "range": (a, b)})
+        reqs.append(
+            {
+                "conn": int(conn),
+                "status": int(status),
+                "bytes": int(sent),
+                "range": (a, b),
+            }
+        )
     ivs = sorted(r["range"] for r in reqs if r["range"][0] is not None)
     unique = 0
     end = 0
@@ -931,7 +1044,13 @@ def bench_ttfb(arch: Path, srv: dict, stock: Server | None) -> list:
     env = {**os.environ, **AWS_ENV}
     name = arch.name
     targets = [
-        ("nginx", srv["nginx"], f"http://127.0.0.1:{srv['nginx'].port}/{name}", None, srv["nginx"]),
+        (
+            "nginx",
+            srv["nginx"],
+            f"http://127.0.0.1:{srv['nginx'].port}/{name}",
+            None,
+            srv["nginx"],
+        ),
         (
             "hexz serve",
             srv["serve"],
@@ -998,7 +1117,11 @@ def bench_ttfb(arch: Path, srv: dict, stock: Server | None) -> list:
         )["runs"]
         for kind, rs, client in (
             ("cli", res["cli"], "`hexz cat --length 4K` (fresh process)"),
-            ("py", py, "`hexz.open(url)` + `read_at(0, 4096)` (fresh open, warm interpreter)"),
+            (
+                "py",
+                py,
+                "`hexz.open(url)` + `read_at(0, 4096)` (fresh open, warm interpreter)",
+            ),
             ("curl", res["curl"], "`curl -r 0-4095` (fresh process; reference)"),
         ):
             rows.append(
@@ -1016,7 +1139,8 @@ def bench_ttfb(arch: Path, srv: dict, stock: Server | None) -> list:
         log(
             f"first 4 KiB via {label}: "
             + ", ".join(
-                f"{r['kind']} {r['median_ms']:.1f} ms / {r['requests']:.0f} req" for r in rows[-3:]
+                f"{r['kind']} {r['median_ms']:.1f} ms / {r['requests']:.0f} req"
+                for r in rows[-3:]
             )
         )
     return rows
@@ -1053,31 +1177,95 @@ def loader_module():
     return loader_bench
 
 
-S3_FORMATS = ("hexz-lz4", "mds", "litdata")
+# The local benchmark's formats, in S3: Hexz (LZ4, Zstd, and the incompressible variant),
+# WebDataset shards, one object per sample (plain files), MDS and LitData.
+S3_KEYS = {
+    "hexz-lz4": "loader/hexz-lz4.hxz",
+    "hexz-zstd": "loader/hexz-zstd.hxz",
+    "hexz-raw": "loader/hexz-raw.hxz",
+    "webdataset": "wds",
+    "files": "files",
+    "mds": "mds",
+    "litdata": "litdata",
+}
+S3_FORMATS = tuple(
+    f.strip()
+    for f in os.environ.get("REMOTE_BENCH_FORMATS", ",".join(S3_KEYS)).split(",")
+    if f.strip()
+)
 
 
-def loader_data(endpoint: str) -> dict:
-    """Builds (or reuses) loader_bench's data set in Hexz LZ4, MDS and LitData form and uploads
-    the three to the S3 server (one PUT per file, so s3s-fs stores each object's ETag)."""
+def loader_data(endpoint: str, s3_root: Path) -> dict:
+    """Builds (or reuses) loader_bench's data set in every S3 format and puts it in the S3
+    server: one PUT per file (so s3s-fs stores each object's ETag), except the 200,000 plain
+    files, which are hard-linked into s3s-fs's directory (its objects are files there; one PUT
+    each would take longer than the benchmark, and a GET of one needs no stored ETag)."""
     lb = loader_module()
     lb.make_data()
     lb.FORMATS = list(S3_FORMATS)
     lb.build_all(lb.versions())
-    keys = {"hexz-lz4": "loader/hexz-lz4.hxz", "mds": "mds", "litdata": "litdata"}
+    keys = {fmt: S3_KEYS[fmt] for fmt in S3_FORMATS}
     sizes = {}
+    s3_client(endpoint).create_bucket(Bucket=BUCKET)
     for fmt, key in keys.items():
         t0 = time.perf_counter()
-        upload(endpoint, lb.fmt_path(fmt), key, single_put=True)
+        if fmt == "files":
+            subprocess.run(
+                ["cp", "-al", str(lb.fmt_path(fmt)), str(s3_root / BUCKET / key)],
+                check=True,
+            )
+        else:
+            upload(endpoint, lb.fmt_path(fmt), key, single_put=True)
         sizes[fmt] = lb.disk_bytes(lb.fmt_path(fmt))
         log(
-            f"uploaded {fmt} ({sizes[fmt] / 2**20:,.0f} MiB) to s3://{BUCKET}/{key}"
+            f"put {fmt} ({sizes[fmt] / 2**20:,.0f} MiB) in s3://{BUCKET}/{key}"
             f" in {time.perf_counter() - t0:.1f} s"
         )
-    return {"keys": keys, "sizes": sizes, "payload": lb.total_bytes(), "dir": str(lb.data_dir())}
+    return {
+        "keys": keys,
+        "sizes": sizes,
+        "payload": lb.total_bytes(),
+        "dir": str(lb.data_dir()),
+    }
+
+
+class S3FilesDataset:
+    """One S3 object per sample, one GET each (a boto3 client per process): plain files in a
+    bucket, read the way a map-style dataset over them reads."""
+
+    def __init__(self, endpoint: str, prefix: str, n: int) -> None:
+        self.endpoint, self.prefix, self.n = endpoint, prefix, n
+        self._client = None
+        self._pid = None
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> bytes:
+        if self._client is None or self._pid != os.getpid():
+            self._client, self._pid = s3_client(self.endpoint), os.getpid()
+        key = f"{self.prefix}/{i // 1000:04d}/{i:08d}.bin"
+        return self._client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_client": None, "_pid": None}
+
+
+def wds_s3_urls(endpoint: str, prefix: str, local: Path) -> list[str]:
+    """WebDataset's usual way to read shards from S3, a pipe per shard (here curl, signing
+    with SigV4 as ``aws s3 cp`` would)."""
+    user = f"{AWS_ENV['AWS_ACCESS_KEY_ID']}:{AWS_ENV['AWS_SECRET_ACCESS_KEY']}"
+    return [
+        f"pipe:curl -sSf --aws-sigv4 aws:amz:us-east-1:s3 --user {user}"
+        f" {endpoint}/{BUCKET}/{prefix}/{shard.name}"
+        for shard in sorted(local.glob("shard-*.tar"))
+    ]
 
 
 def du(p: Path) -> int:
-    return sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.exists() else 0
+    return (
+        sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.exists() else 0
+    )
 
 
 def proxy_counters(log_path: str) -> dict:
@@ -1096,8 +1284,10 @@ def s3_loader(cfg: dict, local: Path):
     fmt, workers, variant = cfg["fmt"], cfg["workers"], cfg["variant"]
     endpoint, url = cfg["endpoint"], f"s3://{BUCKET}/{cfg['key']}"
     shuffle = cfg["order"] == "shuffle"
-    kw = dict(batch_size=BATCH, num_workers=workers, collate_fn=lb.peer_collate(workers))
-    if fmt == "hexz-lz4":
+    kw = dict(
+        batch_size=BATCH, num_workers=workers, collate_fn=lb.peer_collate(workers)
+    )
+    if lb.is_hexz(fmt):
         open_kw = {"endpoint": endpoint}
         if variant.endswith("-cache"):
             open_kw["cache_dir"] = str(local)
@@ -1111,9 +1301,33 @@ def s3_loader(cfg: dict, local: Path):
 
         clean_stale_shared_memory()
         ds = StreamingDataset(
-            remote=url, local=str(local), shuffle=shuffle, batch_size=BATCH, shuffle_seed=0
+            remote=url,
+            local=str(local),
+            shuffle=shuffle,
+            batch_size=BATCH,
+            shuffle_seed=0,
         )
         return tud.DataLoader(ds, **kw), None
+    if fmt == "files":
+        import torch.utils.data as tud
+
+        return tud.DataLoader(
+            S3FilesDataset(endpoint, cfg["key"], SAMPLES), shuffle=shuffle, **kw
+        ), None
+    if fmt == "webdataset":
+        import torch.utils.data as tud
+        import webdataset as wds
+
+        urls = wds_s3_urls(endpoint, cfg["key"], lb.fmt_path(fmt))
+        ds = wds.WebDataset(
+            urls,
+            shardshuffle=len(urls) if shuffle else False,
+            empty_check=False,
+            seed=0,
+        )
+        if shuffle:
+            ds = ds.shuffle(1000)
+        return tud.DataLoader(ds.map(lb._wds_bin), **kw), None
     if fmt == "litdata":
         import litdata
         from litdata.streaming import downloader
@@ -1170,7 +1384,8 @@ def stage_loader(cfg: dict) -> dict:
                 **{key: v for key, v in ep.items() if key != "order"},
                 **lb.order_summary(ep["order"], SAMPLES, ep["capped"]),
                 **usage,
-                "first_batch_total_s": (open_s if k == 1 else 0.0) + (ep["first_batch_s"] or dt),
+                "first_batch_total_s": (open_s if k == 1 else 0.0)
+                + (ep["first_batch_s"] or dt),
                 "samples_s": ep["samples"] / dt if dt else 0.0,
                 "mb_s": ep["bytes"] / dt / 1e6 if dt else 0.0,
                 "requests": c1["requests"] - c0["requests"],
@@ -1191,14 +1406,21 @@ def s3_configs() -> list[tuple]:
     they read at all)."""
     out = []
     for order in ORDERS:
-        hv = HEXZ_S3_VARIANTS if order == "shuffle" else ["seq-sampler", "seq-sampler-cache"]
-        out += [("hexz-lz4", order, v) for v in hv]
-        out += [("mds", order, "peer"), ("litdata", order, "peer")]
+        hv = (
+            HEXZ_S3_VARIANTS
+            if order == "shuffle"
+            else ["seq-sampler", "seq-sampler-cache"]
+        )
+        for fmt in S3_FORMATS:
+            if fmt.startswith("hexz-"):
+                out += [(fmt, order, v) for v in hv]
+            else:
+                out.append((fmt, order, "peer"))
     return out
 
 
-def bench_loader(s3: Server, proxy: Server, tmp: Path) -> dict:
-    data = loader_data(f"http://127.0.0.1:{s3.port}")
+def bench_loader(s3: Server, proxy: Server, tmp: Path, s3_root: Path) -> dict:
+    data = loader_data(f"http://127.0.0.1:{s3.port}", s3_root)
     results = []
     for fmt, order, variant in s3_configs():
         for w in WORKERS:
@@ -1271,7 +1493,11 @@ def versions() -> dict:
     v["nginx"] = sh([str(NGINX), "-v"]).split("/")[-1]
     v["curl"] = sh(["curl", "--version"]).split()[1]
     v["moto"] = sh(
-        [str(MOTO_SERVER.parent / "python"), "-c", "import moto; print(moto.__version__)"]
+        [
+            str(MOTO_SERVER.parent / "python"),
+            "-c",
+            "import moto; print(moto.__version__)",
+        ]
     )
     if S3S_FS.exists():
         v["s3s-fs"] = s3_fs_version().split()[-1]
@@ -1299,7 +1525,8 @@ def archive_lines(meta: dict, a) -> None:
     a(
         f"- Archive: {meta['bytes'] / 1e6:,.0f} MB ({meta['bytes']:,} bytes), LZ4, 64 KiB blocks,"
         f" logical stream {meta['logical'] / 1e9:.2f} GB ({meta['logical'] / meta['bytes']:.2f}x):"
-        f" {meta['source']}." + (f" Blocks: {meta['blocks']}." if meta.get("blocks") else "")
+        f" {meta['source']}."
+        + (f" Blocks: {meta['blocks']}." if meta.get("blocks") else "")
     )
 
 
@@ -1311,11 +1538,13 @@ def loader_report(L: dict, a) -> None:
         " item 5"
     )
     a("")
+    forms = ", ".join(f"{fmt} ({mib(size)} MiB)" for fmt, size in d["sizes"].items())
     a(
         f"Data: loader_bench.py's data set, {L['samples']:,} samples ({d['payload'] / 1e9:.2f} GB),"
-        f" as a Hexz LZ4 archive ({mib(d['sizes']['hexz-lz4'])} MiB), MDS shards"
-        f" ({mib(d['sizes']['mds'])} MiB) and LitData chunks ({mib(d['sizes']['litdata'])} MiB)"
-        f" in s3s-fs, read through hexz-faultproxy adding {L['latency_ms']} ms to each request."
+        f" as {forms} in s3s-fs (hexz-raw: the same samples made incompressible, as in the local"
+        " benchmark; webdataset: tar shards read through a `pipe:curl` per shard; files: one"
+        f" object per sample, one GET each), read through hexz-faultproxy adding"
+        f" {L['latency_ms']} ms to each request."
         " Two epochs per configuration in a fresh process; `-cache` rows give hexz `cache_dir=`"
         " (a fresh directory), the peers always have theirs."
     )
@@ -1360,9 +1589,13 @@ def report(res: dict, meta: dict, ver: dict, started, elapsed: float, load) -> s
     cmd = runs.command_line("make bench-remote", ENV_VARS)
     a(f"### Run of {started:%Y-%m-%d %H:%M} UTC")
     a("")
-    a(f"- Command: `{cmd}` (script: `benchmarks/remote_bench.py`), {elapsed / 60:.0f} min in all.")
+    a(
+        f"- Command: `{cmd}` (script: `benchmarks/remote_bench.py`), {elapsed / 60:.0f} min in all."
+    )
     a(f"- Machine: {machine()}; shared with other engineers' builds while this ran.")
-    a(f"  Load average (1 min) {load[0][0]:.1f} at the start, {load[1][0]:.1f} at the end.")
+    a(
+        f"  Load average (1 min) {load[0][0]:.1f} at the start, {load[1][0]:.1f} at the end."
+    )
     a("- Versions: " + ", ".join(f"{k} {v}" for k, v in ver.items()) + ".")
     if meta:
         archive_lines(meta, a)
@@ -1377,7 +1610,9 @@ def report(res: dict, meta: dict, ver: dict, started, elapsed: float, load) -> s
         loader_report(res["loader"], a)
     if "read" in res:
         rows = {r["id"]: r for r in res["read"]["rows"]}
-        a(f"#### Whole archive to /dev/null (items 1, 2, 4): medians of {RUNS} interleaved rounds")
+        a(
+            f"#### Whole archive to /dev/null (items 1, 2, 4): medians of {RUNS} interleaved rounds"
+        )
         a("")
         a(
             "| Server | Client | Time (s) | range (s) | Archive MB/s | Logical MB/s | Client CPU (s) | Server CPU (s) | Requests | Peer time / hexz time |"
@@ -1399,7 +1634,9 @@ def report(res: dict, meta: dict, ver: dict, started, elapsed: float, load) -> s
             scpu = r["server_cpu_s"].get(sk, float("nan")) if sk else float("nan")
             if r["server"].startswith("nginx +"):
                 pk = "proxy" if f"{LATENCY_MS} ms" in r["server"] else "proxy0"
-                scpu_s = f"{scpu:.2f} + proxy {r['server_cpu_s'].get(pk, float('nan')):.2f}"
+                scpu_s = (
+                    f"{scpu:.2f} + proxy {r['server_cpu_s'].get(pk, float('nan')):.2f}"
+                )
             else:
                 scpu_s = fmt_s(scpu)
             a(
@@ -1437,9 +1674,24 @@ def report(res: dict, meta: dict, ver: dict, started, elapsed: float, load) -> s
                     + "."
                 )
 
-        goal("Loopback HTTP, nginx, `hexz cat` vs `curl`,", "nginx-curl", "nginx-hexz", 0.8)
-        goal("Loopback HTTP, `hexz serve`, `hexz cat` vs `curl`,", "serve-curl", "serve-hexz", 0.8)
-        goal("S3 (moto), `hexz cat` vs boto3 `download_file`,", "moto-boto3", "moto-hexz", 1.0)
+        goal(
+            "Loopback HTTP, nginx, `hexz cat` vs `curl`,",
+            "nginx-curl",
+            "nginx-hexz",
+            0.8,
+        )
+        goal(
+            "Loopback HTTP, `hexz serve`, `hexz cat` vs `curl`,",
+            "serve-curl",
+            "serve-hexz",
+            0.8,
+        )
+        goal(
+            "S3 (moto), `hexz cat` vs boto3 `download_file`,",
+            "moto-boto3",
+            "moto-hexz",
+            1.0,
+        )
         if "proxy-hexz" in rows and "nginx-hexz" in rows:
             x = rows["proxy-hexz"]["median_s"] / rows["nginx-hexz"]["median_s"]
             x0 = rows["proxy-hexz"]["median_s"] / rows["proxy0-hexz"]["median_s"]
@@ -1452,7 +1704,9 @@ def report(res: dict, meta: dict, ver: dict, started, elapsed: float, load) -> s
             )
         a("")
     if "ttfb" in res:
-        a(f"#### First 4 KiB, cold (item 3): medians of {TTFB_RUNS} runs (3 on stock moto)")
+        a(
+            f"#### First 4 KiB, cold (item 3): medians of {TTFB_RUNS} runs (3 on stock moto)"
+        )
         a("")
         a("| Server | Client | Median (ms) | range (ms) | Requests |")
         a("|---|---|---:|---:|---:|")
@@ -1547,7 +1801,9 @@ def main() -> int:
         try:
             import hexz  # noqa: F401
         except ImportError as e:
-            log(f"cannot import hexz from {HEXZ_PY} ({e}): build it first with `make develop`")
+            log(
+                f"cannot import hexz from {HEXZ_PY} ({e}): build it first with `make develop`"
+            )
             return 1
     started = datetime.datetime.now(datetime.UTC)
     load0 = os.getloadavg()
@@ -1604,7 +1860,7 @@ def main() -> int:
             ps3 = start_proxy(s3.port, LATENCY_MS, tmp / "proxy-s3", stats=True)
             servers.append(ps3)
             log(f"s3s-fs :{s3.port}, behind a {LATENCY_MS} ms proxy :{ps3.port}")
-            res["loader"] = bench_loader(s3, ps3, tmp)
+            res["loader"] = bench_loader(s3, ps3, tmp, tmp / "s3s-fs" / "root")
     finally:
         for s in reversed(servers):
             with contextlib.suppress(Exception):
@@ -1619,16 +1875,26 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "remote.md").write_text(md)
     (OUT / "remote.json").write_text(
-        json.dumps({"archive": meta, "results": res, "versions": ver}, indent=1, default=str)
+        json.dumps(
+            {"archive": meta, "results": res, "versions": ver}, indent=1, default=str
+        )
     )
-    doc = {"items": ITEMS, "elapsed_s": elapsed, "versions": ver, "archive": meta, "results": res}
+    doc = {
+        "items": ITEMS,
+        "elapsed_s": elapsed,
+        "versions": ver,
+        "archive": meta,
+        "results": res,
+    }
     if "loader" in res:
         doc["s3_loader"] = res["loader"]
     run_dir = runs.write_run(
         "remote", doc, runs.command_line("make bench-remote", ENV_VARS), started
     )
     print(md)
-    log(f"wrote {run_dir / 'results.json'}, {OUT / 'remote.md'} and {OUT / 'remote.json'}")
+    log(
+        f"wrote {run_dir / 'results.json'}, {OUT / 'remote.md'} and {OUT / 'remote.json'}"
+    )
     if rec and "loader" in res:
         import issue11_report
 
@@ -1639,9 +1905,13 @@ def main() -> int:
         )
     if rec:
         record(md)
-        log(f"appended the run to {ROOT / 'docs' / 'benchmarks.md'} under {DOC_HEADING!r}")
+        log(
+            f"appended the run to {ROOT / 'docs' / 'benchmarks.md'} under {DOC_HEADING!r}"
+        )
     else:
-        log("not recorded in docs/benchmarks.md (--record or REMOTE_BENCH_RECORD=1 to record)")
+        log(
+            "not recorded in docs/benchmarks.md (--record or REMOTE_BENCH_RECORD=1 to record)"
+        )
     return 0
 
 

@@ -3,7 +3,7 @@
 use crate::chunk::{self, Bad, ChunkFile};
 use crate::layout::{self, Meta};
 use crate::{evict, CacheOptions, Error};
-use hexz_core::ReadAt;
+use hexz_core::{Pin, ReadAt};
 use lru::LruCache;
 use parking_lot::{Condvar, Mutex};
 use std::collections::{HashMap, HashSet};
@@ -487,6 +487,10 @@ impl ReadAt for CachedStore {
 
     fn describe(&self) -> String {
         self.inner.describe()
+    }
+
+    fn pin(&self) -> Option<Pin> {
+        self.inner.pin()
     }
 
     /// The inner store's answer (true for S3 and HTTP). The core then reads ahead in runs of

@@ -52,13 +52,16 @@ pub fn check_store(make: &dyn Fn(&[u8]) -> Arc<dyn ReadAt>) {
     }
 
     let ranges = [(10u64, 20usize), (30, 5), (5000, 100_000), (0, 0)];
-    let got = store.read_ranges(&ranges).expect("read_ranges");
-    for ((off, len), buf) in ranges.iter().zip(&got) {
-        assert_eq!(
-            buf.as_slice(),
-            &data[*off as usize..*off as usize + len],
-            "read_ranges"
-        );
+    let merged = store.read_ranges(&ranges).expect("read_ranges");
+    let sparse = store.read_sparse(&ranges).expect("read_sparse");
+    for (what, got) in [("read_ranges", merged), ("read_sparse", sparse)] {
+        for ((off, len), buf) in ranges.iter().zip(&got) {
+            assert_eq!(
+                buf.as_slice(),
+                &data[*off as usize..*off as usize + len],
+                "{what}"
+            );
+        }
     }
 
     std::thread::scope(|s| {

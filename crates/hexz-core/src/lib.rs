@@ -33,7 +33,9 @@ pub mod store;
 pub mod verify;
 mod writer;
 
-pub use archive::{read_header, supported_features, Archive, ReadOptions};
+pub use archive::{
+    read_header, supported_features, Archive, HeldMetadata, ReadOptions, Reopen, HELD_BUDGET,
+};
 pub use codec::Compression;
 pub use crypt::{Encryption, KdfParams, KeySource};
 pub use error::{Error, Part, Place, Result};
@@ -45,7 +47,7 @@ pub use stats::ReadStats;
 pub const ENCRYPTED_FEATURE: u64 = hexz_format::RequiredFeatures::ENCRYPTED;
 pub use hexz_format::{BlockEntry, Codec, DType, Entry, EntryKind, Record, RecordGroup};
 pub use sink::{FileSink, Sink};
-pub use store::{FileStore, MemStore, ReadAt};
+pub use store::{FileStore, MemStore, Pin, ReadAt};
 pub use writer::{
     meta_of, ArchiveWriter, EntryMeta, WriteOptions, WriteReport, DEFAULT_ENTRIES_PER_PAGE,
     DEFAULT_RECORD_BLOCK_MIN,

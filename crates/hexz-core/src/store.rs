@@ -34,6 +34,13 @@ pub trait ReadAt: Send + Sync {
             .collect()
     }
 
+    /// Reads small ranges lying far apart (an archive's index and record pages) at once,
+    /// each by itself: unlike [`ReadAt::read_ranges`], a store never merges them with the
+    /// bytes in between.
+    fn read_sparse(&self, ranges: &[(u64, usize)]) -> io::Result<Vec<Vec<u8>>> {
+        self.read_ranges(ranges)
+    }
+
     /// A short name for error messages (a path or URL).
     fn describe(&self) -> String;
 
@@ -71,6 +78,24 @@ pub trait ReadAt: Send + Sync {
     /// the page cache and every view stays valid: a later access maps the page again from the
     /// file. A no-op for stores without a map.
     fn release_mapped(&self) {}
+
+    /// The length and ETag a remote store pinned when it was opened, so that another process
+    /// can reopen the same object without a request (`hexz_store::open_url_pinned`). `None`
+    /// for local stores, which cost no request to open.
+    fn pin(&self) -> Option<Pin> {
+        None
+    }
+}
+
+/// A remote object as it was when first opened: its length and ETag. A store reopened from a
+/// pin sends no request to open and sends `If-Match` on the ETag with every GET, so an object
+/// replaced in between is an error at the first read, as for any pinned store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// The object's length in bytes.
+    pub len: u64,
+    /// Its ETag, when the server sent one.
+    pub etag: Option<String>,
 }
 
 /// A local file read with positioned reads (`pread`), no shared cursor; optionally also

@@ -3,6 +3,7 @@
 use crate::client::{client_options, retry_config};
 use crate::url::parse_url;
 use crate::{Error, RemoteStore};
+use hexz_core::Pin;
 use object_store::http::HttpBuilder;
 use object_store::path::Path as ObjectPath;
 use std::sync::Arc;
@@ -20,6 +21,12 @@ pub type HttpStore = RemoteStore<Http>;
 impl RemoteStore<Http> {
     /// Opens `url` (`http://` or `https://`; no query string or fragment).
     pub fn open(url: &str) -> Result<HttpStore, Error> {
+        HttpStore::open_pinned(url, None)
+    }
+
+    /// Opens `url` as [`HttpStore::open`] does or, given the pin of an earlier open of the same
+    /// URL ([`hexz_core::ReadAt::pin`]), without a request.
+    pub fn open_pinned(url: &str, pin: Option<&Pin>) -> Result<HttpStore, Error> {
         let parsed = parse_url(url)?;
         let invalid = |reason: &str| Error::InvalidUrl {
             url: url.to_string(),
@@ -50,6 +57,6 @@ impl RemoteStore<Http> {
             .with_retry(retry_config())
             .build()
             .map_err(|e| Error::from_object_store(url, e))?;
-        RemoteStore::pin(Arc::new(store), path, url)
+        RemoteStore::pin(Arc::new(store), path, url, pin)
     }
 }

@@ -36,7 +36,7 @@ mod upload;
 /// Which store a URL or path opens ([`open_url`]), and URL parsing.
 mod url;
 
-pub use self::url::{is_url, open_url, open_url_with, url_scheme};
+pub use self::url::{is_url, open_url, open_url_pinned, open_url_with, url_scheme};
 pub use error::Error;
 pub use http::{Http, HttpStore};
 pub use options::S3Options;

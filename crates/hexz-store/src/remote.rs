@@ -5,7 +5,7 @@
 use crate::error::{is_range_refusal, unwrap_generic};
 use crate::runtime::block_on;
 use crate::Error;
-use hexz_core::ReadAt;
+use hexz_core::{Pin, ReadAt};
 use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 use std::io;
@@ -34,14 +34,20 @@ pub struct RemoteStore<P> {
 }
 
 impl<P> RemoteStore<P> {
-    /// Opens the object at `path` in `store`, pinning it (see [`Remote::open`]).
+    /// Opens the object at `path` in `store`, pinning it (see [`Remote::open`]), or, given
+    /// the `known` pin of an earlier open, with no request at all.
     pub(crate) fn pin(
         store: Arc<dyn ObjectStore>,
         path: ObjectPath,
         url: &str,
+        known: Option<&Pin>,
     ) -> Result<RemoteStore<P>, Error> {
+        let remote = match known {
+            Some(pin) => Remote::pinned(store, path, url.to_string(), pin),
+            None => Remote::open(store, path, url.to_string())?,
+        };
         Ok(RemoteStore {
-            remote: Remote::open(store, path, url.to_string())?,
+            remote,
             protocol: PhantomData,
         })
     }
@@ -78,7 +84,11 @@ impl<P> ReadAt for RemoteStore<P> {
     }
 
     fn read_ranges(&self, ranges: &[(u64, usize)]) -> io::Result<Vec<Vec<u8>>> {
-        Ok(self.remote.read_ranges(ranges)?)
+        Ok(self.remote.read_ranges(ranges, COALESCE_BYTES)?)
+    }
+
+    fn read_sparse(&self, ranges: &[(u64, usize)]) -> io::Result<Vec<Vec<u8>>> {
+        Ok(self.remote.read_ranges(ranges, 0)?)
     }
 
     fn describe(&self) -> String {
@@ -91,6 +101,13 @@ impl<P> ReadAt for RemoteStore<P> {
 
     fn identity(&self) -> Option<String> {
         self.remote.identity()
+    }
+
+    fn pin(&self) -> Option<Pin> {
+        Some(Pin {
+            len: self.remote.len,
+            etag: self.remote.etag.clone(),
+        })
     }
 }
 
@@ -172,6 +189,20 @@ impl Remote {
             }
         }
         Ok(remote)
+    }
+
+    /// The object as an earlier open pinned it: no request now, and no tail held.
+    fn pinned(store: Arc<dyn ObjectStore>, path: ObjectPath, url: String, pin: &Pin) -> Remote {
+        Remote {
+            store,
+            path,
+            url,
+            len: pin.len,
+            etag: pin.etag.clone(),
+            tail: bytes::Bytes::new(),
+            tail_start: pin.len,
+            requests: AtomicU64::new(0),
+        }
     }
 
     /// The URL, the strong ETag pinned at open and the length: every ranged GET is
@@ -266,8 +297,8 @@ impl Remote {
         Ok(())
     }
 
-    /// Fetches `ranges` concurrently, merging those less than [`COALESCE_BYTES`] apart.
-    fn read_ranges(&self, ranges: &[(u64, usize)]) -> Result<Vec<Vec<u8>>, Error> {
+    /// Fetches `ranges` concurrently, merging those less than `merge_gap` bytes apart.
+    fn read_ranges(&self, ranges: &[(u64, usize)], merge_gap: u64) -> Result<Vec<Vec<u8>>, Error> {
         let mut wanted = Vec::with_capacity(ranges.len());
         for &(off, len) in ranges {
             self.check_bounds(off, len as u64)?;
@@ -281,7 +312,7 @@ impl Remote {
             block_on(object_store::coalesce_ranges(
                 &wanted,
                 |r| self.fetch(r),
-                COALESCE_BYTES,
+                merge_gap,
             ))?
         };
         let mut fetched = fetched.into_iter();

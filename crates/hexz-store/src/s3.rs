@@ -4,6 +4,7 @@ use crate::client::{client_options, retry_config};
 use crate::profile::{self, Profile};
 use crate::url::parse_url;
 use crate::{Error, RemoteStore, S3Options};
+use hexz_core::Pin;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use std::sync::Arc;
@@ -29,11 +30,21 @@ impl RemoteStore<S3> {
 
     /// Opens `s3://bucket/key` with explicit `options` on top of the environment.
     pub fn open_with(url: &str, options: &S3Options) -> Result<S3Store, Error> {
+        S3Store::open_pinned(url, options, None)
+    }
+
+    /// Opens `s3://bucket/key` as [`S3Store::open_with`] does or, given the pin of an earlier
+    /// open of the same URL ([`hexz_core::ReadAt::pin`]), without a request.
+    pub fn open_pinned(
+        url: &str,
+        options: &S3Options,
+        pin: Option<&Pin>,
+    ) -> Result<S3Store, Error> {
         let (bucket, key) = parse_s3_url(url)?;
         let store = builder(&bucket, options, url)?
             .build()
             .map_err(|e| Error::from_object_store(url, e))?;
-        RemoteStore::pin(Arc::new(store), key, url)
+        RemoteStore::pin(Arc::new(store), key, url, pin)
     }
 }
 

@@ -3,7 +3,7 @@
 #[cfg(feature = "s3")]
 use crate::S3Store;
 use crate::{Error, HttpStore, S3Options};
-use hexz_core::{FileStore, ReadAt};
+use hexz_core::{FileStore, Pin, ReadAt};
 use std::io;
 use std::sync::Arc;
 use url::Url;
@@ -18,14 +18,25 @@ pub fn open_url(url: &str) -> io::Result<Arc<dyn ReadAt>> {
 /// [`open_url`] with explicit S3 settings (used for `s3://` URLs only; they override the
 /// environment).
 pub fn open_url_with(url: &str, s3: &S3Options) -> io::Result<Arc<dyn ReadAt>> {
+    open_url_pinned(url, s3, None)
+}
+
+/// [`open_url_with`] that, given the pin of an earlier open of the same remote URL
+/// ([`ReadAt::pin`]: its length and ETag), opens it without a request; another process (a
+/// DataLoader worker) reopens an archive this way for free. Local paths ignore `pin`.
+pub fn open_url_pinned(
+    url: &str,
+    s3: &S3Options,
+    pin: Option<&Pin>,
+) -> io::Result<Arc<dyn ReadAt>> {
     #[cfg(not(feature = "s3"))]
     let _ = s3;
     match url_scheme(url) {
         None => Ok(Arc::new(FileStore::open(url)?)),
         Some(scheme) => match scheme.as_str() {
-            "http" | "https" => Ok(Arc::new(HttpStore::open(url)?)),
+            "http" | "https" => Ok(Arc::new(HttpStore::open_pinned(url, pin)?)),
             #[cfg(feature = "s3")]
-            "s3" => Ok(Arc::new(S3Store::open_with(url, s3)?)),
+            "s3" => Ok(Arc::new(S3Store::open_pinned(url, s3, pin)?)),
             "file" => {
                 let parsed = parse_url(url)?;
                 let path = parsed.to_file_path().map_err(|()| Error::InvalidUrl {

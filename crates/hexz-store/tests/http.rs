@@ -1,7 +1,7 @@
 //! `HttpStore` against a real nginx on 127.0.0.1.
 #![allow(clippy::unwrap_used)]
 
-use hexz_core::{Archive, ReadAt, ReadOptions};
+use hexz_core::{Archive, ArchiveWriter, EntryMeta, ReadAt, ReadOptions, WriteOptions};
 use hexz_store::{open_url, HttpStore};
 use hexz_testkit::data::noise;
 use hexz_testkit::{archive, servers};
@@ -142,4 +142,58 @@ fn request_counts() {
     let before = n.requests();
     archive.read_exact_at(3 << 20, &mut buf).unwrap();
     assert_eq!(n.requests(), before);
+}
+
+#[test]
+fn reopening_from_a_pin_and_held_pages_costs_no_request() {
+    let n = nginx();
+    let path = n.root.path().join("pages.hxz");
+    // 8 MiB in 4 KiB blocks, 256 to an index page: 8 pages, most far from the tail.
+    let data = noise(8 << 20, 2);
+    let opts = WriteOptions {
+        block_size: 4096,
+        entries_per_page: 256,
+        ..WriteOptions::default()
+    };
+    let mut w = ArchiveWriter::create(&path, opts).unwrap();
+    w.add_bytes("data.bin", &data, EntryMeta::default())
+        .unwrap();
+    w.finish().unwrap();
+    let url = n.url("pages.hxz");
+    let first = Archive::open_store(
+        Arc::new(HttpStore::open(&url).unwrap()),
+        ReadOptions::default(),
+    )
+    .unwrap();
+    let before = n.requests();
+    assert!(first.hold_pages().unwrap());
+    assert!(n.requests() > before, "the far index page is fetched");
+    let state = first.reopen_state();
+    let pin = state.pin.clone().unwrap();
+    assert_eq!(pin.len, first.file_len());
+
+    let before = n.requests();
+    let store = Arc::new(HttpStore::open_pinned(&url, Some(&pin)).unwrap());
+    let opts = ReadOptions {
+        held: state.held,
+        readahead_threads: 0,
+        ..ReadOptions::default()
+    };
+    let again = Archive::open_store(store.clone(), opts).unwrap();
+    assert_eq!(n.requests(), before, "reopening asks nothing");
+    assert_eq!(store.requests(), 0);
+    // Each read costs its block only: the index pages are held.
+    let mut buf = vec![0u8; 4096];
+    for off in [0usize, 4 << 20, (8 << 20) - 4096] {
+        let before = n.requests();
+        again.read_exact_at(off as u64, &mut buf).unwrap();
+        assert_eq!(buf, &data[off..off + 4096]);
+        assert_eq!(n.requests() - before, 1, "read at {off}");
+    }
+
+    // The pin still guards the object: replaced, the first fetch is an error.
+    replace(&path, &noise(8 << 20, 3), 60);
+    let store = HttpStore::open_pinned(&url, Some(&pin)).unwrap();
+    let err = store.read_exact_at(1 << 20, &mut buf).unwrap_err();
+    assert!(err.to_string().contains("pages.hxz"), "{err}");
 }

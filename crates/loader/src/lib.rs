@@ -28,6 +28,8 @@ mod order;
 mod reader;
 /// Opening archives by URL, and the URL test.
 mod remote;
+/// Reopening an archive in another process with no request to its store.
+mod reopen;
 /// Keys and signatures.
 mod sign;
 /// `NativeWriter`: writing an archive.

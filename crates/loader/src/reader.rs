@@ -6,6 +6,7 @@ use crate::errors::IntoPy;
 use crate::lent::Lent;
 use crate::options::OpenArgs;
 use crate::remote;
+use crate::reopen::{self, ReopenArg};
 use hexz_core::{Archive, EntryKind, ReadOptions};
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyIndexError, PyValueError};
@@ -67,19 +68,19 @@ impl NativeArchive {
         path,
         cache_bytes = 64 << 20,
         readahead_threads = 4,
-        readahead_blocks = 32,
         *,
         options = None,
         mmap = false,
+        reopen = None,
     ))]
     fn new(
         py: Python<'_>,
         path: String,
         cache_bytes: usize,
         readahead_threads: usize,
-        readahead_blocks: usize,
         options: Option<OpenArgs>,
         mmap: bool,
+        reopen: Option<ReopenArg>,
     ) -> PyResult<Self> {
         let args = options.unwrap_or_default();
         let verify_key = args.verify_key()?;
@@ -89,7 +90,6 @@ impl NativeArchive {
         let mut opts = ReadOptions {
             cache_bytes,
             readahead_threads,
-            readahead_blocks,
             verify_hashes: false,
             key: args.key_source()?,
             mmap,
@@ -101,8 +101,11 @@ impl NativeArchive {
         }
         #[cfg(not(feature = "signing"))]
         let _ = verify_key;
+        let (pin, held) = reopen.map(ReopenArg::into_parts).unwrap_or_default();
+        opts.held = held;
         let archive = if remote::is_url(&path) {
-            py.detach(|| remote::open(&path, opts, &args)).py()?
+            py.detach(|| remote::open(&path, opts, &args, pin.as_ref()))
+                .py()?
         } else {
             py.detach(|| Archive::open_with_options(&path, opts)).py()?
         };
@@ -241,6 +244,19 @@ impl NativeArchive {
     /// (local, unencrypted), else `None`.
     fn map_view(&self) -> Option<Chunk> {
         Chunk::mapped(self.archive.clone())
+    }
+
+    /// What reopens this archive in another process with no request to its store:
+    /// `((length, etag) or None, [(offset, stored metadata bytes), ...])`, for `reopen=`.
+    fn reopen_state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        reopen::reopen_state(py, &self.archive)
+    }
+
+    /// Fetches all index and record pages of a remote archive now (one batch of concurrent
+    /// requests) so that [`Self::reopen_state`] carries them; false for a local archive or
+    /// pages beyond the budget.
+    fn hold_pages(&self, py: Python<'_>) -> PyResult<bool> {
+        py.detach(|| self.archive.hold_pages()).py()
     }
 
     /// Whether all of the archive can be read now without a network request (a local file,

@@ -1,8 +1,9 @@
 //! Opening archives named by URL (`s3://`, `http(s)://`, `file://`) through `hexz-store`.
 
 use crate::options::OpenArgs;
-use hexz_core::{Archive, Error, ReadOptions};
+use hexz_core::{Archive, Error, Pin, ReadAt, ReadOptions};
 use pyo3::prelude::*;
+use std::sync::Arc;
 
 /// `_native.url_scheme`: the lowercase scheme of `path` when it is a URL (`s3`, `https`,
 /// `file`, ...), else `None`; the package's one URL test, the same as the engine's.
@@ -23,17 +24,29 @@ pub fn is_url(path: &str) -> bool {
 /// Store errors keep their `io::ErrorKind` (NotFound for a 404, PermissionDenied for 401/403),
 /// so `errors::to_py` raises `FileNotFoundError` / `PermissionError` with the URL in the
 /// message. An `s3://` URL in a build without the `s3` feature is `Error::Unsupported`.
-pub fn open(url: &str, opts: ReadOptions, args: &OpenArgs) -> Result<Archive, Error> {
-    Archive::open_store(args.cached(store(url, args)?)?, opts)
+/// Given the `pin` of an earlier open of `url` ([`hexz_core::ReadAt::pin`]), the store opens
+/// with no request.
+pub fn open(
+    url: &str,
+    opts: ReadOptions,
+    args: &OpenArgs,
+    pin: Option<&Pin>,
+) -> Result<Archive, Error> {
+    Archive::open_store(args.cached(pinned_store(url, args, pin)?)?, opts)
 }
 
 /// The storage of a local path or URL, for reading bytes without opening the archive.
-pub fn store(path: &str, args: &OpenArgs) -> Result<std::sync::Arc<dyn hexz_core::ReadAt>, Error> {
+#[cfg_attr(not(feature = "signing"), allow(dead_code))]
+pub fn store(path: &str, args: &OpenArgs) -> Result<Arc<dyn ReadAt>, Error> {
+    pinned_store(path, args, None)
+}
+
+fn pinned_store(path: &str, args: &OpenArgs, pin: Option<&Pin>) -> Result<Arc<dyn ReadAt>, Error> {
     if !cfg!(feature = "s3") && hexz_store::url_scheme(path).as_deref() == Some("s3") {
         return Err(s3_unsupported(path));
     }
     // Local paths too: hexz-store opens them as a `FileStore`.
-    hexz_store::open_url_with(path, &args.s3()).map_err(|source| Error::Io {
+    hexz_store::open_url_pinned(path, &args.s3(), pin).map_err(|source| Error::Io {
         context: match is_url(path) {
             true => "cannot open remote archive".into(),
             false => format!("cannot open {path}"),
@@ -61,6 +74,7 @@ mod tests {
             "s3://bucket/a.hxz",
             ReadOptions::default(),
             &OpenArgs::default(),
+            None,
         )
         .err();
         match err {
@@ -77,6 +91,7 @@ mod tests {
             "ftp://h/a.hxz",
             ReadOptions::default(),
             &OpenArgs::default(),
+            None,
         )
         .err()
         .map(|e| e.to_string());

@@ -164,6 +164,12 @@ class S3:
             pass
         return name
 
+    def gets(self, bucket: str, key: str) -> int:
+        """GET requests moto_server has logged for ``bucket/key`` so far (werkzeug's log)."""
+        time.sleep(0.1)  # logged just after the response
+        needle = f"GET /{bucket}/{key} HTTP"
+        return sum(needle in line for line in self.server.log.read_text().splitlines())
+
     def put(self, bucket: str, key: str, path: Path) -> str:
         """Uploads a local file; returns its ``s3://`` URL."""
         self.bucket(bucket)
@@ -212,13 +218,25 @@ class Http:
         dst.write_bytes(path.read_bytes())
         return f"{self.server.url}/{name}"
 
+    def ranges(self, name: str) -> list[str]:
+        """The ``Range`` header of every request nginx has served for ``/name`` so far, in
+        order (``"-"`` for a request without one)."""
+        if not self.access_log.exists():
+            return []
+        out = []
+        for line in self.access_log.read_text().splitlines():
+            uri, _status, _nbytes, range_ = line.split()
+            if uri == f"/{name}":
+                out.append(range_)
+        return out
+
     def sent(self, name: str) -> tuple[int, int]:
         """(requests, body bytes) nginx has served for ``/name`` so far, from its access log."""
         requests = sent = 0
         if not self.access_log.exists():
             return 0, 0
         for line in self.access_log.read_text().splitlines():
-            uri, _status, nbytes = line.split()
+            uri, _status, nbytes, _range = line.split()
             if uri == f"/{name}":
                 requests += 1
                 sent += int(nbytes)
@@ -250,7 +268,7 @@ pid {state}/nginx.pid;
 error_log {state}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
-    log_format sent '$uri $status $body_bytes_sent';
+    log_format sent '$uri $status $body_bytes_sent $http_range';
     access_log {state}/access.log sent;
     client_body_temp_path {state}/body;
     proxy_temp_path {state}/proxy;

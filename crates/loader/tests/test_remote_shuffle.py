@@ -4,7 +4,6 @@ fetches nothing. Against moto_server on 127.0.0.1."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,12 +35,6 @@ def samples_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def gets(moto_s3: S3, key: str) -> int:
-    time.sleep(0.1)  # logged just after the response
-    needle = f"GET /{BUCKET}/{key} HTTP"
-    return sum(needle in line for line in moto_s3.server.log.read_text().splitlines())
-
-
 def epoch(ds: hexz.Dataset, sampler: hexz.Sampler) -> list[int]:
     loader = torch.utils.data.DataLoader(
         ds, batch_size=64, sampler=sampler, collate_fn=hexz.collate
@@ -57,7 +50,7 @@ def test_block_shuffled_epoch_from_s3_fetches_large_ranges(
     samples_archive: Path, moto_s3: S3, aws_env: dict[str, str], tmp_path: Path
 ) -> None:
     url = moto_s3.put(BUCKET, "samples.hxz", samples_archive)
-    before = gets(moto_s3, "samples.hxz")
+    before = moto_s3.gets(BUCKET, "samples.hxz")
     ds = hexz.Dataset(url)
     assert ds._fetching()
     sampler = ds.sampler(shuffle="block", seed=3, block_samples=250)
@@ -65,7 +58,7 @@ def test_block_shuffled_epoch_from_s3_fetches_large_ranges(
     assert seen == list(sampler.order())
     assert sorted(seen) == list(range(N))
     assert len(ds._ahead._blocks) == 8  # every shuffle block fetched ahead, whole
-    first = gets(moto_s3, "samples.hxz") - before
+    first = moto_s3.gets(BUCKET, "samples.hxz") - before
     # 8 shuffle blocks of ~1.5 MiB, plus opening: a handful of requests, where one per
     # sample would be 2000.
     assert first <= 20, first
@@ -78,20 +71,20 @@ def test_a_cache_that_holds_the_archive_is_read_the_local_way(
     archive fetched both 8 MiB chunks), an epoch reads it like a local file (whole batches
     ahead, no block read-ahead) and makes no request; a new dataset (or process) too."""
     url = moto_s3.put(BUCKET, "cached.hxz", samples_archive)
-    before = gets(moto_s3, "cached.hxz")
+    before = moto_s3.gets(BUCKET, "cached.hxz")
     cache = tmp_path / "cache"
     for epoch_no in range(2):
         ds = hexz.Dataset(url, cache_dir=cache)
         assert ds._h.native.all_local() and not ds._fetching()
-        opened = gets(moto_s3, "cached.hxz")
+        opened = moto_s3.gets(BUCKET, "cached.hxz")
         sampler = ds.sampler(shuffle="block", seed=3, block_samples=250)
         sampler.set_epoch(epoch_no)
         seen = epoch(ds, sampler)
         assert seen == list(sampler.order())
         assert sorted(seen) == list(range(N))
         assert not ds._ahead._blocks  # no shuffle block was fetched ahead
-        assert gets(moto_s3, "cached.hxz") == opened, "the epoch made requests"
-    assert gets(moto_s3, "cached.hxz") - before <= 4
+        assert moto_s3.gets(BUCKET, "cached.hxz") == opened, "the epoch made requests"
+    assert moto_s3.gets(BUCKET, "cached.hxz") - before <= 4
 
 
 def test_a_cache_filled_by_an_epoch_serves_the_next_the_local_way(
@@ -125,9 +118,9 @@ def test_a_cache_filled_by_an_epoch_serves_the_next_the_local_way(
     assert native.all_local() and not ds._fetching()
     assert ds._h.cache_size == hexz.dataset.LOCAL_CACHE_BLOCKS < remote_budget
     assert native.cached_bytes <= hexz.dataset.LOCAL_CACHE_BLOCKS * native.block_size
-    before = gets(moto_s3, "big.hxz")
+    before = moto_s3.gets(BUCKET, "big.hxz")
     sampler.set_epoch(1)
     seen = epoch(ds, sampler)
     assert seen == list(sampler.order())
     assert sorted(seen) == list(range(n))
-    assert gets(moto_s3, "big.hxz") == before, "the second epoch made requests"
+    assert moto_s3.gets(BUCKET, "big.hxz") == before, "the second epoch made requests"

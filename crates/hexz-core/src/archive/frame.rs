@@ -4,13 +4,13 @@
 use super::ArchiveState;
 use crate::codec::decode_into;
 use crate::crypt::Crypt;
-use crate::store::ReadAt;
 use crate::{Error, Part, Place, Result};
 use hexz_format::{FrameKind, FrameRef};
 
 impl ArchiveState {
     pub(crate) fn read_frame(&self, f: &FrameRef, kind: FrameKind) -> Result<Vec<u8>> {
-        let stored = read_stored(&*self.store, f)
+        let stored = self
+            .read_stored_frame(f)
             .map_err(|e| Error::io(format!("{}: reading {}", self.name, kind.name()), e))?;
         decode_frame(
             &stored,
@@ -21,12 +21,6 @@ impl ArchiveState {
             self.verify_hashes,
         )
     }
-}
-
-pub(super) fn read_stored(store: &dyn ReadAt, f: &FrameRef) -> std::io::Result<Vec<u8>> {
-    let mut stored = vec![0u8; f.stored_len as usize];
-    store.read_exact_at(f.offset, &mut stored)?;
-    Ok(stored)
 }
 
 pub(super) fn decode_frame(

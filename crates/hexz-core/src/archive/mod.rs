@@ -4,6 +4,8 @@
 mod block;
 /// Reading and checking one frame: the summary, the tables, index and record pages.
 mod frame;
+/// The metadata bytes read from a remote store, kept to reopen the archive elsewhere.
+mod held;
 /// Index and record pages, the entry and record tables, and their lookups.
 mod index;
 /// Opening an archive: header, key, footer, summary and signature checks.
@@ -11,6 +13,7 @@ mod open;
 /// The read planner, batch reads and the read-ahead triggers.
 mod read;
 
+pub use held::{HeldMetadata, Reopen, HELD_BUDGET};
 pub use open::{read_header, supported_features, ReadOptions};
 
 use crate::cache::Cache;
@@ -40,6 +43,8 @@ pub(crate) struct ArchiveState {
     pages: Cache<u32, Arc<Page>>,
     record_pages: Cache<u32, Arc<RecordPage>>,
     entries: Mutex<Option<Arc<[Entry]>>>,
+    /// The stored metadata bytes read so far (of a remote store).
+    held: held::Held,
     groups: Mutex<Option<Arc<[RecordGroup]>>>,
     /// Where the last read ended: a read starting there is sequential.
     last_end: AtomicU64,

@@ -1,7 +1,8 @@
 //! Opening an archive: the header and its key, the footer and summary at the file's tail, the
 //! signature, and the caches and read-ahead threads an open archive keeps.
 
-use super::frame::{decode_frame, read_stored};
+use super::frame::decode_frame;
+use super::held::{Held, HeldMetadata};
 use super::index::{Page, RecordPage, MAX_PAGE_ENTRIES, PAGE_CACHE_MIN};
 use super::{Archive, ArchiveState};
 use crate::cache::Cache;
@@ -60,6 +61,9 @@ pub struct ReadOptions {
     /// [`Archive::read_gather`] serves raw blocks in place. Off by default: the file must not
     /// shrink while it is open.
     pub mmap: bool,
+    /// Metadata bytes another process read of the same archive ([`Archive::reopen_state`]),
+    /// served without a request to the store.
+    pub held: HeldMetadata,
 }
 
 impl Default for ReadOptions {
@@ -73,6 +77,7 @@ impl Default for ReadOptions {
             #[cfg(feature = "signing")]
             verify_key: None,
             mmap: false,
+            held: HeldMetadata::default(),
         }
     }
 }
@@ -99,10 +104,19 @@ pub fn read_header(store: &dyn ReadAt) -> Result<Header> {
 
 /// The header's bytes (the key check and the root hash cover them) and the parsed header.
 fn read_head(store: &dyn ReadAt, name: &str) -> Result<([u8; HEADER_LEN], Header)> {
-    let mut head = [0u8; HEADER_LEN];
-    store
-        .read_exact_at(0, &mut head)
-        .map_err(|e| Error::io(format!("{name}: reading header"), e))?;
+    parse_head(store_read(store, 0, HEADER_LEN), name)
+}
+
+fn store_read(store: &dyn ReadAt, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut bytes = vec![0u8; len];
+    store.read_exact_at(offset, &mut bytes).map(|()| bytes)
+}
+
+fn parse_head(read: std::io::Result<Vec<u8>>, name: &str) -> Result<([u8; HEADER_LEN], Header)> {
+    let head: [u8; HEADER_LEN] = read
+        .map_err(|e| Error::io(format!("{name}: reading header"), e))?
+        .try_into()
+        .map_err(|_| Error::InvalidInput(format!("{name}: short header read")))?;
     let header = Header::parse(&head, RequiredFeatures::KNOWN)
         .map_err(|e| Error::format(format!("{name}: header"), e))?;
     Ok((head, header))
@@ -148,7 +162,7 @@ impl Archive {
     }
 
     /// Opens an archive over any storage. Reads the header and the file's tail only.
-    pub fn open_store(store: Arc<dyn ReadAt>, opts: ReadOptions) -> Result<Archive> {
+    pub fn open_store(store: Arc<dyn ReadAt>, mut opts: ReadOptions) -> Result<Archive> {
         if opts.readahead_threads > crate::writer::MAX_THREADS {
             return Err(Error::InvalidInput(format!(
                 "{} read-ahead threads is more than the {} allowed",
@@ -172,7 +186,8 @@ impl Archive {
             ));
         }
         let ctx = |what: &str| format!("{name}: {what}");
-        let (head, header) = read_head(&*store, &name)?;
+        let held = Held::new(std::mem::take(&mut opts.held), store.is_remote());
+        let (head, header) = parse_head(held.read(&*store, 0, HEADER_LEN), &name)?;
         let missing = header.required.0 & !supported_features();
         if missing != 0 {
             let names = RequiredFeatures(missing).names().join(", ");
@@ -185,9 +200,8 @@ impl Archive {
         let crypt = keys_for(&header, head, opts.key.as_ref(), &name)?;
         let tail_len = TAIL_READ.min(file_len - HEADER_LEN as u64);
         let tail_start = file_len - tail_len;
-        let mut tail = vec![0u8; tail_len as usize];
-        store
-            .read_exact_at(tail_start, &mut tail)
+        let tail = held
+            .read(&*store, tail_start, tail_len as usize)
             .map_err(|e| Error::io(ctx("reading footer"), e))?;
         let footer = Footer::parse(&tail, file_len).map_err(|e| {
             // The header is valid, so a missing footer most likely means a cut-short file.
@@ -216,7 +230,8 @@ impl Archive {
             let s = (footer.summary_offset - tail_start) as usize;
             tail[s..s + footer.summary_stored_len as usize].to_vec()
         } else {
-            read_stored(&*store, &sref).map_err(|e| Error::io(ctx("reading summary"), e))?
+            held.read(&*store, sref.offset, sref.stored_len as usize)
+                .map_err(|e| Error::io(ctx("reading summary"), e))?
         };
         let root_hash = crate::sign::root_hash(&head, &stored);
         let signature = match footer.signature_offset {
@@ -276,6 +291,7 @@ impl Archive {
                 RecordPage::weight_of(MAX_PAGE_ENTRIES),
             ),
             entries: Mutex::new(None),
+            held,
             groups: Mutex::new(None),
             last_end: AtomicU64::new(u64::MAX),
             verify_hashes,

@@ -111,7 +111,7 @@ class Dataset:
         if cache_size is None:
             # A remote block shuffle keeps two groups of ~8 MiB blocks decoded ahead.
             cache_size = REMOTE_CACHE_BLOCKS if self._remote else LOCAL_CACHE_BLOCKS
-        self._h = _Handle(name, cache_size, prefetch_threads, remote, mmap=mmap)
+        self._h = _Handle(name, cache_size, prefetch_threads, remote, mmap=mmap, hold_pages=True)
         self.transform = transform
         self.as_tensor = as_tensor
         self.prefetch_batches = prefetch_batches

@@ -1,17 +1,43 @@
 """The native archive behind every reader: reopened in a forked child (a DataLoader worker
-started by fork) and carried through pickles by its path or URL and open options."""
+started by fork) and carried through pickles by its path or URL and open options.
+
+A remote archive is reopened with what the parent already knows of it (the object's length
+and ETag, and the stored metadata bytes it has read), so that a pool of workers opens it
+with no request at all, however many workers there are."""
 
 from __future__ import annotations
 
 import os
-from typing import Any
+import weakref
+from typing import TYPE_CHECKING, Any
 
 from ._native import NativeArchive
-from .options import DEFAULT_CACHE_BYTES, MAX_THREADS, PathLike
+from .errors import HexzError
+from .options import DEFAULT_CACHE_BYTES, MAX_THREADS, PathLike, is_url
+
+if TYPE_CHECKING:
+    from ._native import _Reopen
 
 # Native archives inherited through fork() are never used nor freed in the child: their
 # locks or threads may belong to the parent. The child reopens the archive instead.
 _INHERITED: list[Any] = []
+
+# Open remote handles, whose reopen state is taken in the parent just before each fork (the
+# child cannot safely ask the inherited native archive for it).
+_REMOTE: weakref.WeakSet[_Handle] = weakref.WeakSet()
+
+
+def _before_fork() -> None:
+    for handle in list(_REMOTE):
+        handle._reopen = handle._reopen_state()
+
+
+def _after_fork_in_parent() -> None:
+    for handle in list(_REMOTE):
+        handle._reopen = None
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent)
 
 
 def _open_native(
@@ -20,19 +46,24 @@ def _open_native(
     prefetch_threads: int,
     options: dict[str, Any],
     mmap: bool = False,
+    reopen: _Reopen | None = None,
 ) -> NativeArchive:
     """Opens ``path`` with a block cache of ``cache_size`` blocks (``None``: the default
-    bytes); ``options`` is :meth:`OpenOptions.native`'s dict."""
-    if cache_size is None:
+    bytes); ``options`` is :meth:`OpenOptions.native`'s dict; ``reopen`` what an earlier open
+    of the same archive knew of it (:meth:`NativeArchive.reopen_state`)."""
+
+    def open_with(cache_bytes: int) -> NativeArchive:
         return NativeArchive(
-            path, DEFAULT_CACHE_BYTES, prefetch_threads, options=options, mmap=mmap
+            path, cache_bytes, prefetch_threads, options=options, mmap=mmap, reopen=reopen
         )
+
+    if cache_size is None:
+        return open_with(DEFAULT_CACHE_BYTES)
     if cache_size < 0:
         raise ValueError(f"cache_size must be >= 0 blocks, got {cache_size}")
-    native = NativeArchive(path, cache_size * 65536, prefetch_threads, options=options, mmap=mmap)
+    native = open_with(cache_size * 65536)
     if native.block_size != 65536:
-        bytes_ = cache_size * native.block_size
-        native = NativeArchive(path, bytes_, prefetch_threads, options=options, mmap=mmap)
+        native = open_with(cache_size * native.block_size)
     return native
 
 
@@ -47,6 +78,7 @@ class _Handle:
         prefetch_threads: int,
         remote: dict[str, Any] | None = None,
         mmap: bool = False,
+        hold_pages: bool = False,
     ) -> None:
         if not 0 <= prefetch_threads <= MAX_THREADS:
             raise ValueError(f"prefetch_threads must be 0 to {MAX_THREADS}, got {prefetch_threads}")
@@ -57,8 +89,12 @@ class _Handle:
         self.prefetch_threads = prefetch_threads
         self.remote = dict(remote or {})
         self.mmap = mmap
+        self.hold_pages = hold_pages
+        self._reopen: _Reopen | None = None
         self._native: NativeArchive | None = self._open()
         self._pid = os.getpid()
+        if is_url(self.path):
+            _REMOTE.add(self)
 
     @property
     def native(self) -> NativeArchive:
@@ -68,12 +104,27 @@ class _Handle:
             _INHERITED.append(self._native)
             self._native = self._open()
             self._pid = os.getpid()
+            self._reopen = None
         return self._native
 
     def _open(self) -> NativeArchive:
         return _open_native(
-            self.path, self.cache_size, self.prefetch_threads, self.remote, self.mmap
+            self.path, self.cache_size, self.prefetch_threads, self.remote, self.mmap, self._reopen
         )
+
+    def _reopen_state(self) -> _Reopen | None:
+        """What a copy of this handle in another process reopens the archive with: for a
+        dataset (``hold_pages``), with every index and record page, fetched once here rather
+        than by each worker. A failure only leaves the copies to fetch on their own."""
+        native = self._native
+        if native is None or self._pid != os.getpid() or not is_url(self.path):
+            return None
+        try:
+            if self.hold_pages:
+                native.hold_pages()
+            return native.reopen_state()
+        except (HexzError, OSError, ValueError):
+            return None
 
     def set_cache_size(self, blocks: int) -> None:
         """Changes the block cache's size (in blocks) now and in reopened copies."""
@@ -95,6 +146,8 @@ class _Handle:
             "prefetch_threads": self.prefetch_threads,
             "remote": self.remote,
             "mmap": self.mmap,
+            "hold_pages": self.hold_pages,
+            "reopen": self._reopen_state(),
             "closed": self.closed,
         }
 
@@ -104,7 +157,12 @@ class _Handle:
         self.prefetch_threads = state["prefetch_threads"]
         self.remote = dict(state.get("remote") or {})
         self.mmap = bool(state.get("mmap", False))
+        self.hold_pages = bool(state.get("hold_pages", False))
+        self._reopen = state.get("reopen")
         self._pid = os.getpid()
         self._native = None
         if not state["closed"]:
             self._native = self._open()
+        self._reopen = None
+        if is_url(self.path):
+            _REMOTE.add(self)
