@@ -94,6 +94,8 @@ test-python: apt-build ## Run Python tests; installs torch, tensorflow-cpu... fi
 	@MAKE="$(MAKE)" scripts/ensure-develop.sh "$(VENV)" $(STAMPS)/develop
 	@rc=0; (set -x; $(VENV)/bin/python -m pytest $(LOADER)/tests $(PYTEST_K)) || rc=$$?; \
 	if [ $$rc = 5 ]; then echo "test-python: no test matches '$(PYTEST_FILTER)'" >&2; fi; \
+	[ $$rc != 0 ] || [ -n "$(PYTEST_K)" ] || (set -x; $(VENV)/bin/python -m pytest -q \
+	  -p no:cacheprovider benchmarks/test_measure.py benchmarks/test_runs.py) || rc=$$?; \
 	exit $$rc
 
 fmt: ## Format Rust (and Python, once it exists)

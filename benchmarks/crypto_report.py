@@ -432,16 +432,7 @@ def section(found: tuple[Path, dict] | None, with_plot: bool = True) -> str:
 def update_docs() -> None:
     """Replaces the section's generated part (from HEADING up to KEEP, or up to the next ``## ``
     heading) in docs/benchmarks.md."""
-    text = DOC.read_text()
-    if HEADING not in text:
-        sys.exit(f"{DOC} has no {HEADING!r}")
-    start = text.index(HEADING)
-    nxt = text.find("\n## ", start + 1)
-    nxt = len(text) if nxt == -1 else nxt + 1
-    keep = text.find(KEEP, start, nxt)
-    end = keep if keep != -1 else nxt
-    body = section(runs.latest(NAME)).rstrip() + "\n\n"
-    DOC.write_text(text[:start] + body + text[end:])
+    runs.replace_section(HEADING, section(runs.latest(NAME)), keep=KEEP, doc=DOC)
 
 
 def main(argv: list[str]) -> int:

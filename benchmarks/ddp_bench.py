@@ -249,15 +249,7 @@ def report(results: dict, run_dir: Path) -> str:
 
 
 def record(text: str) -> None:
-    doc = DOCS.read_text()
-    if SECTION in doc:
-        start = doc.index(SECTION)
-        nxt = doc.find("\n## ", start + len(SECTION))
-        text = text.rstrip("\n") + ("\n\n" if nxt >= 0 else "\n")
-        doc = doc[:start] + text + (doc[nxt + 1 :] if nxt >= 0 else "")
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    DOCS.write_text(doc)
+    runs.replace_section(SECTION, text, doc=DOCS)
 
 
 def main() -> int:

@@ -518,15 +518,7 @@ def section() -> str:
 
 def update_docs() -> None:
     """Replaces (or appends) the "Training loader vs LitData" section of docs/benchmarks.md."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    body = section().rstrip() + "\n"
-    if HEADING in text:
-        start = text.index(HEADING)
-        nxt = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + body + ("" if nxt == -1 else "\n" + text[nxt + 1 :])
-    else:
-        text = text.rstrip() + "\n\n" + body
-    DOC.write_text(text)
+    runs.replace_section(HEADING, section(), doc=DOC)
 
 
 if __name__ == "__main__":

@@ -514,15 +514,7 @@ def section(found: tuple[Path, dict] | None, with_plot: bool = True) -> str:
 
 def update_docs() -> None:
     """Replaces the subsection (up to the next ``##``/``###`` heading) in docs/benchmarks.md."""
-    text = DOC.read_text()
-    body = section(runs.latest(NAME)).rstrip() + "\n"
-    if HEADING not in text:
-        sys.exit(f"{DOC} has no {HEADING!r}")
-    start = text.index(HEADING)
-    ends = [i for i in (text.find("\n## ", start), text.find("\n### ", start + 1)) if i != -1]
-    end = min(ends) if ends else len(text)
-    rest = text[end + 1 :] if ends else ""
-    DOC.write_text(text[:start] + body + ("\n" + rest if rest else ""))
+    runs.replace_section(HEADING, section(runs.latest(NAME)), doc=DOC)
 
 
 def main(argv: list[str]) -> int:

@@ -12,7 +12,9 @@ over ROUNDS rounds; the raw wrk output of every run is kept.
 
     python3 benchmarks/serve_soak.py [--hexz PATH] [--bad 500] [--duration 20] [--rounds 3]
 
-Writes benchmarks/runs/<YYYY-MM-DD-HHMM>-serve-soak/results.json. Standard library and wrk only.
+Writes benchmarks/runs/<YYYY-MM-DD-HHMM>-serve-soak/results.json; with ``--record`` also
+regenerates its section of docs/benchmarks.md (serve_soak_report.py). Standard library and wrk
+only.
 """
 
 from __future__ import annotations
@@ -192,6 +194,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     ap.add_argument("--size-mib", type=int, default=256, help="archive payload in MiB")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/runs"))
+    ap.add_argument("--record", action="store_true",
+                    help="regenerate the docs/benchmarks.md section from this run")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk not found: install it (Debian: apt-get install wrk)")
@@ -288,6 +292,10 @@ end
     (out / "results.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(summary, indent=1))
     print(f"wrote {out / 'results.json'}")
+    if args.record:
+        import serve_soak_report
+
+        serve_soak_report.update_docs()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Tests of benchmarks/measure.py (the shuffle-quality measure above all).
 
-Run in the benchmark venv (``V=~/.cache/hexz/bench-venv/bin/python``):
-``$V -m pytest benchmarks/test_measure.py``, or without pytest ``$V benchmarks/test_measure.py``.
+``make test-python`` runs them (with ``test_runs.py``); alone: ``python -m pytest
+benchmarks/test_measure.py`` in the test or benchmark venv, or without pytest
+``python benchmarks/test_measure.py``.
 """
 
 from __future__ import annotations
