@@ -156,9 +156,9 @@ bench-remote: apt-build venv ## Remote reads: HTTP (nginx, hexz serve), S3 (moto
 	@HEXZ="$(HEXZ)" HEXZ_FAULTPROXY="$(CARGO_TARGET_DIR)/release/hexz-faultproxy" \
 	  HEXZ_MOTO_SERVER="$(VENV)/bin/moto_server" "$(PYTHON)" benchmarks/remote_bench.py $(ARGS)
 
-bench-fuse: build ## FUSE mount: hexz mount vs squashfuse and kernel squashfs; seq, tar, random 4K (root; FUSE_BENCH_RUNS=1: quick)
+bench-fuse: build ## FUSE mount: hexz mount vs squashfuse and kernel squashfs; seq, tar, random 4K (root; FUSE_BENCH_RUNS=1: quick; ARGS=--record)
 	@scripts/ensure-apt.sh squashfuse squashfs-tools
-	@HEXZ="$(HEXZ)" "$(PYTHON)" benchmarks/fuse_bench.py
+	@HEXZ="$(HEXZ)" "$(PYTHON)" benchmarks/fuse_bench.py $(ARGS)
 
 bench-crypto: build ## Encryption: plain vs --encrypt pack, read, verify (vs b3sum), passphrase open (CRYPTO_BENCH_MB=100: quick)
 	@scripts/ensure-apt.sh b3sum

@@ -41,8 +41,11 @@ Loop order: run, test, codec, tool (peers run side by side, in the same round); 
 FUSE_BENCH_RUNS rounds. Everything is unmounted on exit (also on Ctrl-C and SIGTERM) and the
 script fails if a mount or loop device of its own is left.
 
-Output: ``~/.cache/hexz/fuse-bench/results.tsv`` (every run), ``summary.json`` (medians) and
-``results.md`` (tables, ratios, goals), printed at the end.
+Output: ``~/.cache/hexz/fuse-bench/results.tsv`` (every run as it is measured),
+``benchmarks/runs/<date>-fuse/results.json`` (configuration, machine, every run and the medians)
+and ``results.md`` (tables, ratios, goals: fuse_report.py), printed at the end. With
+``--record`` (or FUSE_BENCH_RECORD=1) the run also replaces the "Latest run" part of
+docs/benchmarks.md's "FUSE mount" section.
 
 Environment:
     HEXZ                  hexz binary (default $CARGO_TARGET_DIR/release/hexz)
@@ -60,6 +63,7 @@ Environment:
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import random
@@ -72,6 +76,9 @@ import sys
 import time
 from pathlib import Path
 
+import fuse_report
+import runs
+from fuse_report import ALL_CODECS, ALL_CONDS, ALL_TESTS, ALL_TOOLS, BIG_FILES
 from machine import machine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,12 +100,10 @@ IMAGE = DATA / "ext4.img"
 ARCH = STATE / "archives"
 MNT = STATE / "mnt"
 SEED = 5
-BIG_FILES = 5
 
-ALL_TOOLS = ["hexz", "squashfuse", "squashfuse_ll", "kernel"]
-ALL_TESTS = ["seq-image", "seq-files", "tar", "random"]
-ALL_CONDS = ["cold", "warm", "archive-cached"]
-ALL_CODECS = ["lz4", "zstd"]
+ENV_VARS = ["FUSE_BENCH_RUNS", "FUSE_BENCH_CODECS", "FUSE_BENCH_TOOLS", "FUSE_BENCH_TESTS",
+            "FUSE_BENCH_CONDS", "FUSE_BENCH_RANDOM_N", "FUSE_BENCH_SQFS_BLOCK",
+            "FUSE_BENCH_HEXZ_ARGS"]
 
 
 def log(msg: str) -> None:
@@ -233,7 +238,8 @@ def archive_specs() -> dict:
     sq = ["-noappend", "-quiet", "-no-progress"] + (["-b", SQFS_BLOCK] if SQFS_BLOCK else [])
     specs = {}
     for codec in CODECS:
-        hz = ["--compression", "lz4"] if codec == "lz4" else ["--compression", "zstd", "--level", "3"]
+        zstd3 = ["--compression", "zstd", "--level", "3"]
+        hz = ["--compression", "lz4"] if codec == "lz4" else zstd3
         sc = ["-comp", "lz4"] if codec == "lz4" else ["-comp", "zstd", "-Xcompression-level", "3"]
         pr = "lz4" if codec == "lz4" else "zstd3"
         for ds, src in (("tree", TREE), ("img", IMAGE)):
@@ -376,11 +382,7 @@ def measure(test: str, tool: str, mp: Path, files: list[str], offsets: list[int]
     return res
 
 
-# --- report --------------------------------------------------------------------------------
-
-
-def fmt_ratio(x: float) -> str:
-    return f"{x:.2f}×"
+# --- medians ------------------------------------------------------------------------------
 
 
 def median_of(rows, key):
@@ -403,81 +405,6 @@ def summarize(rows: list[dict]) -> dict:
             m["mib_s"] = median_of(rs, "mib_s")
         out[f"{codec}|{test}|{cond}|{tool}"] = m
     return out
-
-
-TEST_LABEL = {
-    "seq-image": "sequential, image file (`cat`)",
-    "seq-files": f"sequential, {BIG_FILES} largest files (`cat`)",
-    "tar": "`tar cf - . | wc -c`, whole tree",
-    "random": "random 4 KiB `pread`",
-}
-
-
-def report(summary: dict, info: dict, meta: dict) -> str:
-    tools = [t for t in ALL_TOOLS if t in TOOLS]
-    lines = [f"# FUSE mount benchmark ({meta['date']})", ""]
-    lines.append(f"- Machine: {meta['machine']}; load average at start {meta['load']}")
-    lines.append(f"- Versions: {meta['versions']}")
-    lines.append(f"- Rounds: {RUNS} (medians); random reads: {RANDOM_N} per run, seed {SEED}")
-    lines.append(f"- hexz mount arguments: `--daemon {' '.join(HEXZ_ARGS)}`".replace(" `", "`")
-                 if HEXZ_ARGS else "- hexz mount: `hexz mount --daemon ARCHIVE MNT` (defaults)")
-    lines.append("- Archives:")
-    for (codec, ds, kind), d in sorted(info.items()):
-        lines.append(f"  - {codec} {ds} {kind}: {Path(d['path']).name}, {d['bytes'] / 2**20:.1f} "
-                     f"MiB, {d.get('codec', '?')}, blocks {d.get('block_size', '?')}")
-    lines.append("")
-    goals = []
-    for codec in [c for c in ALL_CODECS if c in CODECS]:
-        lines.append(f"## {codec}")
-        lines.append("")
-        head = "| Test | Condition | " + " | ".join(tools)
-        sep = "|---|---|" + "---:|" * len(tools)
-        ratio_cols = [t for t in ("squashfuse", "kernel") if t in tools and "hexz" in tools]
-        for t in ratio_cols:
-            head += f" | hexz / {t}"
-            sep += "---:|"
-        lines += [head + " |", sep]
-        for test in [t for t in ALL_TESTS if t in TESTS]:
-            for cond in [c for c in ALL_CONDS if c in CONDS]:
-                cells, speed = [], {}
-                for tool in tools:
-                    m = summary.get(f"{codec}|{test}|{cond}|{tool}")
-                    if not m:
-                        cells.append("—")
-                        continue
-                    if test == "random":
-                        speed[tool] = m["iops"]
-                        cells.append(f"{m['iops']:,.0f} IOPS, p50 {m['p50_us']:.0f} µs")
-                    else:
-                        speed[tool] = m["mib_s"]
-                        cells.append(f"{m['mib_s']:,.0f} MiB/s")
-                for t in ratio_cols:
-                    if "hexz" in speed and t in speed:
-                        r = speed["hexz"] / speed[t]
-                        cells.append(fmt_ratio(r))
-                        goals.append((codec, test, cond, t, r))
-                    else:
-                        cells.append("—")
-                lines.append(f"| {TEST_LABEL[test]} | {cond} | " + " | ".join(cells) + " |")
-        lines.append("")
-        lines.append("MiB/s = bytes read (for tar: bytes of tar output) / wall time; "
-                     "ratios: hexz speed / peer speed (above 1: hexz faster).")
-        lines.append("")
-    lines.append("## Goals")
-    lines.append("")
-    lines.append("| Goal | Codec | Condition | Ratio | Verdict |")
-    lines.append("|---|---|---|---:|---|")
-    for codec, test, cond, peer, r in goals:
-        if peer == "squashfuse":
-            ok, goal = r >= 3.0, f"{TEST_LABEL[test]}: ≥ 3× squashfuse"
-        elif test in ("seq-image", "seq-files"):
-            ok, goal = r >= 0.5, f"{TEST_LABEL[test]}: within 2× of kernel (≥ 0.5×)"
-        else:
-            continue
-        lines.append(f"| {goal} | {codec} | {cond} | {fmt_ratio(r)} | "
-                     f"{'met' if ok else '**missed**'} |")
-    lines.append("")
-    return "\n".join(lines)
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -538,6 +465,7 @@ def main() -> int:
 
 
 def bench() -> int:
+    started = datetime.datetime.now(datetime.UTC)
     ensure_data()
     info = ensure_archives()
     files = big_files()
@@ -604,15 +532,21 @@ def bench() -> int:
     if len(tar_bytes) > 1:
         log(f"note: tar output sizes differ between tools: {tar_bytes}")
     meta["tar_bytes"] = {str(k): sorted(v) for k, v in tar_bytes.items()}
-    summary = summarize(rows)
-    with open(STATE / "summary.json", "w") as f:
-        json.dump({"meta": meta,
-                   "archives": {"|".join(k): v for k, v in info.items()},
-                   "medians": summary}, f, indent=1)
-    md = report(summary, info, meta)
+    doc = {
+        "config": {"runs": RUNS, "codecs": CODECS, "tools": TOOLS, "tests": TESTS,
+                   "conds": CONDS, "random_n": RANDOM_N, "seed": SEED, "hexz_args": HEXZ_ARGS},
+        "meta": meta,
+        "archives": {"|".join(k): v for k, v in info.items()},
+        "medians": summarize(rows),
+        "rows": rows,
+    }
+    run_dir = runs.write_run("fuse", doc, runs.command_line("make bench-fuse", ENV_VARS), started)
+    md = fuse_report.report(json.loads((run_dir / "results.json").read_text()))
     (STATE / "results.md").write_text(md)
     print(md)
-    log(f"wrote {tsv}, {STATE / 'summary.json'}, {STATE / 'results.md'}")
+    log(f"wrote {tsv}, {run_dir / 'results.json'}, {STATE / 'results.md'}")
+    if "--record" in sys.argv[1:] or os.environ.get("FUSE_BENCH_RECORD") == "1":
+        fuse_report.update_docs()
     return 0
 
 
