@@ -111,6 +111,8 @@ lint: ## rustfmt --check, clippy -D warnings; ruff, ruff format --check, mypy --
 	$(VENV)/bin/ruff check --config $(LOADER)/pyproject.toml examples
 	$(VENV)/bin/ruff format --check $(LOADER)/python $(LOADER)/tests
 	$(VENV)/bin/ruff format --check --config $(LOADER)/pyproject.toml examples
+	$(VENV)/bin/ruff check --config $(LOADER)/pyproject.toml benchmarks
+	$(VENV)/bin/ruff format --check --config $(LOADER)/pyproject.toml benchmarks
 	cd $(LOADER) && $(VENV)/bin/mypy
 	cd $(LOADER) && $(VENV)/bin/python -m mypy.stubtest hexz._native
 

@@ -92,8 +92,14 @@ SIGNED = STATE / "signed.hxz"
 SIGN_KEY = STATE / "keys" / "bench.key"
 SIGN_PUB = STATE / "keys" / "bench.pub"
 READ_GOAL = 0.25  # the goal (docs/benchmarks.md): encrypted sequential read at most 25% slower
-ENV_VARS = ["HEXZ", "CRYPTO_BENCH_MB", "CRYPTO_BENCH_RUNS", "CRYPTO_BENCH_TESTS",
-            "CRYPTO_BENCH_PYTHON", "B3SUM"]
+ENV_VARS = [
+    "HEXZ",
+    "CRYPTO_BENCH_MB",
+    "CRYPTO_BENCH_RUNS",
+    "CRYPTO_BENCH_TESTS",
+    "CRYPTO_BENCH_PYTHON",
+    "B3SUM",
+]
 
 PY_READ = r"""
 import sys, time, hexz
@@ -133,8 +139,12 @@ def timed(cmd, env=None, stdout=None) -> dict:
     out = p.stdout.read().decode() if stdout == subprocess.PIPE else ""
     if p.returncode != 0:
         raise subprocess.CalledProcessError(p.returncode, cmd)
-    return {"seconds": secs, "cpu_s": ru.ru_utime + ru.ru_stime, "rss_mib": ru.ru_maxrss / 1024,
-            "out": out}
+    return {
+        "seconds": secs,
+        "cpu_s": ru.ru_utime + ru.ru_stime,
+        "rss_mib": ru.ru_maxrss / 1024,
+        "out": out,
+    }
 
 
 def page_in(path: Path) -> None:
@@ -209,8 +219,18 @@ def ensure_signed() -> None:
     if not SIGN_KEY.exists():
         run([HEXZ, "keygen", "-q", "--output-dir", str(SIGN_KEY.parent), "--name", "bench"])
     if not SIGNED.exists() or SIGNED.stat().st_mtime < PLAIN.stat().st_mtime:
-        run([HEXZ, "sign", "-q", str(PLAIN), "--signing-key", str(SIGN_KEY), "--output",
-             str(SIGNED)])
+        run(
+            [
+                HEXZ,
+                "sign",
+                "-q",
+                str(PLAIN),
+                "--signing-key",
+                str(SIGN_KEY),
+                "--output",
+                str(SIGNED),
+            ]
+        )
 
 
 def ensure_tiny() -> dict:
@@ -221,16 +241,24 @@ def ensure_tiny() -> dict:
         with open(INPUT, "rb") as f:
             f.seek(1 << 20)
             src.write_bytes(f.read(64 << 10))
-    out = {"plain": TINY / "plain.hxz", "raw key": TINY / "key.hxz",
-           "passphrase": TINY / "pass.hxz"}
+    out = {
+        "plain": TINY / "plain.hxz",
+        "raw key": TINY / "key.hxz",
+        "passphrase": TINY / "pass.hxz",
+    }
     env_pw = dict(os.environ, HEXZ_PASSWORD=PASSWORD)
     for name, path in out.items():
         if path.exists():
             continue
-        extra = {"plain": [], "raw key": ["--encrypt", "--key-file", str(KEY)],
-                 "passphrase": ["--encrypt"]}[name]
-        run([HEXZ, "pack", "-q", *extra, str(src), str(path)],
-            env=env_pw if name == "passphrase" else None)
+        extra = {
+            "plain": [],
+            "raw key": ["--encrypt", "--key-file", str(KEY)],
+            "passphrase": ["--encrypt"],
+        }[name]
+        run(
+            [HEXZ, "pack", "-q", *extra, str(src), str(path)],
+            env=env_pw if name == "passphrase" else None,
+        )
     return out
 
 
@@ -250,14 +278,19 @@ def python_cmd() -> tuple[list[str], dict, str] | None:
         py = Path(sys.executable)
     # key= is a parameter of hexz.Reader, or (newer) one of the OpenOptions fields that
     # Reader takes as keyword arguments.
-    probe = ("import hexz, inspect; sig = lambda f: inspect.signature(f).parameters; "
-             "assert 'key' in sig(hexz.Reader) or 'key' in sig(hexz.OpenOptions)")
-    for extra, where in (({}, f"{py}"),
-                         ({"PYTHONPATH": str(ROOT / "crates" / "loader" / "python")},
-                          f"{py} with PYTHONPATH=crates/loader/python")):
+    probe = (
+        "import hexz, inspect; sig = lambda f: inspect.signature(f).parameters; "
+        "assert 'key' in sig(hexz.Reader) or 'key' in sig(hexz.OpenOptions)"
+    )
+    for extra, where in (
+        ({}, f"{py}"),
+        (
+            {"PYTHONPATH": str(ROOT / "crates" / "loader" / "python")},
+            f"{py} with PYTHONPATH=crates/loader/python",
+        ),
+    ):
         env = dict(os.environ, **extra)
-        r = subprocess.run([str(py), "-c", probe], check=False, env=env,
-                           capture_output=True)
+        r = subprocess.run([str(py), "-c", probe], check=False, env=env, capture_output=True)
         if r.returncode == 0:
             return [str(py), "-c", PY_READ], env, where
     return None
@@ -276,40 +309,85 @@ def cases(tiny: dict, py) -> list[tuple[str, str, list[str], dict | None, str]]:
     if "read" in TESTS:
         for cond in ("warm", "cold"):
             for name, path, enc in (("plain", PLAIN, False), ("encrypted", ENC, True)):
-                out.append(("read hexz cat", name,
-                            [HEXZ, "cat", "-q", *key_args(enc), str(path), "disk"], None, cond))
+                out.append(
+                    (
+                        "read hexz cat",
+                        name,
+                        [HEXZ, "cat", "-q", *key_args(enc), str(path), "disk"],
+                        None,
+                        cond,
+                    )
+                )
         if py:
             cmd, env, _ = py
             out.append(("read hexz.open", "plain", [*cmd, str(PLAIN), ""], env, "warm"))
             out.append(("read hexz.open", "encrypted", [*cmd, str(ENC), str(KEY)], env, "warm"))
     if "verify" in TESTS:
         out.append(("verify", "plain", [HEXZ, "verify", "-q", str(PLAIN)], None, "warm"))
-        out.append(("verify", "encrypted", [HEXZ, "verify", "-q", *key_args(True), str(ENC)],
-                    None, "warm"))
+        out.append(
+            ("verify", "encrypted", [HEXZ, "verify", "-q", *key_args(True), str(ENC)], None, "warm")
+        )
         out.append(("verify", "b3sum", [B3SUM, "--num-threads", "2", str(INPUT)], None, "warm"))
     if "sign" in TESTS:
         # The same signed archive read without and with the public key (every frame and
         # block hash then checked on read), verified likewise, and signed again in place.
         pub = ["--verify-key", str(SIGN_PUB)]
-        out.append(("read signed", "unchecked", [HEXZ, "cat", "-q", str(SIGNED), "disk"], None,
-                    "warm"))
-        out.append(("read signed", "--verify-key",
-                    [HEXZ, "cat", "-q", *pub, str(SIGNED), "disk"], None, "warm"))
+        out.append(
+            ("read signed", "unchecked", [HEXZ, "cat", "-q", str(SIGNED), "disk"], None, "warm")
+        )
+        out.append(
+            (
+                "read signed",
+                "--verify-key",
+                [HEXZ, "cat", "-q", *pub, str(SIGNED), "disk"],
+                None,
+                "warm",
+            )
+        )
         out.append(("verify signed", "no key", [HEXZ, "verify", "-q", str(SIGNED)], None, "warm"))
-        out.append(("verify signed", "--verify-key", [HEXZ, "verify", "-q", str(SIGNED),
-                                                      *pub], None, "warm"))
-        out.append(("sign", "in place", [HEXZ, "sign", "-q", "--in-place", str(SIGNED),
-                                         "--signing-key", str(SIGN_KEY)], None, "warm"))
-        out.append(("sign", "atomic copy", [HEXZ, "sign", "-q", str(SIGNED), "--signing-key",
-                                            str(SIGN_KEY)], None, "warm"))
+        out.append(
+            (
+                "verify signed",
+                "--verify-key",
+                [HEXZ, "verify", "-q", str(SIGNED), *pub],
+                None,
+                "warm",
+            )
+        )
+        out.append(
+            (
+                "sign",
+                "in place",
+                [HEXZ, "sign", "-q", "--in-place", str(SIGNED), "--signing-key", str(SIGN_KEY)],
+                None,
+                "warm",
+            )
+        )
+        out.append(
+            (
+                "sign",
+                "atomic copy",
+                [HEXZ, "sign", "-q", str(SIGNED), "--signing-key", str(SIGN_KEY)],
+                None,
+                "warm",
+            )
+        )
     if "open" in TESTS:
         env_pw = dict(os.environ, HEXZ_PASSWORD=PASSWORD)
         env_pw.pop("HEXZ_KEY", None)
         out.append(("open", "plain", [HEXZ, "inspect", str(tiny["plain"])], None, "warm"))
-        out.append(("open", "raw key", [HEXZ, "inspect", *key_args(True), str(tiny["raw key"])],
-                    None, "warm"))
-        out.append(("open", "passphrase", [HEXZ, "inspect", str(tiny["passphrase"])], env_pw,
-                    "warm"))
+        out.append(
+            (
+                "open",
+                "raw key",
+                [HEXZ, "inspect", *key_args(True), str(tiny["raw key"])],
+                None,
+                "warm",
+            )
+        )
+        out.append(
+            ("open", "passphrase", [HEXZ, "inspect", str(tiny["passphrase"])], env_pw, "warm")
+        )
     return out
 
 
@@ -342,23 +420,36 @@ def summarize(rows: list[dict]) -> dict:
     out = {}
     for key, rs in groups.items():
         secs = [r["seconds"] for r in rs]
-        out[key] = {"runs": len(rs), "seconds": statistics.median(secs), "min_s": min(secs),
-                    "max_s": max(secs),
-                    "cpu_s": statistics.median(r["cpu_s"] for r in rs),
-                    "rss_mib": max(r["rss_mib"] for r in rs)}
+        out[key] = {
+            "runs": len(rs),
+            "seconds": statistics.median(secs),
+            "min_s": min(secs),
+            "max_s": max(secs),
+            "cpu_s": statistics.median(r["cpu_s"] for r in rs),
+            "rss_mib": max(r["rss_mib"] for r in rs),
+        }
     # Per-round ratios against the pair's reference (same round, back to back): steadier than
     # the ratio of medians when the machine's load drifts during a run.
-    base = {"pack": "plain", "read hexz cat": "plain", "read hexz.open": "plain",
-            "verify": "b3sum", "open": "raw key", "read signed": "unchecked",
-            "verify signed": "no key"}
+    base = {
+        "pack": "plain",
+        "read hexz cat": "plain",
+        "read hexz.open": "plain",
+        "verify": "b3sum",
+        "open": "raw key",
+        "read signed": "unchecked",
+        "verify signed": "no key",
+    }
     by = {(r["run"], r["test"], r["variant"], r["cond"]): r for r in rows}
     for key, m in out.items():
         test, variant, cond = key.split("|")
         if test not in base or variant == base[test]:
             continue
-        ratios = [r["seconds"] / b["seconds"] for r in rows
-                  if (r["test"], r["variant"], r["cond"]) == (test, variant, cond)
-                  and (b := by.get((r["run"], test, base[test], cond)))]
+        ratios = [
+            r["seconds"] / b["seconds"]
+            for r in rows
+            if (r["test"], r["variant"], r["cond"]) == (test, variant, cond)
+            and (b := by.get((r["run"], test, base[test], cond)))
+        ]
         if ratios:
             m["paired"] = statistics.median(ratios)
             m["paired_min"], m["paired_max"] = min(ratios), max(ratios)
@@ -367,21 +458,29 @@ def summarize(rows: list[dict]) -> dict:
 
 def report(s: dict, meta: dict) -> str:
     n = meta["input_bytes"]
-    mb = lambda secs: n / secs / 1e6
-    get = lambda test, var, cond="warm": s.get(f"{test}|{var}|{cond}")
-    lines = [f"# Encryption benchmark ({meta['date']})", "",
-             f"- Machine: {meta['machine']}; load average {meta['load_start']} at the start, "
-             f"{meta['load_end']} at the end",
-             f"- Versions: {meta['versions']}",
-             f"- Data: {meta['input']} ({n / 1e6:,.0f} MB, {n / 2**20:,.0f} MiB), packed with "
-             "`hexz pack --raw` (LZ4, 64 KiB blocks)",
-             f"- Archives: plain {meta['plain_bytes'] / 1e6:,.1f} MB, encrypted "
-             f"{meta['enc_bytes'] / 1e6:,.1f} MB (+{meta['enc_bytes'] - meta['plain_bytes']:,} "
-             "bytes)",
-             f"- Rounds: {RUNS}, medians (range min–max); CPU = user + system of the process; "
-             "MB/s of the unpacked data; ratios: median time / median time of the reference "
-             "(in brackets: the median of the per-round ratios, each pair run back to back)",
-             ""]
+
+    def mb(secs):
+        return n / secs / 1e6
+
+    def get(test, var, cond="warm"):
+        return s.get(f"{test}|{var}|{cond}")
+
+    lines = [
+        f"# Encryption benchmark ({meta['date']})",
+        "",
+        f"- Machine: {meta['machine']}; load average {meta['load_start']} at the start, "
+        f"{meta['load_end']} at the end",
+        f"- Versions: {meta['versions']}",
+        f"- Data: {meta['input']} ({n / 1e6:,.0f} MB, {n / 2**20:,.0f} MiB), packed with "
+        "`hexz pack --raw` (LZ4, 64 KiB blocks)",
+        f"- Archives: plain {meta['plain_bytes'] / 1e6:,.1f} MB, encrypted "
+        f"{meta['enc_bytes'] / 1e6:,.1f} MB (+{meta['enc_bytes'] - meta['plain_bytes']:,} "
+        "bytes)",
+        f"- Rounds: {RUNS}, medians (range min–max); CPU = user + system of the process; "
+        "MB/s of the unpacked data; ratios: median time / median time of the reference "
+        "(in brackets: the median of the per-round ratios, each pair run back to back)",
+        "",
+    ]
 
     def row(label, m, base=None, speed=True):
         if not m:
@@ -391,11 +490,15 @@ def report(s: dict, meta: dict) -> str:
             rel += f" ({m['paired']:.2f}×)"
         cpu_rel = "" if base is None else f" ({m['cpu_s'] / base['cpu_s']:.2f}×)"
         sp = f"{mb(m['seconds']):,.0f}" if speed else "—"
-        return (f"| {label} | {m['seconds']:.3f} ({m['min_s']:.3f}–{m['max_s']:.3f}) | {sp} | "
-                f"{m['cpu_s']:.2f}{cpu_rel} | {m['rss_mib']:.0f} | {rel} |")
+        return (
+            f"| {label} | {m['seconds']:.3f} ({m['min_s']:.3f}–{m['max_s']:.3f}) | {sp} | "
+            f"{m['cpu_s']:.2f}{cpu_rel} | {m['rss_mib']:.0f} | {rel} |"
+        )
 
-    head = ["| Case | Time (s) | MB/s | CPU (s) | Peak RSS (MiB) | vs plain |",
-            "|---|---:|---:|---:|---:|---:|"]
+    head = [
+        "| Case | Time (s) | MB/s | CPU (s) | Peak RSS (MiB) | vs plain |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     goals = []
     if get("pack", "plain"):
         p, e = get("pack", "plain"), get("pack", "encrypted")
@@ -416,24 +519,38 @@ def report(s: dict, meta: dict) -> str:
             lines.append(row("`hexz.open(path, key=KEYFILE)...`, warm", e, p))
             if e:
                 goals.append(("warm", "hexz.open", p, e))
-        lines += ["", "Cold: the archive's pages dropped (`posix_fadvise(DONTNEED)`) before the "
-                  "run. The hexz.open rows time open + read inside the process; their CPU and "
-                  "RSS are the whole process's (interpreter start and import included).", ""]
+        lines += [
+            "",
+            "Cold: the archive's pages dropped (`posix_fadvise(DONTNEED)`) before the "
+            "run. The hexz.open rows time open + read inside the process; their CPU and "
+            "RSS are the whole process's (interpreter start and import included).",
+            "",
+        ]
     if get("verify", "plain"):
         b = get("verify", "b3sum")
-        lines += ["## Verify against b3sum", "",
-                  "| Case | Time (s) | MB/s | CPU (s) | Peak RSS (MiB) | vs b3sum |",
-                  "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            "## Verify against b3sum",
+            "",
+            "| Case | Time (s) | MB/s | CPU (s) | Peak RSS (MiB) | vs b3sum |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         lines.append(row("`hexz verify ARCHIVE`", get("verify", "plain"), b))
         lines.append(row("`hexz verify --key-file KEY ENCRYPTED`", get("verify", "encrypted"), b))
         lines.append(row("`b3sum --num-threads 2 DATA`", b))
-        lines += ["", "vs b3sum: time / b3sum's time (above 1×: slower than hashing the "
-                  "unpacked bytes with b3sum).", ""]
+        lines += [
+            "",
+            "vs b3sum: time / b3sum's time (above 1×: slower than hashing the "
+            "unpacked bytes with b3sum).",
+            "",
+        ]
     if get("read signed", "unchecked"):
         u, v = get("read signed", "unchecked"), get("read signed", "--verify-key")
-        lines += ["## Signed archive: reading with the public key", "",
-                  "| Case | Time (s) | MB/s | CPU (s) | Peak RSS (MiB) | vs unchecked |",
-                  "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            "## Signed archive: reading with the public key",
+            "",
+            "| Case | Time (s) | MB/s | CPU (s) | Peak RSS (MiB) | vs unchecked |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         lines.append(row("`hexz cat SIGNED disk`", u))
         lines.append(row("`hexz cat --verify-key PUB SIGNED disk`", v, u))
         vu, vk = get("verify signed", "no key"), get("verify signed", "--verify-key")
@@ -441,46 +558,74 @@ def report(s: dict, meta: dict) -> str:
         lines.append(row("`hexz verify SIGNED --verify-key PUB`", vk, u))
         sg, sc = get("sign", "in place"), get("sign", "atomic copy")
         if sg:
-            lines.append(row("`hexz sign --in-place SIGNED --signing-key KEY` (re-sign)", sg,
-                             speed=False))
+            lines.append(
+                row("`hexz sign --in-place SIGNED --signing-key KEY` (re-sign)", sg, speed=False)
+            )
         if sc:
-            lines.append(row("`hexz sign SIGNED --signing-key KEY` (re-sign: copy, rename)", sc,
-                             speed=False))
-        lines += ["", "--verify-key checks the signature at open, then each frame's BLAKE3 hash "
-                  "and each block's content hash as it is decoded.", ""]
+            lines.append(
+                row("`hexz sign SIGNED --signing-key KEY` (re-sign: copy, rename)", sc, speed=False)
+            )
+        lines += [
+            "",
+            "--verify-key checks the signature at open, then each frame's BLAKE3 hash "
+            "and each block's content hash as it is decoded.",
+            "",
+        ]
     if get("open", "plain"):
         p, k, w = get("open", "plain"), get("open", "raw key"), get("open", "passphrase")
-        lines += ["## Open (`hexz inspect` of a 64 KiB archive)", "",
-                  "| Case | Time (s) | CPU (s) | Peak RSS (MiB) | vs raw key |",
-                  "|---|---:|---:|---:|---:|"]
-        for label, m in (("plain", p), ("raw key (`--key-file`)", k),
-                         (f"passphrase (`HEXZ_PASSWORD`; header: {meta['kdf']})", w)):
+        lines += [
+            "## Open (`hexz inspect` of a 64 KiB archive)",
+            "",
+            "| Case | Time (s) | CPU (s) | Peak RSS (MiB) | vs raw key |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for label, m in (
+            ("plain", p),
+            ("raw key (`--key-file`)", k),
+            (f"passphrase (`HEXZ_PASSWORD`; header: {meta['kdf']})", w),
+        ):
             if m:
                 rel = f"{m['seconds'] / k['seconds']:.2f}×" if k else "—"
-                lines.append(f"| {label} | {m['seconds']:.3f} ({m['min_s']:.3f}–{m['max_s']:.3f})"
-                             f" | {m['cpu_s']:.3f} | {m['rss_mib']:.0f} | {rel} |")
+                lines.append(
+                    f"| {label} | {m['seconds']:.3f} ({m['min_s']:.3f}–{m['max_s']:.3f})"
+                    f" | {m['cpu_s']:.3f} | {m['rss_mib']:.0f} | {rel} |"
+                )
         if k and w:
-            lines += ["", f"Key derivation ≈ passphrase − raw key: "
-                      f"{(w['seconds'] - k['seconds']) * 1e3:.0f} ms wall, "
-                      f"{(w['cpu_s'] - k['cpu_s']) * 1e3:.0f} ms CPU."]
+            lines += [
+                "",
+                f"Key derivation ≈ passphrase − raw key: "
+                f"{(w['seconds'] - k['seconds']) * 1e3:.0f} ms wall, "
+                f"{(w['cpu_s'] - k['cpu_s']) * 1e3:.0f} ms CPU.",
+            ]
         lines.append("")
     if goals:
-        lines += ["## Goal: encrypted sequential read at most 25% slower", "",
-                  "| Reader | Condition | Time overhead (medians) | per-round, median (range) "
-                  "| CPU overhead | Verdict |",
-                  "|---|---|---:|---:|---:|---|"]
+        lines += [
+            "## Goal: encrypted sequential read at most 25% slower",
+            "",
+            "| Reader | Condition | Time overhead (medians) | per-round, median (range) "
+            "| CPU overhead | Verdict |",
+            "|---|---|---:|---:|---:|---|",
+        ]
         for cond, who, p, e in goals:
             ov = e["seconds"] / p["seconds"] - 1
             cpu = e["cpu_s"] / p["cpu_s"] - 1
-            paired = (f"{(e['paired'] - 1) * 100:+.1f}% ({(e['paired_min'] - 1) * 100:+.0f}% to "
-                      f"{(e['paired_max'] - 1) * 100:+.0f}%)" if "paired" in e else "—")
+            paired = (
+                f"{(e['paired'] - 1) * 100:+.1f}% ({(e['paired_min'] - 1) * 100:+.0f}% to "
+                f"{(e['paired_max'] - 1) * 100:+.0f}%)"
+                if "paired" in e
+                else "—"
+            )
             verdict = "met" if ov <= READ_GOAL else "**missed**"
             if not (who == "hexz cat" and cond == "warm"):
                 verdict = f"({verdict})"
-            lines.append(f"| {who} | {cond} | {ov * 100:+.1f}% | {paired} | {cpu * 100:+.1f}% | "
-                         f"{verdict} |")
-        lines += ["", "The goal is judged on `hexz cat`, warm; the other rows are for "
-                  "information.", ""]
+            lines.append(
+                f"| {who} | {cond} | {ov * 100:+.1f}% | {paired} | {cpu * 100:+.1f}% | {verdict} |"
+            )
+        lines += [
+            "",
+            "The goal is judged on `hexz cat`, warm; the other rows are for information.",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -490,10 +635,14 @@ def goal_verdict(s: dict) -> dict | None:
     if not (p and e):
         return None
     ov = e["seconds"] / p["seconds"] - 1
-    return {"goal": f"encrypted sequential read (hexz cat, warm) at most {READ_GOAL:.0%} slower",
-            "limit": READ_GOAL, "overhead": ov,
-            "overhead_paired": e["paired"] - 1 if "paired" in e else None,
-            "cpu_overhead": e["cpu_s"] / p["cpu_s"] - 1, "met": ov <= READ_GOAL}
+    return {
+        "goal": f"encrypted sequential read (hexz cat, warm) at most {READ_GOAL:.0%} slower",
+        "limit": READ_GOAL,
+        "overhead": ov,
+        "overhead_paired": e["paired"] - 1 if "paired" in e else None,
+        "cpu_overhead": e["cpu_s"] / p["cpu_s"] - 1,
+        "met": ov <= READ_GOAL,
+    }
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -518,18 +667,22 @@ def main() -> int:
     py = python_cmd() if WANT_PYTHON and "read" in TESTS else None
     if WANT_PYTHON and "read" in TESTS and not py:
         log("hexz does not import (make develop): skipping the hexz.open rows")
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                            check=False, capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        check=False,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     started = datetime.datetime.now(datetime.UTC)
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine(),
         "load_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "versions": f"{first_line([HEXZ, '--version'])} ({HEXZ}, HEAD {commit}); "
-                    f"{first_line([B3SUM, '--version'])}"
-                    + (f"; hexz.open via {py[2]}" if py else ""),
-        "input": f"first {want >> 20} MiB of {IMAGE}" if want < IMAGE.stat().st_size
-                 else str(IMAGE),
+        f"{first_line([B3SUM, '--version'])}" + (f"; hexz.open via {py[2]}" if py else ""),
+        "input": f"first {want >> 20} MiB of {IMAGE}"
+        if want < IMAGE.stat().st_size
+        else str(IMAGE),
         "input_bytes": want,
         "kdf": kdf_params(tiny["passphrase"]),
     }
@@ -546,17 +699,33 @@ def main() -> int:
             for c in todo:
                 groups.setdefault((c[0], c[4]), []).append(c)
             for group in groups.values():
-                for test, variant, cmd, env, cond in (group if rnd % 2 else group[::-1]):
+                for test, variant, cmd, env, cond in group if rnd % 2 else group[::-1]:
                     load1 = os.getloadavg()[0]
                     res = measure(test, variant, cmd, env, cond)
-                    row = {"run": rnd, "test": test, "variant": variant, "cond": cond, **res,
-                           "load1": load1, "cmd": [str(c) for c in cmd]}
+                    row = {
+                        "run": rnd,
+                        "test": test,
+                        "variant": variant,
+                        "cond": cond,
+                        **res,
+                        "load1": load1,
+                        "cmd": [str(c) for c in cmd],
+                    }
                     rows.append(row)
-                    out.write("\t".join(f"{row[c]:.6g}" if isinstance(row.get(c), float)
-                                        else str(row.get(c, "")) for c in cols) + "\n")
+                    out.write(
+                        "\t".join(
+                            f"{row[c]:.6g}"
+                            if isinstance(row.get(c), float)
+                            else str(row.get(c, ""))
+                            for c in cols
+                        )
+                        + "\n"
+                    )
                     out.flush()
-                    log(f"round {rnd} {test} {variant} {cond}: {res['seconds']:.3f} s, "
-                        f"CPU {res['cpu_s']:.2f} s")
+                    log(
+                        f"round {rnd} {test} {variant} {cond}: {res['seconds']:.3f} s, "
+                        f"CPU {res['cpu_s']:.2f} s"
+                    )
     meta["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     meta["plain_bytes"], meta["enc_bytes"] = PLAIN.stat().st_size, ENC.stat().st_size
     summary = summarize(rows)
@@ -576,8 +745,14 @@ def main() -> int:
         "read_goal": READ_GOAL,
         "load_avg_start": [float(x) for x in meta["load_start"].split()],
         "load_avg_end": [float(x) for x in meta["load_end"].split()],
-        "load1_while_timing": {"min": min(load1), "median": statistics.median(load1),
-                               "max": max(load1), "samples": len(load1)} if load1 else None,
+        "load1_while_timing": {
+            "min": min(load1),
+            "median": statistics.median(load1),
+            "max": max(load1),
+            "samples": len(load1),
+        }
+        if load1
+        else None,
         "cpus": os.cpu_count(),
         "measurements": rows,
         "medians": summary,
@@ -585,11 +760,13 @@ def main() -> int:
     }
     # `make bench-crypto` when make ran it, else the script (the variables set, either way).
     via_make = "MAKELEVEL" in os.environ
-    cmd = runs.command_line("make bench-crypto" if via_make else "benchmarks/crypto_bench.py",
-                            ENV_VARS)
+    cmd = runs.command_line(
+        "make bench-crypto" if via_make else "benchmarks/crypto_bench.py", ENV_VARS
+    )
     run_dir = runs.write_run("crypto", doc, cmd, started)
-    log(f"wrote {tsv}, {STATE / 'summary.json'}, {STATE / 'results.md'}, "
-        f"{run_dir / 'results.json'}")
+    log(
+        f"wrote {tsv}, {STATE / 'summary.json'}, {STATE / 'results.md'}, {run_dir / 'results.json'}"
+    )
     return 0
 
 

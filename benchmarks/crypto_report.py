@@ -37,8 +37,9 @@ def para(*parts: str) -> list[str]:
     like the rest of docs/benchmarks.md."""
     text = " ".join(p for p in parts if p)
     indent = "  " if text.startswith("- ") else ""
-    return textwrap.wrap(text, 100, subsequent_indent=indent, break_long_words=False,
-                         break_on_hyphens=False)
+    return textwrap.wrap(
+        text, 100, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+    )
 
 
 def pct(x: float) -> str:
@@ -77,24 +78,35 @@ class Run:
 
 
 def pack_read_table(r: Run) -> list[str]:
-    out = ["| Case | Time (s), median (range) | MB/s | CPU (s) | Encrypted / plain: time | CPU |",
-           "|---|---:|---:|---:|---:|---:|"]
-    rows = [("pack", "warm", "`hexz pack --raw`", "`hexz pack --raw --encrypt --key-file KEY`",
-             ""),
-            ("read hexz cat", "warm", "`hexz cat`, warm", "`hexz cat --key-file KEY`, warm", ""),
-            ("read hexz cat", "cold", "`hexz cat`, cold", "`hexz cat --key-file KEY`, cold", ""),
-            ("read hexz.open", "warm", "`hexz.open(path)` + `read_at`, warm",
-             "`hexz.open(path, key=KEYFILE)` + `read_at`, warm", "*")]
+    out = [
+        "| Case | Time (s), median (range) | MB/s | CPU (s) | Encrypted / plain: time | CPU |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    rows = [
+        ("pack", "warm", "`hexz pack --raw`", "`hexz pack --raw --encrypt --key-file KEY`", ""),
+        ("read hexz cat", "warm", "`hexz cat`, warm", "`hexz cat --key-file KEY`, warm", ""),
+        ("read hexz cat", "cold", "`hexz cat`, cold", "`hexz cat --key-file KEY`, cold", ""),
+        (
+            "read hexz.open",
+            "warm",
+            "`hexz.open(path)` + `read_at`, warm",
+            "`hexz.open(path, key=KEYFILE)` + `read_at`, warm",
+            "*",
+        ),
+    ]
     for test, cond, plain_label, enc_label, star in rows:
         p, e = r.get(test, "plain", cond), r.get(test, "encrypted", cond)
         if not p:
             continue
-        out.append(f"| {plain_label} | {r.time(p)} | {r.mbs(p):,.0f} | {p['cpu_s']:.2f}{star} "
-                   "| — | — |")
+        out.append(
+            f"| {plain_label} | {r.time(p)} | {r.mbs(p):,.0f} | {p['cpu_s']:.2f}{star} | — | — |"
+        )
         if e:
             bold = "**" if (test, cond) == ("read hexz cat", "warm") else ""
-            out.append(f"| {enc_label} | {r.time(e)} | {r.mbs(e):,.0f} | {e['cpu_s']:.2f}{star} "
-                       f"| {bold}{r.ratio(e, p)}{bold} | {r.ratio(e, p, 'cpu_s')} |")
+            out.append(
+                f"| {enc_label} | {r.time(e)} | {r.mbs(e):,.0f} | {e['cpu_s']:.2f}{star} "
+                f"| {bold}{r.ratio(e, p)}{bold} | {r.ratio(e, p, 'cpu_s')} |"
+            )
     return out
 
 
@@ -104,57 +116,85 @@ def rss_note(r: Run) -> str:
         vals = [m["rss_mib"] for k, m in r.med.items() if k.startswith(test + "|")]
         if vals:
             lo, hi = min(vals), max(vals)
-            bits.append(f"{lo:.0f} MiB for {what}" if round(lo) == round(hi)
-                        else f"{lo:.0f}–{hi:.0f} MiB for {what}")
+            bits.append(
+                f"{lo:.0f} MiB for {what}"
+                if round(lo) == round(hi)
+                else f"{lo:.0f}–{hi:.0f} MiB for {what}"
+            )
     return f"Peak RSS: {', '.join(bits)}, encrypted or not." if bits else ""
 
 
 def verify_table(r: Run) -> list[str]:
     b = r.get("verify", "b3sum")
-    out = ["| Case | Time (s), median (range) | MB/s | CPU (s) | Time / b3sum's | "
-           "Encrypted / plain: time |",
-           "|---|---:|---:|---:|---:|---:|"]
+    out = [
+        "| Case | Time (s), median (range) | MB/s | CPU (s) | Time / b3sum's | "
+        "Encrypted / plain: time |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     p, e = r.get("verify", "plain"), r.get("verify", "encrypted")
-    for label, m in (("`hexz verify ARCHIVE`", p),
-                     ("`hexz verify --key-file KEY ENCRYPTED`", e),
-                     ("`b3sum --num-threads 2 DATA`", b)):
+    for label, m in (
+        ("`hexz verify ARCHIVE`", p),
+        ("`hexz verify --key-file KEY ENCRYPTED`", e),
+        ("`b3sum --num-threads 2 DATA`", b),
+    ):
         if not m:
             continue
         vs_b = r.ratio(m, b) if b and m is not b else "—"
         vs_p = f"{e['seconds'] / p['seconds']:.2f}×" if m is e and p else "—"
-        out.append(f"| {label} | {r.time(m)} | {r.mbs(m):,.0f} | {m['cpu_s']:.2f} | {vs_b} | "
-                   f"{vs_p} |")
+        out.append(
+            f"| {label} | {r.time(m)} | {r.mbs(m):,.0f} | {m['cpu_s']:.2f} | {vs_b} | {vs_p} |"
+        )
     return out
 
 
 def open_table(r: Run) -> list[str]:
     k = r.get("open", "raw key")
-    out = ["| Case | Time (s), median (range) | CPU (s) | Peak RSS (MiB) | vs raw key |",
-           "|---|---:|---:|---:|---:|"]
-    for label, var in (("plain", "plain"), ("raw key (`--key-file`)", "raw key"),
-                       ("passphrase (`HEXZ_PASSWORD`)", "passphrase")):
+    out = [
+        "| Case | Time (s), median (range) | CPU (s) | Peak RSS (MiB) | vs raw key |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, var in (
+        ("plain", "plain"),
+        ("raw key (`--key-file`)", "raw key"),
+        ("passphrase (`HEXZ_PASSWORD`)", "passphrase"),
+    ):
         m = r.get("open", var)
         if m:
             rel = f"{m['seconds'] / k['seconds']:.2f}×" if k and m is not k else "—"
-            out.append(f"| {label} | {m['seconds']:.3f} ({m['min_s']:.3f}–{m['max_s']:.3f}) | "
-                       f"{m['cpu_s']:.3f} | {m['rss_mib']:.0f} | {rel} |")
+            out.append(
+                f"| {label} | {m['seconds']:.3f} ({m['min_s']:.3f}–{m['max_s']:.3f}) | "
+                f"{m['cpu_s']:.3f} | {m['rss_mib']:.0f} | {rel} |"
+            )
     return out
 
 
 def sign_table(r: Run) -> list[str]:
     u = r.get("read signed", "unchecked")
-    out = ["| Case | Time (s), median (range) | MB/s | CPU (s) | vs unchecked: time (per round) "
-           "| CPU |",
-           "|---|---:|---:|---:|---:|---:|"]
-    rows = [("read signed", "unchecked", "`hexz cat SIGNED disk`", True, None),
-            ("read signed", "--verify-key", "`hexz cat --verify-key PUB SIGNED disk`", True, u),
-            ("verify signed", "no key", "`hexz verify SIGNED`", True, None),
-            ("verify signed", "--verify-key", "`hexz verify SIGNED --verify-key PUB`", True,
-             "verify"),
-            ("sign", "in place", "`hexz sign --in-place SIGNED --signing-key KEY` (re-sign)",
-             False, None),
-            ("sign", "atomic copy", "`hexz sign SIGNED --signing-key KEY` (re-sign: copy, "
-             "rename; the default)", False, None)]
+    out = [
+        "| Case | Time (s), median (range) | MB/s | CPU (s) | vs unchecked: time (per round) "
+        "| CPU |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    rows = [
+        ("read signed", "unchecked", "`hexz cat SIGNED disk`", True, None),
+        ("read signed", "--verify-key", "`hexz cat --verify-key PUB SIGNED disk`", True, u),
+        ("verify signed", "no key", "`hexz verify SIGNED`", True, None),
+        ("verify signed", "--verify-key", "`hexz verify SIGNED --verify-key PUB`", True, "verify"),
+        (
+            "sign",
+            "in place",
+            "`hexz sign --in-place SIGNED --signing-key KEY` (re-sign)",
+            False,
+            None,
+        ),
+        (
+            "sign",
+            "atomic copy",
+            "`hexz sign SIGNED --signing-key KEY` (re-sign: copy, rename; the default)",
+            False,
+            None,
+        ),
+    ]
     for test, var, label, speed, base in rows:
         m = r.get(test, var)
         if not m:
@@ -174,23 +214,35 @@ def sign_table(r: Run) -> list[str]:
 
 def goal_table(r: Run) -> list[str]:
     limit = r.doc.get("read_goal", 0.25)
-    out = ["| Reader | Condition | Time overhead (medians) | Per round: median (range) | "
-           "CPU overhead | Verdict |",
-           "|---|---|---:|---:|---:|---|"]
-    for test, who, cond in (("read hexz cat", "`hexz cat`", "warm"),
-                            ("read hexz cat", "`hexz cat`", "cold"),
-                            ("read hexz.open", "`hexz.open` + `read_at`", "warm")):
+    out = [
+        "| Reader | Condition | Time overhead (medians) | Per round: median (range) | "
+        "CPU overhead | Verdict |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for test, who, cond in (
+        ("read hexz cat", "`hexz cat`", "warm"),
+        ("read hexz cat", "`hexz cat`", "cold"),
+        ("read hexz.open", "`hexz.open` + `read_at`", "warm"),
+    ):
         p, e = r.get(test, "plain", cond), r.get(test, "encrypted", cond)
         if not (p and e):
             continue
         ov = e["seconds"] / p["seconds"] - 1
-        paired = (f"{pct(e['paired'] - 1)} ({pct(e['paired_min'] - 1)} to "
-                  f"{pct(e['paired_max'] - 1)})" if "paired" in e else "—")
+        paired = (
+            f"{pct(e['paired'] - 1)} ({pct(e['paired_min'] - 1)} to {pct(e['paired_max'] - 1)})"
+            if "paired" in e
+            else "—"
+        )
         verdict = "met" if ov <= limit else "missed"
-        verdict = (f"**{verdict}**" if (test, cond) == ("read hexz cat", "warm")
-                   else f"({verdict}; for information)")
-        out.append(f"| {who} | {cond} | {pct(ov)} | {paired} | "
-                   f"{pct(e['cpu_s'] / p['cpu_s'] - 1)} | {verdict} |")
+        verdict = (
+            f"**{verdict}**"
+            if (test, cond) == ("read hexz cat", "warm")
+            else f"({verdict}; for information)"
+        )
+        out.append(
+            f"| {who} | {cond} | {pct(ov)} | {paired} | "
+            f"{pct(e['cpu_s'] / p['cpu_s'] - 1)} | {verdict} |"
+        )
     return out
 
 
@@ -204,16 +256,22 @@ def goal_sentence(r: Run) -> str:
     paired = e.get("paired", 0) - 1 if "paired" in e else None
     verdict = "met" if ov <= limit else "missed"
     margin = limit - ov
-    bits = [f"Goal (encrypted sequential read at most {limit:.0%} slower, judged on warm",
-            f"`hexz cat` by the ratio of medians): **{verdict}**, {pct(ov)}",
-            f"({pct(paired)} by the per-round ratios)" if paired is not None else "",
-            f"with {abs(margin) * 100:.1f} points {'to spare' if margin >= 0 else 'too many'}."
-            f" The CPU overhead, which does not depend on whether the second core is free,",
-            f"is {pct(cpu)}",
-            ("— also within the limit." if cpu <= limit else
-             "— above the limit: the wall-time figure meets the goal only because the reader's "
-             "threads spread the extra work over both cores." if ov <= limit else
-             "— above the limit too.")]
+    bits = [
+        f"Goal (encrypted sequential read at most {limit:.0%} slower, judged on warm",
+        f"`hexz cat` by the ratio of medians): **{verdict}**, {pct(ov)}",
+        f"({pct(paired)} by the per-round ratios)" if paired is not None else "",
+        f"with {abs(margin) * 100:.1f} points {'to spare' if margin >= 0 else 'too many'}."
+        f" The CPU overhead, which does not depend on whether the second core is free,",
+        f"is {pct(cpu)}",
+        (
+            "— also within the limit."
+            if cpu <= limit
+            else "— above the limit: the wall-time figure meets the goal only because the reader's "
+            "threads spread the extra work over both cores."
+            if ov <= limit
+            else "— above the limit too."
+        ),
+    ]
     return " ".join(b for b in bits if b)
 
 
@@ -228,11 +286,17 @@ def plot(r: Run) -> Path | None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("crypto_report: no matplotlib, no plot (use ~/.cache/hexz/bench-venv/bin/python)",
-              file=sys.stderr)
+        print(
+            "crypto_report: no matplotlib, no plot (use ~/.cache/hexz/bench-venv/bin/python)",
+            file=sys.stderr,
+        )
         return None
-    groups = [("pack", "warm", "pack"), ("read hexz cat", "warm", "read, warm\n(hexz cat)"),
-              ("read hexz cat", "cold", "read, cold\n(hexz cat)"), ("verify", "warm", "verify")]
+    groups = [
+        ("pack", "warm", "pack"),
+        ("read hexz cat", "warm", "read, warm\n(hexz cat)"),
+        ("read hexz cat", "cold", "read, cold\n(hexz cat)"),
+        ("verify", "warm", "verify"),
+    ]
     groups = [g for g in groups if r.get(g[0], "plain", g[1]) and r.get(g[0], "encrypted", g[1])]
     if not groups:
         return None
@@ -245,20 +309,40 @@ def plot(r: Run) -> Path | None:
         lo = [v - r.n / m["max_s"] / 1e6 for v, m in zip(vals, meds, strict=True)]
         hi = [r.n / m["min_s"] / 1e6 - v for v, m in zip(vals, meds, strict=True)]
         xs = [x + (i - 0.5) * w for x in range(len(groups))]
-        ax.bar(xs, vals, w, color=color, label=name, yerr=[lo, hi], capsize=3,
-               error_kw={"elinewidth": 0.8})
+        ax.bar(
+            xs,
+            vals,
+            w,
+            color=color,
+            label=name,
+            yerr=[lo, hi],
+            capsize=3,
+            error_kw={"elinewidth": 0.8},
+        )
         for x, v in zip(xs, vals, strict=True):
             ax.text(x, v, f"{v:,.0f}", ha="center", va="bottom", fontsize=7)
     for j, (t, c, _) in enumerate(groups):
         p, e = r.get(t, "plain", c), r.get(t, "encrypted", c)
-        ax.text(j, 0, f"time {e['seconds'] / p['seconds']:.2f}×", ha="center", va="bottom",
-                fontsize=7, color="white", fontweight="bold")
+        ax.text(
+            j,
+            0,
+            f"time {e['seconds'] / p['seconds']:.2f}×",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color="white",
+            fontweight="bold",
+        )
     ax.set_xticks(range(len(groups)), [g[2] for g in groups], fontsize=8)
     ax.set_ylabel("MB/s of unpacked data (median; bars: range)", fontsize=8)
     ax.tick_params(axis="y", labelsize=7)
     ax.legend(fontsize=8, frameon=False)
-    ax.set_title(f"hexz plain vs --encrypt (AES-256-GCM), {r.n / 1e6:,.0f} MB, LZ4 — "
-                 f"{r.dir.name}\n{r.doc['machine']}", fontsize=8, loc="left")
+    ax.set_title(
+        f"hexz plain vs --encrypt (AES-256-GCM), {r.n / 1e6:,.0f} MB, LZ4 — "
+        f"{r.dir.name}\n{r.doc['machine']}",
+        fontsize=8,
+        loc="left",
+    )
     fig.tight_layout()
     out = r.dir / PNG
     fig.savefig(out, dpi=100)
@@ -281,14 +365,18 @@ def load_text(doc: dict) -> str:
     fmt = lambda xs: " / ".join(f"{x:.2f}" for x in xs)  # noqa: E731
     bits = []
     if doc.get("load_avg_start"):
-        bits.append(f"load average (1 / 5 / 15 min) {fmt(doc['load_avg_start'])} at the start"
-                    f" and {fmt(doc['load_avg_end'])} at the end")
+        bits.append(
+            f"load average (1 / 5 / 15 min) {fmt(doc['load_avg_start'])} at the start"
+            f" and {fmt(doc['load_avg_end'])} at the end"
+        )
     w = doc.get("load1_while_timing")
     if w:
-        bits.append(f"1-minute load read before each of the {w['samples']} timed commands: "
-                    f"{w['min']:.2f}–{w['max']:.2f}, median {w['median']:.2f}, on "
-                    f"{doc.get('cpus', '?')} vCPUs (the benchmark's own commands, which use "
-                    "both cores, count in it)")
+        bits.append(
+            f"1-minute load read before each of the {w['samples']} timed commands: "
+            f"{w['min']:.2f}–{w['max']:.2f}, median {w['median']:.2f}, on "
+            f"{doc.get('cpus', '?')} vCPUs (the benchmark's own commands, which use "
+            "both cores, count in it)"
+        )
     return "; ".join(bits) or "load not recorded"
 
 
@@ -318,8 +406,11 @@ def section(found: tuple[Path, dict] | None, with_plot: bool = True) -> str:
     doc, meta = r.doc, r.meta
     rel = os.path.relpath(r.dir / "results.json", DOC.parent)
     rounds = doc.get("rounds", "?")
-    quick = (" — **fewer than the 5 rounds the docs ask for**"
-             if isinstance(rounds, int) and rounds < 5 else "")
+    quick = (
+        " — **fewer than the 5 rounds the docs ask for**"
+        if isinstance(rounds, int) and rounds < 5
+        else ""
+    )
     extra = meta["enc_bytes"] - meta["plain_bytes"]
     lines += [
         f"### Run of {when(doc)}",
@@ -349,7 +440,7 @@ def section(found: tuple[Path, dict] | None, with_plot: bool = True) -> str:
             "- Reads: `hexz cat [--key-file KEY] ARCHIVE disk > /dev/null`, warm (archive in the",
             "page cache) and cold (the archive's pages alone dropped first with",
             "`posix_fadvise(DONTNEED)`, so cold includes reading it from disk);",
-            "`hexz.open(path[, key=KEYFILE]).open(\"disk\")` read with `read_at` in 8 MiB chunks",
+            '`hexz.open(path[, key=KEYFILE]).open("disk")` read with `read_at` in 8 MiB chunks',
             "(open + read timed inside the process).",
         ),
         "",
@@ -357,7 +448,8 @@ def section(found: tuple[Path, dict] | None, with_plot: bool = True) -> str:
         "",
         *para(
             "\\* the whole Python process, interpreter start and `import hexz` included."
-            if r.get("read hexz.open", "plain") else "",
+            if r.get("read hexz.open", "plain")
+            else "",
             "Pack times include the fsync of the output.",
             rss_note(r),
         ),
@@ -366,8 +458,11 @@ def section(found: tuple[Path, dict] | None, with_plot: bool = True) -> str:
     if with_plot:
         png = plot(r) or (r.dir / PNG if (r.dir / PNG).exists() else None)
         if png:
-            lines += [f"![plain vs encrypted: pack, read, verify (MB/s)]"
-                      f"({os.path.relpath(png, DOC.parent)})", ""]
+            lines += [
+                f"![plain vs encrypted: pack, read, verify (MB/s)]"
+                f"({os.path.relpath(png, DOC.parent)})",
+                "",
+            ]
     if r.get("verify", "plain"):
         b = r.get("verify", "b3sum")
         lines += [
@@ -396,11 +491,14 @@ def section(found: tuple[Path, dict] | None, with_plot: bool = True) -> str:
         k, w = r.get("open", "raw key"), r.get("open", "passphrase")
         if k and w:
             kdf_cpu, kdf_wall = (w["cpu_s"] - k["cpu_s"]) * 1e3, (w["seconds"] - k["seconds"]) * 1e3
-            lines += [*para(
-                f"The key derivation (passphrase − raw key) costs **{kdf_cpu:.0f} ms of CPU**",
-                f"({kdf_wall:.0f} ms wall)",
-                f"and {w['rss_mib'] - k['rss_mib']:.0f} MiB more peak RSS, once per open.",
-            ), ""]
+            lines += [
+                *para(
+                    f"The key derivation (passphrase − raw key) costs **{kdf_cpu:.0f} ms of CPU**",
+                    f"({kdf_wall:.0f} ms wall)",
+                    f"and {w['rss_mib'] - k['rss_mib']:.0f} MiB more peak RSS, once per open.",
+                ),
+                "",
+            ]
     if r.get("read signed", "unchecked"):
         lines += [
             "#### Signatures: reading with the public key",

@@ -50,9 +50,11 @@ RECORD = os.environ.get("DDP_BENCH_RECORD", "1" if lb.N >= 200000 else "0") == "
 ENV_VARS = ["DDP_BENCH_WORLDS", "DDP_BENCH_ROUNDS", "LOADER_BENCH_SAMPLES"]
 DOCS = lb.ROOT / "docs" / "benchmarks.md"
 PNG = "ddp.png"
-PLOT_PYTHON = Path(
-    os.environ.get("BENCH_VENV", Path.home() / ".cache" / "hexz" / "bench-venv")
-) / "bin" / "python"
+PLOT_PYTHON = (
+    Path(os.environ.get("BENCH_VENV", Path.home() / ".cache" / "hexz" / "bench-venv"))
+    / "bin"
+    / "python"
+)
 SECTION = "## Training on many GPUs: throughput per rank (issue 12)"
 
 
@@ -145,8 +147,12 @@ def load_text(results: dict) -> str:
             f" {fmt(results['load_avg'])} at the end"
         )
     raw = results.get("raw", {})
-    load1 = [r["load1"] for rs in [raw.get("single", []), *raw.get("ddp", {}).values()]
-             for r in rs if "load1" in r]
+    load1 = [
+        r["load1"]
+        for rs in [raw.get("single", []), *raw.get("ddp", {}).values()]
+        for r in rs
+        if "load1" in r
+    ]
     if load1:
         bits.append(
             f"1-minute load before each of the {len(load1)} timed epochs"
@@ -177,12 +183,24 @@ def plot(results: dict, run_dir: Path) -> Path | None:
     hi = [max(r["per_rank"] for r in rs) - m for m, rs in zip(meds, runs_, strict=True)]
     fig, ax = plt.subplots(figsize=(6.5, 3.2))
     xs = range(len(labels))
-    ax.bar(xs, meds, 0.5, color=["tab:gray"] + ["tab:blue"] * len(results["worlds"]),
-           yerr=[lo, hi], capsize=3, label="samples/s per rank (median; bars: range)")
+    ax.bar(
+        xs,
+        meds,
+        0.5,
+        color=["tab:gray"] + ["tab:blue"] * len(results["worlds"]),
+        yerr=[lo, hi],
+        capsize=3,
+        label="samples/s per rank (median; bars: range)",
+    )
     for i, w in enumerate(results["worlds"], start=1):
         ideal = single["per_rank"] / w
-        ax.hlines([ideal, 0.9 * ideal], i - 0.3, i + 0.3, colors=["black", "tab:red"],
-                  linestyles=["dotted", "dashed"])
+        ax.hlines(
+            [ideal, 0.9 * ideal],
+            i - 0.3,
+            i + 0.3,
+            colors=["black", "tab:red"],
+            linestyles=["dotted", "dashed"],
+        )
         ax.text(i + 0.32, 0.9 * ideal, "goal", color="tab:red", fontsize=7, va="center")
         ax.text(i + 0.32, ideal, "single / W", fontsize=7, va="center")
     for x, m in zip(xs, meds, strict=True):
@@ -191,8 +209,12 @@ def plot(results: dict, run_dir: Path) -> Path | None:
     ax.set_ylabel("samples/s per rank", fontsize=8)
     ax.tick_params(axis="y", labelsize=7)
     ax.set_xlim(-0.5, len(labels) - 0.2)
-    ax.set_title(f"{run_dir.name}: {results['samples']:,} samples, {results['rounds']} round(s)"
-                 f"\n{results['machine']}", fontsize=8, loc="left")
+    ax.set_title(
+        f"{run_dir.name}: {results['samples']:,} samples, {results['rounds']} round(s)"
+        f"\n{results['machine']}",
+        fontsize=8,
+        loc="left",
+    )
     fig.tight_layout()
     out = run_dir / PNG
     fig.savefig(out, dpi=100)
@@ -243,8 +265,11 @@ def report(results: dict, run_dir: Path) -> str:
         "",
     ]
     if png.exists():
-        lines += [f"![samples/s per rank, one process vs torchrun](../benchmarks/runs/"
-                  f"{run_dir.name}/{PNG})", ""]
+        lines += [
+            f"![samples/s per rank, one process vs torchrun](../benchmarks/runs/"
+            f"{run_dir.name}/{PNG})",
+            "",
+        ]
     return "\n".join(lines)
 
 

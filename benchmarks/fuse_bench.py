@@ -101,9 +101,16 @@ ARCH = STATE / "archives"
 MNT = STATE / "mnt"
 SEED = 5
 
-ENV_VARS = ["FUSE_BENCH_RUNS", "FUSE_BENCH_CODECS", "FUSE_BENCH_TOOLS", "FUSE_BENCH_TESTS",
-            "FUSE_BENCH_CONDS", "FUSE_BENCH_RANDOM_N", "FUSE_BENCH_SQFS_BLOCK",
-            "FUSE_BENCH_HEXZ_ARGS"]
+ENV_VARS = [
+    "FUSE_BENCH_RUNS",
+    "FUSE_BENCH_CODECS",
+    "FUSE_BENCH_TOOLS",
+    "FUSE_BENCH_TESTS",
+    "FUSE_BENCH_CONDS",
+    "FUSE_BENCH_RANDOM_N",
+    "FUSE_BENCH_SQFS_BLOCK",
+    "FUSE_BENCH_HEXZ_ARGS",
+]
 
 
 def log(msg: str) -> None:
@@ -177,8 +184,11 @@ def daemon_pid(mp: str) -> int | None:
                 args = f.read().split(b"\0")
         except OSError:
             continue
-        if mp.encode() in args and args[0] and Path(args[0].decode()).name.startswith(
-                ("hexz", "squashfuse")):
+        if (
+            mp.encode() in args
+            and args[0]
+            and Path(args[0].decode()).name.startswith(("hexz", "squashfuse"))
+        ):
             return int(d)
     return None
 
@@ -320,8 +330,15 @@ def big_files() -> list[str]:
 def timed(cmd, cwd=None, shell=False) -> tuple[float, str]:
     # Its own process group, so that an interrupt stops the whole pipeline before unmounting.
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, cwd=cwd, shell=shell, stdout=subprocess.PIPE, text=True,
-                         executable="/bin/bash" if shell else None, start_new_session=True)
+    p = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        shell=shell,
+        stdout=subprocess.PIPE,
+        text=True,
+        executable="/bin/bash" if shell else None,
+        start_new_session=True,
+    )
     try:
         out, _ = p.communicate()
     except BaseException:
@@ -396,11 +413,18 @@ def summarize(rows: list[dict]) -> dict:
         groups.setdefault((r["codec"], r["test"], r["cond"], r["tool"]), []).append(r)
     out = {}
     for (codec, test, cond, tool), rs in groups.items():
-        m = {"runs": len(rs), "seconds": median_of(rs, "seconds"),
-             "daemon_cpu_s": median_of(rs, "daemon_cpu_s"), "bytes": rs[0]["bytes"]}
+        m = {
+            "runs": len(rs),
+            "seconds": median_of(rs, "seconds"),
+            "daemon_cpu_s": median_of(rs, "daemon_cpu_s"),
+            "bytes": rs[0]["bytes"],
+        }
         if test == "random":
-            m.update(iops=median_of(rs, "iops"), p50_us=median_of(rs, "p50_us"),
-                     p99_us=median_of(rs, "p99_us"))
+            m.update(
+                iops=median_of(rs, "iops"),
+                p50_us=median_of(rs, "p50_us"),
+                p99_us=median_of(rs, "p99_us"),
+            )
         else:
             m["mib_s"] = median_of(rs, "mib_s")
         out[f"{codec}|{test}|{cond}|{tool}"] = m
@@ -418,20 +442,26 @@ def versions() -> str:
         except (OSError, IndexError):
             return "?"
 
-    sqf = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "squashfuse"],
-                         capture_output=True, text=True).stdout
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
-    return (f"{first([HEXZ, '--version'])} (commit {commit}); squashfuse {sqf} (Debian); "
-            f"{first(['mksquashfs', '-version'])}; {first(['tar', '--version'])}; "
-            f"Linux {os.uname().release}")
+    sqf = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Version}", "squashfuse"], capture_output=True, text=True
+    ).stdout
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    return (
+        f"{first([HEXZ, '--version'])} (commit {commit}); squashfuse {sqf} (Debian); "
+        f"{first(['mksquashfs', '-version'])}; {first(['tar', '--version'])}; "
+        f"Linux {os.uname().release}"
+    )
 
 
 def main() -> int:
-    for name, vals, allowed in (("FUSE_BENCH_TOOLS", TOOLS, ALL_TOOLS),
-                                ("FUSE_BENCH_TESTS", TESTS, ALL_TESTS),
-                                ("FUSE_BENCH_CONDS", CONDS, ALL_CONDS),
-                                ("FUSE_BENCH_CODECS", CODECS, ALL_CODECS)):
+    for name, vals, allowed in (
+        ("FUSE_BENCH_TOOLS", TOOLS, ALL_TOOLS),
+        ("FUSE_BENCH_TESTS", TESTS, ALL_TESTS),
+        ("FUSE_BENCH_CONDS", CONDS, ALL_CONDS),
+        ("FUSE_BENCH_CODECS", CODECS, ALL_CODECS),
+    ):
         bad = [v for v in vals if v not in allowed]
         if bad:
             die(f"{name}: unknown {bad} (choose from {','.join(allowed)})")
@@ -485,8 +515,20 @@ def bench() -> int:
     }
     log(f"{meta['machine']}; load {meta['load']}; {RUNS} rounds; largest files: {files}")
     tsv = STATE / "results.tsv"
-    cols = ["run", "codec", "test", "cond", "tool", "seconds", "bytes", "mib_s", "iops",
-            "p50_us", "p99_us", "daemon_cpu_s"]
+    cols = [
+        "run",
+        "codec",
+        "test",
+        "cond",
+        "tool",
+        "seconds",
+        "bytes",
+        "mib_s",
+        "iops",
+        "p50_us",
+        "p99_us",
+        "daemon_cpu_s",
+    ]
     rows: list[dict] = []
     tar_bytes: dict = {}
     with open(tsv, "w") as out:
@@ -511,30 +553,56 @@ def bench() -> int:
                             drop_caches()
                             run(["cat", str(arch)], stdout=subprocess.DEVNULL)
                             mount(tool, arch, mp)
-                            results.append(("archive-cached",
-                                            measure(test, tool, mp, files, offsets)))
+                            results.append(
+                                ("archive-cached", measure(test, tool, mp, files, offsets))
+                            )
                         unmount_all()
                         for cond, res in results:
-                            row = {"run": rnd, "codec": codec, "test": test, "cond": cond,
-                                   "tool": tool, **res}
+                            row = {
+                                "run": rnd,
+                                "codec": codec,
+                                "test": test,
+                                "cond": cond,
+                                "tool": tool,
+                                **res,
+                            }
                             rows.append(row)
-                            out.write("\t".join(
-                                f"{row[c]:.6g}" if isinstance(row.get(c), float) else
-                                str(row.get(c, "")) for c in cols) + "\n")
+                            out.write(
+                                "\t".join(
+                                    f"{row[c]:.6g}"
+                                    if isinstance(row.get(c), float)
+                                    else str(row.get(c, ""))
+                                    for c in cols
+                                )
+                                + "\n"
+                            )
                             out.flush()
                             if test == "tar":
                                 tar_bytes.setdefault(res["bytes"], set()).add(tool)
-                            speed = (f"{res['iops']:,.0f} IOPS p50 {res['p50_us']:.0f} µs"
-                                     if "iops" in res else f"{res['mib_s']:,.0f} MiB/s")
-                            log(f"round {rnd} {test} {codec} {tool} {cond}: "
+                            speed = (
+                                f"{res['iops']:,.0f} IOPS p50 {res['p50_us']:.0f} µs"
+                                if "iops" in res
+                                else f"{res['mib_s']:,.0f} MiB/s"
+                            )
+                            log(
+                                f"round {rnd} {test} {codec} {tool} {cond}: "
                                 f"{res['seconds']:.3f} s, {speed}, daemon CPU "
-                                f"{res['daemon_cpu_s']:.2f} s")
+                                f"{res['daemon_cpu_s']:.2f} s"
+                            )
     if len(tar_bytes) > 1:
         log(f"note: tar output sizes differ between tools: {tar_bytes}")
     meta["tar_bytes"] = {str(k): sorted(v) for k, v in tar_bytes.items()}
     doc = {
-        "config": {"runs": RUNS, "codecs": CODECS, "tools": TOOLS, "tests": TESTS,
-                   "conds": CONDS, "random_n": RANDOM_N, "seed": SEED, "hexz_args": HEXZ_ARGS},
+        "config": {
+            "runs": RUNS,
+            "codecs": CODECS,
+            "tools": TOOLS,
+            "tests": TESTS,
+            "conds": CONDS,
+            "random_n": RANDOM_N,
+            "seed": SEED,
+            "hexz_args": HEXZ_ARGS,
+        },
         "meta": meta,
         "archives": {"|".join(k): v for k, v in info.items()},
         "medians": summarize(rows),

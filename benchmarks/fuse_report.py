@@ -49,13 +49,18 @@ def report(doc: dict, level: int = 1) -> str:
         f" seed {cfg['seed']}"
     )
     hexz_args = cfg["hexz_args"]
-    lines.append(f"- hexz mount arguments: `--daemon {' '.join(hexz_args)}`".replace(" `", "`")
-                 if hexz_args else "- hexz mount: `hexz mount --daemon ARCHIVE MNT` (defaults)")
+    lines.append(
+        f"- hexz mount arguments: `--daemon {' '.join(hexz_args)}`".replace(" `", "`")
+        if hexz_args
+        else "- hexz mount: `hexz mount --daemon ARCHIVE MNT` (defaults)"
+    )
     lines.append("- Archives:")
     for key, d in sorted(doc["archives"].items()):
         codec, ds, kind = key.split("|")
-        lines.append(f"  - {codec} {ds} {kind}: {Path(d['path']).name}, {d['bytes'] / 2**20:.1f} "
-                     f"MiB, {d.get('codec', '?')}, blocks {d.get('block_size', '?')}")
+        lines.append(
+            f"  - {codec} {ds} {kind}: {Path(d['path']).name}, {d['bytes'] / 2**20:.1f} "
+            f"MiB, {d.get('codec', '?')}, blocks {d.get('block_size', '?')}"
+        )
     lines.append("")
     goals = []
     for codec in [c for c in ALL_CODECS if c in cfg["codecs"]]:
@@ -91,8 +96,10 @@ def report(doc: dict, level: int = 1) -> str:
                         cells.append("—")
                 lines.append(f"| {TEST_LABEL[test]} | {cond} | " + " | ".join(cells) + " |")
         lines.append("")
-        lines.append("MiB/s = bytes read (for tar: bytes of tar output) / wall time; "
-                     "ratios: hexz speed / peer speed (above 1: hexz faster).")
+        lines.append(
+            "MiB/s = bytes read (for tar: bytes of tar output) / wall time; "
+            "ratios: hexz speed / peer speed (above 1: hexz faster)."
+        )
         lines.append("")
     lines.append(f"{h}# Goals")
     lines.append("")
@@ -105,8 +112,9 @@ def report(doc: dict, level: int = 1) -> str:
             ok, goal = r >= 0.5, f"{TEST_LABEL[test]}: within 2× of kernel (≥ 0.5×)"
         else:
             continue
-        lines.append(f"| {goal} | {codec} | {cond} | {fmt_ratio(r)} | "
-                     f"{'met' if ok else '**missed**'} |")
+        lines.append(
+            f"| {goal} | {codec} | {cond} | {fmt_ratio(r)} | {'met' if ok else '**missed**'} |"
+        )
     lines.append("")
     return "\n".join(lines)
 

@@ -133,10 +133,16 @@ def check_epoch(order, n: int) -> dict:
     {'yielded': 3, 'permutation': True, 'missing': 0, 'repeated': 0, 'out_of_range': 0}
     >>> check_epoch([0, 0, 5], 3)
     {'yielded': 3, 'permutation': False, 'missing': 2, 'repeated': 1, 'out_of_range': 1}
+    >>> check_epoch([1, 2**64 - 1], 2)["out_of_range"]
+    1
     """
     import numpy as np
 
-    a = np.asarray(order, dtype=np.int64)
+    try:
+        a = np.asarray(order, dtype=np.int64)
+    except OverflowError:
+        # A sample whose index prefix is none of ours (a reader that yielded wrong bytes).
+        a = np.asarray([i if -(2**63) <= i < 2**63 else -1 for i in order], dtype=np.int64)
     bad = (a < 0) | (a >= n)
     seen = np.bincount(a[~bad], minlength=n)
     missing = int((seen == 0).sum())

@@ -26,9 +26,7 @@ def command_line(make_target: str, env_vars: list[str]) -> str:
     return " ".join([*bits, make_target])
 
 
-def write_run(
-    name: str, results: dict, command: str, started: datetime.datetime
-) -> Path:
+def write_run(name: str, results: dict, command: str, started: datetime.datetime) -> Path:
     """Writes ``runs/<started>-<name>/results.json``; returns the directory."""
     d = RUNS / f"{started:%Y-%m-%d-%H%M}-{name}"
     d.mkdir(parents=True, exist_ok=True)
@@ -48,18 +46,14 @@ def write_run(
 def latest(name: str) -> tuple[Path, dict] | None:
     """The newest run called ``name`` (by directory name, i.e. start time), or None."""
     found = sorted(RUNS.glob(f"*-{name}/results.json")) if RUNS.exists() else []
-    found = [
-        p for p in found if p.parent.name[16:] == name
-    ]  # "YYYY-MM-DD-HHMM-" + name
+    found = [p for p in found if p.parent.name[16:] == name]  # "YYYY-MM-DD-HHMM-" + name
     if not found:
         return None
     p = found[-1]
     return p.parent, json.loads(p.read_text())
 
 
-def replace_section(
-    heading: str, body: str, keep: str | None = None, doc: Path = DOC
-) -> None:
+def replace_section(heading: str, body: str, keep: str | None = None, doc: Path = DOC) -> None:
     """Puts ``body`` (which starts with ``heading``) in ``doc`` in place of the section under
     ``heading``: up to the next heading of the same or a higher level, or up to the line
     ``keep`` when it comes first (hand-written analysis kept under the generated part). A
@@ -71,10 +65,7 @@ def replace_section(
         return
     start = text.index(heading)
     level = len(heading) - len(heading.lstrip("#"))
-    ends = [
-        text.find("\n" + "#" * n + " ", start + len(heading))
-        for n in range(1, level + 1)
-    ]
+    ends = [text.find("\n" + "#" * n + " ", start + len(heading)) for n in range(1, level + 1)]
     if keep is not None:
         ends.append(text.find("\n" + keep, start + len(heading)))
     ends = [e for e in ends if e != -1]

@@ -173,20 +173,39 @@ def parse_wrk(out: str) -> dict:
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     r["non_2xx"] = int(m[1]) if m else 0
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    r["socket_errors"] = dict(zip(("connect", "read", "write", "timeout"), map(int, m.groups()))) if m else {}
+    r["socket_errors"] = (
+        dict(zip(("connect", "read", "write", "timeout"), map(int, m.groups()), strict=False))
+        if m
+        else {}
+    )
     return r
 
 
 def run_wrk(url: str, script: Path, args) -> dict:
-    cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
-           "--latency", "--timeout", "10s", "-s", str(script), url]
+    cmd = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url,
+    ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return parse_wrk(out) | {"command": " ".join(cmd)}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--hexz", default=str(Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release/hexz"))
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--hexz",
+        default=str(Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release/hexz"),
+    )
     ap.add_argument("--bad", type=int, default=500, help="bad connections kept open (default 500)")
     ap.add_argument("--duration", type=int, default=20, help="seconds per wrk run (default 20)")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of (alone, with bad clients)")
@@ -194,17 +213,22 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     ap.add_argument("--size-mib", type=int, default=256, help="archive payload in MiB")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/runs"))
-    ap.add_argument("--record", action="store_true",
-                    help="regenerate the docs/benchmarks.md section from this run")
+    ap.add_argument(
+        "--record",
+        action="store_true",
+        help="regenerate the docs/benchmarks.md section from this run",
+    )
     args = ap.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk not found: install it (Debian: apt-get install wrk)")
     if not Path(args.hexz).is_file():
-        sys.exit(f"{args.hexz} not found: build it (cargo build --release -p hexz-cli) or pass --hexz")
+        sys.exit(
+            f"{args.hexz} not found: build it (cargo build --release -p hexz-cli) or pass --hexz"
+        )
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp, "src")
         src.mkdir()
@@ -225,7 +249,9 @@ end
         )
         port = free_port()
         serve_cmd = [args.hexz, "serve", "-q", "--bind", f"127.0.0.1:{port}", str(archive)]
-        server = subprocess.Popen(serve_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        server = subprocess.Popen(
+            serve_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
         try:
             wait_listening(port, server)
             url = f"http://127.0.0.1:{port}/soak.hxz"
@@ -233,14 +259,22 @@ end
             rounds = []
             for i in range(args.rounds):
                 alone = run_wrk(url, script, args)
-                print(f"round {i + 1}: alone {alone['requests_s']:.0f} req/s, p99 {alone['p99_ms']} ms", flush=True)
+                print(
+                    f"round {i + 1}: alone {alone['requests_s']:.0f} req/s,"
+                    f" p99 {alone['p99_ms']} ms",
+                    flush=True,
+                )
                 bad = BadClients(port, args.bad, "soak.hxz")
                 bad.start()
                 time.sleep(2)
                 with_bad = run_wrk(url, script, args)
                 with_bad["bad_clients"] = bad.finish()
-                print(f"round {i + 1}: with {args.bad} bad {with_bad['requests_s']:.0f} req/s, "
-                      f"p99 {with_bad['p99_ms']} ms, bad open >= {with_bad['bad_clients']['open_min']}", flush=True)
+                print(
+                    f"round {i + 1}: with {args.bad} bad {with_bad['requests_s']:.0f} req/s, "
+                    f"p99 {with_bad['p99_ms']} ms,"
+                    f" bad open >= {with_bad['bad_clients']['open_min']}",
+                    flush=True,
+                )
                 rounds.append({"alone": alone, "with_bad": with_bad})
         finally:
             server.terminate()
@@ -265,8 +299,9 @@ end
     }
     summary["goal_p99_ms"] = 50
     summary["goal_met"] = summary["with_bad"]["p99_ms"] < 50 and summary["with_bad"]["non_2xx"] == 0
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     result = {
         "name": "serve-soak",
         "started": started.isoformat(),
