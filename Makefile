@@ -171,14 +171,24 @@ develop: apt-build ## Install the Python package into the venv, editable (PYTHON
 	cd $(LOADER) && VIRTUAL_ENV="$(VENV)" PATH="$(VENV)/bin:$$PATH" \
 	  $(VENV)/bin/maturin develop --release --features $(PY_FEATURES)
 
-python: ## Build a release wheel into target/wheels/
+python: ## Build the wheel users install into target/wheels/: abi3, manylinux2014 (zig), stripped, with the hexz command (WHEEL_FEATURES=full: every feature)
 	@if [ ! -d $(LOADER) ]; then \
 	  echo "python: no Python package here ($(LOADER) is missing)"; \
 	else \
-	  $(MAKE) venv && \
-	  cd $(LOADER) && $(VENV)/bin/maturin build --release --features $(PY_FEATURES) --out "$(CURDIR)/target/wheels" && \
-	  ls -1 "$(CURDIR)"/target/wheels/*.whl; \
+	  $(MAKE) venv && rm -f "$(CURDIR)"/target/wheels/hexz-*.whl && \
+	  cd $(LOADER) && PATH="$(VENV)/bin:$$PATH" $(VENV)/bin/maturin build --profile wheel --zig \
+	    --compatibility manylinux2014 $(if $(WHEEL_FEATURES),--features $(WHEEL_FEATURES)) \
+	    --out "$(CURDIR)/target/wheels" && \
+	  ls -l "$(CURDIR)"/target/wheels/*.whl; \
 	fi
+
+sdist: venv ## Build the source distribution (pip install hexz-*.tar.gz builds it with cargo) into target/wheels/
+	rm -f "$(CURDIR)"/target/wheels/hexz-*.tar.gz
+	cd $(LOADER) && $(VENV)/bin/maturin sdist --out "$(CURDIR)/target/wheels"
+
+test-wheel: python sdist ## Check the wheel as a user meets it: manylinux2014 tag, size budget, fresh venv with [torch], the hexz command, the README example; and that the sdist builds
+	scripts/check-wheel.sh "$(VENV)/bin/python" "$$(ls -t target/wheels/hexz-*.whl | head -1)" \
+	  "$$(ls -t target/wheels/hexz-*.tar.gz | head -1)"
 
 clean: ## Remove this workspace's build outputs (dependencies stay cached) and bench-out/
 	-$(CARGO) clean -p hexz-format -p hexz-core -p hexz-cli

@@ -12,6 +12,9 @@ mod batch;
 mod buffers;
 /// `Chunk`: bytes owned by Rust, lent to NumPy without a copy.
 mod chunk;
+/// The `hexz` command (`cli` feature).
+#[cfg(feature = "cli")]
+mod cli;
 /// Engine errors as the exceptions of `hexz.errors`, bound at import.
 mod errors;
 /// Memory Python lends to Rust through the buffer protocol.
@@ -51,6 +54,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sign::sign_file, m)?)?;
     m.add_function(wrap_pyfunction!(sign::check_signature, m)?)?;
     m.add_function(wrap_pyfunction!(remote::url_scheme, m)?)?;
+    #[cfg(feature = "cli")]
+    m.add_function(wrap_pyfunction!(cli::cli_main, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("FORMAT_VERSION", hexz_core::FORMAT_VERSION)?;
     m.add("HAS_ZSTD", cfg!(feature = "compression-zstd"))?;
@@ -58,5 +63,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("HAS_ENCRYPTION", cfg!(feature = "encryption"))?;
     m.add("HAS_SIGNING", cfg!(feature = "signing"))?;
     m.add("HAS_MOUNT", cfg!(target_os = "linux"))?;
+    m.add("HAS_CLI", cfg!(feature = "cli"))?;
     Ok(())
 }

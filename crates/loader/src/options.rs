@@ -109,6 +109,17 @@ impl OpenArgs {
 
     /// The key of an encrypted archive: at most one of `key`, `key_file` and `password`.
     pub fn key_source(&self) -> PyResult<Option<KeySource>> {
+        let given = self.key.is_some() || self.key_file.is_some() || self.password.is_some();
+        if given && !cfg!(feature = "encryption") {
+            // The engine may decrypt (the `hexz` command in the same build needs it), but the
+            // Python API keeps to its own features, as the feature table promises.
+            return Err(crate::errors::hexz_error(
+                crate::errors::HexzClass::UnsupportedFeature,
+                "key=, key_file= and password= need the `encryption` feature, which this build \
+                 of hexz was compiled without (rebuild with `--features encryption`)"
+                    .to_string(),
+            ));
+        }
         match (&self.key, &self.key_file, &self.password) {
             (None, None, None) => Ok(None),
             (Some(k), None, None) => {

@@ -61,3 +61,72 @@ def test_frameworks_are_imported_lazily() -> None:
         "sys.exit(1 if bad else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_the_hexz_command_is_installed_with_the_package(pyproject: dict[str, object]) -> None:
+    project = pyproject["project"]
+    assert isinstance(project, dict)
+    assert project["scripts"] == {"hexz": "hexz.__main__:main"}
+    assert _native.HAS_CLI
+
+
+def test_python_m_hexz_runs_the_cli(tmp_path: Path) -> None:
+    """``python -m hexz`` is the Rust CLI: version, a pack and a read, and its error status."""
+    import subprocess
+
+    def hexz(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hexz", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+
+    version = hexz("--version")
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.strip() == f"hexz {hexz_version()}"
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "a.txt").write_text("from python -m hexz\n")
+    assert hexz("-q", "pack", "tree", "t.hxz").returncode == 0
+    cat = hexz("cat", "t.hxz", "a.txt")
+    assert cat.returncode == 0 and cat.stdout == "from python -m hexz\n"
+    missing = hexz("inspect", "missing.hxz")
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("hexz: error:") and "missing.hxz" in missing.stderr
+    usage = hexz("no-such-command")
+    assert usage.returncode == 2 and "no-such-command" in usage.stderr
+
+
+def hexz_version() -> str:
+    return hexz.__version__
+
+
+def test_python_m_hexz_mounts_in_the_background(tmp_path: Path) -> None:
+    """``mount --daemon`` starts the command again as its own background process: from the
+    Python entry point too (the interpreter re-runs ``-m hexz``), and ``unmount`` ends it."""
+    import subprocess
+
+    import hexz_testing as ht
+
+    if ht.fuse_unavailable():
+        pytest.skip(ht.fuse_unavailable() or "")
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "a.txt").write_text("mounted from python -m hexz\n")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    run = [sys.executable, "-m", "hexz"]
+    subprocess.run([*run, "-q", "pack", "tree", "t.hxz"], cwd=tmp_path, check=True, timeout=120)
+    started = subprocess.run(
+        [*run, "mount", "--daemon", "t.hxz", str(mnt)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode == 0, started.stderr
+    try:
+        assert (mnt / "a.txt").read_text() == "mounted from python -m hexz\n"
+    finally:
+        subprocess.run([*run, "unmount", str(mnt)], check=True, timeout=120)
+    assert ht.hexz_mount_at(mnt) is None

@@ -47,6 +47,9 @@ EXAMPLES:
 
 /// Set in the environment of the background process that `--daemon` starts.
 const DAEMON_CHILD: &str = "HEXZ_MOUNT_DAEMON_CHILD";
+/// The program `--daemon` starts again with this process's arguments, when it is not this
+/// executable (set by the Python package's entry to its interpreter).
+const SELF_EXE: &str = "HEXZ_SELF_EXE";
 /// What the background process writes on its stdout once the mount answers.
 const READY: &str = "ready ";
 
@@ -167,7 +170,12 @@ fn detach_from_terminal() {
 /// Starts this same command again as a background process in its own session, and returns
 /// once it reports that the mount answers (printing the mountpoint), or fails with its error.
 fn start_daemon(args: &Args, global: &Global) -> Result<()> {
-    let exe = std::env::current_exe().context("cannot find the hexz executable")?;
+    // The Python entry (`hexz` script, `python -m hexz`) names its interpreter: current_exe()
+    // would be the interpreter with its symlinks resolved, outside the venv that has hexz.
+    let exe = match std::env::var_os(SELF_EXE) {
+        Some(exe) if !exe.is_empty() => exe.into(),
+        _ => std::env::current_exe().context("cannot find the hexz executable")?,
+    };
     let mut cmd = Command::new(exe);
     cmd.args(std::env::args_os().skip(1))
         .env(DAEMON_CHILD, "1")

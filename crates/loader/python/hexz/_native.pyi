@@ -19,6 +19,7 @@ __all__ = [
     "sign_file",
     "check_signature",
     "url_scheme",
+    "cli_main",
     "__version__",
     "FORMAT_VERSION",
     "HAS_ZSTD",
@@ -26,6 +27,7 @@ __all__ = [
     "HAS_ENCRYPTION",
     "HAS_SIGNING",
     "HAS_MOUNT",
+    "HAS_CLI",
 ]
 
 __version__: str
@@ -35,6 +37,7 @@ HAS_S3: bool
 HAS_ENCRYPTION: bool
 HAS_SIGNING: bool
 HAS_MOUNT: bool
+HAS_CLI: bool
 
 # The open options, as ``hexz.OpenOptions.native()`` builds them: ``endpoint``, ``region``,
 # ``path_style``, ``anonymous``, ``allow_http``, ``key`` (32 bytes), ``key_file``, ``password``,
@@ -181,6 +184,10 @@ class NativeMount:
 
 def keygen(dir: str, name: str) -> tuple[str, str]:
     """Writes ``DIR/NAME.key`` (mode 0600) and ``DIR/NAME.pub``; returns their paths."""
+
+def cli_main(argv: list[str]) -> int:
+    """Runs the ``hexz`` command line ``argv`` (program name first); its exit status. Only in
+    builds with the ``cli`` feature (``HAS_CLI``)."""
 
 def url_scheme(path: str) -> str | None:
     """The lowercase scheme of ``path`` when it is a URL, else ``None``."""

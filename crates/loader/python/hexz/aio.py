@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 from typing import Any, Unpack
@@ -48,6 +47,10 @@ class AsyncReader:
         return f"<hexz.AsyncReader {self.path!r} {state}>"
 
     async def _run(self, fn: Any, *args: Any) -> Any:
+        # Imported here: asyncio costs ~0.1 s to import, which every `import hexz` (and so every
+        # run of the `hexz` command) would otherwise pay.
+        import asyncio
+
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
     async def open(self) -> AsyncReader:
