@@ -127,11 +127,7 @@ def section(run_dir: Path, doc: dict) -> str:
 
 
 def update_docs() -> None:
-    found = runs.latest(NAME)
-    if found is None:
-        sys.exit(f"no runs/*-{NAME} run")
-    runs.replace_section(HEADING, section(*found))
-    print(f"updated {runs.DOC} ({HEADING!r}) from {found[0].name}")
+    runs.update_docs_from_latest(NAME, HEADING, section)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,16 @@ def latest(name: str) -> tuple[Path, dict] | None:
     return p.parent, json.loads(p.read_text())
 
 
+def update_docs_from_latest(name: str, heading: str, section) -> None:
+    """Regenerates ``heading``'s section of docs/benchmarks.md as ``section(run_dir, doc)`` of
+    the newest run called ``name``; exits with a message when there is none."""
+    found = latest(name)
+    if found is None:
+        sys.exit(f"no runs/*-{name} run")
+    replace_section(heading, section(*found))
+    print(f"updated {DOC} ({heading!r}) from {found[0].name}")
+
+
 def replace_section(heading: str, body: str, keep: str | None = None, doc: Path = DOC) -> None:
     """Puts ``body`` (which starts with ``heading``) in ``doc`` in place of the section under
     ``heading``: up to the next heading of the same or a higher level, or up to the line
