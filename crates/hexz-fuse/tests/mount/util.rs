@@ -3,10 +3,10 @@
 
 use hexz_core::{Archive, ArchiveWriter, WriteOptions};
 use hexz_fuse::{mount_background, MountHandle, MountOptions};
-use hexz_testkit::data::{mixed, noise};
+use hexz_testkit::data::noise;
 use hexz_testkit::tree::{put, set_dir, walk};
 use std::fs;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
@@ -50,41 +50,13 @@ pub fn assert_gone(path: &Path) {
     }
 }
 
-/// A tree with files of many sizes and modes, symlinks (relative, dangling), nested and empty
-/// directories, names with spaces and non-ASCII, and fixed nanosecond mtimes.
+/// The testkit's standard tree (files of many sizes and modes, symlinks relative and dangling,
+/// nested and empty directories, fixed nanosecond mtimes) plus what a mount must also get
+/// right: a read-only file, an unusual directory mode, a name with a space and non-ASCII, and a
+/// directory of 40 files.
 pub fn make_tree(root: &Path) {
-    let big = mixed(3 << 20, 7);
-    put(&root.join("empty"), b"", 0o644, 1_600_000_000, 1);
-    put(&root.join("one"), b"x", 0o444, 1_600_000_001, 999_999_999);
-    put(
-        &root.join("a/medium.txt"),
-        &mixed(100_000, 1),
-        0o600,
-        1_500_000_000,
-        123_456_789,
-    );
-    put(&root.join("a/b/c/big.bin"), &big, 0o644, 1_400_000_000, 5);
-    put(
-        &root.join("a/b/big-copy.bin"),
-        &big,
-        0o644,
-        1_400_000_001,
-        6,
-    );
-    put(
-        &root.join("a/b/run.sh"),
-        b"#!/bin/sh\necho hi\n",
-        0o755,
-        1_300_000_000,
-        0,
-    );
-    put(
-        &root.join("z/random.bin"),
-        &noise(200_000, 3),
-        0o640,
-        1_200_000_000,
-        42,
-    );
+    hexz_testkit::tree::make_tree(root);
+    fs::set_permissions(root.join("one"), fs::Permissions::from_mode(0o444)).expect("chmod");
     put(
         &root.join("with space/ünïcode ✓.txt"),
         b"hello\n",
@@ -101,17 +73,7 @@ pub fn make_tree(root: &Path) {
             0,
         );
     }
-    std::os::unix::fs::symlink("../medium.txt", root.join("a/b/link")).expect("symlink");
-    std::os::unix::fs::symlink("does/not/exist", root.join("dangling")).expect("symlink");
-    let t = filetime::FileTime::from_unix_time(1_100_000_000, 77);
-    filetime::set_symlink_file_times(root.join("a/b/link"), t, t).expect("symlink time");
-    filetime::set_symlink_file_times(root.join("dangling"), t, t).expect("symlink time");
-    fs::create_dir_all(root.join("empty-dir")).expect("mkdir");
     for (dir, mode, secs) in [
-        ("a/b/c", 0o755, 1_000_000_003),
-        ("a/b", 0o750, 1_000_000_002),
-        ("a", 0o755, 1_000_000_001),
-        ("z", 0o700, 1_000_000_004),
         ("empty-dir", 0o711, 1_000_000_005),
         ("many", 0o755, 1_000_000_006),
         ("with space", 0o755, 1_000_000_007),
