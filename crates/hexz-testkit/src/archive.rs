@@ -8,6 +8,11 @@ use std::path::Path;
 /// `hexz_core::conformance::pattern`), `data/zeros.bin` (200,000 zero bytes) and `readme.txt`
 /// (the text [`compare_with_local`] checks), in 16 KiB blocks.
 pub fn write_archive(path: &Path) {
+    write_archive_with(path, &[]);
+}
+
+/// [`write_archive`]'s entries followed by `extra` (path, bytes) entries.
+pub fn write_archive_with(path: &Path, extra: &[(&str, &[u8])]) {
     let opts = WriteOptions {
         block_size: 16 * 1024,
         threads: 2,
@@ -25,6 +30,9 @@ pub fn write_archive(path: &Path) {
         EntryMeta::default(),
     )
     .unwrap();
+    for (name, data) in extra {
+        w.add_bytes(name, data, EntryMeta::default()).unwrap();
+    }
     w.finish().unwrap();
 }
 
