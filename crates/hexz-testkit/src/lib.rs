@@ -7,6 +7,7 @@
 //! - [`data`]: deterministic bytes built on it: noise, text, mixes of runs.
 //! - [`tree`]: source trees on disk with fixed modes and nanosecond mtimes, walked and compared.
 //! - [`servers`]: real servers on 127.0.0.1 (nginx, moto_server), killed when dropped.
+//! - [`mounts`] (Linux): whether a test may mount with FUSE, and the mount points it sees.
 //! - [`archive`] (feature `archive`): archives to serve, and remote reads checked against the
 //!   local file.
 //! - [`replay`]: a fuzz target's logic on its kept corpus and time-bounded mutations, on stable
@@ -23,6 +24,8 @@
 #[cfg(feature = "archive")]
 pub mod archive;
 pub mod data;
+#[cfg(target_os = "linux")]
+pub mod mounts;
 pub mod replay;
 pub mod rng;
 pub mod servers;

@@ -7,42 +7,12 @@
 //! they are skipped with a message.
 
 use crate::util::{cmd, fails, make_tree, ok};
+use hexz_testkit::mounts::{can_mount, is_mounted};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
-
-/// Whether real mounts can run here (see the module's documentation).
-fn can_mount() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: mounting needs root (CI runs these tests as root)");
-        return false;
-    }
-    if let Err(e) = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/fuse")
-    {
-        panic!("running as root but /dev/fuse cannot be opened ({e}): load the fuse module");
-    }
-    true
-}
-
-/// The mount points of this mount namespace.
-fn mount_points() -> Vec<PathBuf> {
-    let text = fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
-    text.lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|p| PathBuf::from(p.replace("\\040", " ")))
-        .collect()
-}
-
-fn is_mounted(p: &Path) -> bool {
-    let p = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-    mount_points().contains(&p)
-}
 
 /// Waits until `cond` holds, failing with `what` after 10 s.
 fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {

@@ -11,31 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
-/// Whether real mounts can run here. Not root: skipped with a message. Root without
-/// /dev/fuse: a failure that says what is missing.
-pub fn can_mount() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: mounting needs root (CI runs these tests as root)");
-        return false;
-    }
-    if let Err(e) = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/fuse")
-    {
-        panic!("running as root but /dev/fuse cannot be opened ({e}): load the fuse module");
-    }
-    true
-}
-
-pub fn is_mounted(path: &Path) -> bool {
-    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    hexz_fuse::mountinfo::mounts()
-        .expect("mountinfo")
-        .iter()
-        .any(|m| m.mount_point == path)
-}
+pub use hexz_testkit::mounts::{can_mount, is_mounted};
 
 /// Waits (with a deadline) until `path` is no longer a mount point.
 pub fn assert_gone(path: &Path) {
