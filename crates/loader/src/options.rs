@@ -109,8 +109,26 @@ impl OpenArgs {
 
     /// The key of an encrypted archive: at most one of `key`, `key_file` and `password`.
     pub fn key_source(&self) -> PyResult<Option<KeySource>> {
-        let given = self.key.is_some() || self.key_file.is_some() || self.password.is_some();
-        if given && !cfg!(feature = "encryption") {
+        let source = match (&self.key, &self.key_file, &self.password) {
+            (None, None, None) => None,
+            (Some(k), None, None) => {
+                let raw: [u8; 32] = k.as_slice().try_into().map_err(|_| {
+                    PyValueError::new_err(format!("key must be 32 bytes, got {}", k.len()))
+                })?;
+                Some(KeySource::RawKey(raw))
+            }
+            (None, Some(f), None) => Some(KeySource::from_key_file(f).py()?),
+            (None, None, Some(p)) if p.is_empty() => {
+                return Err(PyValueError::new_err("password must not be empty"))
+            }
+            (None, None, Some(p)) => Some(KeySource::Passphrase(p.clone())),
+            _ => {
+                return Err(PyValueError::new_err(
+                    "give one of key, key_file and password, not several",
+                ))
+            }
+        };
+        if source.is_some() && !cfg!(feature = "encryption") {
             // The engine may decrypt (the `hexz` command in the same build needs it), but the
             // Python API keeps to its own features, as the feature table promises.
             return Err(crate::errors::hexz_error(
@@ -120,23 +138,7 @@ impl OpenArgs {
                     .to_string(),
             ));
         }
-        match (&self.key, &self.key_file, &self.password) {
-            (None, None, None) => Ok(None),
-            (Some(k), None, None) => {
-                let raw: [u8; 32] = k.as_slice().try_into().map_err(|_| {
-                    PyValueError::new_err(format!("key must be 32 bytes, got {}", k.len()))
-                })?;
-                Ok(Some(KeySource::RawKey(raw)))
-            }
-            (None, Some(f), None) => Ok(Some(KeySource::from_key_file(f).py()?)),
-            (None, None, Some(p)) if p.is_empty() => {
-                Err(PyValueError::new_err("password must not be empty"))
-            }
-            (None, None, Some(p)) => Ok(Some(KeySource::Passphrase(p.clone()))),
-            _ => Err(PyValueError::new_err(
-                "give one of key, key_file and password, not several",
-            )),
-        }
+        Ok(source)
     }
 
     /// The signer's public key, when one is given.
