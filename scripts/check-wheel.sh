@@ -10,8 +10,9 @@
 set -euo pipefail
 
 python=$1
-wheel=$2
-sdist=${3:-}
+# Absolute paths: the checks below run in a scratch directory.
+wheel=$(realpath "$2")
+sdist=${3:+$(realpath "$3")}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/hexz-wheel-check.XXXXXX")
 trap 'rm -rf "$work"' EXIT
