@@ -478,15 +478,7 @@ def main() -> int:
                         "cmd": [str(c) for c in cmd],
                     }
                     rows.append(row)
-                    out.write(
-                        "\t".join(
-                            f"{row[c]:.6g}"
-                            if isinstance(row.get(c), float)
-                            else str(row.get(c, ""))
-                            for c in cols
-                        )
-                        + "\n"
-                    )
+                    out.write(runs.tsv_row(row, cols))
                     out.flush()
                     log(
                         f"round {rnd} {test} {variant} {cond}: {res['seconds']:.3f} s, "

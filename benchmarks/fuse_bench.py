@@ -567,15 +567,7 @@ def bench() -> int:
                                 **res,
                             }
                             rows.append(row)
-                            out.write(
-                                "\t".join(
-                                    f"{row[c]:.6g}"
-                                    if isinstance(row.get(c), float)
-                                    else str(row.get(c, ""))
-                                    for c in cols
-                                )
-                                + "\n"
-                            )
+                            out.write(runs.tsv_row(row, cols))
                             out.flush()
                             if test == "tar":
                                 tar_bytes.setdefault(res["bytes"], set()).add(tool)

@@ -53,6 +53,15 @@ def latest(name: str) -> tuple[Path, dict] | None:
     return p.parent, json.loads(p.read_text())
 
 
+def tsv_row(row: dict, cols: list[str]) -> str:
+    """One line of a results.tsv: ``row``'s ``cols`` tab-separated (floats to 6 significant
+    digits, a missing column empty)."""
+    cells = (
+        f"{row[c]:.6g}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in cols
+    )
+    return "\t".join(cells) + "\n"
+
+
 def update_docs_from_latest(name: str, heading: str, section) -> None:
     """Regenerates ``heading``'s section of docs/benchmarks.md as ``section(run_dir, doc)`` of
     the newest run called ``name``; exits with a message when there is none."""
