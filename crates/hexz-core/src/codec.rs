@@ -64,12 +64,37 @@ impl Compression {
 const ZSTD_MAGIC: [u8; 4] = 0xFD2F_B528u32.to_le_bytes();
 
 /// Checks that `stored` is exactly one Zstandard frame (`docs/FORMAT.md` §5): no second frame
-/// and no skippable frame, which a decoder would otherwise accept around the data.
+/// and no skippable frame, which a decoder would otherwise accept around the data; no
+/// dictionary; and a window no larger than the decoded size needs, so that a frame cannot
+/// ask a decoder for more memory than `raw_len` (itself bounded by §12).
 #[cfg(feature = "compression-zstd")]
-fn one_zstd_frame(stored: &[u8]) -> std::result::Result<(), String> {
+fn one_zstd_frame(stored: &[u8], raw_len: usize) -> std::result::Result<(), String> {
     if !stored.starts_with(&ZSTD_MAGIC) {
         return Err("zstd: not a Zstandard frame".into());
     }
+    // The frame header descriptor (RFC 8878 §3.1.1.1.1), after the 4-byte magic.
+    let Some(&descriptor) = stored.get(4) else {
+        return Err("zstd: frame header cut short".into());
+    };
+    if descriptor & 0b11 != 0 {
+        return Err("zstd: the frame needs a dictionary (none may be used)".into());
+    }
+    let single_segment = descriptor & 0b10_0000 != 0;
+    if !single_segment {
+        // The window descriptor (§3.1.1.1.2): exponent and mantissa of the window size.
+        let Some(&wd) = stored.get(5) else {
+            return Err("zstd: frame header cut short".into());
+        };
+        let base = 1u64 << (10 + (wd >> 3));
+        let window = base + (base / 8) * u64::from(wd & 7);
+        let allowed = (raw_len as u64).max(1024).next_power_of_two();
+        if window > allowed {
+            return Err(format!(
+                "zstd: window of {window} bytes for {raw_len} decoded bytes (at most {allowed})"
+            ));
+        }
+    }
+    // A single-segment frame's window is its content size, which must equal raw_len.
     match zstd::zstd_safe::find_frame_compressed_size(stored) {
         Ok(n) if n == stored.len() => Ok(()),
         Ok(n) => Err(format!(
@@ -88,7 +113,7 @@ pub fn decode_to_vec(
     what: &dyn Fn() -> Place,
 ) -> Result<Vec<u8>> {
     let bad = |detail: String| Error::Integrity {
-        place: what(),
+        place: Box::new(what()),
         detail,
     };
     let out = match codec {
@@ -97,7 +122,7 @@ pub fn decode_to_vec(
         }
         #[cfg(feature = "compression-zstd")]
         Codec::Zstd => {
-            one_zstd_frame(stored).map_err(bad)?;
+            one_zstd_frame(stored, raw_len).map_err(bad)?;
             zstd::bulk::decompress(stored, raw_len).map_err(|e| bad(format!("zstd: {e}")))?
         }
         _ => {
@@ -123,7 +148,7 @@ pub fn decode_into(
     what: &dyn Fn() -> Place,
 ) -> Result<()> {
     let bad = |detail: String| Error::Integrity {
-        place: what(),
+        place: Box::new(what()),
         detail,
     };
     match codec {
@@ -150,7 +175,7 @@ pub fn decode_into(
         }
         #[cfg(feature = "compression-zstd")]
         Codec::Zstd => {
-            one_zstd_frame(stored).map_err(bad)?;
+            one_zstd_frame(stored, out.len()).map_err(bad)?;
             let n = zstd::bulk::decompress_to_buffer(stored, out)
                 .map_err(|e| bad(format!("zstd: {e}")))?;
             if n != out.len() {
@@ -211,6 +236,37 @@ mod tests {
             let mut out = vec![0u8; raw.len()];
             decode_into(Codec::Zstd, &bad, &mut out, &what).expect_err("refused");
         }
+    }
+
+    #[cfg(feature = "compression-zstd")]
+    #[test]
+    fn a_zstd_window_larger_than_the_block_or_a_dictionary_is_refused() {
+        let raw = vec![7u8; 10_000];
+        let what = place;
+        // Streaming with no pledged size: not single-segment, so the window is declared.
+        let mut enc = zstd::stream::Encoder::new(Vec::new(), 3).expect("encoder");
+        enc.window_log(23).expect("window log"); // 8 MiB
+        enc.include_contentsize(false).expect("no content size");
+        std::io::Write::write_all(&mut enc, &raw).expect("write");
+        let wide = enc.finish().expect("finish");
+        assert_eq!(wide[4] & 0b10_0000, 0, "not single-segment");
+        let err = decode_to_vec(Codec::Zstd, &wide, raw.len(), &what).expect_err("refused");
+        assert!(err.to_string().contains("window"), "{err}");
+        // The same with the window a block of this size needs decodes.
+        let mut enc = zstd::stream::Encoder::new(Vec::new(), 3).expect("encoder");
+        enc.window_log(14).expect("window log"); // 16 KiB ≥ 10,000
+        enc.include_contentsize(false).expect("no content size");
+        std::io::Write::write_all(&mut enc, &raw).expect("write");
+        let fitting = enc.finish().expect("finish");
+        assert_eq!(
+            decode_to_vec(Codec::Zstd, &fitting, raw.len(), &what).expect("fits"),
+            raw
+        );
+        // A dictionary id in the descriptor.
+        let mut dict = zstd::bulk::compress(&raw, 3).expect("compress");
+        dict[4] |= 1;
+        let err = decode_to_vec(Codec::Zstd, &dict, raw.len(), &what).expect_err("refused");
+        assert!(err.to_string().contains("dictionary"), "{err}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! without the feature, writing with encryption or opening an encrypted archive fails with
 //! [`Error::Unsupported`].
 
-use crate::{Error, Place, Result};
+use crate::{Error, Part, Place, Result};
 use std::fmt;
 use zeroize::Zeroize;
 
@@ -286,15 +286,8 @@ mod imp {
             key: &KeySource,
             name: &str,
         ) -> Result<Crypt> {
-            if let Kdf::Argon2id {
-                m_cost,
-                t_cost,
-                parallelism,
-                ..
-            } = header.kdf
-            {
-                check_kdf_limits(m_cost, t_cost, parallelism)
-                    .map_err(|e| Error::format(format!("{name}: header"), e))?;
+            if let Kdf::Argon2id { m_cost, t_cost, .. } = header.kdf {
+                // `Header::parse` checked the §12 limits; the local budget is lower.
                 if matches!(key, KeySource::Passphrase(_)) {
                     check_local_kdf_budget(m_cost, t_cost, name)?;
                 }
@@ -324,7 +317,7 @@ mod imp {
                 }
                 (Kdf::None, _) => {
                     return Err(Error::format(
-                        format!("{name}: header"),
+                        Place::new(name, Part::Header),
                         hexz_format::Error::Inconsistent("encrypted without a kdf".into()),
                     ))
                 }
@@ -415,7 +408,7 @@ mod imp {
             };
             if stored.len() != out.len() + hexz_crypto::TAG_LEN {
                 return Err(Error::Integrity {
-                    place: what(),
+                    place: Box::new(what()),
                     detail: format!(
                         "{} sealed bytes cannot hold {} bytes and the tag",
                         stored.len(),
@@ -477,36 +470,9 @@ mod imp {
         Ok(())
     }
 
-    /// The Argon2id limits of `docs/FORMAT.md` §12, which bound what a crafted header can make
-    /// a reader spend.
-    fn check_kdf_limits(m: u32, t: u32, p: u32) -> hexz_format::Result<()> {
-        use hexz_crypto::KdfParams as P;
-        let limit = |what, value: u32, limit: u32| hexz_format::Error::Limit {
-            what,
-            value: value as u64,
-            limit: limit as u64,
-        };
-        if !(1..=P::MAX_P).contains(&p) {
-            return Err(limit("kdf_parallelism", p, P::MAX_P));
-        }
-        if !(1..=P::MAX_T_COST).contains(&t) {
-            return Err(limit("kdf_t_cost", t, P::MAX_T_COST));
-        }
-        if m > P::MAX_M_COST {
-            return Err(limit("kdf_m_cost", m, P::MAX_M_COST));
-        }
-        if m < 8 * p {
-            return Err(hexz_format::Error::Invalid {
-                what: "kdf_m_cost",
-                value: m as u64,
-            });
-        }
-        Ok(())
-    }
-
     fn auth_error(e: hexz_crypto::Error, what: &dyn Fn() -> Place) -> Error {
         Error::Integrity {
-            place: what(),
+            place: Box::new(what()),
             detail: match e {
                 hexz_crypto::Error::Authentication => "AES-GCM authentication failed: the stored \
                      bytes were altered, moved, swapped or taken from another archive"

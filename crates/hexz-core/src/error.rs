@@ -10,10 +10,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// The bytes are not a valid archive (bad magic, checksum, limits, layout).
-    #[error("{context}: {source}")]
+    #[error("{place}: {source}")]
     Format {
-        /// Where (file, structure).
-        context: String,
+        /// Which archive, and which part of it (boxed: errors are rare, results frequent).
+        place: Box<Place>,
         /// The format-level cause.
         #[source]
         source: hexz_format::Error,
@@ -22,7 +22,7 @@ pub enum Error {
     #[error("integrity check failed for {place}: {detail}")]
     Integrity {
         /// Which archive, and which block or frame of it.
-        place: Place,
+        place: Box<Place>,
         /// What did not match.
         detail: String,
     },
@@ -49,10 +49,12 @@ pub enum Error {
     #[error("unsupported: {0}")]
     Unsupported(String),
     /// Reading or writing storage failed.
-    #[error("{context}: {source}")]
+    #[error("cannot {action} {place}: {source}")]
     Io {
-        /// What was being done, and on what.
-        context: String,
+        /// What was being done.
+        action: Action,
+        /// On which file or archive, and which part of it.
+        place: Box<Place>,
         /// The I/O cause.
         #[source]
         source: std::io::Error,
@@ -80,20 +82,97 @@ pub enum Error {
     },
 }
 
-/// Where in which archive a check failed: what [`Error::Integrity`] carries, so a caller can
-/// tell which block to look at (or refetch) without parsing a message.
+/// Where in which archive something failed: what [`Error::Format`], [`Error::Integrity`] and
+/// [`Error::Io`] carry, so a caller can tell which block to look at (or refetch) without
+/// parsing a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Place {
-    /// The archive's path or URL, as it was opened.
+    /// The archive's path or URL, as it was opened (for an I/O error, the file acted on).
     pub archive: String,
     /// The part of it.
     pub part: Part,
 }
 
-/// A part of an archive (`docs/FORMAT.md`): a data block or a frame.
+impl Place {
+    /// `part` of `archive`.
+    pub fn new(archive: impl Into<String>, part: Part) -> Place {
+        Place {
+            archive: archive.into(),
+            part,
+        }
+    }
+
+    /// The file or archive as a whole.
+    pub fn whole(archive: impl Into<String>) -> Place {
+        Place::new(archive, Part::Whole)
+    }
+}
+
+/// What an [`Error::Io`] was doing when storage failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Opening a file or object.
+    Open,
+    /// Finding its length.
+    Stat,
+    /// Reading from it.
+    Read,
+    /// Writing to it.
+    Write,
+    /// Creating it.
+    Create,
+    /// Making a finished archive visible at its path (rename and sync).
+    Commit,
+    /// Copying it.
+    Copy,
+    /// Starting a worker thread for it.
+    StartThread,
+    /// Using it as a cache directory.
+    Cache,
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Action::Open => "open",
+            Action::Stat => "find the length of",
+            Action::Read => "read",
+            Action::Write => "write",
+            Action::Create => "create",
+            Action::Commit => "commit",
+            Action::Copy => "copy",
+            Action::StartThread => "start a worker thread for",
+            Action::Cache => "use the cache directory",
+        })
+    }
+}
+
+/// A part of an archive (`docs/FORMAT.md`): a data block, a frame, a fixed structure, or the
+/// whole file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Part {
+    /// The file as a whole (its length, or the file acted on by an I/O error).
+    Whole,
+    /// The header (§3).
+    Header,
+    /// The footer (§2).
+    Footer,
+    /// The signature block (§10).
+    Signature,
+    /// A run of data blocks read together, starting at a logical offset.
+    Blocks {
+        /// The logical offset of the first byte wanted.
+        logical_offset: u64,
+    },
+    /// Every index and record page, fetched together.
+    Pages,
+    /// An index page (§7.1).
+    IndexPage {
+        /// The page's number.
+        index: u32,
+    },
     /// A data block: its number in the block index and the logical offset it starts at.
     Block {
         /// The block's number.
@@ -117,7 +196,10 @@ pub enum Part {
 
 impl std::fmt::Display for Place {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} of {}", self.part, self.archive)
+        match self.part {
+            Part::Whole => f.write_str(&self.archive),
+            part => write!(f, "{part} of {}", self.archive),
+        }
     }
 }
 
@@ -130,21 +212,33 @@ impl std::fmt::Display for Part {
             } => write!(f, "block {index} (logical offset {logical_offset})"),
             Part::Frame { kind, offset } => write!(f, "{kind} (at byte {offset})"),
             Part::RecordPage { index } => write!(f, "record page {index}"),
+            Part::Whole => f.write_str("the file"),
+            Part::Header => f.write_str("the header"),
+            Part::Footer => f.write_str("the footer"),
+            Part::Signature => f.write_str("the signature"),
+            Part::Blocks { logical_offset } => {
+                write!(f, "the blocks from logical offset {logical_offset}")
+            }
+            Part::Pages => f.write_str("the index and record pages"),
+            Part::IndexPage { index } => write!(f, "index page {index}"),
         }
     }
 }
 
 impl Error {
-    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Error {
+    /// An I/O error while doing `action` on `place`.
+    pub fn io(action: Action, place: Place, source: std::io::Error) -> Error {
         Error::Io {
-            context: context.into(),
+            action,
+            place: Box::new(place),
             source,
         }
     }
 
-    pub(crate) fn format(context: impl Into<String>, source: hexz_format::Error) -> Error {
+    /// A format error in `place`.
+    pub fn format(place: Place, source: hexz_format::Error) -> Error {
         Error::Format {
-            context: context.into(),
+            place: Box::new(place),
             source,
         }
     }

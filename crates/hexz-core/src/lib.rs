@@ -25,6 +25,7 @@ mod crypt;
 mod error;
 mod fork;
 mod gather;
+mod metadata;
 mod prefetch;
 pub mod sign;
 pub mod sink;
@@ -38,7 +39,7 @@ pub use archive::{
 };
 pub use codec::Compression;
 pub use crypt::{Encryption, KdfParams, KeySource};
-pub use error::{Error, Part, Place, Result};
+pub use error::{Action, Error, Part, Place, Result};
 pub use gather::{Placed, RELEASE_MAPPED_EVERY};
 pub use hexz_format::Error as FormatError;
 pub use hexz_format::VERSION as FORMAT_VERSION;

@@ -18,7 +18,7 @@ pub(crate) fn root_hash(header: &[u8; HEADER_LEN], summary_stored: &[u8]) -> [u8
 
 #[cfg(feature = "signing")]
 mod signing {
-    use crate::{Error, Part, Place, ReadAt, Result};
+    use crate::{Action, Error, Part, Place, ReadAt, Result};
     use hexz_format::footer::FOOTER_LEN;
     use hexz_format::header::HEADER_LEN;
     use hexz_format::signature::{Signature, SIGNATURE_LEN};
@@ -45,7 +45,9 @@ mod signing {
         fn from(e: hexz_sign::Error) -> Error {
             match e {
                 hexz_sign::Error::BadSignature(m) => Error::BadSignature(m),
-                hexz_sign::Error::Io { path, source } => Error::io(path, source),
+                hexz_sign::Error::Io { path, source } => {
+                    Error::io(Action::Read, Place::whole(path), source)
+                }
                 e => Error::InvalidInput(e.to_string()),
             }
         }
@@ -63,7 +65,7 @@ mod signing {
             .read(true)
             .write(true)
             .open(path)
-            .map_err(|e| Error::io(format!("cannot open {name} for signing"), e))?;
+            .map_err(|e| Error::io(Action::Open, Place::whole(&name), e))?;
         let (head, footer, summary) = read_signed_part(&FileRef(&file, &name))?;
         let root = root_hash(&head, &summary);
         let signature = key.sign_root(&root);
@@ -75,7 +77,7 @@ mod signing {
         let mut tail = Vec::with_capacity(SIGNATURE_LEN + FOOTER_LEN);
         tail.extend_from_slice(&signature.encode());
         tail.extend_from_slice(&new_footer.encode());
-        let ctx = |e| Error::io(format!("writing the signature to {name}"), e);
+        let ctx = |e| Error::io(Action::Write, Place::new(&name, Part::Signature), e);
         file.write_all_at(&tail, at).map_err(ctx)?;
         file.sync_all().map_err(ctx)?;
         Ok(SignReport {
@@ -99,23 +101,18 @@ mod signing {
         // Check the source first, so that errors name it and a junk file is not copied.
         let name = src.display().to_string();
         let file = std::fs::File::open(src)
-            .map_err(|e| Error::io(format!("cannot open {name} for signing"), e))?;
+            .map_err(|e| Error::io(Action::Open, Place::whole(&name), e))?;
         read_signed_part(&FileRef(&file, &name))?;
         drop(file);
         let tmp = tempfile::Builder::new()
             .prefix(".hexz-sign-")
             .suffix(".tmp")
             .tempfile_in(dir)
-            .map_err(|e| {
-                Error::io(
-                    format!("cannot create a temporary file in {}", dir.display()),
-                    e,
-                )
-            })?;
+            .map_err(|e| Error::io(Action::Create, Place::whole(dir.display().to_string()), e))?;
         std::fs::copy(src, tmp.path())
-            .map_err(|e| Error::io(format!("cannot copy {}", src.display()), e))?;
+            .map_err(|e| Error::io(Action::Copy, Place::whole(&name), e))?;
         let mut report = sign_file(tmp.path(), key)?;
-        let ctx = |e| Error::io(format!("cannot write {}", dst.display()), e);
+        let ctx = |e| Error::io(Action::Write, Place::whole(dst.display().to_string()), e);
         tmp.persist(dst).map_err(|e| ctx(e.error))?;
         if let Ok(d) = std::fs::File::open(dir) {
             d.sync_all().map_err(ctx)?;
@@ -140,9 +137,9 @@ mod signing {
         let mut buf = [0u8; SIGNATURE_LEN];
         store
             .read_exact_at(at, &mut buf)
-            .map_err(|e| Error::io(format!("{name}: reading the signature"), e))?;
-        let sig =
-            Signature::parse(&buf).map_err(|e| Error::format(format!("{name}: signature"), e))?;
+            .map_err(|e| Error::io(Action::Read, Place::new(&name, Part::Signature), e))?;
+        let sig = Signature::parse(&buf)
+            .map_err(|e| Error::format(Place::new(&name, Part::Signature), e))?;
         check(&sig, &root_hash(&head, &summary), expected, &name)?;
         Ok(sig)
     }
@@ -151,14 +148,16 @@ mod signing {
     /// summary's stored bytes (against the footer's crc).
     fn read_signed_part(store: &dyn ReadAt) -> Result<([u8; HEADER_LEN], Footer, Vec<u8>)> {
         let name = store.describe();
-        let io = |what: &str| {
-            let what = format!("{name}: reading {what}");
-            move |e| Error::io(what, e)
+        let io = |part: Part| {
+            let place = Place::new(&name, part);
+            move |e| Error::io(Action::Read, place, e)
         };
-        let len = store.len().map_err(io("its size"))?;
+        let len = store
+            .len()
+            .map_err(|e| Error::io(Action::Stat, Place::whole(&name), e))?;
         if len < (HEADER_LEN + FOOTER_LEN) as u64 {
             return Err(Error::format(
-                name,
+                Place::whole(name),
                 hexz_format::Error::Truncated {
                     what: "archive",
                     need: (HEADER_LEN + FOOTER_LEN) as u64,
@@ -167,29 +166,29 @@ mod signing {
             ));
         }
         let mut head = [0u8; HEADER_LEN];
-        store.read_exact_at(0, &mut head).map_err(io("header"))?;
+        store
+            .read_exact_at(0, &mut head)
+            .map_err(io(Part::Header))?;
         Header::parse(&head, RequiredFeatures::KNOWN)
-            .map_err(|e| Error::format(format!("{name}: header"), e))?;
+            .map_err(|e| Error::format(Place::new(&name, Part::Header), e))?;
         let mut foot = [0u8; FOOTER_LEN];
         store
             .read_exact_at(len - FOOTER_LEN as u64, &mut foot)
-            .map_err(io("footer"))?;
-        let footer =
-            Footer::parse(&foot, len).map_err(|e| Error::format(format!("{name}: footer"), e))?;
+            .map_err(io(Part::Footer))?;
+        let footer = Footer::parse(&foot, len)
+            .map_err(|e| Error::format(Place::new(&name, Part::Footer), e))?;
         let mut summary = vec![0u8; footer.summary_stored_len as usize];
+        let summary_frame = Part::Frame {
+            kind: hexz_format::FrameKind::Summary.name(),
+            offset: footer.summary_offset,
+        };
         store
             .read_exact_at(footer.summary_offset, &mut summary)
-            .map_err(io("summary"))?;
+            .map_err(io(summary_frame))?;
         let crc = hexz_format::crc32c(&summary);
         if crc != footer.summary_crc {
             return Err(Error::Integrity {
-                place: Place {
-                    archive: name.to_string(),
-                    part: Part::Frame {
-                        kind: "summary",
-                        offset: footer.summary_offset,
-                    },
-                },
+                place: Box::new(Place::new(name, summary_frame)),
                 detail: format!(
                     "crc32c {crc:#010x}, footer says {:#010x}",
                     footer.summary_crc

@@ -64,6 +64,8 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
         report.problems.push(why.clone());
     }
     let mut covered = Coverage::default();
+    // Every distinct stored range (16 bytes each), to find ranges that overlap in part (§2).
+    let mut ranges: Vec<(u64, u32)> = Vec::new();
     let f = archive.footer();
     covered.add(f.summary_offset, f.summary_stored_len as u64);
     let mut frames: Vec<(FrameRef, FrameKind, String)> = Vec::new();
@@ -86,6 +88,7 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
     for (f, _, name) in &frames {
         report.frames += 1;
         covered.add(f.offset, f.stored_len as u64);
+        ranges.push((f.offset, f.stored_len));
         let mut stored = vec![0u8; f.stored_len as usize];
         if let Err(e) = state.store.read_exact_at(f.offset, &mut stored) {
             report.problems.push(format!("{name}: cannot read: {e}"));
@@ -123,6 +126,9 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
         };
         for e in page.entries.iter().filter(|e| e.parent.is_none()) {
             covered.add(e.stored_offset, e.stored_len as u64);
+            if e.stored_len > 0 {
+                ranges.push((e.stored_offset, e.stored_len));
+            }
         }
         let per = s.entries_per_page as u64;
         let check = |(i, e): (usize, &hexz_format::BlockEntry)| {
@@ -143,6 +149,7 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
         report.problems.append(&mut problems);
     }
     report.bytes = done.load(Ordering::Relaxed);
+    report.problems.extend(partial_overlaps(ranges));
     // A byte no block or frame covers escapes every checksum, hash and the signature.
     let header_len = hexz_format::header::HEADER_LEN as u64;
     for (start, end) in covered.gaps(header_len, f.summary_offset + f.summary_stored_len as u64) {
@@ -152,6 +159,30 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
         ));
     }
     Ok(report)
+}
+
+/// Stored ranges that overlap without being the same (dedup shares a whole range): §2 rules
+/// them out, and §9's one nonce per offset relies on it. Frames never share bytes.
+fn partial_overlaps(mut ranges: Vec<(u64, u32)>) -> Vec<String> {
+    ranges.sort_unstable();
+    ranges.dedup();
+    let mut out = Vec::new();
+    let mut reach: Option<(u64, u64)> = None; // the range reaching furthest so far
+    for &(start, len) in &ranges {
+        let end = start + len as u64;
+        if let Some((s, e)) = reach {
+            if start < e {
+                out.push(format!(
+                    "stored bytes {start}..{end} overlap {s}..{e} without being the same \
+                     block (only whole ranges may be shared)"
+                ));
+            }
+        }
+        if reach.is_none_or(|(_, e)| end > e) {
+            reach = Some((start, end));
+        }
+    }
+    out
 }
 
 /// The state of `archive`'s signature, checked against the key it names (cheap: the root hash
@@ -228,6 +259,18 @@ impl Coverage {
 #[cfg(test)]
 mod tests {
     use super::Coverage;
+
+    #[test]
+    fn only_whole_ranges_may_be_shared() {
+        assert!(super::partial_overlaps(vec![(10, 5), (15, 5), (10, 5), (20, 1)]).is_empty());
+        assert_eq!(super::partial_overlaps(vec![(10, 5), (14, 5)]).len(), 1);
+        assert_eq!(super::partial_overlaps(vec![(10, 5), (10, 6)]).len(), 1);
+        // Inside a long range that is not the one just before.
+        assert_eq!(
+            super::partial_overlaps(vec![(0, 100), (10, 5), (50, 5)]).len(),
+            2
+        );
+    }
 
     #[test]
     fn coverage_merges_and_finds_gaps() {

@@ -223,12 +223,15 @@ mod readers {
     }
 
     #[test]
-    fn a_failing_reader_is_an_io_error() {
+    fn a_failing_reader_is_a_source_error_naming_the_entry() {
         let r = build(opts(), |w| {
             w.add_reader("f", Failing(30), EntryMeta::default(), None)
                 .map(|_| ())
         });
-        assert!(matches!(r, Err(Error::Io { .. })), "{r:?}");
+        assert!(
+            matches!(&r, Err(Error::Source { path, .. }) if path.as_os_str() == "f"),
+            "{r:?}"
+        );
     }
 }
 

@@ -159,12 +159,15 @@ impl Header {
         c.reserved(28)?;
         let kdf = match kdf_id {
             0 => Kdf::None,
-            1 => Kdf::Argon2id {
-                m_cost,
-                t_cost,
-                parallelism,
-                salt,
-            },
+            1 => {
+                check_kdf_limits(m_cost, t_cost, parallelism)?;
+                Kdf::Argon2id {
+                    m_cost,
+                    t_cost,
+                    parallelism,
+                    salt,
+                }
+            }
             2 => Kdf::RawKey,
             v => {
                 return Err(Error::Invalid {
@@ -199,6 +202,32 @@ impl Header {
             key_check,
         })
     }
+}
+
+/// The Argon2id limits of `docs/FORMAT.md` §12, checked whenever a header is parsed (not only
+/// when a passphrase is tried), so no tool shows or acts on a header beyond them.
+fn check_kdf_limits(m: u32, t: u32, p: u32) -> Result<()> {
+    let limit = |what, value: u32, limit: u32| Error::Limit {
+        what,
+        value: value as u64,
+        limit: limit as u64,
+    };
+    if !(1..=limits::MAX_KDF_PARALLELISM).contains(&p) {
+        return Err(limit("kdf_parallelism", p, limits::MAX_KDF_PARALLELISM));
+    }
+    if !(1..=limits::MAX_KDF_T_COST).contains(&t) {
+        return Err(limit("kdf_t_cost", t, limits::MAX_KDF_T_COST));
+    }
+    if m > limits::MAX_KDF_M_COST {
+        return Err(limit("kdf_m_cost", m, limits::MAX_KDF_M_COST));
+    }
+    if m < 8 * p {
+        return Err(Error::Invalid {
+            what: "kdf_m_cost",
+            value: m as u64,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -75,6 +75,7 @@ impl BlockEntry {
             next = e.logical_offset + e.raw_len as u64;
             out.push(e);
         }
+        check_stored_ranges(&out)?;
         Ok(out)
     }
 
@@ -174,4 +175,26 @@ impl BlockEntry {
             hash,
         })
     }
+}
+/// §7.1: blocks of one page either share all of their stored bytes (dedup) or none of them.
+/// A partial overlap would give two blocks sealed at different offsets the same bytes, which
+/// §9's one-nonce-per-offset argument rules out. (`verify` checks the whole file.)
+fn check_stored_ranges(entries: &[BlockEntry]) -> Result<()> {
+    let mut ranges: Vec<(u64, u32)> = entries
+        .iter()
+        .filter(|e| e.parent.is_none() && e.stored_len > 0)
+        .map(|e| (e.stored_offset, e.stored_len))
+        .collect();
+    ranges.sort_unstable();
+    for w in ranges.windows(2) {
+        let ((a, a_len), (b, b_len)) = (w[0], w[1]);
+        if (a, a_len) != (b, b_len) && b < a + a_len as u64 {
+            return Err(Error::Inconsistent(format!(
+                "stored bytes {a}..{} and {b}..{} overlap without being the same block",
+                a + a_len as u64,
+                b + b_len as u64
+            )));
+        }
+    }
+    Ok(())
 }

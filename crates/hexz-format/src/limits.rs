@@ -20,6 +20,12 @@ pub const MAX_NDIM: u8 = 16;
 pub const MAX_PARENTS: u32 = 255;
 /// Largest logical stream.
 pub const MAX_LOGICAL_SIZE: u64 = 1 << 62;
+/// Largest Argon2id memory cost, in KiB (2 GiB); the smallest is 8 × parallelism.
+pub const MAX_KDF_M_COST: u32 = 2 * 1024 * 1024;
+/// Largest Argon2id iteration count (the smallest is 1).
+pub const MAX_KDF_T_COST: u32 = 64;
+/// Largest Argon2id parallelism (the smallest is 1).
+pub const MAX_KDF_PARALLELISM: u32 = 64;
 /// Bytes added by the AEAD tag to sealed blocks and frames.
 pub const AEAD_TAG_LEN: u32 = 16;
 

@@ -111,6 +111,33 @@ impl RecordGroup {
     }
 }
 
+/// §7.4: a record of a group with a dtype is `product(dims) × itemsize` bytes. `records` are
+/// the rows of one record page, the first being record number `first`; `groups` cover every
+/// record (as [`parse_groups`] checked).
+pub fn check_record_lengths(records: &[Record], first: u64, groups: &[RecordGroup]) -> Result<()> {
+    let mut g = groups.partition_point(|g| g.first_record + g.record_count <= first);
+    for (i, r) in (first..).zip(records) {
+        while g < groups.len() && groups[g].first_record + groups[g].record_count <= i {
+            g += 1;
+        }
+        let Some(group) = groups.get(g) else {
+            return Err(Error::Inconsistent(format!(
+                "record {i} is in no record group"
+            )));
+        };
+        if let Some(want) = group.sample_bytes() {
+            if r.length != want {
+                return Err(Error::Inconsistent(format!(
+                    "record {i} is {} bytes, but a sample of group {:?} ({:?} of shape {:?}) is \
+                     {want}",
+                    r.length, group.name, group.dtype, group.shape
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Encodes records into raw page bytes.
 pub fn encode_records(records: &[Record]) -> Vec<u8> {
     let mut v = Vec::with_capacity(records.len() * RECORD_ROW_LEN);

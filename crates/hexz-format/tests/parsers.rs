@@ -162,13 +162,16 @@ mod round_trip {
         ) {
             let data_end = 1u64 << 40;
             let mut logical = first;
+            // Stored back to back: ranges may not overlap in part (§7.1).
+            let mut stored = 128u64;
             let mut entries = Vec::new();
-            for (i, (raw_len, codec, hash, crc)) in blocks.into_iter().enumerate() {
+            for (raw_len, codec, hash, crc) in blocks {
                 let (stored_offset, stored_len, crc) = match codec {
                     Codec::Zero => (0, 0, 0),
-                    Codec::None => (128 + i as u64 * 7, raw_len, crc),
-                    _ => (128 + i as u64 * 7, raw_len / 2 + 1, crc),
+                    Codec::None => (stored, raw_len, crc),
+                    _ => (stored, raw_len / 2 + 1, crc),
                 };
+                stored += stored_len as u64;
                 entries.push(BlockEntry {
                     logical_offset: logical,
                     stored_offset,

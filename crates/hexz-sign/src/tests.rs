@@ -227,3 +227,25 @@ fn openssl_interoperates() {
     ]);
     assert!(String::from_utf8_lossy(&ok).contains("Signature Verified Successfully"));
 }
+
+/// `docs/keys.md`, "Spellings": hex in either case, PEM with LF or CRLF line endings, and
+/// surrounding whitespace ignored; written lowercase and with LF.
+#[test]
+fn key_spellings() {
+    let key = SigningKey::from_seed(&unhex(RFC8032[0].0));
+    let public = key.verifying_key();
+    let hex = public.to_hex();
+    assert_eq!(hex, hex.to_lowercase());
+    for text in [hex.to_uppercase(), format!("  {hex}\r\n")] {
+        assert_eq!(VerifyingKey::parse(&text).expect("hex").to_hex(), hex);
+    }
+    let pem = public.to_pem();
+    assert!(!pem.contains('\r'));
+    let crlf = pem.replace('\n', "\r\n");
+    assert_eq!(VerifyingKey::parse(&crlf).expect("CRLF PEM").to_hex(), hex);
+    let private = key.to_pem().expect("pem");
+    assert!(!private.contains('\r'));
+    let crlf = private.replace('\n', "\r\n");
+    let back = SigningKey::from_pem(&crlf).expect("CRLF private PEM");
+    assert_eq!(back.verifying_key().to_hex(), hex);
+}

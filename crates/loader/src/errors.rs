@@ -1,6 +1,7 @@
 //! The one place where engine errors become Python exceptions.
 
 use hexz_core::{Error, Part, Place};
+use pyo3::exceptions::PyBaseException;
 #[cfg(target_os = "linux")]
 use pyo3::exceptions::PyOSError;
 use pyo3::exceptions::{
@@ -98,10 +99,8 @@ pub fn hexz_error(class: HexzClass, msg: String) -> PyErr {
 }
 
 /// Maps an engine error to the matching `hexz.errors` class, or a builtin where one fits.
-/// An `IntegrityError` carries where the check failed as attributes: `archive` (path or
-/// URL), `part` (`"block"`, `"frame"` or `"record page"`), `block` and `offset` (the
-/// block's number and logical offset), `frame` (what the frame holds) and `detail`; the
-/// ones that do not apply are `None`.
+/// A `FormatError`, `IntegrityError` or `StoreError` carries where it happened as attributes
+/// (see [`set_place`]).
 pub fn to_py(err: Error) -> PyErr {
     let msg = err.to_string();
     let io_kind = match &err {
@@ -115,17 +114,32 @@ pub fn to_py(err: Error) -> PyErr {
         _ => {}
     }
     let class = match &err {
-        Error::Format { source, .. } => match source {
-            hexz_core::FormatError::UnsupportedVersion { .. }
-            | hexz_core::FormatError::UnknownFeature { .. } => HexzClass::UnsupportedVersion,
-            _ => HexzClass::Format,
-        },
-        Error::Integrity { place, detail } => return integrity_error(place, detail, msg),
+        Error::Format { place, source } => {
+            let class = match source {
+                hexz_core::FormatError::UnsupportedVersion { .. }
+                | hexz_core::FormatError::UnknownFeature { .. } => HexzClass::UnsupportedVersion,
+                _ => HexzClass::Format,
+            };
+            let detail = source.to_string();
+            return placed_error(class, msg, place, &[("detail", Some(detail.as_str()))]);
+        }
+        Error::Integrity { place, detail } => {
+            return placed_error(
+                HexzClass::Integrity,
+                msg,
+                place,
+                &[("detail", Some(detail))],
+            )
+        }
+        Error::Io { action, place, .. } => {
+            let action = action.to_string();
+            return placed_error(HexzClass::Store, msg, place, &[("action", Some(&action))]);
+        }
         Error::WrongKey(_) | Error::KeyRequired(_) => HexzClass::Decryption,
         Error::NotEncrypted(_) => return PyValueError::new_err(msg),
         Error::NotSigned(_) | Error::BadSignature(_) => HexzClass::Signature,
         Error::Unsupported(_) => HexzClass::UnsupportedFeature,
-        Error::Io { .. } | Error::Source { .. } => HexzClass::Store,
+        Error::Source { .. } => HexzClass::Store,
         Error::EntryNotFound(_) => return PyFileNotFoundError::new_err(msg),
         Error::OutOfRange(_) => return PyIndexError::new_err(msg),
         Error::InvalidInput(_) | Error::DuplicateEntry(_) => return PyValueError::new_err(msg),
@@ -134,27 +148,49 @@ pub fn to_py(err: Error) -> PyErr {
     hexz_error(class, msg)
 }
 
-/// An `IntegrityError` with the place of the failed check as attributes (see [`to_py`]).
-fn integrity_error(place: &Place, detail: &str, msg: String) -> PyErr {
-    let err = hexz_error(HexzClass::Integrity, msg);
+/// Sets the attributes that say where an error happened: `archive` (path or URL), `part`
+/// (one of `"file"`, `"header"`, `"footer"`, `"signature"`, `"block"`, `"blocks"`,
+/// `"frame"`, `"index page"`, `"record page"`, `"pages"`), `block` (the block's or page's
+/// number), `offset` (a block's logical offset, or a frame's file offset) and `frame` (what
+/// the frame holds); the ones that do not apply are `None`.
+fn set_place(value: &Bound<'_, PyBaseException>, place: &Place) -> PyResult<()> {
     let (part, block, offset, frame) = match place.part {
         Part::Block {
             index,
             logical_offset,
         } => ("block", Some(index), Some(logical_offset), None),
+        Part::Blocks { logical_offset } => ("blocks", None, Some(logical_offset), None),
         Part::Frame { kind, offset } => ("frame", None, Some(offset), Some(kind)),
+        Part::IndexPage { index } => ("index page", Some(u64::from(index)), None, None),
         Part::RecordPage { index } => ("record page", Some(u64::from(index)), None, None),
-        _ => ("other", None, None, None),
+        Part::Pages => ("pages", None, None, None),
+        Part::Header => ("header", None, None, None),
+        Part::Footer => ("footer", None, None, None),
+        Part::Signature => ("signature", None, None, None),
+        _ => ("file", None, None, None),
     };
+    value.setattr("archive", place.archive.as_str())?;
+    value.setattr("part", part)?;
+    value.setattr("block", block)?;
+    value.setattr("offset", offset)?;
+    value.setattr("frame", frame)
+}
+
+/// An exception of `class` with the place attributes and `extra` ones set.
+fn placed_error(
+    class: HexzClass,
+    msg: String,
+    place: &Place,
+    extra: &[(&'static str, Option<&str>)],
+) -> PyErr {
+    let err = hexz_error(class, msg);
     Python::attach(|py| {
         let value = err.value(py);
         let set = || -> PyResult<()> {
-            value.setattr("archive", place.archive.as_str())?;
-            value.setattr("part", part)?;
-            value.setattr("block", block)?;
-            value.setattr("offset", offset)?;
-            value.setattr("frame", frame)?;
-            value.setattr("detail", detail)?;
+            set_place(value, place)?;
+            for (name, v) in extra {
+                value.setattr(*name, *v)?;
+            }
             Ok(())
         };
         match set() {

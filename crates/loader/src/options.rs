@@ -4,7 +4,7 @@
 
 use crate::errors::IntoPy;
 use crate::sign::{self, VerifyKey};
-use hexz_core::{Error, KeySource};
+use hexz_core::{Action, Error, KeySource, Place};
 use hexz_store::S3Options;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -177,9 +177,12 @@ impl OpenArgs {
         if let Some(limit) = self.cache_limit {
             opts = opts.limit(limit);
         }
-        hexz_cache::wrap(store, &opts).map_err(|e| Error::Io {
-            context: format!("cannot use the cache directory {}", dir.display()),
-            source: e.into(),
+        hexz_cache::wrap(store, &opts).map_err(|e| {
+            Error::io(
+                Action::Cache,
+                Place::whole(dir.display().to_string()),
+                e.into(),
+            )
         })
     }
 }

@@ -1,7 +1,7 @@
 //! Opening archives named by URL (`s3://`, `http(s)://`, `file://`) through `hexz-store`.
 
 use crate::options::OpenArgs;
-use hexz_core::{Archive, Error, Pin, ReadAt, ReadOptions};
+use hexz_core::{Action, Archive, Error, Pin, Place, ReadAt, ReadOptions};
 use pyo3::prelude::*;
 use std::sync::Arc;
 
@@ -46,13 +46,8 @@ fn pinned_store(path: &str, args: &OpenArgs, pin: Option<&Pin>) -> Result<Arc<dy
         return Err(s3_unsupported(path));
     }
     // Local paths too: hexz-store opens them as a `FileStore`.
-    hexz_store::open_url_pinned(path, &args.s3(), pin).map_err(|source| Error::Io {
-        context: match is_url(path) {
-            true => "cannot open remote archive".into(),
-            false => format!("cannot open {path}"),
-        },
-        source,
-    })
+    hexz_store::open_url_pinned(path, &args.s3(), pin)
+        .map_err(|source| Error::io(Action::Open, Place::whole(path), source))
 }
 
 /// The error for an `s3://` URL in a build without the `s3` feature.

@@ -72,11 +72,13 @@ fn create(target: &Path, opts: WriteOptions, s3: Option<&S3Options>) -> PyResult
             return Err(PyValueError::new_err(e.to_string()))
         }
         Err(source) => {
-            return Err(hexz_core::Error::Io {
-                context: "cannot start writing".into(),
+            let place = hexz_core::Place::whole(url);
+            return Err(hexz_core::Error::io(
+                hexz_core::Action::Create,
+                place,
                 source,
-            })
-            .py()
+            ))
+            .py();
         }
     };
     ArchiveWriter::with_sink(sink, opts).py()

@@ -87,8 +87,14 @@ def test_truncated(small: Path) -> None:
     raw = small.read_bytes()
     for keep in (len(raw) - 1, len(raw) - 64, len(raw) // 2, 200, 128, 10):
         small.write_bytes(raw[:keep])
-        with pytest.raises(hexz.FormatError):
+        with pytest.raises(hexz.FormatError) as caught:
             hexz.open(small)
+        # Where, as data: the file when too short to be an archive, else its footer.
+        e = caught.value
+        assert e.archive == str(small)
+        assert e.part == ("file" if keep < 192 else "footer"), (keep, e.part)
+        assert (e.block, e.frame) == (None, None)
+        assert e.detail, keep
 
 
 def test_flipped_data_byte_is_an_integrity_error(small: Path) -> None:

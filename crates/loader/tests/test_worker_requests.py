@@ -110,5 +110,8 @@ def test_an_object_replaced_after_pickling_is_an_error(
         w.add_records((payload(N - i) for i in range(N)), name="s")
     moto_s3.put("hexz-workers", "replaced.hxz", other)
     copy = pickle.loads(state)
-    with pytest.raises(hexz.errors.StoreError, match="replaced.hxz"):
+    with pytest.raises(hexz.errors.StoreError, match="replaced.hxz") as caught:
         copy[0]
+    # Where, as data: a read of this object's blocks from logical offset 0 (sample 0).
+    e = caught.value
+    assert (e.action, e.archive, e.part, e.offset) == ("read", url, "blocks", 0)

@@ -8,7 +8,7 @@ use super::ArchiveState;
 use crate::codec::decode_into;
 use crate::crypt::content_hash;
 use crate::prefetch::{BlockSource, InFlight};
-use crate::{Error, Part, Place, Result};
+use crate::{Action, Error, Part, Place, Result};
 use hexz_format::{BlockEntry, Codec};
 use std::ops::Range;
 use std::sync::Arc;
@@ -63,7 +63,7 @@ impl ArchiveState {
     pub(super) fn fetch_block(&self, idx: u64, e: &BlockEntry, dst: &mut [u8]) -> Result<()> {
         self.store
             .read_exact_at(e.stored_offset, dst)
-            .map_err(|err| Error::io(format!("{}: reading block {idx}", self.name), err))
+            .map_err(|err| Error::io(Action::Read, self.block_place(idx, e), err))
     }
 
     /// Checks a block stored raw (stored bytes = raw bytes).
@@ -148,7 +148,7 @@ impl ArchiveState {
         let crc = hexz_format::crc32c(stored);
         if crc != e.crc {
             return Err(Error::Integrity {
-                place: self.block_place(idx, e),
+                place: Box::new(self.block_place(idx, e)),
                 detail: format!("crc32c mismatch: {crc:#010x}, index says {:#010x}", e.crc),
             });
         }
@@ -159,7 +159,7 @@ impl ArchiveState {
     fn check_hash(&self, idx: u64, e: &BlockEntry, hash: [u8; 32]) -> Result<()> {
         if hash != e.hash {
             return Err(Error::Integrity {
-                place: self.block_place(idx, e),
+                place: Box::new(self.block_place(idx, e)),
                 detail: "content hash mismatch".into(),
             });
         }
@@ -178,13 +178,10 @@ impl ArchiveState {
     }
 
     fn block_place(&self, idx: u64, e: &BlockEntry) -> Place {
-        Place {
-            archive: self.name.clone(),
-            part: Part::Block {
-                index: idx,
-                logical_offset: e.logical_offset,
-            },
-        }
+        self.place(Part::Block {
+            index: idx,
+            logical_offset: e.logical_offset,
+        })
     }
 }
 
@@ -220,10 +217,13 @@ impl BlockSource for ArchiveState {
                 .map(|(_, e)| (e.stored_offset, e.stored_len as u64)),
         );
         let reqs: Vec<(u64, usize)> = ranges.iter().map(|&(o, l)| (o, l as usize)).collect();
-        let bufs = self
-            .store
-            .read_ranges(&reqs)
-            .map_err(|err| Error::io(format!("{}: reading ahead", self.name), err))?;
+        let bufs = self.store.read_ranges(&reqs).map_err(|err| {
+            let first = todo.first().map_or(0, |(_, e)| e.logical_offset);
+            let part = Part::Blocks {
+                logical_offset: first,
+            };
+            Error::io(Action::Read, self.place(part), err)
+        })?;
         for (idx, e) in todo {
             let out = self.decode_shared(idx, &e, stored_in(&ranges, &bufs, &e))?;
             self.blocks.insert(BlockKey::of(&e), out);

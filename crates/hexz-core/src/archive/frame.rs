@@ -4,14 +4,18 @@
 use super::ArchiveState;
 use crate::codec::decode_into;
 use crate::crypt::Crypt;
-use crate::{Error, Part, Place, Result};
+use crate::{Action, Error, Part, Place, Result};
 use hexz_format::{FrameKind, FrameRef};
 
 impl ArchiveState {
     pub(crate) fn read_frame(&self, f: &FrameRef, kind: FrameKind) -> Result<Vec<u8>> {
-        let stored = self
-            .read_stored_frame(f)
-            .map_err(|e| Error::io(format!("{}: reading {}", self.name, kind.name()), e))?;
+        let stored = self.read_stored_frame(f).map_err(|e| {
+            let part = Part::Frame {
+                kind: kind.name(),
+                offset: f.offset,
+            };
+            Error::io(Action::Read, self.place(part), e)
+        })?;
         decode_frame(
             &stored,
             f,
@@ -31,29 +35,27 @@ pub(super) fn decode_frame(
     crypt: Option<&Crypt>,
     check_hash: bool,
 ) -> Result<Vec<u8>> {
-    let what = || Place {
-        archive: name.to_string(),
-        part: Part::Frame {
+    let what = || {
+        let part = Part::Frame {
             kind: kind.name(),
             offset: f.offset,
-        },
+        };
+        Place::new(name, part)
     };
     let crc = hexz_format::crc32c(stored);
     if crc != f.crc {
         return Err(Error::Integrity {
-            place: what(),
+            place: Box::new(what()),
             detail: format!("crc32c {crc:#010x}, expected {:#010x}", f.crc),
         });
     }
     if check_hash && *blake3::hash(stored).as_bytes() != f.hash {
         return Err(Error::Integrity {
-            place: what(),
+            place: Box::new(what()),
             detail: "BLAKE3 hash does not match the summary's".into(),
         });
     }
-    let codec = f
-        .codec()
-        .map_err(|e| Error::format(what().to_string(), e))?;
+    let codec = f.codec().map_err(|e| Error::format(what(), e))?;
     let mut raw = vec![0u8; f.raw_len as usize];
     match crypt {
         Some(c) => {

@@ -5,7 +5,7 @@
 
 use super::{Archive, ArchiveState};
 use crate::store::{Pin, ReadAt};
-use crate::{Error, Result};
+use crate::{Action, Error, Part, Result};
 use hexz_format::FrameRef;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -158,7 +158,7 @@ impl Archive {
         let fetched = st
             .store
             .read_sparse(&ranges)
-            .map_err(|e| Error::io(format!("{}: reading index and record pages", st.name), e))?;
+            .map_err(|e| Error::io(Action::Read, st.place(Part::Pages), e))?;
         for (&(offset, _), bytes) in ranges.iter().zip(&fetched) {
             st.held.insert(offset, bytes);
         }

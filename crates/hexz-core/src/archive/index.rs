@@ -3,9 +3,9 @@
 
 use super::{Archive, ArchiveState};
 use crate::cache::Weigh;
-use crate::{Error, Part, Place, Result};
+use crate::{Error, Part, Result};
 use hexz_format::entry::parse_entries;
-use hexz_format::record::{parse_groups, parse_record_page};
+use hexz_format::record::{check_record_lengths, parse_groups, parse_record_page};
 use hexz_format::{BlockEntry, Entry, FrameKind, FrameRef, Record, RecordGroup, RequiredFeatures};
 use parking_lot::Mutex;
 use std::sync::Arc;
@@ -72,26 +72,29 @@ impl Archive {
             .map(|i| entries[i].clone()))
     }
 
-    /// The user metadata (JSON bytes), if any.
+    /// The user metadata (the bytes of a UTF-8 JSON object), if any.
     pub fn metadata(&self) -> Result<Option<Vec<u8>>> {
         let f = &self.state.summary.metadata;
         if f.is_absent() {
             return Ok(None);
         }
-        self.state.read_frame(f, FrameKind::Metadata).map(Some)
+        let json = self.state.read_frame(f, FrameKind::Metadata)?;
+        crate::metadata::check(&json).map_err(|why| {
+            let part = Part::Frame {
+                kind: FrameKind::Metadata.name(),
+                offset: f.offset,
+            };
+            Error::format(
+                self.state.place(part),
+                hexz_format::Error::Inconsistent(why),
+            )
+        })?;
+        Ok(Some(json))
     }
 
     /// The record groups (datasets). Loaded on first use.
     pub fn record_groups(&self) -> Result<Arc<[RecordGroup]>> {
-        let s = &self.state.summary;
-        let present = s.record_group_count > 0;
-        self.state.table(
-            &self.state.groups,
-            present,
-            &s.record_groups,
-            FrameKind::RecordGroups,
-            |raw| parse_groups(raw, s.record_group_count, s.record_count),
-        )
+        self.state.record_groups()
     }
 
     /// Number of records.
@@ -115,10 +118,7 @@ impl Archive {
             .get((i % per) as usize)
             .copied()
             .ok_or_else(|| Error::Integrity {
-                place: Place {
-                    archive: self.state.name.clone(),
-                    part: Part::RecordPage { index: p },
-                },
+                place: Box::new(self.state.place(Part::RecordPage { index: p })),
                 detail: "too few rows".into(),
             })
     }
@@ -185,7 +185,7 @@ impl ArchiveState {
         let encrypted = self.header.required.has(RequiredFeatures::ENCRYPTED);
         let entries =
             BlockEntry::parse_page(&raw, pref.first, self.footer.summary_offset, encrypted)
-                .map_err(|e| Error::format(format!("{}: index page {p}", self.name), e))?;
+                .map_err(|e| Error::format(self.place(Part::IndexPage { index: p }), e))?;
         let end = entries
             .last()
             .map(|b| b.logical_offset + b.raw_len as u64)
@@ -197,11 +197,16 @@ impl ArchiveState {
             .unwrap_or(s.logical_size);
         if end != expected_end {
             return Err(Error::format(
-                format!("{}: index page {p}", self.name),
+                self.place(Part::IndexPage { index: p }),
                 hexz_format::Error::Inconsistent(format!(
                     "page ends at {end}, next starts at {expected_end}"
                 )),
             ));
+        }
+        for b in &entries {
+            super::open::check_codec(&self.header, b.codec.id(), || {
+                self.place(Part::IndexPage { index: p })
+            })?;
         }
         if entries.iter().any(|b| b.parent.is_some()) {
             return Err(Error::Unsupported(
@@ -213,7 +218,20 @@ impl ArchiveState {
         Ok(pg)
     }
 
-    /// Record page `p` (the caller checked that it exists), from the cache or read.
+    /// The record groups table, loaded on first use.
+    fn record_groups(&self) -> Result<Arc<[RecordGroup]>> {
+        let s = &self.summary;
+        self.table(
+            &self.groups,
+            s.record_group_count > 0,
+            &s.record_groups,
+            FrameKind::RecordGroups,
+            |raw| parse_groups(raw, s.record_group_count, s.record_count),
+        )
+    }
+
+    /// Record page `p` (the caller checked that it exists), from the cache or read. Its
+    /// records' lengths are checked against their groups' shapes (§7.4).
     fn record_page(&self, p: u32) -> Result<Arc<RecordPage>> {
         if let Some(pg) = self.record_pages.get(&p) {
             return Ok(pg);
@@ -221,8 +239,10 @@ impl ArchiveState {
         let s = &self.summary;
         let pref = &s.record_pages[p as usize];
         let raw = self.read_frame(&pref.frame, FrameKind::RecordPage)?;
+        let groups = self.record_groups()?;
         let recs = parse_record_page(&raw, s.logical_size)
-            .map_err(|e| Error::format(format!("{}: record page {p}", self.name), e))?;
+            .and_then(|recs| check_record_lengths(&recs, pref.first, &groups).map(|()| recs))
+            .map_err(|e| Error::format(self.place(Part::RecordPage { index: p }), e))?;
         let pg = Arc::new(RecordPage(recs));
         self.record_pages.insert(p, pg.clone());
         Ok(pg)
@@ -244,7 +264,13 @@ impl ArchiveState {
         let table: Arc<[T]> = if present {
             let raw = self.read_frame(frame, kind)?;
             parse(&raw)
-                .map_err(|e| Error::format(format!("{}: {}", self.name, kind.name()), e))?
+                .map_err(|e| {
+                    let part = Part::Frame {
+                        kind: kind.name(),
+                        offset: frame.offset,
+                    };
+                    Error::format(self.place(part), e)
+                })?
                 .into()
         } else {
             Arc::from(Vec::new())

@@ -21,6 +21,7 @@ use crate::crypt::Crypt;
 use crate::prefetch::{InFlight, Prefetcher};
 use crate::stats::{Counters, ReadStats};
 use crate::store::ReadAt;
+use crate::{Part, Place};
 use block::BlockKey;
 use hexz_format::signature::Signature;
 use hexz_format::{Entry, Footer, Header, RecordGroup, Summary};
@@ -61,6 +62,13 @@ pub(crate) struct ArchiveState {
     root_hash: [u8; 32],
     /// What reads returned and decoded.
     pub(crate) stats: Counters,
+}
+
+impl ArchiveState {
+    /// `part` of this archive, for an error.
+    fn place(&self, part: Part) -> Place {
+        Place::new(&self.name, part)
+    }
 }
 
 /// An open archive. Cheap to share: every method takes `&self` and is safe from many threads.

@@ -10,11 +10,11 @@ use crate::crypt::{Crypt, KeySource};
 use crate::prefetch::{InFlight, Prefetcher};
 use crate::stats::Counters;
 use crate::store::{FileStore, ReadAt};
-use crate::{Error, Result};
+use crate::{Action, Error, Part, Place, Result};
 use hexz_format::footer::FOOTER_LEN;
 use hexz_format::header::HEADER_LEN;
 use hexz_format::signature::{Signature, SIGNATURE_LEN};
-use hexz_format::{Footer, FrameKind, FrameRef, Header, RequiredFeatures, Summary};
+use hexz_format::{Codec, Footer, FrameKind, FrameRef, Header, RequiredFeatures, Summary};
 use parking_lot::Mutex;
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
@@ -114,12 +114,46 @@ fn store_read(store: &dyn ReadAt, offset: u64, len: usize) -> std::io::Result<Ve
 
 fn parse_head(read: std::io::Result<Vec<u8>>, name: &str) -> Result<([u8; HEADER_LEN], Header)> {
     let head: [u8; HEADER_LEN] = read
-        .map_err(|e| Error::io(format!("{name}: reading header"), e))?
+        .map_err(|e| Error::io(Action::Read, Place::new(name, Part::Header), e))?
         .try_into()
         .map_err(|_| Error::InvalidInput(format!("{name}: short header read")))?;
     let header = Header::parse(&head, RequiredFeatures::KNOWN)
-        .map_err(|e| Error::format(format!("{name}: header"), e))?;
+        .map_err(|e| Error::format(Place::new(name, Part::Header), e))?;
     Ok((head, header))
+}
+
+/// §4: codec 2 (Zstd) is allowed only in an archive whose header sets `ZSTD`, so a reader
+/// built without Zstd refuses such an archive at open rather than at some later read.
+pub(super) fn check_codec(header: &Header, codec: u8, place: impl FnOnce() -> Place) -> Result<()> {
+    if codec == Codec::Zstd.id() && !header.required.has(RequiredFeatures::ZSTD) {
+        return Err(Error::format(
+            place(),
+            hexz_format::Error::Inconsistent(
+                "codec 2 (zstd) in an archive whose header does not set the ZSTD feature bit"
+                    .into(),
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Every frame the summary references, with its kind.
+fn summary_frames(s: &Summary) -> impl Iterator<Item = (FrameKind, &FrameRef)> {
+    let tables = [
+        (FrameKind::Entries, &s.entries),
+        (FrameKind::Metadata, &s.metadata),
+        (FrameKind::RecordGroups, &s.record_groups),
+        (FrameKind::Parents, &s.parents),
+    ];
+    let pages = s
+        .index_pages
+        .iter()
+        .map(|p| (FrameKind::IndexPage, &p.frame));
+    let records = s
+        .record_pages
+        .iter()
+        .map(|p| (FrameKind::RecordPage, &p.frame));
+    tables.into_iter().chain(pages).chain(records)
 }
 
 /// The keys of an encrypted archive, checked against the header. Refuses an encrypted archive
@@ -157,7 +191,7 @@ impl Archive {
         } else {
             FileStore::open(path)
         }
-        .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+        .map_err(|e| Error::io(Action::Open, Place::whole(path.display().to_string()), e))?;
         Self::open_store(Arc::new(store), opts)
     }
 
@@ -173,11 +207,11 @@ impl Archive {
         let name = store.describe();
         let file_len = store
             .len()
-            .map_err(|e| Error::io(format!("cannot stat {name}"), e))?;
+            .map_err(|e| Error::io(Action::Stat, Place::whole(&name), e))?;
         let min = (HEADER_LEN + FOOTER_LEN) as u64;
         if file_len < min {
             return Err(Error::format(
-                name,
+                Place::whole(name),
                 hexz_format::Error::Truncated {
                     what: "archive",
                     need: min,
@@ -185,7 +219,7 @@ impl Archive {
                 },
             ));
         }
-        let ctx = |what: &str| format!("{name}: {what}");
+        let place = |part: Part| Place::new(&name, part);
         let held = Held::new(std::mem::take(&mut opts.held), store.is_remote());
         let (head, header) = parse_head(held.read(&*store, 0, HEADER_LEN), &name)?;
         let missing = header.required.0 & !supported_features();
@@ -202,15 +236,9 @@ impl Archive {
         let tail_start = file_len - tail_len;
         let tail = held
             .read(&*store, tail_start, tail_len as usize)
-            .map_err(|e| Error::io(ctx("reading footer"), e))?;
-        let footer = Footer::parse(&tail, file_len).map_err(|e| {
-            // The header is valid, so a missing footer most likely means a cut-short file.
-            let what = match e {
-                hexz_format::Error::BadMagic { .. } => "footer missing (file truncated?)",
-                _ => "footer",
-            };
-            Error::format(ctx(what), e)
-        })?;
+            .map_err(|e| Error::io(Action::Read, place(Part::Footer), e))?;
+        let footer =
+            Footer::parse(&tail, file_len).map_err(|e| Error::format(place(Part::Footer), e))?;
         let sref = FrameRef {
             offset: footer.summary_offset,
             stored_len: footer.summary_stored_len,
@@ -220,18 +248,22 @@ impl Archive {
             hash: [0; 32],
         };
         let encrypted = header.required.has(RequiredFeatures::ENCRYPTED);
+        let summary_frame = Part::Frame {
+            kind: FrameKind::Summary.name(),
+            offset: footer.summary_offset,
+        };
         sref.validate(
             FrameKind::Summary,
             footer.summary_offset + footer.summary_stored_len as u64,
             encrypted,
         )
-        .map_err(|e| Error::format(ctx("summary"), e))?;
+        .map_err(|e| Error::format(place(summary_frame), e))?;
         let stored = if footer.summary_offset >= tail_start {
             let s = (footer.summary_offset - tail_start) as usize;
             tail[s..s + footer.summary_stored_len as usize].to_vec()
         } else {
             held.read(&*store, sref.offset, sref.stored_len as usize)
-                .map_err(|e| Error::io(ctx("reading summary"), e))?
+                .map_err(|e| Error::io(Action::Read, place(summary_frame), e))?
         };
         let root_hash = crate::sign::root_hash(&head, &stored);
         let signature = match footer.signature_offset {
@@ -239,7 +271,7 @@ impl Archive {
                 let s = (at - tail_start) as usize;
                 Some(
                     Signature::parse(&tail[s..s + SIGNATURE_LEN])
-                        .map_err(|e| Error::format(ctx("signature"), e))?,
+                        .map_err(|e| Error::format(place(Part::Signature), e))?,
                 )
             }
             None => None,
@@ -257,6 +289,7 @@ impl Archive {
         let verify_hashes = opts.verify_hashes || opts.verify_key.is_some();
         #[cfg(not(feature = "signing"))]
         let verify_hashes = opts.verify_hashes;
+        check_codec(&header, sref.codec, || place(summary_frame))?;
         let raw = decode_frame(
             &stored,
             &sref,
@@ -266,7 +299,14 @@ impl Archive {
             false,
         )?;
         let summary = Summary::parse(&raw, footer.summary_offset, encrypted)
-            .map_err(|e| Error::format(ctx("summary"), e))?;
+            .map_err(|e| Error::format(place(summary_frame), e))?;
+        for (kind, frame) in summary_frames(&summary) {
+            let part = Part::Frame {
+                kind: kind.name(),
+                offset: frame.offset,
+            };
+            check_codec(&header, frame.codec, || place(part))?;
+        }
         let block_size = header.block_size as usize;
         let state = Arc::new(ArchiveState {
             store,

@@ -4,7 +4,7 @@
 
 use super::block::BlockKey;
 use super::{Archive, ArchiveState};
-use crate::{Error, Result};
+use crate::{Action, Error, Part, Result};
 use hexz_format::{BlockEntry, Codec, Entry};
 use rayon::prelude::*;
 use std::sync::atomic::Ordering;
@@ -212,10 +212,12 @@ impl ArchiveState {
                 .map(|p| (p.1.stored_offset, p.1.stored_len as u64)),
         );
         let reqs: Vec<(u64, usize)> = ranges.iter().map(|&(o, l)| (o, l as usize)).collect();
-        let bufs = self
-            .store
-            .read_ranges(&reqs)
-            .map_err(|e| Error::io(format!("{}: reading blocks at {offset}", self.name), e))?;
+        let bufs = self.store.read_ranges(&reqs).map_err(|e| {
+            let part = Part::Blocks {
+                logical_offset: offset,
+            };
+            Error::io(Action::Read, self.place(part), e)
+        })?;
         let work = |(idx, e, dst, skip): &mut Pending| -> Result<()> {
             let stored = stored_in(&ranges, &bufs, e);
             if *skip == 0 && dst.len() == e.raw_len as usize {

@@ -2,7 +2,7 @@
 //! tables, the summary, the signature and the footer, then the atomic commit.
 
 use super::{ArchiveWriter, WriteReport, RECORDS_PER_PAGE};
-use crate::{Error, Result};
+use crate::{Action, Error, Part, Place, Result};
 use hexz_format::entry::encode_entries;
 use hexz_format::footer::Footer;
 use hexz_format::frame::FrameRef;
@@ -84,7 +84,13 @@ impl ArchiveWriter {
             summary_offset: sref.offset,
             summary_stored_len: sref.stored_len,
             summary_raw_len: sref.raw_len,
-            summary_codec: sref.codec().map_err(|e| Error::format("summary", e))?,
+            summary_codec: sref.codec().map_err(|e| {
+                let part = Part::Frame {
+                    kind: FrameKind::Summary.name(),
+                    offset: sref.offset,
+                };
+                Error::format(Place::new(self.sink.describe(), part), e)
+            })?,
             summary_crc: sref.crc,
             signature_offset,
         };
@@ -98,7 +104,7 @@ impl ArchiveWriter {
         let name = self.sink.describe();
         self.sink
             .commit()
-            .map_err(|e| Error::io(format!("committing {name}"), e))?;
+            .map_err(|e| Error::io(Action::Commit, Place::whole(name), e))?;
         Ok(report)
     }
 }

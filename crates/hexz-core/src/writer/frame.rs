@@ -3,7 +3,7 @@
 
 use super::ArchiveWriter;
 use crate::codec::Compression;
-use crate::{Error, Result};
+use crate::{Action, Error, Place, Result};
 use hexz_format::frame::FrameRef;
 use hexz_format::FrameKind;
 
@@ -44,7 +44,7 @@ impl ArchiveWriter {
         let name = self.sink.describe();
         self.sink
             .write_all(bytes)
-            .map_err(|e| Error::io(format!("writing {name}"), e))?;
+            .map_err(|e| Error::io(Action::Write, Place::whole(name), e))?;
         self.pos += bytes.len() as u64;
         Ok(())
     }

@@ -19,7 +19,7 @@ pub use options::{meta_of, EntryMeta, WriteOptions, WriteReport};
 use crate::codec::Compression;
 use crate::crypt::{prepare_writer, Crypt};
 use crate::sink::{FileSink, Sink};
-use crate::{Error, Result};
+use crate::{Action, Error, Part, Place, Result};
 use crossbeam_channel::Sender;
 use hexz_format::header::{Cipher, Header, Kdf};
 use hexz_format::{
@@ -90,7 +90,7 @@ impl ArchiveWriter {
     pub fn create(path: impl AsRef<Path>, opts: WriteOptions) -> Result<ArchiveWriter> {
         let path = path.as_ref();
         let sink = FileSink::create(path)
-            .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
+            .map_err(|e| Error::io(Action::Create, Place::whole(path.display().to_string()), e))?;
         Self::with_sink(Box::new(sink), opts)
     }
 
@@ -149,7 +149,7 @@ impl ArchiveWriter {
         let bytes = header.encode();
         let crypt = pending.map(|p| Arc::new(p.finish(bytes)));
         sink.write_all(&bytes)
-            .map_err(|e| Error::io(format!("writing {}", sink.describe()), e))?;
+            .map_err(|e| Error::io(Action::Write, Place::new(sink.describe(), Part::Header), e))?;
         if opts.threads > MAX_THREADS {
             return Err(Error::InvalidInput(format!(
                 "{} compression threads is more than the {MAX_THREADS} allowed",
@@ -208,15 +208,7 @@ impl ArchiveWriter {
 
     /// Sets the user metadata; must be a JSON object.
     pub fn set_metadata(&mut self, json: &[u8]) -> Result<()> {
-        match serde_json::from_slice::<serde_json::Value>(json) {
-            Ok(serde_json::Value::Object(_)) => {}
-            Ok(_) => return Err(Error::InvalidInput("metadata must be a JSON object".into())),
-            Err(e) => {
-                return Err(Error::InvalidInput(format!(
-                    "metadata is not valid JSON: {e}"
-                )))
-            }
-        }
+        crate::metadata::check(json).map_err(Error::InvalidInput)?;
         self.metadata = Some(json.to_vec());
         Ok(())
     }

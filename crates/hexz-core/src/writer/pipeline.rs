@@ -6,7 +6,7 @@
 use super::ArchiveWriter;
 use crate::codec::Compression;
 use crate::crypt::{content_hash, Crypt};
-use crate::{Error, Result};
+use crate::{Action, Error, Place, Result};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use hexz_format::{BlockEntry, Codec, FrameKind, PageRef};
 use std::sync::Arc;
@@ -47,7 +47,13 @@ pub(super) fn spawn_compressors(
             std::thread::Builder::new()
                 .name(format!("hexz-compress-{i}"))
                 .spawn(move || compress_worker(rx, tx, compression, crypt.as_deref()))
-                .map_err(|e| Error::io("spawning compression thread", e))
+                .map_err(|e| {
+                    Error::io(
+                        Action::StartThread,
+                        Place::whole(format!("hexz-compress-{i}")),
+                        e,
+                    )
+                })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok((job_tx, res_rx, workers))

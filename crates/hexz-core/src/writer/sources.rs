@@ -176,7 +176,12 @@ impl ArchiveWriter {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::io(format!("reading data for {path}"), e)),
+                Err(e) => {
+                    return Err(Error::Source {
+                        path: path.into(),
+                        source: e,
+                    })
+                }
             };
             self.append(&chunk[..n])?;
         }

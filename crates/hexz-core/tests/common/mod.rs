@@ -22,13 +22,7 @@ pub fn verify_clean(a: &Archive) -> hexz_core::Result<()> {
         return Ok(());
     }
     Err(hexz_core::Error::Integrity {
-        place: hexz_core::Place {
-            archive: "verify".into(),
-            part: hexz_core::Part::Frame {
-                kind: "archive",
-                offset: 0,
-            },
-        },
+        place: Box::new(hexz_core::Place::whole("verify")),
         detail: r.problems.join("; "),
     })
 }

@@ -89,6 +89,14 @@ fn block_stored_len_and_offset() {
 #[test]
 fn block_logical_offset() {
     let a = open(&index_edit(0, 0, &(1u64 << 63).to_le_bytes())).unwrap();
+    // Where, as data: index page 0 of this archive.
+    match a.read_vec(0, 10) {
+        Err(hexz_core::Error::Format { place, .. }) => {
+            assert_eq!(place.part, hexz_core::Part::IndexPage { index: 0 });
+            assert_eq!(place.archive, a.name());
+        }
+        other => panic!("expected Error::Format, got {:?}", other.err()),
+    }
     let e = format_err(a.read_vec(0, 10), "logical_offset");
     assert!(
         matches!(
@@ -110,6 +118,19 @@ fn summary_counts() {
     let f = |edit: fn(&mut hexz_format::Summary)| {
         format_err(open(&rebuilt(|s| edit(&mut s.summary))), "summary")
     };
+    match open(&rebuilt(|s| s.summary.logical_size = u64::MAX)) {
+        Err(hexz_core::Error::Format { place, .. }) => assert!(
+            matches!(
+                place.part,
+                hexz_core::Part::Frame {
+                    kind: "summary",
+                    ..
+                }
+            ),
+            "{place}"
+        ),
+        other => panic!("expected Error::Format, got {:?}", other.err()),
+    }
     let e = f(|s| s.logical_size = u64::MAX);
     assert!(
         matches!(

@@ -16,6 +16,7 @@ mod footer;
 mod frames;
 mod header;
 mod mutations;
+mod spec_rules;
 mod truncation;
 
 use common::open_read::exercise;

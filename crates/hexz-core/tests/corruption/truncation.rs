@@ -1,12 +1,24 @@
 //! Archives cut at every structural boundary and at every byte: refused, never misread.
 
 use crate::util::{format_err, layout, open, rich, small};
+use hexz_core::{Error, Part};
 use hexz_format::footer::FOOTER_LEN;
 use hexz_format::header::HEADER_LEN;
 use hexz_format::{Codec, Error as F};
 
 fn expect_refused(bytes: &[u8], len: usize, ctx: &str) {
-    let e = format_err(open(&bytes[..len]), ctx);
+    let opened = open(&bytes[..len]);
+    // Where, as data: the file as a whole when it is too short to be an archive, else its
+    // footer.
+    let Err(Error::Format { place, .. }) = &opened else {
+        panic!("{ctx}: expected Error::Format, got {:?}", opened.err());
+    };
+    let part = match len < HEADER_LEN + FOOTER_LEN {
+        true => Part::Whole,
+        false => Part::Footer,
+    };
+    assert_eq!(place.part, part, "{ctx}");
+    let e = format_err(opened, ctx);
     if len < HEADER_LEN + FOOTER_LEN {
         assert!(
             matches!(

@@ -145,12 +145,14 @@ impl Filesystem for HexzFs {
                 b.resize(want.max(READ_BUF.min(want.next_power_of_two())), 0);
             }
             let read = match &self.watch {
-                Some(w) if w.changed.load(Ordering::Relaxed) => Err(changed_error()),
+                Some(w) if w.changed.load(Ordering::Relaxed) => {
+                    Err(changed_error(self.archive.name()))
+                }
                 _ => self.read_into(entry, offset, &mut b[..want]),
             };
             // Checked after the read: only then does an unchanged file vouch for its bytes.
             let read = match (&self.watch, read) {
-                (Some(w), Ok(_)) if !w.unchanged() => Err(changed_error()),
+                (Some(w), Ok(_)) if !w.unchanged() => Err(changed_error(self.archive.name())),
                 (_, r) => r,
             };
             match read {

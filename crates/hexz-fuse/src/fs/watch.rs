@@ -66,10 +66,14 @@ impl Watch {
     }
 }
 
-/// Why a read fails once the archive's file was changed in place.
-pub(super) fn changed_error() -> hexz_core::Error {
-    hexz_core::Error::Io {
-        context: "the archive file was changed while mounted".into(),
-        source: std::io::Error::other("unmount and mount it again to read the new contents"),
-    }
+/// Why a read of `archive` fails once its file was changed in place.
+pub(super) fn changed_error(archive: &str) -> hexz_core::Error {
+    hexz_core::Error::io(
+        hexz_core::Action::Read,
+        hexz_core::Place::whole(archive),
+        std::io::Error::other(
+            "the archive file was changed while mounted; unmount and mount it again to read \
+             the new contents",
+        ),
+    )
 }

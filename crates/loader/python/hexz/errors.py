@@ -21,11 +21,35 @@ __all__ = [
 
 
 class HexzError(Exception):
-    """Base class of hexz's own exceptions."""
+    """Base class of hexz's own exceptions.
+
+    A :class:`FormatError`, :class:`IntegrityError` or :class:`StoreError` raised by the
+    engine says where it happened, as attributes (``None`` where one does not apply):
+
+    - ``archive``: the archive's path or URL (for a :class:`StoreError`, the file or object
+      acted on);
+    - ``part``: ``"file"``, ``"header"``, ``"footer"``, ``"signature"``, ``"block"``,
+      ``"blocks"`` (several read together), ``"frame"`` (the summary or a table),
+      ``"index page"``, ``"record page"`` or ``"pages"`` (every index and record page);
+    - ``block``: the block's number, or the index or record page's;
+    - ``offset``: the block's logical offset, or the frame's file offset;
+    - ``frame``: what the frame holds (``"summary"``, ``"entries table"``, ...).
+    """
+
+    archive: str | None = None
+    part: str | None = None
+    block: int | None = None
+    offset: int | None = None
+    frame: str | None = None
 
 
 class FormatError(HexzError):
-    """The bytes are not a valid archive: bad magic, checksum, limits or layout."""
+    """The bytes are not a valid archive: bad magic, checksum, limits or layout.
+
+    Besides where (see :class:`HexzError`), ``detail`` says which rule the bytes break.
+    """
+
+    detail: str | None = None
 
 
 class UnsupportedVersionError(FormatError):
@@ -35,22 +59,9 @@ class UnsupportedVersionError(FormatError):
 class IntegrityError(HexzError):
     """Stored bytes do not match their checksum or hash: the archive is corrupt or tampered.
 
-    Raised by the engine, it says where, as attributes (``None`` where one does not apply):
-
-    - ``archive``: the archive's path or URL;
-    - ``part``: ``"block"``, ``"frame"`` (the summary, an index or record page, a table) or
-      ``"record page"``;
-    - ``block``: the block's number (or the record page's);
-    - ``offset``: the block's logical offset, or the frame's file offset;
-    - ``frame``: what the frame holds (``"index page"``, ``"entries table"``, ...);
-    - ``detail``: what did not match.
+    Besides where (see :class:`HexzError`), ``detail`` says what did not match.
     """
 
-    archive: str | None = None
-    part: str | None = None
-    block: int | None = None
-    offset: int | None = None
-    frame: str | None = None
     detail: str | None = None
 
 
@@ -69,4 +80,10 @@ class UnsupportedFeatureError(HexzError):
 
 
 class StoreError(HexzError, OSError):
-    """Reading or writing the underlying storage failed."""
+    """Reading or writing the underlying storage failed.
+
+    Besides where (see :class:`HexzError`), ``action`` says what was being done (``"open"``,
+    ``"read"``, ``"write"``, ``"create"``, ...).
+    """
+
+    action: str | None = None
