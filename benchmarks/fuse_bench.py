@@ -78,6 +78,7 @@ from pathlib import Path
 
 import fuse_report
 import runs
+from fuse_proc import cpu_seconds, daemon_pid, drop_caches, mounts_under
 from fuse_report import ALL_CODECS, ALL_CONDS, ALL_TESTS, ALL_TOOLS, BIG_FILES
 from machine import machine
 
@@ -130,14 +131,8 @@ def run(cmd, **kw) -> subprocess.CompletedProcess:
 
 
 def our_mounts() -> list[str]:
-    """Mountpoints under MNT, from /proc/self/mountinfo (field 5, octal escapes)."""
-    out = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            mp = line.split()[4].encode().decode("unicode_escape")
-            if mp.startswith(str(MNT) + "/"):
-                out.append(mp)
-    return out
+    """Mountpoints under MNT."""
+    return [mp for mp, _ in mounts_under(MNT)]
 
 
 def our_loops() -> list[str]:
@@ -146,14 +141,9 @@ def our_loops() -> list[str]:
 
 
 def unmount(mp: str) -> None:
-    if mp not in our_mounts():
+    fstype = dict(mounts_under(MNT)).get(mp)
+    if fstype is None:
         return
-    fstype = ""
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            parts = line.split()
-            if parts[4].encode().decode("unicode_escape") == mp:
-                fstype = parts[parts.index("-") + 1]
     if fstype == "fuse.hexz":
         r = subprocess.run([HEXZ, "unmount", mp], capture_output=True, text=True)
     else:
@@ -174,36 +164,6 @@ def unmount_all() -> None:
         unmount(mp)
 
 
-def daemon_pid(mp: str) -> int | None:
-    """The FUSE daemon serving MP: the process whose command line names it."""
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                args = f.read().split(b"\0")
-        except OSError:
-            continue
-        if (
-            mp.encode() in args
-            and args[0]
-            and Path(args[0].decode()).name.startswith(("hexz", "squashfuse"))
-        ):
-            return int(d)
-    return None
-
-
-def cpu_seconds(pid: int | None) -> float:
-    if pid is None:
-        return float("nan")
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
-        return float("nan")
-
-
 def mount(tool: str, archive: Path, mp: Path) -> None:
     mp.mkdir(parents=True, exist_ok=True)
     if tool == "hexz":
@@ -220,12 +180,6 @@ def mount(tool: str, archive: Path, mp: Path) -> None:
             return
         time.sleep(0.01)
     die(f"{tool}: {mp} did not appear in /proc/self/mountinfo")
-
-
-def drop_caches() -> None:
-    os.sync()
-    with open("/proc/sys/vm/drop_caches", "w") as f:
-        f.write("3\n")
 
 
 # --- data and archives ---------------------------------------------------------------------

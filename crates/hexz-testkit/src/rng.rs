@@ -2,7 +2,7 @@
 //!
 //! SplitMix64, written out here rather than taken from a crate, because golden fixtures depend
 //! on its exact sequence: `tests/fixtures/v1/` holds archives whose contents are
-//! `Rng::new(seed).bytes(n)` (see `crates/hexz-core/tests/golden.rs`, `encryption/golden.rs` and
+//! `Rng::new(seed).bytes(n)` (see `crates/hexz-core/tests/golden/`, `encryption/golden.rs` and
 //! `signing.rs`), and their checks recompute those bytes. A crate's generator may change its
 //! output between versions; this one never does.
 
