@@ -26,7 +26,7 @@ import runs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
-HEADING = "## Encryption and signatures (issue #6)"
+HEADING = "## Encryption and signatures"
 KEEP = "### Where the time goes"
 NAME = "crypto"
 PNG = "crypto.png"
@@ -388,7 +388,7 @@ def section(found: tuple[Path, dict] | None, with_plot: bool = True) -> str:
             "What `hexz pack --encrypt` (AES-256-GCM, every block and table sealed) costs against",
             "the same archive unencrypted: pack, sequential read, `hexz verify` (against `b3sum`",
             "of the unpacked bytes) and the key derivation of a passphrase; and what a signature",
-            "costs a reader that checks it. Goal from issue 6: sequential reads of an encrypted",
+            "costs a reader that checks it. Goal: sequential reads of an encrypted",
             "archive at most 25% slower than of the plain one on this 2-core machine.",
         ),
         "",

@@ -55,7 +55,7 @@ PLOT_PYTHON = (
     / "bin"
     / "python"
 )
-SECTION = "## Training on many GPUs: throughput per rank (issue 12)"
+SECTION = "## Training on many GPUs: throughput per rank"
 
 
 def rank_epoch(archive: str, out: str) -> None:

@@ -46,7 +46,7 @@ Hexz with num_workers=0, read amplification (bytes decoded / bytes returned, fro
 Results: ``benchmarks/runs/<date>-loader/results.json`` (with the command and the machine),
 ``bench-out/loader.md``; with LOADER_BENCH_RECORD=1 (default at full size) the "Training loader vs
 LitData" section of docs/benchmarks.md and its plot are regenerated from the newest runs
-(``issue11_report.py``).
+(``loader_peers_report.py``).
 
 Environment:
     LOADER_BENCH_SAMPLES   samples (default 200000; 20000 for a quick run)
@@ -388,9 +388,9 @@ def main() -> int:
     print(md)
     log(f"wrote {run_dir / 'results.json'} and {OUT / 'loader.md'}")
     if RECORD:
-        import issue11_report
+        import loader_peers_report
 
-        issue11_report.update_docs()
+        loader_peers_report.update_docs()
         log(
             'regenerated the "Training loader vs LitData" section of docs/benchmarks.md'
             " from the newest runs"
@@ -398,7 +398,7 @@ def main() -> int:
     else:
         log(
             "docs/benchmarks.md not touched"
-            " (LOADER_BENCH_RECORD=1, or `python benchmarks/issue11_report.py`)"
+            " (LOADER_BENCH_RECORD=1, or `python benchmarks/loader_peers_report.py`)"
         )
     return 0
 

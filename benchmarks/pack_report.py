@@ -485,7 +485,7 @@ def section(found: tuple[Path, dict] | None, with_plot: bool = True) -> str:
         "",
         *read_table(doc),
         "",
-        "Goals of issue 2:",
+        "Goals:",
         "",
         *goal_table(doc),
         "",

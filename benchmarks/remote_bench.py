@@ -49,7 +49,7 @@ first checks that every client gets every byte):
 
 Results: ``benchmarks/runs/<date>-remote/results.json`` (command, machine, versions) and
 ``bench-out/remote.md``; with ``--record`` the "Training loader vs LitData" section of
-docs/benchmarks.md is regenerated from the newest runs (``issue11_report.py``).
+docs/benchmarks.md is regenerated from the newest runs (``loader_peers_report.py``).
 
 The archive for items 1-4 (~1 GB, LZ4) packs ``~/.cache/hexz/bench/ext4.img`` and
 ``~/.cache/hexz/bench/tree`` (made by ``make bench``) as one directory; with REMOTE_BENCH_MB=N
@@ -302,9 +302,9 @@ def main() -> int:
     print(md)
     log(f"wrote {run_dir / 'results.json'}, {OUT / 'remote.md'} and {OUT / 'remote.json'}")
     if rec and "loader" in res:
-        import issue11_report
+        import loader_peers_report
 
-        issue11_report.update_docs()
+        loader_peers_report.update_docs()
         log(
             'regenerated the "Training loader vs LitData" section of docs/benchmarks.md'
             " from the newest runs"

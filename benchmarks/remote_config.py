@@ -62,7 +62,7 @@ OUT = Path(os.environ.get("REMOTE_BENCH_OUT", ROOT / "bench-out"))
 BENCH_DATA = CACHE / "bench"
 BUCKET = "bench"
 BATCH = 64
-DOC_HEADING = "## Remote archives (issue #4)"
+DOC_HEADING = "## Remote archives"
 ENV_VARS = [
     "REMOTE_BENCH_MB",
     "REMOTE_BENCH_RUNS",

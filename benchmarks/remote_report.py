@@ -290,7 +290,7 @@ def record(md: str) -> None:
         "`make bench-remote` (`benchmarks/remote_bench.py`) reads a ~1 GB LZ4 archive over loopback HTTP\n"
         "(nginx, `hexz serve`) and S3 (moto_server), against `curl` and boto3 fetching the same bytes,\n"
         "times the first 4 KiB of a cold open, adds 20 ms per request with `hexz-faultproxy`, and feeds\n"
-        "`torch.utils.data.DataLoader` from S3 against MosaicML Streaming and LitData. Goals from issue 4:\n"
+        "`torch.utils.data.DataLoader` from S3 against MosaicML Streaming and LitData. Goals:\n"
         "loopback HTTP at least 0.8x curl's speed with decompression included; S3 at least 1.0x boto3;\n"
         "with 20 ms of latency, sequential throughput within 2x of none. Each run is appended below.\n\n"
     )

@@ -117,7 +117,7 @@ def goals(rows):
 
 
 def goal_rows(rows):
-    """The goals of issue 2 as markdown table rows: goal, measured, met / **missed** / n/a."""
+    """The goals as markdown table rows: goal, measured, met / **missed** / n/a."""
     out = []
 
     def verdict(ok):

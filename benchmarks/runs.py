@@ -1,6 +1,6 @@
 """Benchmark results as data: each run of loader_bench.py / remote_bench.py writes
 ``benchmarks/runs/<date>-<name>/results.json`` (the results, the command that made them, the
-machine, the versions), and reports are generated from those files (issue11_report.py).
+machine, the versions), and reports are generated from those files (loader_peers_report.py).
 pack_read.sh records its runs as ``<date>-pack`` through pack_report.py, which also renders
 them. Standard library only."""
 

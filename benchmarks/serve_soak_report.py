@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import runs  # noqa: E402
 
 NAME = "serve-soak"
-HEADING = "## hexz serve under slow and idle clients (issue 13)"
+HEADING = "## hexz serve under slow and idle clients"
 
 
 def ms(v: float) -> str:
