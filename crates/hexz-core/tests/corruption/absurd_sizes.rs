@@ -1,7 +1,7 @@
 //! Sizes beyond the format's limits, written with valid checksums everywhere.
 
 use crate::common::{fix_footer_crc, open_read::exercise, Surgery};
-use crate::util::{format_err, open, small};
+use crate::util::{self, format_err, open, put, small};
 use hexz_format::Error as F;
 
 fn rebuilt(edit: impl FnOnce(&mut Surgery)) -> Vec<u8> {
@@ -10,17 +10,9 @@ fn rebuilt(edit: impl FnOnce(&mut Surgery)) -> Vec<u8> {
     s.finish()
 }
 
-fn put(raw: &mut [u8], at: usize, v: &[u8]) {
-    raw[at..at + v.len()].copy_from_slice(v);
-}
-
 /// Rewrites field `at` of block entry `row` of index page 0.
 fn index_edit(row: usize, at: usize, v: &[u8]) -> Vec<u8> {
-    rebuilt(|s| {
-        let mut raw = s.raw(&s.summary.index_pages[0].frame);
-        put(&mut raw, row * 64 + at, v);
-        s.summary.index_pages[0].frame = s.append_frame(&raw);
-    })
+    util::index_edit(&small().bytes, row, at, v)
 }
 
 fn entries_edit(row: usize, at: usize, v: &[u8]) -> Vec<u8> {

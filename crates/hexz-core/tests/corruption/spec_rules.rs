@@ -2,25 +2,12 @@
 //! archive breaks one of them, with valid checksums, and is refused naming the rule and where.
 
 use crate::common::{build, Surgery};
-use crate::util::{format_err, layout, open, small};
+use crate::util::{format_err, index_edit, layout, open, put, small};
 use hexz_core::verify::verify;
 use hexz_core::{read_header, Compression, Error, MemStore, Part, WriteOptions};
 use hexz_format::header::Kdf;
 use hexz_format::{DType, Error as F, FrameKind, RequiredFeatures};
 use std::sync::Arc;
-
-fn put(raw: &mut [u8], at: usize, v: &[u8]) {
-    raw[at..at + v.len()].copy_from_slice(v);
-}
-
-/// `bytes` with field `at` of block entry `row` of index page 0 set to `v`.
-fn index_edit(bytes: &[u8], row: usize, at: usize, v: &[u8]) -> Vec<u8> {
-    let mut s = Surgery::new(bytes);
-    let mut raw = s.raw(&s.summary.index_pages[0].frame);
-    put(&mut raw, row * 64 + at, v);
-    s.summary.index_pages[0].frame = s.append_frame(&raw);
-    s.finish()
-}
 
 #[test]
 fn stored_bytes_may_not_overlap_in_part() {

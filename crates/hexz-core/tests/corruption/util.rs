@@ -191,3 +191,18 @@ pub fn flip(bytes: &[u8], at: u64, mask: u8) -> Vec<u8> {
     m[at as usize] ^= mask;
     m
 }
+
+/// Writes `v` into `raw` at `at`.
+pub fn put(raw: &mut [u8], at: usize, v: &[u8]) {
+    raw[at..at + v.len()].copy_from_slice(v);
+}
+
+/// `bytes` with field `at` of block entry `row` of index page 0 set to `v` (checksums and
+/// hashes made valid again).
+pub fn index_edit(bytes: &[u8], row: usize, at: usize, v: &[u8]) -> Vec<u8> {
+    let mut s = Surgery::new(bytes);
+    let mut raw = s.raw(&s.summary.index_pages[0].frame);
+    put(&mut raw, row * 64 + at, v);
+    s.summary.index_pages[0].frame = s.append_frame(&raw);
+    s.finish()
+}
