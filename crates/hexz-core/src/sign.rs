@@ -75,10 +75,12 @@ mod signing {
             ..footer
         };
         let mut tail = Vec::with_capacity(SIGNATURE_LEN + FOOTER_LEN);
-        tail.extend_from_slice(&signature.encode());
+        tail.extend_from_slice(&signature.encode(footer.version));
         tail.extend_from_slice(&new_footer.encode());
         let ctx = |e| Error::io(Action::Write, Place::new(&name, Part::Signature), e);
         file.write_all_at(&tail, at).map_err(ctx)?;
+        // A longer block it replaces (a v2 algorithm this build does not know) ends later.
+        file.set_len(at + tail.len() as u64).map_err(ctx)?;
         file.sync_all().map_err(ctx)?;
         Ok(SignReport {
             root_hash: root,
@@ -134,12 +136,23 @@ mod signing {
         let Some(at) = footer.signature_offset else {
             return Err(Error::NotSigned(format!("{name} is not signed")));
         };
-        let mut buf = [0u8; SIGNATURE_LEN];
+        let place = || Place::new(&name, Part::Signature);
+        // From the block to the footer: 144 bytes in v1; in v2 the block says its length.
+        let footer_at = store
+            .len()
+            .map_err(|e| Error::io(Action::Stat, Place::whole(&name), e))?
+            - FOOTER_LEN as u64;
+        let mut buf = vec![0u8; (footer_at - at) as usize];
         store
             .read_exact_at(at, &mut buf)
-            .map_err(|e| Error::io(Action::Read, Place::new(&name, Part::Signature), e))?;
-        let sig = Signature::parse(&buf)
-            .map_err(|e| Error::format(Place::new(&name, Part::Signature), e))?;
+            .map_err(|e| Error::io(Action::Read, place(), e))?;
+        let sig = Signature::parse(&buf, footer.version)
+            .map_err(|e| Error::format(place(), e))?
+            .ok_or_else(|| {
+                Error::Unsupported(format!(
+                    "{name} is signed with an algorithm this build of hexz does not know"
+                ))
+            })?;
         check(&sig, &root_hash(&head, &summary), expected, &name)?;
         Ok(sig)
     }

@@ -85,6 +85,13 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
     for (i, p) in s.record_pages.iter().enumerate() {
         frames.push((p.frame, FrameKind::RecordPage, format!("record page {i}")));
     }
+    for x in &s.extensions {
+        frames.push((
+            x.frame,
+            FrameKind::Extension,
+            format!("extension {}", x.kind),
+        ));
+    }
     for (f, _, name) in &frames {
         report.frames += 1;
         covered.add(f.offset, f.stored_len as u64);
@@ -189,6 +196,15 @@ fn partial_overlaps(mut ranges: Vec<(u64, u32)>) -> Vec<String> {
 /// is computed at open).
 pub fn check_signature(archive: &Archive) -> SignatureCheck {
     let Some(sig) = archive.signature() else {
+        // Signed (the footer says so), but a v2 block of an algorithm this build does not
+        // know: nothing vouches for the archive, which `verify` must not pass silently.
+        if archive.footer().signature_offset.is_some() {
+            return SignatureCheck::Invalid(format!(
+                "{} is signed with an algorithm this build of hexz does not know: its \
+                 signature cannot be checked",
+                archive.name()
+            ));
+        }
         return SignatureCheck::Unsigned;
     };
     #[cfg(feature = "signing")]

@@ -11,6 +11,8 @@ pub const FOOTER_LEN: usize = 64;
 /// Locates the summary (and the signature, when signed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Footer {
+    /// Format version (the header's).
+    pub version: u16,
     /// File offset of the summary frame.
     pub summary_offset: u64,
     /// Stored length of the summary frame.
@@ -38,7 +40,7 @@ impl Footer {
         v.put_u32(self.summary_crc);
         v.put_u64(self.signature_offset.unwrap_or(0));
         v.put_zeros(16);
-        v.put_u16(VERSION);
+        v.put_u16(self.version);
         v.put_u16(FOOTER_LEN as u16);
         let crc = crc32c(&v);
         v.put_u32(crc);
@@ -72,7 +74,7 @@ impl Footer {
         let sig = c.u64()?;
         c.reserved(16)?;
         let version = c.u16()?;
-        if version != VERSION {
+        if !crate::is_known_version(version) {
             return Err(Error::UnsupportedVersion {
                 found: version,
                 supported: VERSION,
@@ -114,12 +116,26 @@ impl Footer {
             });
         }
         let signed = flags & 1 != 0;
-        let tail = FOOTER_LEN as u64
-            + if signed {
-                crate::signature::SIGNATURE_LEN as u64
-            } else {
-                0
-            };
+        // v1: a signature block is 144 bytes. v2: it says its own length (§10), so the tail
+        // is from signature_offset to the footer, within the limit.
+        let sig_len = match (signed, version) {
+            (false, _) => 0,
+            (true, 1) => crate::signature::SIGNATURE_LEN as u64,
+            (true, _) => file_len
+                .saturating_sub(FOOTER_LEN as u64)
+                .saturating_sub(sig),
+        };
+        if signed
+            && !(crate::signature::SIGNATURE_V2_MIN_LEN as u64
+                ..=crate::limits::MAX_SIGNATURE_LEN as u64)
+                .contains(&sig_len)
+        {
+            return Err(Error::Invalid {
+                what: "signature_offset",
+                value: sig,
+            });
+        }
+        let tail = FOOTER_LEN as u64 + sig_len;
         let end = summary_offset.checked_add(summary_stored_len as u64);
         if summary_offset < crate::header::HEADER_LEN as u64
             || end.is_none_or(|e| e.saturating_add(tail) != file_len)
@@ -142,6 +158,7 @@ impl Footer {
             }
         };
         Ok(Footer {
+            version,
             summary_offset,
             summary_stored_len,
             summary_raw_len,
@@ -159,6 +176,7 @@ mod tests {
     #[test]
     fn round_trip_and_flips() {
         let f = Footer {
+            version: VERSION,
             summary_offset: 1000,
             summary_stored_len: 300,
             summary_raw_len: 288,

@@ -25,6 +25,8 @@ pub enum FrameKind {
     Metadata = 6,
     /// The parents table.
     Parents = 7,
+    /// A frame of the extension table (v2, §7.5).
+    Extension = 8,
 }
 
 impl FrameKind {
@@ -38,6 +40,7 @@ impl FrameKind {
             FrameKind::RecordGroups => "record groups table",
             FrameKind::Metadata => "metadata",
             FrameKind::Parents => "parents table",
+            FrameKind::Extension => "extension",
         }
     }
 

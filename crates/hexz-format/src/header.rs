@@ -41,6 +41,8 @@ pub enum Kdf {
 /// The archive header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
+    /// Format version (1 or 2; `docs/FORMAT.md` §15).
+    pub version: u16,
     /// Nominal block size.
     pub block_size: u32,
     /// Required feature bits.
@@ -62,7 +64,7 @@ impl Header {
     pub fn encode(&self) -> [u8; HEADER_LEN] {
         let mut v = Vec::with_capacity(HEADER_LEN);
         v.extend_from_slice(&MAGIC);
-        v.put_u16(VERSION);
+        v.put_u16(self.version);
         v.put_u16(HEADER_LEN as u16);
         v.put_u32(self.block_size);
         v.put_u64(self.required.0);
@@ -105,7 +107,7 @@ impl Header {
             return Err(Error::BadMagic { what: "header" });
         }
         let version = c.u16()?;
-        if version != VERSION {
+        if !crate::is_known_version(version) {
             return Err(Error::UnsupportedVersion {
                 found: version,
                 supported: VERSION,
@@ -193,6 +195,7 @@ impl Header {
             });
         }
         Ok(Header {
+            version,
             block_size,
             required,
             optional,
@@ -236,6 +239,7 @@ mod tests {
 
     fn sample() -> Header {
         Header {
+            version: VERSION,
             block_size: 65536,
             required: RequiredFeatures(RequiredFeatures::ZSTD),
             optional: OptionalFeatures(OptionalFeatures::DEDUP),
@@ -268,16 +272,24 @@ mod tests {
     #[test]
     fn future_version_and_unknown_feature() {
         let mut b = sample().encode();
-        b[8] = 2;
+        b[8] = 3;
         let crc = crc32c(&b[..124]);
         b[124..].copy_from_slice(&crc.to_le_bytes());
         assert_eq!(
             Header::parse(&b, RequiredFeatures::KNOWN),
             Err(Error::UnsupportedVersion {
-                found: 2,
-                supported: 1
+                found: 3,
+                supported: 2
             })
         );
+        // Both versions this crate knows read back as written.
+        for version in [1, 2] {
+            let h = Header {
+                version,
+                ..sample()
+            };
+            assert_eq!(Header::parse(&h.encode(), RequiredFeatures::KNOWN), Ok(h));
+        }
         let mut h = sample();
         h.required = RequiredFeatures(1 << 9);
         assert_eq!(

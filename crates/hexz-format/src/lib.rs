@@ -10,6 +10,7 @@ mod bytes;
 pub mod codec;
 pub mod entry;
 mod error;
+pub mod extension;
 pub mod features;
 pub mod footer;
 pub mod frame;
@@ -24,6 +25,7 @@ pub mod summary;
 pub use codec::Codec;
 pub use entry::{Entry, EntryKind};
 pub use error::{Error, Result};
+pub use extension::ExtensionRef;
 pub use features::{OptionalFeatures, RequiredFeatures};
 pub use footer::Footer;
 pub use frame::{FrameKind, FrameRef, PageRef};
@@ -34,8 +36,15 @@ pub use record::{DType, Record, RecordGroup};
 pub use signature::Signature;
 pub use summary::Summary;
 
-/// The format version this crate reads and writes.
-pub const VERSION: u16 = 1;
+/// The format version this crate writes by default, and the newest it reads.
+pub const VERSION: u16 = 2;
+/// The oldest format version this crate reads (and can still write).
+pub const MIN_VERSION: u16 = 1;
+
+/// Whether `version` is one this crate reads.
+pub fn is_known_version(version: u16) -> bool {
+    (MIN_VERSION..=VERSION).contains(&version)
+}
 
 /// CRC-32C (Castagnoli) as used for every checksum in the format.
 pub fn crc32c(data: &[u8]) -> u32 {

@@ -26,6 +26,10 @@ pub const MAX_KDF_M_COST: u32 = 2 * 1024 * 1024;
 pub const MAX_KDF_T_COST: u32 = 64;
 /// Largest Argon2id parallelism (the smallest is 1).
 pub const MAX_KDF_PARALLELISM: u32 = 64;
+/// Largest signature block of a v2 archive (§10).
+pub const MAX_SIGNATURE_LEN: u32 = 4096;
+/// Largest number of extension rows in a v2 summary (§7.5).
+pub const MAX_EXTENSIONS: u32 = 1024;
 /// Bytes added by the AEAD tag to sealed blocks and frames.
 pub const AEAD_TAG_LEN: u32 = 16;
 

@@ -5,8 +5,13 @@ use crate::{Error, Result};
 
 /// Magic bytes of the signature block.
 pub const SIGNATURE_MAGIC: [u8; 8] = *b"HXZSIG01";
-/// Encoded length of the signature block.
+/// Encoded length of an Ed25519 signature block (v1 and v2).
 pub const SIGNATURE_LEN: usize = 144;
+/// Length of a v2 signature block's own header (magic, algorithm, reserved, length), the
+/// least a v2 block can be.
+pub const SIGNATURE_V2_MIN_LEN: usize = 16;
+/// The one algorithm defined: Ed25519 (RFC 8032).
+pub const ALGORITHM_ED25519: u8 = 1;
 /// Domain separation prefix of the signed message.
 pub const SIGNED_MESSAGE_PREFIX: &[u8] = b"hexz-v1 signature";
 /// Domain separation prefix of the root hash input.
@@ -24,12 +29,18 @@ pub struct Signature {
 }
 
 impl Signature {
-    /// Encodes the 144-byte block.
-    pub fn encode(&self) -> [u8; SIGNATURE_LEN] {
+    /// Encodes the 144-byte block of an archive of format `version`: in v2, bytes 12..16
+    /// hold the block's length; in v1 they are reserved.
+    pub fn encode(&self, version: u16) -> [u8; SIGNATURE_LEN] {
         let mut v = Vec::with_capacity(SIGNATURE_LEN);
         v.extend_from_slice(&SIGNATURE_MAGIC);
-        v.put_u8(1);
-        v.put_zeros(7);
+        v.put_u8(ALGORITHM_ED25519);
+        v.put_zeros(3);
+        v.put_u32(if version >= 2 {
+            SIGNATURE_LEN as u32
+        } else {
+            0
+        });
         v.extend_from_slice(&self.public_key);
         v.extend_from_slice(&self.root_hash);
         v.extend_from_slice(&self.signature);
@@ -38,25 +49,48 @@ impl Signature {
         out
     }
 
-    /// Parses the 144-byte block.
-    pub fn parse(buf: &[u8]) -> Result<Signature> {
+    /// Parses a signature block: `buf` is everything from the block's offset to the footer.
+    /// A v2 block of an algorithm this crate does not know is `Ok(None)`: its length still
+    /// accounts for its bytes, so the archive reads; only checking it is impossible.
+    pub fn parse(buf: &[u8], version: u16) -> Result<Option<Signature>> {
         let mut c = Cursor::new(buf, "signature");
         if c.array::<8>()? != SIGNATURE_MAGIC {
             return Err(Error::BadMagic { what: "signature" });
         }
         let alg = c.u8()?;
-        if alg != 1 {
+        c.reserved(3)?;
+        let len = c.u32()?;
+        match version {
+            1 if len != 0 => return Err(Error::Reserved { what: "signature" }),
+            1 => {}
+            _ if len as usize != buf.len() => {
+                return Err(Error::Invalid {
+                    what: "signature block length",
+                    value: len as u64,
+                })
+            }
+            _ => {}
+        }
+        if alg != ALGORITHM_ED25519 {
+            if version >= 2 {
+                return Ok(None);
+            }
             return Err(Error::Invalid {
                 what: "signature algorithm",
                 value: alg as u64,
             });
         }
-        c.reserved(7)?;
-        Ok(Signature {
+        if buf.len() != SIGNATURE_LEN {
+            return Err(Error::Invalid {
+                what: "signature block length",
+                value: buf.len() as u64,
+            });
+        }
+        Ok(Some(Signature {
             public_key: c.array()?,
             root_hash: c.array()?,
             signature: c.array()?,
-        })
+        }))
     }
 
     /// The message that is signed for `root_hash`.

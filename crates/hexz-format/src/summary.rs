@@ -1,11 +1,24 @@
 //! The summary frame (`docs/FORMAT.md` §7).
 
 use crate::bytes::{Cursor, Put};
+use crate::extension::{ExtensionRef, EXTENSION_REF_LEN};
 use crate::frame::{FrameKind, FrameRef, PageRef, PAGE_REF_LEN};
 use crate::{limits, Error, Result};
 
-/// Length of the fixed part of the summary, before the page directories.
+/// Length of the fixed part of a v1 summary, before the page directories.
 pub const SUMMARY_FIXED_LEN: usize = 288;
+/// Length of the fixed part of a v2 summary: v1's, then `extension_count u32` and 4 reserved
+/// bytes.
+pub const SUMMARY_V2_FIXED_LEN: usize = 296;
+
+/// The fixed part's length in format `version`.
+pub fn fixed_len(version: u16) -> usize {
+    if version >= 2 {
+        SUMMARY_V2_FIXED_LEN
+    } else {
+        SUMMARY_FIXED_LEN
+    }
+}
 
 /// Everything a reader needs after the footer: counts and the location of every other frame.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -40,13 +53,18 @@ pub struct Summary {
     pub index_pages: Vec<PageRef>,
     /// Record page directory.
     pub record_pages: Vec<PageRef>,
+    /// The extension table (v2; always empty in v1).
+    pub extensions: Vec<ExtensionRef>,
 }
 
 impl Summary {
-    /// Encodes the raw summary bytes.
-    pub fn encode(&self) -> Vec<u8> {
+    /// Encodes the raw summary bytes of format `version` (a v1 summary has no extensions).
+    pub fn encode(&self, version: u16) -> Vec<u8> {
+        debug_assert!(version >= 2 || self.extensions.is_empty());
         let mut v = Vec::with_capacity(
-            SUMMARY_FIXED_LEN + PAGE_REF_LEN * (self.index_pages.len() + self.record_pages.len()),
+            fixed_len(version)
+                + PAGE_REF_LEN * (self.index_pages.len() + self.record_pages.len())
+                + EXTENSION_REF_LEN * self.extensions.len(),
         );
         v.put_u64(self.logical_size);
         v.put_u64(self.block_count);
@@ -67,15 +85,22 @@ impl Summary {
         ] {
             f.put(&mut v);
         }
+        if version >= 2 {
+            v.put_u32(self.extensions.len() as u32);
+            v.put_zeros(4);
+        }
         for p in self.index_pages.iter().chain(&self.record_pages) {
             p.put(&mut v);
+        }
+        for x in &self.extensions {
+            x.put(&mut v);
         }
         v
     }
 
-    /// Parses and validates raw summary bytes. `data_end` is the summary's file offset: every
-    /// frame must lie before it.
-    pub fn parse(raw: &[u8], data_end: u64, encrypted: bool) -> Result<Summary> {
+    /// Parses and validates raw summary bytes of format `version`. `data_end` is the
+    /// summary's file offset: every frame must lie before it.
+    pub fn parse(raw: &[u8], data_end: u64, encrypted: bool, version: u16) -> Result<Summary> {
         let mut c = Cursor::new(raw, "summary");
         let logical_size = c.u64()?;
         let block_count = c.u64()?;
@@ -92,6 +117,13 @@ impl Summary {
         let metadata = FrameRef::read(&mut c)?;
         let record_groups = FrameRef::read(&mut c)?;
         let parents = FrameRef::read(&mut c)?;
+        let extension_count = if version >= 2 {
+            let n = c.u32()?;
+            c.reserved(4)?;
+            n
+        } else {
+            0
+        };
 
         if logical_size > limits::MAX_LOGICAL_SIZE {
             return Err(Error::Limit {
@@ -109,8 +141,16 @@ impl Summary {
         }
         check_paging("index", block_count, entries_per_page, index_page_count)?;
         check_paging("records", record_count, records_per_page, record_page_count)?;
-        let dirs = (index_page_count as usize + record_page_count as usize) * PAGE_REF_LEN;
-        if raw.len() != SUMMARY_FIXED_LEN + dirs {
+        let dirs = (index_page_count as usize + record_page_count as usize) * PAGE_REF_LEN
+            + extension_count.min(limits::MAX_EXTENSIONS) as usize * EXTENSION_REF_LEN;
+        if extension_count > limits::MAX_EXTENSIONS {
+            return Err(Error::Limit {
+                what: "extension_count",
+                value: extension_count as u64,
+                limit: limits::MAX_EXTENSIONS as u64,
+            });
+        }
+        if raw.len() != fixed_len(version) + dirs {
             return Err(Error::Invalid {
                 what: "summary length",
                 value: raw.len() as u64,
@@ -171,6 +211,7 @@ impl Summary {
             records_per_page as u64,
             record_count,
         )?;
+        let extensions = ExtensionRef::read_table(&mut c, extension_count, data_end, encrypted)?;
         if let Some(p) = index_pages.first() {
             if p.first != 0 {
                 return Err(Error::Inconsistent(
@@ -227,6 +268,7 @@ impl Summary {
             parents,
             index_pages,
             record_pages,
+            extensions,
         })
     }
 }

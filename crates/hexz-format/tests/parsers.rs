@@ -8,8 +8,9 @@ use hexz_format::header::HEADER_LEN;
 use hexz_format::parent::{encode_parents, parse_parents};
 use hexz_format::record::{encode_groups, encode_records, parse_groups, parse_record_page};
 use hexz_format::{
-    BlockEntry, Cipher, Codec, DType, Entry, EntryKind, Error, Footer, FrameRef, Header, Kdf,
-    OptionalFeatures, PageRef, Parent, Record, RecordGroup, RequiredFeatures, Signature, Summary,
+    BlockEntry, Cipher, Codec, DType, Entry, EntryKind, Error, ExtensionRef, Footer, FrameRef,
+    Header, Kdf, OptionalFeatures, PageRef, Parent, Record, RecordGroup, RequiredFeatures,
+    Signature, Summary,
 };
 use proptest::prelude::*;
 
@@ -40,7 +41,8 @@ mod no_panic {
             let _ = Header::parse(&raw, u64::MAX);
             let _ = Footer::parse(&raw, bound);
             let _ = Footer::parse(&raw, raw.len() as u64);
-            let _ = Summary::parse(&raw, bound, encrypted);
+            let _ = Summary::parse(&raw, bound, encrypted, 1);
+            let _ = Summary::parse(&raw, bound, encrypted, 2);
             let _ = BlockEntry::parse_page(&raw, n, bound, encrypted);
             let _ = BlockEntry::parse(&raw, bound, encrypted);
             let _ = parse_entries(&raw, n % 64, bound);
@@ -50,7 +52,8 @@ mod no_panic {
             let _ = parse_record_page(&raw, bound);
             let _ = parse_parents(&raw, n32 % 8);
             let _ = parse_parents(&raw, n32);
-            let _ = Signature::parse(&raw);
+            let _ = Signature::parse(&raw, 1);
+            let _ = Signature::parse(&raw, 2);
         }
 
         /// Valid-looking prefixes: a correct magic and version, then noise.
@@ -85,6 +88,7 @@ mod round_trip {
             archive_id in any::<[u8; 16]>(),
         ) {
             let h = Header {
+                version: hexz_format::VERSION,
                 block_size: 1 << shift,
                 required: RequiredFeatures(if zstd { RequiredFeatures::ZSTD } else { 0 }),
                 optional: OptionalFeatures(optional),
@@ -109,6 +113,7 @@ mod round_trip {
         #[test]
         fn encrypted_header(salt in any::<[u8; 16]>(), key_check in any::<[u8; 16]>(), m in 1u32..1 << 20) {
             let h = Header {
+                version: hexz_format::VERSION,
                 block_size: 65536,
                 required: RequiredFeatures(RequiredFeatures::ENCRYPTED),
                 optional: OptionalFeatures(0),
@@ -135,24 +140,31 @@ mod round_trip {
         ) {
             let tail = FOOTER_LEN as u64 + if signed { 144 } else { 0 };
             let file_len = summary_offset + stored as u64 + tail;
-            let f = Footer {
-                summary_offset,
-                summary_stored_len: stored,
-                summary_raw_len: raw,
-                summary_codec: if lz4 { Codec::Lz4 } else { Codec::None },
-                summary_crc: crc,
-                signature_offset: signed.then_some(file_len - tail),
-            };
-            let b = f.encode();
-            prop_assert_eq!(Footer::parse(&b, file_len), Ok(f));
-            // The footer is the last 64 bytes of whatever is passed.
-            let mut tail_read = vec![7u8; 100];
-            tail_read.extend_from_slice(&b);
-            prop_assert_eq!(Footer::parse(&tail_read, file_len), Ok(f));
-            prop_assert!(matches!(
-                Footer::parse(&b, file_len + 1),
-                Err(Error::OutOfBounds { what: "summary", .. })
-            ), "unexpected result");
+            for version in [1, 2] {
+                let f = Footer {
+                    version,
+                    summary_offset,
+                    summary_stored_len: stored,
+                    summary_raw_len: raw,
+                    summary_codec: if lz4 { Codec::Lz4 } else { Codec::None },
+                    summary_crc: crc,
+                    signature_offset: signed.then_some(file_len - tail),
+                };
+                let b = f.encode();
+                prop_assert_eq!(Footer::parse(&b, file_len), Ok(f));
+                // The footer is the last 64 bytes of whatever is passed.
+                let mut tail_read = vec![7u8; 100];
+                tail_read.extend_from_slice(&b);
+                prop_assert_eq!(Footer::parse(&tail_read, file_len), Ok(f));
+                // One byte more: the summary no longer ends where the tail begins (a v2
+                // signature block says its own length, so there the block's check catches it).
+                if version == 1 || !signed {
+                    prop_assert!(matches!(
+                        Footer::parse(&b, file_len + 1),
+                        Err(Error::OutOfBounds { what: "summary", .. })
+                    ), "unexpected result");
+                }
+            }
         }
 
         #[test]
@@ -294,7 +306,9 @@ mod round_trip {
             longer.push(0);
             prop_assert!(matches!(parse_parents(&longer, ps.len() as u32), Err(Error::Inconsistent(_))), "unexpected result");
             let s = Signature { public_key: key, root_hash: root, signature: sig.try_into().unwrap() };
-            prop_assert_eq!(Signature::parse(&s.encode()), Ok(s));
+            for v in [1, 2] {
+                prop_assert_eq!(Signature::parse(&s.encode(v), v), Ok(Some(s.clone())));
+            }
         }
 
         #[test]
@@ -346,17 +360,28 @@ mod round_trip {
                 parents: FrameRef::default(),
                 index_pages,
                 record_pages,
+                extensions: Vec::new(),
             };
-            let raw = s.encode();
-            prop_assert_eq!(Summary::parse(&raw, data_end, false), Ok(s.clone()));
-            prop_assert!(Summary::parse(&raw[..raw.len() - 1], data_end, false).is_err());
-            if blocks > 0 {
-                // Frames must lie before the summary.
-                prop_assert!(matches!(
-                    Summary::parse(&raw, 200, false),
-                    Err(Error::OutOfBounds { .. })
-                ), "unexpected result");
+            let mut v2 = s.clone();
+            v2.extensions = vec![
+                ExtensionRef { kind: 1, critical: false, frame: frame(5, 70) },
+                ExtensionRef { kind: 9, critical: true, frame: frame(6, 80) },
+            ];
+            for (version, s) in [(1, &s), (2, &s), (2, &v2)] {
+                let raw = s.encode(version);
+                prop_assert_eq!(Summary::parse(&raw, data_end, false, version), Ok(s.clone()));
+                prop_assert!(Summary::parse(&raw[..raw.len() - 1], data_end, false, version).is_err());
+                if blocks > 0 {
+                    // Frames must lie before the summary.
+                    prop_assert!(matches!(
+                        Summary::parse(&raw, 200, false, version),
+                        Err(Error::OutOfBounds { .. })
+                    ), "unexpected result");
+                }
             }
+            // A v1 summary read as v2 (or the reverse) has the wrong length.
+            prop_assert!(Summary::parse(&s.encode(1), data_end, false, 2).is_err());
+            prop_assert!(Summary::parse(&v2.encode(2), data_end, false, 1).is_err());
         }
     }
 }
@@ -398,6 +423,7 @@ mod golden {
             assert_eq!(
                 h,
                 Header {
+                    version: 1,
                     block_size,
                     required: RequiredFeatures(required),
                     optional: OptionalFeatures(OptionalFeatures::DEDUP),
@@ -444,18 +470,20 @@ mod golden {
             footer("corrupt-footer-crc.hxz"),
             Err(Error::Checksum { what: "footer", .. })
         ));
+        // A v2 header on a v1 file: each parses; the reader refuses the pair (§16).
         assert_eq!(
-            header("corrupt-future-version.hxz"),
-            Err(Error::UnsupportedVersion {
-                found: 2,
-                supported: 1
-            })
+            header("corrupt-future-version.hxz").map(|h| h.version),
+            Ok(2)
+        );
+        assert_eq!(
+            footer("corrupt-future-version.hxz").map(|f| f.version),
+            Ok(1)
         );
         assert_eq!(
             footer("corrupt-footer-version.hxz"),
             Err(Error::UnsupportedVersion {
                 found: 9,
-                supported: 1
+                supported: 2
             })
         );
         assert_eq!(

@@ -239,6 +239,7 @@ impl Encryption {
 /// What the header of an encrypted archive reveals.
 struct HeaderReport {
     archive: String,
+    version: u16,
     required: Vec<String>,
     optional: Vec<String>,
     block_size: u32,
@@ -259,6 +260,7 @@ impl HeaderReport {
     ) -> HeaderReport {
         HeaderReport {
             archive,
+            version: header.version,
             required: header.required.names(),
             optional: header.optional.names(),
             block_size: header.block_size,
@@ -273,7 +275,7 @@ impl HeaderReport {
     fn json(&self, header_only: bool) -> Value {
         json!({
             "archive": self.archive,
-            "format_version": hexz_format::VERSION,
+            "format_version": self.version,
             "required_features": self.required,
             "optional_features": self.optional,
             "block_size": self.block_size,
@@ -292,7 +294,7 @@ impl HeaderReport {
     fn print_head(&self, out: &mut impl Write) -> std::io::Result<()> {
         let file = self.file_size;
         writeln!(out, "archive       {}", self.archive)?;
-        writeln!(out, "format        version {}", hexz_format::VERSION)?;
+        writeln!(out, "format        version {}", self.version)?;
         writeln!(
             out,
             "features      required: {}; optional: {}",

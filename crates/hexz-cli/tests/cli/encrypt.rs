@@ -285,7 +285,7 @@ fn inspect_header_only(archive: &str, how: [&str; 2]) -> Value {
     for h in how {
         assert!(last.contains(h), "{h} missing in {last:?}");
     }
-    assert!(text.contains("format        version 1\n"), "{text}");
+    assert!(text.contains("format        version 2\n"), "{text}");
     assert!(text.contains("required: encrypted;"), "{text}");
     assert!(text.contains("cipher        aes-256-gcm\n"), "{text}");
     assert!(text.contains("signed        no\n"), "{text}");
@@ -323,7 +323,7 @@ fn inspect_header_only(archive: &str, how: [&str; 2]) -> Value {
     assert_eq!(v["signer"], Value::Null);
     assert_eq!(v["encrypted"], true);
     assert_eq!(v["cipher"], "aes-256-gcm");
-    assert_eq!(v["format_version"], 1);
+    assert_eq!(v["format_version"], 2);
     assert_eq!(v["required_features"], serde_json::json!(["encrypted"]));
     let len = std::fs::metadata(archive).expect("stat").len();
     assert_eq!(v["file_size"], len);

@@ -34,7 +34,7 @@ fn inspect_json_counts() {
     assert_eq!(n("dirs"), 5);
     assert_eq!(n("files"), 7);
     assert_eq!(n("streams"), 0);
-    assert_eq!(n("format_version"), 1);
+    assert_eq!(n("format_version"), 2);
     assert_eq!(n("block_size"), 65536);
     assert_eq!(
         n("blocks"),
@@ -145,4 +145,15 @@ fn ls_lists_every_path() {
     assert!(long
         .lines()
         .any(|l| l.starts_with("drwxr-x---") && l.ends_with(" a/b")));
+}
+
+/// `inspect` shows each archive's own format version: a v1 golden fixture says 1.
+#[test]
+fn inspect_shows_the_archives_format_version() {
+    let fixture = hexz_testkit::replay::fixtures_dir().join("tree-lz4.hxz");
+    let fixture = fixture.to_str().expect("utf-8");
+    let v: Value = serde_json::from_slice(&ok(["inspect", "--json", fixture])).expect("json");
+    assert_eq!(v["format_version"], 1, "{v}");
+    let text = String::from_utf8(ok(["inspect", fixture])).expect("utf-8");
+    assert!(text.contains("format        version 1\n"), "{text}");
 }

@@ -13,7 +13,7 @@ use crate::store::{FileStore, ReadAt};
 use crate::{Action, Error, Part, Place, Result};
 use hexz_format::footer::FOOTER_LEN;
 use hexz_format::header::HEADER_LEN;
-use hexz_format::signature::{Signature, SIGNATURE_LEN};
+use hexz_format::signature::Signature;
 use hexz_format::{Codec, Footer, FrameKind, FrameRef, Header, RequiredFeatures, Summary};
 use parking_lot::Mutex;
 use std::path::Path;
@@ -153,7 +153,34 @@ fn summary_frames(s: &Summary) -> impl Iterator<Item = (FrameKind, &FrameRef)> {
         .record_pages
         .iter()
         .map(|p| (FrameKind::RecordPage, &p.frame));
-    tables.into_iter().chain(pages).chain(records)
+    let extensions = s
+        .extensions
+        .iter()
+        .map(|x| (FrameKind::Extension, &x.frame));
+    tables
+        .into_iter()
+        .chain(pages)
+        .chain(records)
+        .chain(extensions)
+}
+
+/// The extension types this build reads (`docs/FORMAT.md` §7.5); others are skipped, unless
+/// critical.
+const KNOWN_EXTENSIONS: &[u16] = &[];
+
+/// §7.5: an archive with a critical extension this build does not know is refused at open.
+fn check_extensions(summary: &Summary, name: &str) -> Result<()> {
+    match summary
+        .extensions
+        .iter()
+        .find(|x| x.critical && !KNOWN_EXTENSIONS.contains(&x.kind))
+    {
+        Some(x) => Err(Error::Unsupported(format!(
+            "{name} needs extension type {}, which this build of hexz does not know",
+            x.kind
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The keys of an encrypted archive, checked against the header. Refuses an encrypted archive
@@ -239,6 +266,15 @@ impl Archive {
             .map_err(|e| Error::io(Action::Read, place(Part::Footer), e))?;
         let footer =
             Footer::parse(&tail, file_len).map_err(|e| Error::format(place(Part::Footer), e))?;
+        if footer.version != header.version {
+            return Err(Error::format(
+                place(Part::Footer),
+                hexz_format::Error::Inconsistent(format!(
+                    "the header says format version {}, the footer {}",
+                    header.version, footer.version
+                )),
+            ));
+        }
         let sref = FrameRef {
             offset: footer.summary_offset,
             stored_len: footer.summary_stored_len,
@@ -267,18 +303,24 @@ impl Archive {
         };
         let root_hash = crate::sign::root_hash(&head, &stored);
         let signature = match footer.signature_offset {
+            // A v2 block of an algorithm this build does not know reads as unsigned for what
+            // it can check (`verify` says so); with a public key, that is `NotSigned`.
             Some(at) => {
                 let s = (at - tail_start) as usize;
-                Some(
-                    Signature::parse(&tail[s..s + SIGNATURE_LEN])
-                        .map_err(|e| Error::format(place(Part::Signature), e))?,
-                )
+                Signature::parse(&tail[s..tail.len() - FOOTER_LEN], header.version)
+                    .map_err(|e| Error::format(place(Part::Signature), e))?
             }
             None => None,
         };
         #[cfg(feature = "signing")]
         if let Some(key) = &opts.verify_key {
             let Some(sig) = &signature else {
+                if footer.signature_offset.is_some() {
+                    return Err(Error::Unsupported(format!(
+                        "{name} is signed with an algorithm this build of hexz does not know, \
+                         so the public key given cannot verify it"
+                    )));
+                }
                 return Err(Error::NotSigned(format!(
                     "{name} is not signed, but a public key was given to verify it with"
                 )));
@@ -298,8 +340,9 @@ impl Archive {
             crypt.as_ref(),
             false,
         )?;
-        let summary = Summary::parse(&raw, footer.summary_offset, encrypted)
+        let summary = Summary::parse(&raw, footer.summary_offset, encrypted, header.version)
             .map_err(|e| Error::format(place(summary_frame), e))?;
+        check_extensions(&summary, &name)?;
         for (kind, frame) in summary_frames(&summary) {
             let part = Part::Frame {
                 kind: kind.name(),

@@ -7,7 +7,7 @@ use hexz_format::entry::encode_entries;
 use hexz_format::footer::Footer;
 use hexz_format::frame::FrameRef;
 use hexz_format::record::encode_groups;
-use hexz_format::{FrameKind, Summary};
+use hexz_format::{FrameKind, Summary, VERSION};
 
 impl ArchiveWriter {
     /// Writes the tables, summary and footer and commits the sink atomically.
@@ -64,15 +64,16 @@ impl ArchiveWriter {
             parents: FrameRef::default(),
             index_pages: std::mem::take(&mut self.index_pages),
             record_pages: std::mem::take(&mut self.record_pages),
+            extensions: Vec::new(),
         };
         let (sref, summary_stored) =
-            self.write_frame_stored(&summary.encode(), FrameKind::Summary)?;
+            self.write_frame_stored(&summary.encode(VERSION), FrameKind::Summary)?;
         #[cfg(feature = "signing")]
         let signature_offset = match self.opts.signing_key.clone() {
             Some(key) => {
                 let root = crate::sign::root_hash(&self.header, &summary_stored);
                 let at = self.pos;
-                self.write(&key.sign_root(&root).encode())?;
+                self.write(&key.sign_root(&root).encode(VERSION))?;
                 Some(at)
             }
             None => None,
@@ -81,6 +82,7 @@ impl ArchiveWriter {
         let signature_offset = None;
         drop(summary_stored);
         let footer = Footer {
+            version: VERSION,
             summary_offset: sref.offset,
             summary_stored_len: sref.stored_len,
             summary_raw_len: sref.raw_len,

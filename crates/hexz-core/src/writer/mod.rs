@@ -138,6 +138,7 @@ impl ArchiveWriter {
             }
         };
         let header = Header {
+            version: hexz_format::VERSION,
             block_size: bs,
             required: RequiredFeatures(required),
             optional: OptionalFeatures(optional),

@@ -95,7 +95,7 @@ impl Surgery {
         let footer = Footer::parse(&bytes[bytes.len() - FOOTER_LEN..], bytes.len() as u64).unwrap();
         let sref = summary_ref(&footer);
         let raw = frame_raw(bytes, &sref);
-        let summary = Summary::parse(&raw, footer.summary_offset, false).unwrap();
+        let summary = Summary::parse(&raw, footer.summary_offset, false, header.version).unwrap();
         Surgery {
             body: bytes[..footer.summary_offset as usize].to_vec(),
             header,
@@ -132,6 +132,7 @@ impl Surgery {
     pub fn finish_raw_summary(mut self, summary_raw: &[u8]) -> Vec<u8> {
         let sref = self.append_frame(summary_raw);
         let footer = Footer {
+            version: self.header.version,
             summary_offset: sref.offset,
             summary_stored_len: sref.stored_len,
             summary_raw_len: sref.raw_len,
@@ -145,7 +146,7 @@ impl Surgery {
 
     /// Appends the (edited) summary and a matching footer.
     pub fn finish(self) -> Vec<u8> {
-        let raw = self.summary.encode();
+        let raw = self.summary.encode(self.header.version);
         self.finish_raw_summary(&raw)
     }
 }

@@ -16,7 +16,7 @@ fn every_flipped_footer_byte() {
             let e = format_err(open(&flip(&f.bytes, base + i, mask)), "footer");
             let ok = match i {
                 18..20 | 32..48 => matches!(e, F::Reserved { what: "footer" }),
-                48..50 => matches!(e, F::UnsupportedVersion { supported: 1, .. }),
+                48..50 => matches!(e, F::UnsupportedVersion { supported: 2, .. }),
                 50..52 => matches!(
                     e,
                     F::Invalid {

@@ -16,7 +16,7 @@ fn every_flipped_header_byte() {
             let e = format_err(open(&flip(&f.bytes, i, mask)), &format!("header byte {i}"));
             let ok = match i {
                 0..8 => e == F::BadMagic { what: "header" },
-                8..10 => matches!(e, F::UnsupportedVersion { supported: 1, .. }),
+                8..10 => matches!(e, F::UnsupportedVersion { supported: 2, .. }),
                 10..12 => matches!(
                     e,
                     F::Invalid {
@@ -65,7 +65,7 @@ fn wrong_magic() {
 
 #[test]
 fn future_version() {
-    for v in [2u16, 0, 0xFFFF] {
+    for v in [3u16, 0, 0xFFFF] {
         let mut m = small().bytes.clone();
         m[8..10].copy_from_slice(&v.to_le_bytes());
         fix_header_crc(&mut m);
@@ -73,23 +73,32 @@ fn future_version() {
             format_err(open(&m), "version"),
             F::UnsupportedVersion {
                 found: v,
-                supported: 1
+                supported: 2
             }
         );
     }
+    // A version this reader knows, but not the footer's: refused, naming both.
+    let mut m = small().bytes.clone();
+    m[8..10].copy_from_slice(&1u16.to_le_bytes());
+    fix_header_crc(&mut m);
+    let e = format_err(open(&m), "version mismatch");
+    assert!(
+        matches!(&e, F::Inconsistent(m) if m.contains("version 1") && m.contains("footer 2")),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn future_footer_version() {
     let mut m = small().bytes.clone();
     let n = m.len();
-    m[n - 16..n - 14].copy_from_slice(&2u16.to_le_bytes());
+    m[n - 16..n - 14].copy_from_slice(&3u16.to_le_bytes());
     fix_footer_crc(&mut m);
     assert_eq!(
         format_err(open(&m), "footer version"),
         F::UnsupportedVersion {
-            found: 2,
-            supported: 1
+            found: 3,
+            supported: 2
         }
     );
 }

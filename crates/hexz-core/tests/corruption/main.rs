@@ -16,6 +16,7 @@ mod footer;
 mod frames;
 mod header;
 mod mutations;
+mod room_to_grow;
 mod spec_rules;
 mod truncation;
 

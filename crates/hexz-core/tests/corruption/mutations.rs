@@ -75,7 +75,7 @@ fn mutate_structured(rng: &mut Rng, orig: &[u8]) -> Vec<u8> {
     let mut s = Surgery::new(orig);
     match rng.below(9) {
         0 => {
-            let mut raw = s.summary.encode();
+            let mut raw = s.summary.encode(s.header.version);
             mutate_bytes(rng, &mut raw);
             return s.finish_raw_summary(&raw);
         }

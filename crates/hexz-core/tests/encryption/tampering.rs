@@ -269,8 +269,10 @@ fn aead_catches_blocks_whose_crc_was_forged() {
     };
     let mut s = a.summary().clone();
     s.index_pages[0].frame = seal(&raw, 2);
-    let sref = seal(&s.encode(), 1);
+    let version = a.header().version;
+    let sref = seal(&s.encode(version), 1);
     let footer = hexz_format::Footer {
+        version,
         summary_offset: sref.offset,
         summary_stored_len: sref.stored_len,
         summary_raw_len: sref.raw_len,

@@ -27,13 +27,15 @@ pub fn parse_all(data: &[u8]) {
     let _ = Header::parse(raw, u64::MAX);
     let _ = Footer::parse(raw, b);
     let _ = Footer::parse(raw, raw.len() as u64);
-    let _ = Summary::parse(raw, b, encrypted);
+    let _ = Summary::parse(raw, b, encrypted, 1);
+    let _ = Summary::parse(raw, b, encrypted, 2);
     let _ = BlockEntry::parse_page(raw, a >> 2, b, encrypted);
     let _ = parse_entries(raw, count as u64, b);
     let _ = parse_groups(raw, count, a >> 2);
     let _ = parse_record_page(raw, b);
     let _ = parse_parents(raw, count % 300);
-    let _ = Signature::parse(raw);
+    let _ = Signature::parse(raw, 1);
+    let _ = Signature::parse(raw, 2);
 }
 
 /// The entries and record-group tables from inputs shaped like them: rows whose fields are
