@@ -9,6 +9,8 @@ mod cmd;
 mod interrupt;
 /// Progress bars on stderr, for a person watching a terminal.
 mod progress;
+/// What `extract` restores beyond mode and mtime: owners, xattrs, devices, hard links.
+mod restore;
 /// Byte sizes: `64K`, `1M` on the command line, `1.5 MiB` in output.
 mod size;
 /// Unbuffered standard output for bulk data.

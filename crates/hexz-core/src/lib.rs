@@ -46,7 +46,7 @@ pub use hexz_format::VERSION as FORMAT_VERSION;
 pub use stats::ReadStats;
 /// The `required_features` bit of an encrypted archive (FORMAT.md §4).
 pub const ENCRYPTED_FEATURE: u64 = hexz_format::RequiredFeatures::ENCRYPTED;
-pub use hexz_format::{BlockEntry, Codec, DType, Entry, EntryKind, Record, RecordGroup};
+pub use hexz_format::{BlockEntry, Codec, DType, Entry, EntryKind, FileAttrs, Record, RecordGroup};
 pub use sink::{FileSink, Sink};
 pub use store::{FileStore, MemStore, Pin, ReadAt};
 pub use writer::{

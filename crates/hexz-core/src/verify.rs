@@ -116,6 +116,9 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
     if let Err(e) = archive.metadata() {
         report.problems.push(e.to_string());
     }
+    if let Err(e) = archive.file_attrs() {
+        report.problems.push(e.to_string());
+    }
     for i in 0..s.record_count.div_ceil(s.records_per_page.max(1) as u64) {
         if let Err(e) = archive.record(i * s.records_per_page as u64) {
             report.problems.push(e.to_string());

@@ -17,6 +17,14 @@ pub enum EntryKind {
     Symlink,
     /// A raw stream (`disk`, `memory`).
     Stream,
+    /// A character device (v2; its number is in the file attributes, §7.6).
+    CharDevice,
+    /// A block device (v2).
+    BlockDevice,
+    /// A named pipe (v2).
+    Fifo,
+    /// A Unix domain socket (v2).
+    Socket,
 }
 
 impl EntryKind {
@@ -26,7 +34,59 @@ impl EntryKind {
             EntryKind::Dir => 1,
             EntryKind::Symlink => 2,
             EntryKind::Stream => 3,
+            EntryKind::CharDevice => 4,
+            EntryKind::BlockDevice => 5,
+            EntryKind::Fifo => 6,
+            EntryKind::Socket => 7,
         }
+    }
+
+    /// The kind of id `id` in format `version` (kinds 4 to 7 exist from v2).
+    fn from_id(id: u8, version: u16) -> Result<EntryKind> {
+        Ok(match (id, version) {
+            (0, _) => EntryKind::File,
+            (1, _) => EntryKind::Dir,
+            (2, _) => EntryKind::Symlink,
+            (3, _) => EntryKind::Stream,
+            (4, 2..) => EntryKind::CharDevice,
+            (5, 2..) => EntryKind::BlockDevice,
+            (6, 2..) => EntryKind::Fifo,
+            (7, 2..) => EntryKind::Socket,
+            (v, _) => {
+                return Err(Error::Invalid {
+                    what: "entry kind",
+                    value: v as u64,
+                })
+            }
+        })
+    }
+
+    /// Lower-case name: `file`, `dir`, `symlink`, `stream`, `char-device`, `block-device`,
+    /// `fifo`, `socket` (what `hexz ls --json` and the Python package say).
+    pub fn name(self) -> &'static str {
+        match self {
+            EntryKind::File => "file",
+            EntryKind::Dir => "dir",
+            EntryKind::Symlink => "symlink",
+            EntryKind::Stream => "stream",
+            EntryKind::CharDevice => "char-device",
+            EntryKind::BlockDevice => "block-device",
+            EntryKind::Fifo => "fifo",
+            EntryKind::Socket => "socket",
+        }
+    }
+
+    /// Whether the entry holds data (files and streams): the others have no data range.
+    pub fn has_data(self) -> bool {
+        matches!(self, EntryKind::File | EntryKind::Stream)
+    }
+
+    /// A device node, FIFO or socket: an entry with neither data nor a target.
+    pub fn is_special(self) -> bool {
+        matches!(
+            self,
+            EntryKind::CharDevice | EntryKind::BlockDevice | EntryKind::Fifo | EntryKind::Socket
+        )
     }
 }
 
@@ -103,9 +163,14 @@ pub fn encode_entries(entries: &[Entry]) -> Vec<u8> {
     rows
 }
 
-/// Parses `count` entries from raw table bytes, checking order, paths and that every data
-/// range lies within `logical_size`.
-pub fn parse_entries(raw: &[u8], count: u64, logical_size: u64) -> Result<Vec<Entry>> {
+/// Parses `count` entries of a format-`version` archive from raw table bytes, checking order,
+/// paths and that every data range lies within `logical_size`.
+pub fn parse_entries(
+    raw: &[u8],
+    count: u64,
+    logical_size: u64,
+    version: u16,
+) -> Result<Vec<Entry>> {
     let rows_len = count
         .checked_mul(ENTRY_ROW_LEN as u64)
         .filter(|&n| n <= raw.len() as u64)
@@ -121,18 +186,7 @@ pub fn parse_entries(raw: &[u8], count: u64, logical_size: u64) -> Result<Vec<En
     let mut claimed: u64 = 0;
     for row in rows.chunks_exact(ENTRY_ROW_LEN) {
         let mut c = Cursor::new(row, "entry");
-        let kind = match c.u8()? {
-            0 => EntryKind::File,
-            1 => EntryKind::Dir,
-            2 => EntryKind::Symlink,
-            3 => EntryKind::Stream,
-            v => {
-                return Err(Error::Invalid {
-                    what: "entry kind",
-                    value: v as u64,
-                })
-            }
-        };
+        let kind = EntryKind::from_id(c.u8()?, version)?;
         c.reserved(3)?;
         let mode = c.u32()?;
         if mode & !0o7777 != 0 {
@@ -176,9 +230,9 @@ pub fn parse_entries(raw: &[u8], count: u64, logical_size: u64) -> Result<Vec<En
                 )))
             }
         };
-        if matches!(kind, EntryKind::Dir | EntryKind::Symlink) && (data_offset != 0 || size != 0) {
+        if !kind.has_data() && (data_offset != 0 || size != 0) {
             return Err(Error::Inconsistent(format!(
-                "{path}: directory or symlink with data"
+                "{path}: a directory, symlink, device, FIFO or socket with data"
             )));
         }
         if data_offset
@@ -252,9 +306,9 @@ mod tests {
             },
         ];
         let raw = encode_entries(&entries);
-        assert_eq!(parse_entries(&raw, 3, 10).unwrap(), entries);
+        assert_eq!(parse_entries(&raw, 3, 10, 2).unwrap(), entries);
         assert!(matches!(
-            parse_entries(&raw, 3, 9),
+            parse_entries(&raw, 3, 9, 2),
             Err(Error::OutOfBounds { .. })
         ));
     }
@@ -273,12 +327,12 @@ mod tests {
         // from a 3-byte heap. Many such rows would make a small table cost gigabytes.
         let mut raw = [file_row(0, 2), file_row(1, 2)].concat();
         raw.extend_from_slice(b"aab");
-        let err = parse_entries(&raw, 2, 0).unwrap_err();
+        let err = parse_entries(&raw, 2, 0, 2).unwrap_err();
         assert!(err.to_string().contains("heap"), "{err}");
         // The same names stored once each are fine.
         let mut raw = [file_row(0, 2), file_row(2, 2)].concat();
         raw.extend_from_slice(b"aaab");
-        assert_eq!(parse_entries(&raw, 2, 0).unwrap().len(), 2);
+        assert_eq!(parse_entries(&raw, 2, 0, 2).unwrap().len(), 2);
     }
 
     #[test]

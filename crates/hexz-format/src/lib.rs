@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod attrs;
 mod bytes;
 pub mod codec;
 pub mod entry;
@@ -22,6 +23,7 @@ pub mod record;
 pub mod signature;
 pub mod summary;
 
+pub use attrs::FileAttrs;
 pub use codec::Codec;
 pub use entry::{Entry, EntryKind};
 pub use error::{Error, Result};

@@ -45,8 +45,8 @@ mod no_panic {
             let _ = Summary::parse(&raw, bound, encrypted, 2);
             let _ = BlockEntry::parse_page(&raw, n, bound, encrypted);
             let _ = BlockEntry::parse(&raw, bound, encrypted);
-            let _ = parse_entries(&raw, n % 64, bound);
-            let _ = parse_entries(&raw, n, bound);
+            let _ = parse_entries(&raw, n % 64, bound, 2);
+            let _ = parse_entries(&raw, n, bound, 1);
             let _ = parse_groups(&raw, n32 % 16, n);
             let _ = parse_groups(&raw, n32, n);
             let _ = parse_record_page(&raw, bound);
@@ -243,9 +243,9 @@ mod round_trip {
                 })
                 .collect();
             let raw = encode_entries(&entries);
-            prop_assert_eq!(parse_entries(&raw, entries.len() as u64, logical), Ok(entries.clone()));
+            prop_assert_eq!(parse_entries(&raw, entries.len() as u64, logical, 2), Ok(entries.clone()));
             if !entries.is_empty() {
-                prop_assert!(parse_entries(&raw, entries.len() as u64 + 1, logical).is_err());
+                prop_assert!(parse_entries(&raw, entries.len() as u64 + 1, logical, 2).is_err());
             }
         }
 

@@ -7,7 +7,7 @@ use crate::lent::Lent;
 use crate::options::OpenArgs;
 use crate::remote;
 use crate::reopen::{self, ReopenArg};
-use hexz_core::{Archive, EntryKind, ReadOptions};
+use hexz_core::{Archive, ReadOptions};
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
@@ -21,15 +21,6 @@ pub struct NativeArchive {
     path: String,
 }
 
-fn kind_name(k: EntryKind) -> &'static str {
-    match k {
-        EntryKind::File => "file",
-        EntryKind::Dir => "dir",
-        EntryKind::Symlink => "symlink",
-        EntryKind::Stream => "stream",
-    }
-}
-
 /// `(name, dtype, sample_shape, first_record, record_count)`.
 type GroupTuple = (String, &'static str, Vec<u64>, u64, u64);
 
@@ -39,7 +30,7 @@ type EntryTuple = (String, &'static str, u32, i64, u64, u64, Option<String>);
 fn entry_tuple(e: &hexz_core::Entry) -> EntryTuple {
     (
         e.path.clone(),
-        kind_name(e.kind),
+        e.kind.name(),
         e.mode,
         e.mtime_ns,
         e.data_offset,

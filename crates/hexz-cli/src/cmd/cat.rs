@@ -63,6 +63,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
                 EntryKind::Symlink => {
                     bail!("{name} is a symlink to {}", e.target.unwrap_or_default())
                 }
+                kind => bail!("{name} is a {} and holds no data", kind.name()),
             }
         }
     };

@@ -10,6 +10,7 @@
 //! damaged block, a wrong key) leaves an existing file as it was.
 
 use super::Global;
+use crate::restore::Restorer;
 use crate::{progress, size};
 use anyhow::{bail, Context, Result};
 use hexz_core::{Archive, Entry, EntryKind, ReadOptions};
@@ -20,13 +21,18 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-pub const ABOUT: &str = "Extract files, directories and symlinks into a directory";
+pub const ABOUT: &str = "Extract files, directories, links and special files into a directory";
 
 pub const LONG_ABOUT: &str = "\
 Extract files, directories and symlinks into DIR (created when missing).
 
 Recreates permission bits (except setuid and setgid), modification times (to the nanosecond)
-and symlink targets as stored. Raw streams (`disk`, `memory`) become regular files. Existing
+and symlink targets as stored. Raw streams (`disk`, `memory`) become regular files. Runs of
+zero bytes are not written, so sparse files stay sparse. Of archives that record file
+attributes (`hexz pack` does, format v2): hard links become hard links again, device nodes,
+FIFOs and sockets are recreated, extended attributes (ACLs included) and recorded access
+times are set, and, when run as root, owners too (as tar does). What needs root and is not
+root (a device node, a `trusted.*` attribute) is a warning. Existing
 files at the same paths are replaced, each only once its entry was read and checked whole (a
 damaged entry leaves the existing file untouched); an existing directory is kept.
 
@@ -79,6 +85,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         known_dirs: HashSet::new(),
         buf: Vec::new(),
         bar: &bar,
+        restore: Restorer::new(&all, &archive.file_attrs()?),
     };
     let result = selected
         .iter()
@@ -88,6 +95,9 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         })
         .and_then(|()| x.finish_dirs());
     bar.finish_and_clear();
+    for w in &x.restore.warnings {
+        let _ = writeln!(io::stderr(), "hexz: warning: {w}");
+    }
     result?;
     if !global.quiet {
         let secs = start.elapsed().as_secs_f64();
@@ -139,6 +149,7 @@ struct Extractor<'a> {
     known_dirs: HashSet<PathBuf>,
     buf: Vec<u8>,
     bar: &'a ProgressBar,
+    restore: Restorer,
 }
 
 impl Extractor<'_> {
@@ -150,7 +161,23 @@ impl Extractor<'_> {
             bail!("{} exists and is a directory", path.display());
         }
         match e.kind {
-            EntryKind::File | EntryKind::Stream => self.write_file(e, &path),
+            EntryKind::File | EntryKind::Stream => match self.restore.earlier_link(e) {
+                Some(first) => {
+                    let first = first.to_path_buf();
+                    stage(&path, |tmp| fs::hard_link(&first, tmp))
+                        .and_then(|s| s.persist(&path).map_err(|e| e.error))
+                        .with_context(|| {
+                            format!("cannot link {} to {}", path.display(), first.display())
+                        })?;
+                    Ok(())
+                }
+                None => {
+                    self.write_file(e, &path)?;
+                    self.restore.extracted(e, &path);
+                    self.restore.apply(e, &path);
+                    Ok(())
+                }
+            },
             EntryKind::Dir => {
                 if !existing.as_ref().is_ok_and(|md| md.is_dir()) {
                     if existing.is_ok() {
@@ -162,6 +189,7 @@ impl Extractor<'_> {
                         .with_context(|| format!("cannot create {}", path.display()))?;
                 }
                 self.known_dirs.insert(path.clone());
+                self.restore.apply(e, &path);
                 self.dirs.push((path, e.mode, e.mtime_ns));
                 Ok(())
             }
@@ -176,6 +204,27 @@ impl Extractor<'_> {
                     .persist(&path)
                     .map_err(|e| e.error)
                     .with_context(|| format!("cannot replace {}", path.display()))?;
+                self.restore.apply(e, &path);
+                Ok(())
+            }
+            _ => {
+                let mut made = false;
+                let staged = stage(&path, |tmp| {
+                    made = self.restore.make_special(e, tmp)?;
+                    Ok(())
+                })
+                .with_context(|| format!("cannot create {}", path.display()))?;
+                if !made {
+                    return Ok(());
+                }
+                staged
+                    .persist(&path)
+                    .map_err(|e| e.error)
+                    .with_context(|| format!("cannot replace {}", path.display()))?;
+                let t = filetime_of(e.mtime_ns);
+                filetime::set_symlink_file_times(&path, t, t)
+                    .with_context(|| format!("cannot set the time of {}", path.display()))?;
+                self.restore.apply(e, &path);
                 Ok(())
             }
         }
@@ -236,16 +285,20 @@ impl Extractor<'_> {
             if n == 0 {
                 bail!("the archive ended early at byte {pos} of {}", e.size);
             }
-            staged
-                .as_file_mut()
-                .write_all(&self.buf[..n])
+            write_sparse(staged.as_file_mut(), &self.buf[..n])
                 .with_context(|| format!("cannot write {}", path.display()))?;
             pos += n as u64;
             self.bar.inc(n as u64);
         }
+        // A file ending in a hole: the length says where it ends.
+        staged
+            .as_file()
+            .set_len(e.size)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         platform::set_mode(staged.as_file(), e.mode)
             .with_context(|| format!("cannot set the mode of {}", path.display()))?;
-        filetime::set_file_handle_times(staged.as_file(), None, Some(filetime_of(e.mtime_ns)))
+        let atime = self.restore.atime_ns(e).map(filetime_of);
+        filetime::set_file_handle_times(staged.as_file(), atime, Some(filetime_of(e.mtime_ns)))
             .with_context(|| format!("cannot set the time of {}", path.display()))?;
         staged
             .persist(path)
@@ -279,6 +332,26 @@ fn stage<R>(
     tempfile::Builder::new()
         .prefix(".hexz-extract-")
         .make_in(dir, make)
+}
+
+/// Writes `bytes` at the file's position, seeking over each whole 4 KiB run of zeros instead
+/// of writing it, so holes stay holes (the caller sets the length at the end). Data between
+/// holes goes out in one write.
+fn write_sparse(file: &mut File, bytes: &[u8]) -> io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    const RUN: usize = 4096;
+    let mut data_from = 0; // start of the data not written yet
+    let mut at = 0;
+    while at < bytes.len() {
+        let end = (at + RUN).min(bytes.len());
+        if end - at == RUN && bytes[at..end].iter().all(|&b| b == 0) {
+            file.write_all(&bytes[data_from..at])?;
+            file.seek(SeekFrom::Current(RUN as i64))?;
+            data_from = end;
+        }
+        at = end;
+    }
+    file.write_all(&bytes[data_from..])
 }
 
 fn filetime_of(ns: i64) -> filetime::FileTime {

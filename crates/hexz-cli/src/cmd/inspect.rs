@@ -77,20 +77,59 @@ struct Report {
     zero_blocks: u64,
     dedup_blocks: u64,
     codecs: [CodecStats; 4],
-    entries: [usize; 4],
+    entries: [usize; 8],
+    attrs: AttrCounts,
+    extensions: Vec<(u16, bool)>,
     records: u64,
     groups: Vec<RecordGroup>,
     metadata: bool,
     root_hash: String,
 }
 
-/// Entry kinds in display order.
-const KINDS: [(EntryKind, &str); 4] = [
+/// Entry kinds in display order, with their `--json` keys; the last four (format v2) are
+/// shown only when present.
+const KINDS: [(EntryKind, &str); 8] = [
     (EntryKind::File, "files"),
     (EntryKind::Dir, "dirs"),
     (EntryKind::Symlink, "symlinks"),
     (EntryKind::Stream, "streams"),
+    (EntryKind::CharDevice, "char_devices"),
+    (EntryKind::BlockDevice, "block_devices"),
+    (EntryKind::Fifo, "fifos"),
+    (EntryKind::Socket, "sockets"),
 ];
+
+/// What the file attributes (format v2, extension type 1) record, counted over the entries.
+#[derive(Default)]
+struct AttrCounts {
+    /// Entries with any attribute.
+    entries: usize,
+    owners: usize,
+    xattrs: usize,
+    times: usize,
+    hard_link_groups: usize,
+}
+
+impl AttrCounts {
+    fn of(attrs: &[hexz_core::FileAttrs]) -> AttrCounts {
+        let groups: HashSet<u64> = attrs.iter().map(|a| a.link_group).collect();
+        AttrCounts {
+            entries: attrs.iter().filter(|a| !a.is_empty()).count(),
+            owners: attrs.iter().filter(|a| a.owner.is_some()).count(),
+            xattrs: attrs.iter().map(|a| a.xattrs.len()).sum(),
+            times: attrs.iter().filter(|a| a.atime_ns.is_some()).count(),
+            hard_link_groups: groups.iter().filter(|&&g| g != 0).count(),
+        }
+    }
+}
+
+/// The name of an extension type (`docs/FORMAT.md` §7.5).
+fn extension_name(kind: u16) -> &'static str {
+    match kind {
+        hexz_format::extension::types::FILE_ATTRIBUTES => "file attributes",
+        _ => "unknown to this build",
+    }
+}
 
 /// Runs `hexz inspect`.
 pub fn run(args: Args, global: &Global) -> Result<()> {
@@ -363,6 +402,12 @@ impl Report {
         }
         let all = a.entries()?;
         let entries = KINDS.map(|(k, _)| all.iter().filter(|e| e.kind == k).count());
+        let attrs = AttrCounts::of(&a.file_attrs()?);
+        let extensions = summary
+            .extensions
+            .iter()
+            .map(|x| (x.kind, x.critical))
+            .collect();
         let signature = match hexz_core::verify::check_signature(a) {
             SignatureCheck::Unsigned => None,
             SignatureCheck::Valid { public_key } => Some(Ok(hex(&public_key))),
@@ -379,6 +424,8 @@ impl Report {
             dedup_blocks: dedup,
             codecs,
             entries,
+            attrs,
+            extensions,
             records: a.record_count(),
             groups: a.record_groups()?.to_vec(),
             metadata: !summary.metadata.is_absent(),
@@ -431,6 +478,18 @@ impl Report {
             "record_groups": groups,
             "metadata": self.metadata,
             "root_hash": self.root_hash,
+            "file_attributes": {
+                "entries": self.attrs.entries,
+                "owners": self.attrs.owners,
+                "xattrs": self.attrs.xattrs,
+                "times": self.attrs.times,
+                "hard_link_groups": self.attrs.hard_link_groups,
+            },
+            "extensions": self.extensions.iter().map(|(kind, critical)| json!({
+                "type": kind,
+                "critical": critical,
+                "name": extension_name(*kind),
+            })).collect::<Vec<_>>(),
         });
         if let (Value::Object(v), Value::Object(more)) = (&mut v, more) {
             v.extend(more);
@@ -470,7 +529,9 @@ impl Report {
         let kinds: Vec<String> = KINDS
             .iter()
             .zip(self.entries)
-            .map(|((_, name), n)| format!("{n} {name}"))
+            .enumerate()
+            .filter(|(i, (_, n))| *i < 4 || *n > 0)
+            .map(|(_, ((_, name), n))| format!("{n} {}", name.replace('_', " ")))
             .collect();
         let total: usize = self.entries.iter().sum();
         writeln!(out, "entries       {total} ({})", kinds.join(", "))?;
@@ -487,6 +548,22 @@ impl Report {
             )?;
         }
         writeln!(out, "metadata      {}", yes(self.metadata))?;
+        let a = &self.attrs;
+        if a.entries > 0 {
+            writeln!(
+                out,
+                "file attrs    {} entries: {} with owners, {} xattrs, {} with times, {} hard-link groups",
+                a.entries, a.owners, a.xattrs, a.times, a.hard_link_groups
+            )?;
+        }
+        for (kind, critical) in &self.extensions {
+            let critical = if *critical { ", critical" } else { "" };
+            writeln!(
+                out,
+                "extension     type {kind} ({}{critical})",
+                extension_name(*kind)
+            )?;
+        }
         self.head.print_signature(out)?;
         writeln!(out, "root hash     {}", self.root_hash)?;
         Ok(())

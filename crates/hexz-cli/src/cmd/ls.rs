@@ -79,7 +79,7 @@ fn write_json(out: &mut impl Write, entries: &[Entry]) -> Result<()> {
     for (i, e) in entries.iter().enumerate() {
         let mut v = json!({
             "path": e.path,
-            "kind": kind_name(e.kind),
+            "kind": e.kind.name(),
             "size": e.size,
             "mode": e.mode,
             "mtime_ns": e.mtime_ns,
@@ -95,22 +95,16 @@ fn write_json(out: &mut impl Write, entries: &[Entry]) -> Result<()> {
     Ok(())
 }
 
-/// Lower-case kind name used in `--json`.
-pub fn kind_name(kind: EntryKind) -> &'static str {
-    match kind {
-        EntryKind::File => "file",
-        EntryKind::Dir => "dir",
-        EntryKind::Symlink => "symlink",
-        EntryKind::Stream => "stream",
-    }
-}
-
 /// `drwxr-xr-x`-style mode string, with setuid/setgid/sticky as `s`/`S`/`t`/`T`.
 fn mode_string(e: &Entry) -> String {
     let kind = match e.kind {
         EntryKind::Dir => 'd',
         EntryKind::Symlink => 'l',
         EntryKind::File | EntryKind::Stream => '-',
+        EntryKind::CharDevice => 'c',
+        EntryKind::BlockDevice => 'b',
+        EntryKind::Fifo => 'p',
+        EntryKind::Socket => 's',
     };
     let m = e.mode;
     let mut s = String::with_capacity(10);

@@ -17,10 +17,13 @@ pub const ABOUT: &str = "Pack a file, a directory tree or standard input into an
 pub const LONG_ABOUT: &str = "\
 Pack a file, a directory tree or standard input into an archive.
 
-A directory is stored whole: every file, directory and symlink under it, with paths relative to
-it, permission bits and modification times (symlinks are stored, not followed; sockets, devices
-and FIFOs are skipped with a warning). A single file becomes one entry named after it; standard
-input (`-`) becomes the entry `stdin`.
+A directory is stored whole: every file, directory, symlink, hard link, device node, FIFO and
+socket under it, with paths relative to it, permission bits and modification times (symlinks
+are stored, not followed), and what tar and squashfs keep besides: owners (ids and names) and
+extended attributes (ACLs included); a hard-linked file's data is stored once. --times adds
+access and change times; --no-attrs keeps only modes and mtimes (and skips special files, as a
+format v1 writer did); --one-file-system does not descend into other file systems. A single
+file becomes one entry named after it; standard input (`-`) becomes the entry `stdin`.
 
 With --raw the input (a disk image, or `-`) is stored as the raw stream `disk`, and --memory
 adds a RAM dump as the stream `memory`.
@@ -109,6 +112,16 @@ pub struct Args {
     /// Store every block even when identical to an earlier one.
     #[arg(long)]
     no_dedup: bool,
+    /// Keep only permission bits and modification times: no owners, extended attributes,
+    /// hard links or special files.
+    #[arg(long)]
+    no_attrs: bool,
+    /// Also keep access and change times.
+    #[arg(long, conflicts_with = "no_attrs")]
+    times: bool,
+    /// Do not descend into directories on other file systems (their mount points are kept).
+    #[arg(long, short = 'x')]
+    one_file_system: bool,
     /// Encrypt with the key from --key-file or HEXZ_KEY, or the passphrase from
     /// --password-file, HEXZ_PASSWORD or a prompt.
     #[arg(long)]
@@ -251,6 +264,9 @@ impl Args {
                 archive_id: None,
                 encryption,
                 signing_key,
+                file_attrs: !self.no_attrs,
+                keep_times: self.times,
+                one_file_system: self.one_file_system,
                 ..WriteOptions::default()
             },
         })

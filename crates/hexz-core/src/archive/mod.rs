@@ -24,7 +24,7 @@ use crate::store::ReadAt;
 use crate::{Part, Place};
 use block::BlockKey;
 use hexz_format::signature::Signature;
-use hexz_format::{Entry, Footer, Header, RecordGroup, Summary};
+use hexz_format::{Entry, FileAttrs, Footer, Header, RecordGroup, Summary};
 use index::{Page, RecordPage};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -47,6 +47,8 @@ pub(crate) struct ArchiveState {
     /// The stored metadata bytes read so far (of a remote store).
     held: held::Held,
     groups: Mutex<Option<Arc<[RecordGroup]>>>,
+    /// The file attributes (v2 extension type 1), one per entry; empty when absent.
+    attrs: Mutex<Option<Arc<[FileAttrs]>>>,
     /// Where the last read ended: a read starting there is sequential.
     last_end: AtomicU64,
     verify_hashes: bool,

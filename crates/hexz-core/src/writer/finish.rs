@@ -3,11 +3,12 @@
 
 use super::{ArchiveWriter, WriteReport, RECORDS_PER_PAGE};
 use crate::{Action, Error, Part, Place, Result};
+use hexz_format::attrs::encode_attrs;
 use hexz_format::entry::encode_entries;
 use hexz_format::footer::Footer;
 use hexz_format::frame::FrameRef;
 use hexz_format::record::encode_groups;
-use hexz_format::{FrameKind, Summary, VERSION};
+use hexz_format::{ExtensionRef, FrameKind, Summary, VERSION};
 
 impl ArchiveWriter {
     /// Writes the tables, summary and footer and commits the sink atomically.
@@ -40,6 +41,17 @@ impl ArchiveWriter {
             Some(m) => self.write_frame(&m, FrameKind::Metadata)?,
             None => FrameRef::default(),
         };
+        let entries_sorted = std::mem::take(&mut self.entries);
+        let mut extensions = Vec::new();
+        if let Some(attrs) = self.attrs_table(&entries_sorted) {
+            let frame = self.write_frame(&encode_attrs(&attrs), FrameKind::Extension)?;
+            extensions.push(ExtensionRef {
+                kind: hexz_format::extension::types::FILE_ATTRIBUTES,
+                critical: false,
+                frame,
+            });
+        }
+        self.entries = entries_sorted;
         let summary = Summary {
             logical_size: self.logical,
             block_count: self.block_count,
@@ -64,7 +76,7 @@ impl ArchiveWriter {
             parents: FrameRef::default(),
             index_pages: std::mem::take(&mut self.index_pages),
             record_pages: std::mem::take(&mut self.record_pages),
-            extensions: Vec::new(),
+            extensions,
         };
         let (sref, summary_stored) =
             self.write_frame_stored(&summary.encode(VERSION), FrameKind::Summary)?;

@@ -1,5 +1,9 @@
 //! Writing archives: [`ArchiveWriter`].
 
+/// File attributes, device nodes, FIFOs, sockets and hard links (`docs/FORMAT.md` §7.6).
+mod attrs;
+/// What a local file system says about an entry beyond mode and mtime (unix).
+mod capture;
 /// Finishing an archive: the tables, summary, signature and footer, and the commit.
 mod finish;
 /// Writing bytes and frames to the sink.
@@ -23,7 +27,8 @@ use crate::{Action, Error, Part, Place, Result};
 use crossbeam_channel::Sender;
 use hexz_format::header::{Cipher, Header, Kdf};
 use hexz_format::{
-    BlockEntry, Codec, Entry, OptionalFeatures, PageRef, Record, RecordGroup, RequiredFeatures,
+    BlockEntry, Codec, Entry, FileAttrs, OptionalFeatures, PageRef, Record, RecordGroup,
+    RequiredFeatures,
 };
 use pipeline::{spawn_compressors, Done, Job, Results};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -76,6 +81,10 @@ pub struct ArchiveWriter {
     record_count: u64,
     groups: Vec<RecordGroup>,
     metadata: Option<Vec<u8>>,
+    /// File attributes by entry path (attrs.rs), written as extension type 1 at the end.
+    attrs: HashMap<String, FileAttrs>,
+    /// Hard-link groups handed out so far.
+    link_groups: u64,
     report: WriteReport,
     stored_bytes: u64,
     progress: Option<Progress>,
@@ -189,6 +198,8 @@ impl ArchiveWriter {
             record_count: 0,
             groups: Vec::new(),
             metadata: None,
+            attrs: HashMap::new(),
+            link_groups: 0,
             report: WriteReport::default(),
             stored_bytes: 0,
             progress: None,

@@ -38,6 +38,16 @@ pub struct WriteOptions {
     /// the `signing` feature. Works for any sink, S3 uploads included.
     #[cfg(feature = "signing")]
     pub signing_key: Option<Arc<crate::sign::SigningKey>>,
+    /// Record what a file system snapshot keeps beyond mode and mtime when adding local files
+    /// and trees (`docs/FORMAT.md` §7.6): owners (ids and names), extended attributes (ACLs
+    /// included), hard links, device nodes, FIFOs and sockets. On by default.
+    pub file_attrs: bool,
+    /// Also record access and status-change times (`--times`); off by default, since reading
+    /// a tree changes its access times anyway.
+    pub keep_times: bool,
+    /// When adding a tree, do not descend into directories on another file system than the
+    /// tree's root (`--one-file-system`, as tar and rsync); the mount point itself is kept.
+    pub one_file_system: bool,
 }
 
 impl Default for WriteOptions {
@@ -53,6 +63,9 @@ impl Default for WriteOptions {
             encryption: None,
             #[cfg(feature = "signing")]
             signing_key: None,
+            file_attrs: true,
+            keep_times: false,
+            one_file_system: false,
         }
     }
 }

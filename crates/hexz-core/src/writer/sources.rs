@@ -1,6 +1,7 @@
 //! Adding entries: files (from a path, a reader or bytes), whole directory trees, raw
 //! streams, directories and symbolic links. Their bytes go to the block pipeline.
 
+use super::capture::Capture;
 use super::options::meta_of;
 use super::{ArchiveWriter, EntryMeta};
 use crate::{Error, Result};
@@ -33,8 +34,20 @@ impl ArchiveWriter {
         self.add_data(name, EntryKind::Stream, reader, meta, None)
     }
 
-    /// Adds the local file `src` as entry `path`.
+    /// Adds the local file `src` as entry `path` (with its file attributes when
+    /// [`WriteOptions::file_attrs`](super::WriteOptions::file_attrs) is on).
     pub fn add_file(&mut self, src: &Path, path: &str) -> Result<u64> {
+        let size = self.add_file_data(src, path)?;
+        if self.opts.file_attrs {
+            if let Ok(md) = std::fs::symlink_metadata(src) {
+                self.record_attrs(&mut Capture::default(), src, &md, path)?;
+            }
+        }
+        Ok(size)
+    }
+
+    /// Adds the bytes of the local file `src` as entry `path`, with its mode and mtime.
+    fn add_file_data(&mut self, src: &Path, path: &str) -> Result<u64> {
         let source = |e| Error::Source {
             path: src.to_path_buf(),
             source: e,
@@ -102,6 +115,8 @@ impl ArchiveWriter {
             path: p.to_path_buf(),
             source: e,
         };
+        let mut capture = Capture::default();
+        let root_dev = device_of(&std::fs::metadata(src).map_err(|e| source(src, e))?);
         let mut stack = vec![(src.to_path_buf(), prefix.trim_matches('/').to_string())];
         while let Some((dir, rel)) = stack.pop() {
             let mut children: Vec<_> = std::fs::read_dir(&dir)
@@ -125,9 +140,13 @@ impl ArchiveWriter {
                 };
                 let md = std::fs::symlink_metadata(&p).map_err(|e| source(&p, e))?;
                 let ft = md.file_type();
+                let attrs = self.opts.file_attrs;
                 if ft.is_dir() {
                     self.add_dir_entry(&rel_child, meta_of(&md))?;
-                    subdirs.push((p, rel_child));
+                    // Another file system's mount point is kept, not descended into.
+                    if !self.opts.one_file_system || device_of(&md) == root_dev {
+                        subdirs.push((p.clone(), rel_child.clone()));
+                    }
                 } else if ft.is_symlink() {
                     let target = std::fs::read_link(&p).map_err(|e| source(&p, e))?;
                     let target = target.to_str().ok_or_else(|| {
@@ -135,9 +154,21 @@ impl ArchiveWriter {
                     })?;
                     self.add_symlink(&rel_child, target, meta_of(&md))?;
                 } else if ft.is_file() {
-                    self.add_file(&p, &rel_child)?;
+                    match attrs
+                        .then(|| capture.earlier_link(&md, &rel_child))
+                        .flatten()
+                    {
+                        Some(first) => self.add_hard_link(&rel_child, &first, meta_of(&md))?,
+                        None => self.add_file_data(&p, &rel_child).map(drop)?,
+                    }
+                } else if let Some(kind) = attrs.then(|| special_kind(&ft)).flatten() {
+                    self.add_special(&rel_child, kind, meta_of(&md), (0, 0))?;
                 } else {
                     self.report.skipped.push(p.display().to_string());
+                    continue;
+                }
+                if attrs {
+                    self.record_attrs(&mut capture, &p, &md, &rel_child)?;
                 }
             }
             stack.extend(subdirs.into_iter().rev());
@@ -145,7 +176,21 @@ impl ArchiveWriter {
         Ok(())
     }
 
-    fn push_entry(&mut self, entry: Entry) -> Result<()> {
+    /// Records what the file system says about `src` for entry `path`, keeping the link group
+    /// already given to it.
+    fn record_attrs(
+        &mut self,
+        capture: &mut Capture,
+        src: &Path,
+        md: &std::fs::Metadata,
+        path: &str,
+    ) -> Result<()> {
+        let mut attrs = capture.attrs(src, md, self.opts.keep_times);
+        attrs.link_group = self.attrs.get(path).map_or(0, |a| a.link_group);
+        self.set_file_attrs(path, attrs)
+    }
+
+    pub(super) fn push_entry(&mut self, entry: Entry) -> Result<()> {
         check_path(&entry.path).map_err(|e| Error::InvalidInput(e.to_string()))?;
         if !self.paths.insert(entry.path.clone()) {
             return Err(Error::DuplicateEntry(entry.path));
@@ -197,4 +242,34 @@ impl ArchiveWriter {
         })?;
         Ok(size)
     }
+}
+
+/// The device a directory is on (for `one_file_system`; 0 where unknown).
+fn device_of(md: &std::fs::Metadata) -> u64 {
+    #[cfg(unix)]
+    return std::os::unix::fs::MetadataExt::dev(md);
+    #[cfg(not(unix))]
+    return 0;
+}
+
+/// The entry kind of a device node, FIFO or socket.
+fn special_kind(ft: &std::fs::FileType) -> Option<EntryKind> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_char_device() {
+            return Some(EntryKind::CharDevice);
+        }
+        if ft.is_block_device() {
+            return Some(EntryKind::BlockDevice);
+        }
+        if ft.is_fifo() {
+            return Some(EntryKind::Fifo);
+        }
+        if ft.is_socket() {
+            return Some(EntryKind::Socket);
+        }
+    }
+    let _ = ft;
+    None
 }

@@ -44,13 +44,7 @@ fn check_entries(a: &Archive, e: &Value) {
     assert_eq!(got.len(), want.len());
     for (g, w) in got.iter().zip(want) {
         assert_eq!(g.path, w["path"].as_str().unwrap());
-        let kind = match g.kind {
-            EntryKind::File => "file",
-            EntryKind::Dir => "dir",
-            EntryKind::Symlink => "symlink",
-            EntryKind::Stream => "stream",
-        };
-        assert_eq!(kind, w["kind"], "{}", g.path);
+        assert_eq!(g.kind.name(), w["kind"], "{}", g.path);
         assert_eq!(g.mode as u64, w["mode"].as_u64().unwrap(), "{}", g.path);
         assert_eq!(g.mtime_ns, w["mtime_ns"].as_i64().unwrap(), "{}", g.path);
         assert_eq!(g.size, w["size"].as_u64().unwrap(), "{}", g.path);

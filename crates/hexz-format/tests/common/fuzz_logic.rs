@@ -30,10 +30,12 @@ pub fn parse_all(data: &[u8]) {
     let _ = Summary::parse(raw, b, encrypted, 1);
     let _ = Summary::parse(raw, b, encrypted, 2);
     let _ = BlockEntry::parse_page(raw, a >> 2, b, encrypted);
-    let _ = parse_entries(raw, count as u64, b);
+    let _ = parse_entries(raw, count as u64, b, 1);
+    let _ = parse_entries(raw, count as u64, b, 2);
     let _ = parse_groups(raw, count, a >> 2);
     let _ = parse_record_page(raw, b);
     let _ = parse_parents(raw, count % 300);
+    let _ = hexz_format::attrs::parse_attrs(raw, count as u64 % 64);
     let _ = Signature::parse(raw, 1);
     let _ = Signature::parse(raw, 2);
 }
@@ -69,7 +71,7 @@ pub fn tables(data: &[u8]) {
         entries.extend_from_slice(&row);
     }
     entries.extend_from_slice(heap);
-    let _ = parse_entries(&entries, rows as u64, u64::from(rows_byte) << 20);
+    let _ = parse_entries(&entries, rows as u64, u64::from(rows_byte) << 20, 2);
 
     // The same bytes as record groups (48-byte rows too): records covered in order.
     let mut groups = Vec::with_capacity(rest.len());

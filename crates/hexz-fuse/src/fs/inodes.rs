@@ -6,7 +6,7 @@ use super::watch::Watch;
 use super::HexzFs;
 use crate::{sys, MountOptions, Result};
 use fuser::{Errno, FileAttr, FileType, INodeNo};
-use hexz_core::{Archive, Entry, EntryKind};
+use hexz_core::{Archive, Entry, EntryKind, FileAttrs};
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -25,6 +25,20 @@ pub(super) enum Kind {
     File(Entry),
     /// A symlink and its target.
     Symlink(Box<[u8]>),
+    /// A device node, FIFO or socket (format v2).
+    Special(FileType),
+}
+
+impl Kind {
+    /// The file type `readdir` and `getattr` report.
+    pub(super) fn file_type(&self) -> FileType {
+        match self {
+            Kind::Dir(_) => FileType::Directory,
+            Kind::File(_) => FileType::RegularFile,
+            Kind::Symlink(_) => FileType::Symlink,
+            Kind::Special(t) => *t,
+        }
+    }
 }
 
 pub(super) struct Node {
@@ -33,6 +47,8 @@ pub(super) struct Node {
     perm: u16,
     mtime: SystemTime,
     nlink: u32,
+    /// What the archive's file attributes say (§7.6), when it records any for this entry.
+    pub(super) attrs: Option<Box<FileAttrs>>,
 }
 
 fn time_of(ns: i64) -> SystemTime {
@@ -51,6 +67,9 @@ impl HexzFs {
     /// under [`shown_name`].
     pub fn new(archive: Arc<Archive>, opts: &MountOptions) -> Result<HexzFs> {
         let entries = archive.entries()?;
+        let all_attrs = archive.file_attrs()?;
+        // Inode of the first entry of each hard-link group: later names point at it.
+        let mut linked: HashMap<u64, u64> = HashMap::new();
         let newest = entries.iter().map(|e| e.mtime_ns).max().unwrap_or(0);
         let implied_time = time_of(newest);
         let mut nodes = vec![Node {
@@ -59,12 +78,14 @@ impl HexzFs {
             perm: IMPLIED_DIR_MODE,
             mtime: implied_time,
             nlink: 2,
+            attrs: None,
         }];
         // Path of every node so far -> inode.
         let mut by_path: HashMap<&str, u64> = HashMap::new();
         // Inodes shown under a shortened name.
         let mut shortened: HashSet<u64> = HashSet::new();
-        'entries: for e in entries.iter() {
+        'entries: for (i, e) in entries.iter().enumerate() {
+            let attrs = all_attrs.get(i).filter(|a| !a.is_empty());
             let path = e.path.as_str();
             let (dir, name) = match path.rfind('/') {
                 Some(i) => (&path[..i], &path[i + 1..]),
@@ -105,6 +126,7 @@ impl HexzFs {
                                     perm: IMPLIED_DIR_MODE,
                                     mtime: implied_time,
                                     nlink: 2,
+                                    attrs: None,
                                 },
                             );
                             by_path.insert(prefix, ino);
@@ -113,9 +135,21 @@ impl HexzFs {
                     };
                 }
             }
+            // Another name of a file already shown: the same inode, one more link.
+            let group = attrs.map_or(0, |a| a.link_group);
+            if let Some(&ino) = (group != 0).then(|| linked.get(&group)).flatten() {
+                nodes[ino as usize - 1].nlink += 1;
+                link_child(&mut nodes, &mut shortened, parent, name, ino);
+                by_path.insert(path, ino);
+                continue;
+            }
             let kind = match e.kind {
                 EntryKind::Dir => Kind::Dir(Vec::new()),
                 EntryKind::File | EntryKind::Stream => Kind::File(e.clone()),
+                EntryKind::CharDevice => Kind::Special(FileType::CharDevice),
+                EntryKind::BlockDevice => Kind::Special(FileType::BlockDevice),
+                EntryKind::Fifo => Kind::Special(FileType::NamedPipe),
+                EntryKind::Socket => Kind::Special(FileType::Socket),
                 EntryKind::Symlink => Kind::Symlink(
                     e.target
                         .as_deref()
@@ -132,9 +166,13 @@ impl HexzFs {
                 perm: (e.mode & 0o7777) as u16,
                 mtime: time_of(e.mtime_ns),
                 nlink,
+                attrs: attrs.map(|a| Box::new(a.clone())),
             };
             let ino = add_child(&mut nodes, &mut shortened, parent, name, node);
             by_path.insert(path, ino);
+            if group != 0 {
+                linked.insert(group, ino);
+            }
         }
         // Sort children by name; of equal names (a shortened name that is also another
         // entry's) keep a real name over a shortened one, else the first in path order.
@@ -192,6 +230,7 @@ impl HexzFs {
             nodes,
             uid: opts.uid.unwrap_or(euid.0),
             gid: opts.gid.unwrap_or(euid.1),
+            owner_override: (opts.uid, opts.gid),
             log_errors: opts.log_errors,
             kernel_readahead: opts.kernel_readahead,
             errors: Arc::new(AtomicU64::new(0)),
@@ -210,26 +249,38 @@ impl HexzFs {
             .ok_or(Errno::ENOENT)
     }
 
+    /// The attributes `getattr` reports: the archive's owners, times and device number where
+    /// it records them (the mount's `uid`/`gid` options override owners), else the mount's.
     pub(super) fn attr(&self, ino: u64, n: &Node) -> FileAttr {
-        let (kind, size) = match &n.kind {
-            Kind::Dir(_) => (FileType::Directory, 4096),
-            Kind::File(e) => (FileType::RegularFile, e.size),
-            Kind::Symlink(t) => (FileType::Symlink, t.len() as u64),
+        let size = match &n.kind {
+            Kind::Dir(_) => 4096,
+            Kind::File(e) => e.size,
+            Kind::Symlink(t) => t.len() as u64,
+            Kind::Special(_) => 0,
         };
+        let a = n.attrs.as_deref();
+        let owner = a.and_then(|a| a.owner).unwrap_or((self.uid, self.gid));
+        let (uid, gid) = (
+            self.owner_override.0.unwrap_or(owner.0),
+            self.owner_override.1.unwrap_or(owner.1),
+        );
+        let rdev = a.map_or(0, |a| {
+            nix::sys::stat::makedev(a.rdev.0.into(), a.rdev.1.into()) as u32
+        });
         FileAttr {
             ino: INodeNo(ino),
             size,
             blocks: size.div_ceil(512),
-            atime: n.mtime,
+            atime: a.and_then(|a| a.atime_ns).map_or(n.mtime, time_of),
             mtime: n.mtime,
-            ctime: n.mtime,
+            ctime: a.and_then(|a| a.ctime_ns).map_or(n.mtime, time_of),
             crtime: n.mtime,
-            kind,
+            kind: n.kind.file_type(),
             perm: n.perm,
             nlink: n.nlink,
-            uid: self.uid,
-            gid: self.gid,
-            rdev: 0,
+            uid,
+            gid,
+            rdev,
             blksize: self.blksize,
             flags: 0,
         }
@@ -243,6 +294,16 @@ impl HexzFs {
             .binary_search_by(|c| (*c.0).cmp(name.as_bytes()))
             .ok()
             .map(|i| children[i].1))
+    }
+}
+
+/// Lists `ino` under `parent` as `name` too (another name of a hard-linked file).
+fn link_child(nodes: &mut [Node], shortened: &mut HashSet<u64>, parent: u64, name: &str, ino: u64) {
+    if name.len() > NAME_MAX {
+        shortened.insert(ino);
+    }
+    if let Kind::Dir(children) = &mut nodes[parent as usize - 1].kind {
+        children.push((shown_name(name).as_bytes().into(), ino));
     }
 }
 

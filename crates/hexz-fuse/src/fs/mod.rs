@@ -28,6 +28,8 @@ pub struct HexzFs {
     nodes: Vec<Node>,
     uid: u32,
     gid: u32,
+    /// The mount's `uid`/`gid` options: override the archive's recorded owners.
+    owner_override: (Option<u32>, Option<u32>),
     blksize: u32,
     log_errors: bool,
     kernel_readahead: u32,

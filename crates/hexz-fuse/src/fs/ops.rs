@@ -114,6 +114,9 @@ impl Filesystem for HexzFs {
             Ok(Kind::File(_)) => reply.opened(FileHandle(0), FopenFlags::FOPEN_KEEP_CACHE),
             Ok(Kind::Dir(_)) => reply.error(Errno::EISDIR),
             Ok(Kind::Symlink(_)) => reply.error(Errno::ELOOP),
+            // Device nodes and FIFOs are opened by the kernel itself (FUSE mounts are
+            // `nodev`): nothing of theirs is in the archive to read.
+            Ok(Kind::Special(_)) => reply.error(Errno::ENXIO),
             Err(e) => reply.error(e),
         }
     }
@@ -132,7 +135,7 @@ impl Filesystem for HexzFs {
         let entry = match self.node(ino).map(|n| &n.kind) {
             Ok(Kind::File(e)) => e,
             Ok(Kind::Dir(_)) => return reply.error(Errno::EISDIR),
-            Ok(Kind::Symlink(_)) => return reply.error(Errno::EINVAL),
+            Ok(Kind::Symlink(_) | Kind::Special(_)) => return reply.error(Errno::EINVAL),
             Err(e) => return reply.error(e),
         };
         let want = (size as u64).min(entry.size.saturating_sub(offset)) as usize;
@@ -211,11 +214,7 @@ impl Filesystem for HexzFs {
                 1 => reply.add(INodeNo(n.parent), 2, FileType::Directory, ".."),
                 _ => {
                     let (name, child) = &children[(i - 2) as usize];
-                    let kind = match self.nodes[*child as usize - 1].kind {
-                        Kind::Dir(_) => FileType::Directory,
-                        Kind::File(_) => FileType::RegularFile,
-                        Kind::Symlink(_) => FileType::Symlink,
-                    };
+                    let kind = self.nodes[*child as usize - 1].kind.file_type();
                     reply.add(INodeNo(*child), i + 1, kind, OsStr::from_bytes(name))
                 }
             };
@@ -261,18 +260,36 @@ impl Filesystem for HexzFs {
         }
     }
 
-    fn getxattr(&self, _req: &Request, ino: INodeNo, _name: &OsStr, _size: u32, reply: ReplyXattr) {
-        match self.node(ino) {
-            Ok(_) => reply.error(Errno::ENODATA),
-            Err(e) => reply.error(e),
+    /// The extended attributes the archive records (§7.6); `size` 0 asks for the length.
+    fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+        let n = match self.node(ino) {
+            Ok(n) => n,
+            Err(e) => return reply.error(e),
+        };
+        let xattrs = n.attrs.as_deref().map_or(&[][..], |a| &a.xattrs[..]);
+        match xattrs.iter().find(|(k, _)| k[..] == *name.as_bytes()) {
+            None => reply.error(Errno::ENODATA),
+            Some((_, v)) if size == 0 => reply.size(v.len() as u32),
+            Some((_, v)) if v.len() > size as usize => reply.error(Errno::ERANGE),
+            Some((_, v)) => reply.data(v),
         }
     }
 
     fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
-        match self.node(ino) {
-            Ok(_) if size == 0 => reply.size(0),
-            Ok(_) => reply.data(&[]),
-            Err(e) => reply.error(e),
+        let n = match self.node(ino) {
+            Ok(n) => n,
+            Err(e) => return reply.error(e),
+        };
+        let xattrs = n.attrs.as_deref().map_or(&[][..], |a| &a.xattrs[..]);
+        // Names, each followed by a NUL.
+        let list: Vec<u8> = xattrs
+            .iter()
+            .flat_map(|(k, _)| k.iter().copied().chain([0]))
+            .collect();
+        match size {
+            0 => reply.size(list.len() as u32),
+            s if list.len() > s as usize => reply.error(Errno::ERANGE),
+            _ => reply.data(&list),
         }
     }
 

@@ -44,7 +44,7 @@ class Entry:
     """One entry of an archive."""
 
     path: str
-    kind: str  # "file", "dir", "symlink" or "stream"
+    kind: str  # "file", "dir", "symlink", "stream"; "char-device", "block-device", "fifo", "socket"
     mode: int
     mtime_ns: int
     offset: int
