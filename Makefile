@@ -28,9 +28,10 @@ PY_FEATURES ?= full
 export PY_FEATURES
 
 # Debian packages: what building and testing needs (nginx-light: the HTTP Range server the
-# hexz-store tests start on 127.0.0.1; time: GNU time, which measures the peak memory of the
+# hexz-store tests start on 127.0.0.1; squashfs-tools: the peer of the snapshot-fidelity test;
+# time: GNU time, which measures the peak memory of the
 # CLI on the hostile corpus), and the benchmark peers.
-APT_BUILD := build-essential pkg-config nginx-light curl qemu-utils time
+APT_BUILD := build-essential pkg-config nginx-light curl qemu-utils time squashfs-tools
 APT_BENCH := squashfs-tools zstd lz4 qemu-utils e2fsprogs hyperfine time squashfuse b3sum wrk
 
 # `make test-python test_reader`: extra goals become a pytest -k filter.

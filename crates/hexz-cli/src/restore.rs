@@ -66,24 +66,31 @@ impl Restorer {
         }
     }
 
-    /// Sets `path`'s owner (as root) and extended attributes, not following a symlink.
+    /// Sets `path`'s owner (as root) and extended attributes, not following a symlink; then,
+    /// as root, the setuid and setgid bits (which a change of owner clears, and which only root
+    /// restores, as tar does).
     pub fn apply(&mut self, entry: &Entry, path: &Path) {
-        let Some(a) = self.attrs.get(&entry.path).cloned() else {
-            return;
-        };
-        if let (true, Some((uid, gid))) = (self.as_root, a.owner) {
-            if let Err(e) = chown(path, uid, gid) {
-                self.warn(path, &format!("cannot set its owner to {uid}:{gid}"), e);
+        if let Some(a) = self.attrs.get(&entry.path).cloned() {
+            if let (true, Some((uid, gid))) = (self.as_root, a.owner) {
+                if let Err(e) = chown(path, uid, gid) {
+                    self.warn(path, &format!("cannot set its owner to {uid}:{gid}"), e);
+                }
+            }
+            for (name, value) in &a.xattrs {
+                if let Err(e) = set_xattr(path, name, value) {
+                    let name = String::from_utf8_lossy(name);
+                    self.warn(
+                        path,
+                        &format!("cannot set the extended attribute {name}"),
+                        e,
+                    );
+                }
             }
         }
-        for (name, value) in &a.xattrs {
-            if let Err(e) = set_xattr(path, name, value) {
-                let name = String::from_utf8_lossy(name);
-                self.warn(
-                    path,
-                    &format!("cannot set the extended attribute {name}"),
-                    e,
-                );
+        let setid = entry.mode & 0o6000 != 0;
+        if self.as_root && setid && matches!(entry.kind, EntryKind::File | EntryKind::Dir) {
+            if let Err(e) = set_full_mode(path, entry.mode) {
+                self.warn(path, "cannot set its setuid or setgid bit", e);
             }
         }
     }
@@ -128,6 +135,12 @@ fn chown(path: &Path, uid: u32, gid: u32) -> io::Result<()> {
 }
 
 #[cfg(unix)]
+fn set_full_mode(path: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o7777))
+}
+
+#[cfg(unix)]
 fn set_xattr(path: &Path, name: &[u8], value: &[u8]) -> io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     // `xattr::set` does not follow a symlink at the last component.
@@ -155,6 +168,11 @@ fn is_root() -> bool {
 
 #[cfg(not(unix))]
 fn chown(_: &Path, _: u32, _: u32) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn set_full_mode(_: &Path, _: u32) -> io::Result<()> {
     Ok(())
 }
 

@@ -26,7 +26,8 @@ pub const ABOUT: &str = "Extract files, directories, links and special files int
 pub const LONG_ABOUT: &str = "\
 Extract files, directories and symlinks into DIR (created when missing).
 
-Recreates permission bits (except setuid and setgid), modification times (to the nanosecond)
+Recreates permission bits (setuid and setgid only when run as root, as tar does), modification
+times (to the nanosecond)
 and symlink targets as stored. Raw streams (`disk`, `memory`) become regular files. Runs of
 zero bytes are not written, so sparse files stay sparse. Of archives that record file
 attributes (`hexz pack` does, format v2): hard links become hard links again, device nodes,

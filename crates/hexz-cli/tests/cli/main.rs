@@ -23,4 +23,5 @@ mod roundtrip;
 mod s3;
 mod serve;
 mod sign;
+mod snapshot;
 mod verify;
