@@ -21,11 +21,17 @@ pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/v1")
 }
 
-/// The bytes of every golden fixture (`tests/fixtures/v1/*.hxz`: plain, encrypted, signed,
-/// corrupt), in file-name order: seeds for a replay.
+/// The repository's golden fixtures of format v2, `tests/fixtures/v2/`.
+pub fn fixtures_v2_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/v2")
+}
+
+/// The bytes of every golden fixture (`tests/fixtures/v1/*.hxz` and `v2/*.hxz`: plain,
+/// encrypted, signed, with file attributes, corrupt), in path order: seeds for a replay.
 pub fn fixtures() -> Vec<Vec<u8>> {
-    let mut paths: Vec<_> = std::fs::read_dir(fixtures_dir())
-        .expect("tests/fixtures/v1")
+    let mut paths: Vec<_> = [fixtures_dir(), fixtures_v2_dir()]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).expect("tests/fixtures"))
         .flatten()
         .map(|f| f.path())
         .filter(|p| p.extension().is_some_and(|e| e == "hxz"))

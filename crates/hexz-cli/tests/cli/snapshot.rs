@@ -366,15 +366,32 @@ fn a_mount_shows_every_attribute() {
     let src = t.path().join("src");
     make_tree(&src);
     let archive = t.path().join("tree.hxz");
-    ok(["pack", "-q", src.to_str().unwrap(), archive.to_str().unwrap()]);
+    ok([
+        "pack",
+        "-q",
+        src.to_str().unwrap(),
+        archive.to_str().unwrap(),
+    ]);
     let mnt = t.path().join("mnt");
     std::fs::create_dir(&mnt).expect("mkdir");
-    ok(["mount", "--daemon", archive.to_str().unwrap(), mnt.to_str().unwrap()]);
+    ok([
+        "mount",
+        "--daemon",
+        archive.to_str().unwrap(),
+        mnt.to_str().unwrap(),
+    ]);
     let _m = Mounted(mnt.clone());
     let (want, got) = (fingerprints(&src), fingerprints(&mnt));
-    assert_eq!(want.keys().collect::<Vec<_>>(), got.keys().collect::<Vec<_>>());
+    assert_eq!(
+        want.keys().collect::<Vec<_>>(),
+        got.keys().collect::<Vec<_>>()
+    );
     for (path, w) in &want {
         let g = &got[path];
-        assert!(w.diff(g).is_empty(), "{path}: {:?} differ\n{w:?}\n{g:?}", w.diff(g));
+        assert!(
+            w.diff(g).is_empty(),
+            "{path}: {:?} differ\n{w:?}\n{g:?}",
+            w.diff(g)
+        );
     }
 }

@@ -9,6 +9,7 @@ mod checks;
 #[path = "../common/mod.rs"]
 mod common;
 mod generate;
+mod v2;
 
 use hexz_testkit::replay::fixtures_dir as dir;
 use serde_json::Value;

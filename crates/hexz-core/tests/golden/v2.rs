@@ -1,0 +1,330 @@
+//! Golden fixtures of format v2 (`tests/fixtures/v2/`), committed once and never regenerated:
+//! an empty archive, one with every kind of file metadata (§7.6), a multi-page Zstandard one
+//! with records, a signed unencrypted one, and corrupt ones. `expected.json` records what a
+//! reader must decode from each, or the error it must refuse it with.
+//!
+//! `generate_v2_fixtures` wrote them (`cargo test -p hexz-core --test golden -- --ignored
+//! generate_v2_fixtures`); it does nothing while `expected.json` exists.
+
+use super::generate::describe;
+use super::{b3, hex};
+use crate::common::Surgery;
+use hexz_core::sign::SigningKey;
+use hexz_core::verify::verify;
+use hexz_core::{
+    Archive, ArchiveWriter, Compression, DType, EntryKind, EntryMeta, Error, FileAttrs,
+    WriteOptions,
+};
+use hexz_format::ExtensionRef;
+use hexz_testkit::Rng;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+fn dir() -> PathBuf {
+    hexz_testkit::replay::fixtures_v2_dir()
+}
+
+fn meta(mode: u32, mtime_ns: i64) -> EntryMeta {
+    EntryMeta { mode, mtime_ns }
+}
+
+/// The signing key of `signed.hxz` (Ed25519 is deterministic: the same bytes every time).
+fn signing_key() -> SigningKey {
+    SigningKey::from_seed(&[0x32; 32])
+}
+
+fn opts(id: &[u8; 16]) -> WriteOptions {
+    WriteOptions {
+        block_size: 4096,
+        threads: 1,
+        archive_id: Some(*id),
+        ..WriteOptions::default()
+    }
+}
+
+/// The attributes given to `owned` in `tree-attrs.hxz`.
+fn owned_attrs() -> FileAttrs {
+    FileAttrs {
+        owner: Some((1234, 4321)),
+        names: Some(("alice".into(), "staff".into())),
+        atime_ns: Some(1_700_000_100_000_000_001),
+        ctime_ns: Some(1_700_000_200_000_000_002),
+        xattrs: vec![
+            (b"system.posix_acl_access".to_vec(), acl()),
+            (b"trusted.secret".to_vec(), b"root only".to_vec()),
+            (b"user.note".to_vec(), b"hello".to_vec()),
+        ],
+        ..FileAttrs::default()
+    }
+}
+
+/// A POSIX ACL granting user 1234 read access (the kernel's binary form).
+fn acl() -> Vec<u8> {
+    let mut v = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in [
+        (1u16, 6u16, u32::MAX),
+        (2, 4, 1234),
+        (4, 4, u32::MAX),
+        (0x10, 4, u32::MAX),
+        (0x20, 0, u32::MAX),
+    ] {
+        v.extend_from_slice(&tag.to_le_bytes());
+        v.extend_from_slice(&perm.to_le_bytes());
+        v.extend_from_slice(&id.to_le_bytes());
+    }
+    v
+}
+
+fn tree_attrs(w: &mut ArchiveWriter) -> hexz_core::Result<()> {
+    let m = meta(0o644, 1_700_000_000_000_000_000);
+    w.add_dir_entry("etc", meta(0o755, 1_700_000_000_000_000_000))?;
+    w.add_bytes(
+        "etc/passwd",
+        b"root:x:0:0::/root:/bin/sh\n",
+        meta(0o4755, 1),
+    )?;
+    w.add_hard_link("etc/passwd.link", "etc/passwd", meta(0o4755, 1))?;
+    w.add_bytes("owned", b"belongs to alice", m)?;
+    w.set_file_attrs("owned", owned_attrs())?;
+    w.add_symlink("link", "etc/passwd", meta(0o777, 2))?;
+    w.add_special("dev/null", EntryKind::CharDevice, meta(0o666, 3), (1, 3))?;
+    w.add_special("dev/loop9", EntryKind::BlockDevice, meta(0o660, 4), (7, 9))?;
+    w.add_special("fifo", EntryKind::Fifo, meta(0o600, 5), (0, 0))?;
+    w.add_special("sock", EntryKind::Socket, meta(0o755, 6), (0, 0))?;
+    w.add_bytes("sparse", &[vec![0u8; 12288], b"x".to_vec()].concat(), m)
+}
+
+/// Every entry with its decoded bytes' hash and its file attributes, as JSON.
+fn entries_json(a: &Archive) -> Value {
+    let attrs = a.file_attrs().unwrap();
+    let entries: Vec<Value> = a
+        .entries()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let mut buf = vec![0u8; e.size as usize];
+            assert_eq!(a.read_entry_at(e, 0, &mut buf).unwrap(), buf.len());
+            let at = attrs.get(i).cloned().unwrap_or_default();
+            json!({
+                "path": e.path, "kind": e.kind.name(), "mode": e.mode, "mtime_ns": e.mtime_ns,
+                "size": e.size, "target": e.target, "blake3": b3(&buf),
+                "owner": at.owner, "names": at.names, "atime_ns": at.atime_ns,
+                "ctime_ns": at.ctime_ns, "rdev": [at.rdev.0, at.rdev.1],
+                "link_group": at.link_group,
+                "xattrs": at.xattrs.iter().map(|(k, v)| json!([hex(k), hex(v)])).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!(entries)
+}
+
+/// What a reader must decode from a valid fixture.
+fn record(bytes: &[u8]) -> Value {
+    let a = Archive::open_store(
+        Arc::new(hexz_core::MemStore::new(bytes.to_vec())),
+        Default::default(),
+    )
+    .unwrap();
+    let mut d = describe(bytes);
+    d["version"] = json!(a.header().version);
+    d["entries"] = entries_json(&a);
+    d["extensions"] = json!(a
+        .summary()
+        .extensions
+        .iter()
+        .map(|x| x.kind)
+        .collect::<Vec<_>>());
+    d["records"] = json!(a.record_count());
+    d["metadata"] = json!(a.metadata().unwrap().map(|m| String::from_utf8(m).unwrap()));
+    d["signer"] = json!(a.signature().map(|s| hex(&s.public_key)));
+    d
+}
+
+fn write(
+    name: &str,
+    opts: WriteOptions,
+    f: impl FnOnce(&mut ArchiveWriter) -> hexz_core::Result<()>,
+) -> Vec<u8> {
+    let path = dir().join(name);
+    let mut w = ArchiveWriter::create(&path, opts).unwrap();
+    f(&mut w).unwrap();
+    w.finish().unwrap();
+    std::fs::read(&path).unwrap()
+}
+
+#[test]
+#[ignore = "writes tests/fixtures/v2 once; golden fixtures are never regenerated"]
+fn generate_v2_fixtures() {
+    if dir().join("expected.json").exists() {
+        eprintln!("tests/fixtures/v2 exists; golden fixtures are never regenerated");
+        return;
+    }
+    std::fs::create_dir_all(dir()).unwrap();
+    let mut expected = serde_json::Map::new();
+    let mut keep = |name: &str, bytes: &[u8]| {
+        expected.insert(name.into(), record(bytes));
+    };
+    let empty = write("empty.hxz", opts(b"hexz-v2-empty..."), |_| Ok(()));
+    keep("empty.hxz", &empty);
+    let tree = write("tree-attrs.hxz", opts(b"hexz-v2-attrs..."), tree_attrs);
+    keep("tree-attrs.hxz", &tree);
+    let paged = WriteOptions {
+        compression: Compression::Zstd(3),
+        entries_per_page: 3,
+        ..opts(b"hexz-v2-paged...")
+    };
+    let pages = write("multi-page-zstd.hxz", paged, |w| {
+        w.add_bytes(
+            "text",
+            &b"zstd frames, several index pages. ".repeat(900),
+            meta(0o644, 7),
+        )?;
+        w.add_bytes("noise", &Rng::new(0x2222).bytes(9000), meta(0o600, 8))?;
+        let rows: Vec<u8> = (0..64u16).flat_map(|i| i.to_le_bytes()).collect();
+        w.add_array("labels", DType::U16, &[16, 4], &rows)?;
+        w.set_metadata(br#"{"fixture":"multi-page-zstd","version":2}"#)
+    });
+    keep("multi-page-zstd.hxz", &pages);
+    let signed = WriteOptions {
+        signing_key: Some(Arc::new(signing_key())),
+        ..opts(b"hexz-v2-signed..")
+    };
+    let signed = write("signed.hxz", signed, |w| {
+        w.add_bytes("a.txt", b"signed, not encrypted\n", meta(0o644, 9))
+    });
+    keep("signed.hxz", &signed);
+
+    // Corrupt ones, each breaking one rule, with valid checksums.
+    let mut corrupt = |name: &str, bytes: Vec<u8>, error: &str| {
+        std::fs::write(dir().join(name), &bytes).unwrap();
+        expected.insert(
+            name.into(),
+            json!({"file_len": bytes.len(), "file_blake3": b3(&bytes), "error": error}),
+        );
+    };
+    let mut s = Surgery::new(&tree);
+    let frame = s.append_frame(b"needed by a later version");
+    s.summary.extensions.push(ExtensionRef {
+        kind: 9,
+        critical: true,
+        frame,
+    });
+    corrupt(
+        "corrupt-critical-extension.hxz",
+        s.finish(),
+        "unsupported: extension type 9",
+    );
+    let mut s = Surgery::new(&tree);
+    let mut raw = s.raw(&s.summary.extensions[0].frame);
+    raw[0] = 0x80;
+    s.summary.extensions[0].frame = s.append_frame(&raw);
+    corrupt(
+        "corrupt-attrs-flags.hxz",
+        s.finish(),
+        "reserved: file attribute flags",
+    );
+    let mut bytes = tree.clone();
+    bytes[8] = 1; // header version 1 on a v2 file
+    crate::common::fix_header_crc(&mut bytes);
+    corrupt(
+        "corrupt-version-mismatch.hxz",
+        bytes,
+        "inconsistent: header version 1, footer 2",
+    );
+    let mut bytes = signed.clone();
+    let at = bytes.len() - 64 - 144;
+    bytes[at + 12] = 143; // block_len 143, not the 144 to the footer
+    corrupt(
+        "corrupt-signature-length.hxz",
+        bytes,
+        "invalid: signature block length",
+    );
+
+    let text = serde_json::to_string_pretty(&Value::Object(expected)).unwrap();
+    std::fs::write(dir().join("expected.json"), text + "\n").unwrap();
+}
+
+fn expected() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir().join("expected.json")).unwrap()).unwrap()
+}
+
+fn load(name: &str) -> (Vec<u8>, Value) {
+    let bytes = std::fs::read(dir().join(name)).unwrap();
+    let e = expected()[name].clone();
+    assert_eq!(b3(&bytes), e["file_blake3"], "{name} was modified");
+    (bytes, e)
+}
+
+#[test]
+fn valid_fixtures_read_as_recorded() {
+    for name in [
+        "empty.hxz",
+        "tree-attrs.hxz",
+        "multi-page-zstd.hxz",
+        "signed.hxz",
+    ] {
+        let (bytes, e) = load(name);
+        assert_eq!(record(&bytes), e, "{name}");
+        let a = Archive::open(dir().join(name)).unwrap();
+        assert_eq!(a.header().version, 2, "{name}");
+        let r = verify(&a, &|_| {}).unwrap();
+        assert!(r.is_ok(), "{name}: {:?}", r.problems);
+    }
+}
+
+/// The inputs, recomputed: what the writer was given is what the fixtures hold.
+#[test]
+fn fixtures_hold_their_inputs() {
+    let a = Archive::open(dir().join("tree-attrs.hxz")).unwrap();
+    assert_eq!(a.file_attrs_of("owned").unwrap().unwrap(), owned_attrs());
+    assert_eq!(a.file_attrs_of("dev/loop9").unwrap().unwrap().rdev, (7, 9));
+    let (p, l) = (
+        a.file_attrs_of("etc/passwd").unwrap().unwrap(),
+        a.file_attrs_of("etc/passwd.link").unwrap().unwrap(),
+    );
+    assert!(p.link_group != 0 && p.link_group == l.link_group);
+    assert_eq!(a.entry("sock").unwrap().unwrap().kind, EntryKind::Socket);
+    let a = Archive::open(dir().join("multi-page-zstd.hxz")).unwrap();
+    assert!(a.summary().index_pages.len() > 2);
+    assert_eq!(a.record_count(), 16);
+    let a = Archive::open(dir().join("signed.hxz")).unwrap();
+    assert_eq!(
+        a.signature().unwrap().public_key,
+        signing_key().verifying_key().to_bytes()
+    );
+    let opts = hexz_core::ReadOptions {
+        verify_key: Some(signing_key().verifying_key()),
+        ..Default::default()
+    };
+    assert!(Archive::open_with_options(dir().join("signed.hxz"), opts).is_ok());
+}
+
+#[test]
+fn corrupt_fixtures_are_refused_as_recorded() {
+    let open = |name: &str| Archive::open(dir().join(name));
+    load("corrupt-critical-extension.hxz");
+    assert!(
+        matches!(open("corrupt-critical-extension.hxz"), Err(Error::Unsupported(m)) if m.contains("extension type 9"))
+    );
+    load("corrupt-attrs-flags.hxz");
+    let a = open("corrupt-attrs-flags.hxz").unwrap();
+    assert!(a
+        .file_attrs()
+        .unwrap_err()
+        .to_string()
+        .contains("file attribute flags"));
+    load("corrupt-version-mismatch.hxz");
+    let e = open("corrupt-version-mismatch.hxz")
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("version 1, the footer 2"), "{e}");
+    load("corrupt-signature-length.hxz");
+    let e = open("corrupt-signature-length.hxz")
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("signature block length"), "{e}");
+}
