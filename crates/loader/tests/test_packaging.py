@@ -46,7 +46,7 @@ def test_typing_files_ship_with_the_package() -> None:
 def test_version_and_constants() -> None:
     cargo = (LOADER.parents[1] / "Cargo.toml").read_text()
     assert f'version = "{hexz.__version__}"' in cargo
-    assert hexz.FORMAT_VERSION == _native.FORMAT_VERSION == 1
+    assert hexz.FORMAT_VERSION == _native.FORMAT_VERSION == 2
     for flag in ("HAS_ZSTD", "HAS_S3", "HAS_ENCRYPTION", "HAS_SIGNING"):
         assert isinstance(getattr(_native, flag), bool)
 
