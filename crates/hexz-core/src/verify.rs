@@ -92,6 +92,14 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
             format!("extension {}", x.kind),
         ));
     }
+    match archive.entry_page_frames() {
+        Ok(pages) => {
+            for (i, f) in pages.into_iter().enumerate() {
+                frames.push((f, FrameKind::Extension, format!("entry page {i}")));
+            }
+        }
+        Err(e) => report.problems.push(e.to_string()),
+    }
     for (f, _, name) in &frames {
         report.frames += 1;
         covered.add(f.offset, f.stored_len as u64);

@@ -15,6 +15,9 @@ const FLAG_CRITICAL: u16 = 1;
 pub mod types {
     /// File attributes (§7.6): owners, times, device numbers, hard links, extended attributes.
     pub const FILE_ATTRIBUTES: u16 = 1;
+    /// Entry pages (§7.7): the entries table (and file attributes) cut into pages, so that a
+    /// tree of any size needs no one large frame and a lookup by path reads one page.
+    pub const ENTRY_PAGES: u16 = 2;
 }
 
 /// One row of the extension table: a typed frame.

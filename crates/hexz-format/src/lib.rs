@@ -10,6 +10,7 @@ pub mod attrs;
 mod bytes;
 pub mod codec;
 pub mod entry;
+pub mod entry_pages;
 mod error;
 pub mod extension;
 pub mod features;

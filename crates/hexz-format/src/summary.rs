@@ -230,8 +230,21 @@ impl Summary {
                 "non-empty stream without index pages".into(),
             ));
         }
+        // v2 entry pages (§7.7) replace the entries table; file attributes then live in them.
+        let paged = extensions
+            .iter()
+            .any(|x| x.kind == crate::extension::types::ENTRY_PAGES);
+        if paged
+            && extensions
+                .iter()
+                .any(|x| x.kind == crate::extension::types::FILE_ATTRIBUTES)
+        {
+            return Err(Error::Inconsistent(
+                "file attributes beside entry pages, which hold them".into(),
+            ));
+        }
         for (f, kind, present) in [
-            (&entries, FrameKind::Entries, entry_count > 0),
+            (&entries, FrameKind::Entries, entry_count > 0 && !paged),
             (&metadata, FrameKind::Metadata, !metadata.is_absent()),
             (
                 &record_groups,

@@ -4,12 +4,8 @@
 use super::{Archive, ArchiveState};
 use crate::cache::Weigh;
 use crate::{Error, Part, Result};
-use hexz_format::attrs::parse_attrs;
-use hexz_format::entry::parse_entries;
 use hexz_format::record::{check_record_lengths, parse_groups, parse_record_page};
-use hexz_format::{
-    BlockEntry, Entry, FileAttrs, FrameKind, FrameRef, Record, RecordGroup, RequiredFeatures,
-};
+use hexz_format::{BlockEntry, FrameKind, FrameRef, Record, RecordGroup, RequiredFeatures};
 use parking_lot::Mutex;
 use std::sync::Arc;
 
@@ -53,35 +49,6 @@ impl Weigh for Arc<RecordPage> {
 }
 
 impl Archive {
-    /// All entries, sorted by path. Loaded on first use.
-    pub fn entries(&self) -> Result<Arc<[Entry]>> {
-        let s = &self.state.summary;
-        self.state.table(
-            &self.state.entries,
-            s.entry_count > 0,
-            &s.entries,
-            FrameKind::Entries,
-            |raw| {
-                parse_entries(
-                    raw,
-                    s.entry_count,
-                    s.logical_size,
-                    self.state.header.version,
-                )
-            },
-        )
-    }
-
-    /// Looks up an entry by path (binary search).
-    pub fn entry(&self, path: &str) -> Result<Option<Entry>> {
-        let entries = self.entries()?;
-        let path = path.trim_start_matches("./").trim_end_matches('/');
-        Ok(entries
-            .binary_search_by(|e| e.path.as_bytes().cmp(path.as_bytes()))
-            .ok()
-            .map(|i| entries[i].clone()))
-    }
-
     /// The user metadata (the bytes of a UTF-8 JSON object), if any.
     pub fn metadata(&self) -> Result<Option<Vec<u8>>> {
         let f = &self.state.summary.metadata;
@@ -100,41 +67,6 @@ impl Archive {
             )
         })?;
         Ok(Some(json))
-    }
-
-    /// The file attributes of the entries (`docs/FORMAT.md` §7.6), in [`entries`]' order:
-    /// owners, times, device numbers, hard links, extended attributes. Empty when the archive
-    /// records none (every v1 archive). Loaded on first use.
-    ///
-    /// [`entries`]: Archive::entries
-    pub fn file_attrs(&self) -> Result<Arc<[FileAttrs]>> {
-        let s = &self.state.summary;
-        let ext = s
-            .extensions
-            .iter()
-            .find(|x| x.kind == hexz_format::extension::types::FILE_ATTRIBUTES);
-        let frame = ext.map(|x| x.frame).unwrap_or_default();
-        self.state.table(
-            &self.state.attrs,
-            ext.is_some(),
-            &frame,
-            FrameKind::Extension,
-            |raw| parse_attrs(raw, s.entry_count),
-        )
-    }
-
-    /// The attributes of entry `path`, when the archive records any.
-    pub fn file_attrs_of(&self, path: &str) -> Result<Option<FileAttrs>> {
-        let attrs = self.file_attrs()?;
-        if attrs.is_empty() {
-            return Ok(None);
-        }
-        let entries = self.entries()?;
-        let path = path.trim_start_matches("./").trim_end_matches('/');
-        Ok(entries
-            .binary_search_by(|e| e.path.as_bytes().cmp(path.as_bytes()))
-            .ok()
-            .map(|i| attrs[i].clone()))
     }
 
     /// The record groups (datasets). Loaded on first use.
@@ -294,7 +226,7 @@ impl ArchiveState {
     }
 
     /// A table loaded whole on first use and kept in `slot`: empty when not `present`.
-    fn table<T>(
+    pub(super) fn table<T>(
         &self,
         slot: &Mutex<Option<Arc<[T]>>>,
         present: bool,

@@ -2,6 +2,8 @@
 
 /// Loading, decoding and checking one block, and runs of them for read-ahead.
 mod block;
+/// Entries and file attributes: one table each, or entry pages.
+mod entries;
 /// Reading and checking one frame: the summary, the tables, index and record pages.
 mod frame;
 /// The metadata bytes read from a remote store, kept to reopen the archive elsewhere.
@@ -49,6 +51,8 @@ pub(crate) struct ArchiveState {
     groups: Mutex<Option<Arc<[RecordGroup]>>>,
     /// The file attributes (v2 extension type 1), one per entry; empty when absent.
     attrs: Mutex<Option<Arc<[FileAttrs]>>>,
+    /// The entry page directory of a paged v2 archive (§7.7), read once.
+    entry_dir: Mutex<Option<Arc<hexz_format::entry_pages::EntryPageDir>>>,
     /// Where the last read ended: a read starting there is sequential.
     last_end: AtomicU64,
     verify_hashes: bool,

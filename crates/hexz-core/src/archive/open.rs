@@ -166,7 +166,10 @@ fn summary_frames(s: &Summary) -> impl Iterator<Item = (FrameKind, &FrameRef)> {
 
 /// The extension types this build reads (`docs/FORMAT.md` §7.5); others are skipped, unless
 /// critical.
-const KNOWN_EXTENSIONS: &[u16] = &[hexz_format::extension::types::FILE_ATTRIBUTES];
+const KNOWN_EXTENSIONS: &[u16] = &[
+    hexz_format::extension::types::FILE_ATTRIBUTES,
+    hexz_format::extension::types::ENTRY_PAGES,
+];
 
 /// §7.5: an archive with a critical extension this build does not know is refused at open.
 fn check_extensions(summary: &Summary, name: &str) -> Result<()> {
@@ -377,6 +380,7 @@ impl Archive {
             held,
             groups: Mutex::new(None),
             attrs: Mutex::new(None),
+            entry_dir: Mutex::new(None),
             last_end: AtomicU64::new(u64::MAX),
             verify_hashes,
             in_flight: InFlight::default(),

@@ -5,10 +5,11 @@ use super::{ArchiveWriter, WriteReport, RECORDS_PER_PAGE};
 use crate::{Action, Error, Part, Place, Result};
 use hexz_format::attrs::encode_attrs;
 use hexz_format::entry::encode_entries;
+use hexz_format::entry_pages::{encode_dir, encode_page, EntryPageDir, EntryPageRef};
 use hexz_format::footer::Footer;
 use hexz_format::frame::FrameRef;
 use hexz_format::record::encode_groups;
-use hexz_format::{ExtensionRef, FrameKind, Summary, VERSION};
+use hexz_format::{Entry, ExtensionRef, FileAttrs, FrameKind, Summary, VERSION};
 
 impl ArchiveWriter {
     /// Writes the tables, summary and footer and commits the sink atomically.
@@ -29,9 +30,20 @@ impl ArchiveWriter {
         }
         self.entries
             .sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
-        let entries = match self.entries.is_empty() {
-            true => FrameRef::default(),
-            false => self.write_frame(&encode_entries(&self.entries), FrameKind::Entries)?,
+        let entries_sorted = std::mem::take(&mut self.entries);
+        let attrs = self.attrs_table(&entries_sorted);
+        let mut extensions = Vec::new();
+        let paged = entries_sorted.len() > self.opts.entry_page_rows as usize;
+        let entries = match (entries_sorted.is_empty(), paged) {
+            (true, _) => FrameRef::default(),
+            (false, false) => {
+                self.write_frame(&encode_entries(&entries_sorted), FrameKind::Entries)?
+            }
+            (false, true) => {
+                let dir = self.write_entry_pages(&entries_sorted, attrs.as_deref())?;
+                extensions.push(dir);
+                FrameRef::default()
+            }
         };
         let groups = match self.groups.is_empty() {
             true => FrameRef::default(),
@@ -41,10 +53,8 @@ impl ArchiveWriter {
             Some(m) => self.write_frame(&m, FrameKind::Metadata)?,
             None => FrameRef::default(),
         };
-        let entries_sorted = std::mem::take(&mut self.entries);
-        let mut extensions = Vec::new();
-        if let Some(attrs) = self.attrs_table(&entries_sorted) {
-            let frame = self.write_frame(&encode_attrs(&attrs), FrameKind::Extension)?;
+        if let (Some(attrs), false) = (&attrs, paged) {
+            let frame = self.write_frame(&encode_attrs(attrs), FrameKind::Extension)?;
             extensions.push(ExtensionRef {
                 kind: hexz_format::extension::types::FILE_ATTRIBUTES,
                 critical: false,
@@ -120,5 +130,40 @@ impl ArchiveWriter {
             .commit()
             .map_err(|e| Error::io(Action::Commit, Place::whole(name), e))?;
         Ok(report)
+    }
+}
+
+impl ArchiveWriter {
+    /// Writes `entries` (sorted) as entry pages of `entry_page_rows` rows, each with its rows'
+    /// attributes when there are any, then their directory (§7.7); returns the directory's
+    /// extension row, critical: a reader that does not know it would see no entries.
+    fn write_entry_pages(
+        &mut self,
+        entries: &[Entry],
+        attrs: Option<&[FileAttrs]>,
+    ) -> Result<ExtensionRef> {
+        let per = self.opts.entry_page_rows as usize;
+        let mut pages = Vec::with_capacity(entries.len().div_ceil(per));
+        for (i, chunk) in entries.chunks(per).enumerate() {
+            let rows = attrs
+                .map(|a| &a[i * per..i * per + chunk.len()])
+                .filter(|a| a.iter().any(|r| !r.is_empty()));
+            let frame = self.write_frame(&encode_page(chunk, rows), FrameKind::Extension)?;
+            pages.push(EntryPageRef {
+                frame,
+                first_row: (i * per) as u64,
+                first_path: chunk[0].path.clone(),
+            });
+        }
+        let dir = EntryPageDir {
+            rows_per_page: per as u32,
+            pages,
+        };
+        let frame = self.write_frame(&encode_dir(&dir), FrameKind::Extension)?;
+        Ok(ExtensionRef {
+            kind: hexz_format::extension::types::ENTRY_PAGES,
+            critical: true,
+            frame,
+        })
     }
 }

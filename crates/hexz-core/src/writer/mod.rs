@@ -114,6 +114,13 @@ impl ArchiveWriter {
                 "block size {bs} must be a power of two from 4 KiB to 16 MiB"
             )));
         }
+        let max_entry_rows = hexz_format::entry_pages::MAX_ROWS_PER_PAGE;
+        if !(1..=max_entry_rows).contains(&opts.entry_page_rows) {
+            return Err(Error::InvalidInput(format!(
+                "entry rows per page {} must be from 1 to {max_entry_rows}",
+                opts.entry_page_rows
+            )));
+        }
         let max_rows = hexz_format::limits::MAX_ROWS_PER_PAGE;
         if !(1..=max_rows).contains(&opts.entries_per_page) {
             return Err(Error::InvalidInput(format!(

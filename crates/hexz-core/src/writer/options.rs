@@ -2,6 +2,9 @@
 //! [`meta_of`] for local files) and [`WriteReport`].
 
 use super::{DEFAULT_ENTRIES_PER_PAGE, DEFAULT_RECORD_BLOCK_MIN};
+
+/// Default [`WriteOptions::entry_page_rows`].
+pub const DEFAULT_ENTRY_PAGE_ROWS: u32 = 65_536;
 use crate::codec::Compression;
 use crate::crypt::Encryption;
 #[cfg(feature = "signing")]
@@ -48,6 +51,10 @@ pub struct WriteOptions {
     /// When adding a tree, do not descend into directories on another file system than the
     /// tree's root (`--one-file-system`, as tar and rsync); the mount point itself is kept.
     pub one_file_system: bool,
+    /// A tree of more entries than this is written as entry pages of this many rows
+    /// (`docs/FORMAT.md` §7.7; default 65,536, at most 1,048,576), so that no table is one
+    /// large frame and a lookup by path reads one page.
+    pub entry_page_rows: u32,
 }
 
 impl Default for WriteOptions {
@@ -66,6 +73,7 @@ impl Default for WriteOptions {
             file_attrs: true,
             keep_times: false,
             one_file_system: false,
+            entry_page_rows: DEFAULT_ENTRY_PAGE_ROWS,
         }
     }
 }

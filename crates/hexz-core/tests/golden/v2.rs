@@ -246,6 +246,45 @@ fn generate_v2_fixtures() {
     std::fs::write(dir().join("expected.json"), text + "\n").unwrap();
 }
 
+/// `entry-pages.hxz`: 40 entries in pages of 8 (§7.7), some with attributes. Added to the set
+/// after the others; like them, written once and never regenerated.
+#[test]
+#[ignore = "adds tests/fixtures/v2/entry-pages.hxz once; golden fixtures are never regenerated"]
+fn generate_v2_entry_pages_fixture() {
+    let mut all = expected();
+    if all.get("entry-pages.hxz").is_some() {
+        eprintln!("entry-pages.hxz exists; golden fixtures are never regenerated");
+        return;
+    }
+    let paged = WriteOptions {
+        entry_page_rows: 8,
+        ..opts(b"hexz-v2-pages...")
+    };
+    let bytes = write("entry-pages.hxz", paged, entry_pages);
+    all["entry-pages.hxz"] = record(&bytes);
+    let text = serde_json::to_string_pretty(&all).unwrap();
+    std::fs::write(dir().join("expected.json"), text + "\n").unwrap();
+}
+
+fn entry_pages(w: &mut ArchiveWriter) -> hexz_core::Result<()> {
+    for i in 0..40u32 {
+        let path = format!("dir{}/file{i:02}", i % 3);
+        w.add_bytes(
+            &path,
+            format!("entry {i}\n").as_bytes(),
+            meta(0o644, i as i64),
+        )?;
+        if i % 4 == 0 {
+            let attrs = FileAttrs {
+                owner: Some((1000 + i, 100)),
+                ..FileAttrs::default()
+            };
+            w.set_file_attrs(&path, attrs)?;
+        }
+    }
+    Ok(())
+}
+
 fn expected() -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir().join("expected.json")).unwrap()).unwrap()
 }
@@ -264,6 +303,7 @@ fn valid_fixtures_read_as_recorded() {
         "tree-attrs.hxz",
         "multi-page-zstd.hxz",
         "signed.hxz",
+        "entry-pages.hxz",
     ] {
         let (bytes, e) = load(name);
         assert_eq!(record(&bytes), e, "{name}");
@@ -289,6 +329,10 @@ fn fixtures_hold_their_inputs() {
     let a = Archive::open(dir().join("multi-page-zstd.hxz")).unwrap();
     assert!(a.summary().index_pages.len() > 2);
     assert_eq!(a.record_count(), 16);
+    let a = Archive::open(dir().join("entry-pages.hxz")).unwrap();
+    assert_eq!(a.entry_page_frames().unwrap().len(), 5);
+    let attrs = a.file_attrs_of("dir1/file04").unwrap().unwrap();
+    assert_eq!(attrs.owner, Some((1004, 100)));
     let a = Archive::open(dir().join("signed.hxz")).unwrap();
     assert_eq!(
         a.signature().unwrap().public_key,

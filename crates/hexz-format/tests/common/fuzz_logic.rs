@@ -36,6 +36,8 @@ pub fn parse_all(data: &[u8]) {
     let _ = parse_record_page(raw, b);
     let _ = parse_parents(raw, count % 300);
     let _ = hexz_format::attrs::parse_attrs(raw, count as u64 % 64);
+    let _ = hexz_format::entry_pages::parse_dir(raw, count as u64, b, encrypted);
+    let _ = hexz_format::entry_pages::parse_page(raw, count as u64 % 64, "a", b, 2);
     let _ = Signature::parse(raw, 1);
     let _ = Signature::parse(raw, 2);
 }

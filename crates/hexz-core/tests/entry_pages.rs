@@ -1,0 +1,152 @@
+//! Entry pages (`docs/FORMAT.md` §7.7, format v2): a tree of more entries than
+//! `entry_page_rows` is written as pages with their attributes and a directory of first
+//! paths; it reads back the same as one table, a lookup by path reads one page, and crafted
+//! pages are refused.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{build, open_mem, quiet_opts, Surgery};
+use hexz_core::verify::verify;
+use hexz_core::{EntryMeta, FileAttrs, MemStore, ReadAt, WriteOptions};
+use hexz_format::extension::types::{ENTRY_PAGES, FILE_ATTRIBUTES};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+const N: usize = 1000;
+
+fn tree(rows: u32) -> Vec<u8> {
+    let opts = WriteOptions {
+        entry_page_rows: rows,
+        block_size: 4096,
+        ..WriteOptions::default()
+    };
+    build(opts, |w| {
+        for i in 0..N {
+            let path = format!("d{:02}/f{i:05}", i % 17);
+            w.add_bytes(&path, format!("file {i}").as_bytes(), EntryMeta::default())?;
+            if i % 3 == 0 {
+                let attrs = FileAttrs {
+                    owner: Some((i as u32, 7)),
+                    ..FileAttrs::default()
+                };
+                w.set_file_attrs(&path, attrs)?;
+            }
+        }
+        Ok(())
+    })
+    .unwrap()
+}
+
+#[test]
+fn paged_and_single_table_archives_read_the_same() {
+    let (paged, single) = (tree(64), tree(65_536));
+    let (p, s) = (
+        open_mem(&paged, quiet_opts()).unwrap(),
+        open_mem(&single, quiet_opts()).unwrap(),
+    );
+    let kinds = |a: &hexz_core::Archive| -> Vec<u16> {
+        a.summary().extensions.iter().map(|x| x.kind).collect()
+    };
+    assert_eq!(kinds(&p), vec![ENTRY_PAGES]);
+    assert_eq!(kinds(&s), vec![FILE_ATTRIBUTES]);
+    assert!(p.summary().entries.is_absent());
+    assert_eq!(p.entry_page_frames().unwrap().len(), N.div_ceil(64));
+    assert_eq!(p.entries().unwrap(), s.entries().unwrap());
+    assert_eq!(p.file_attrs().unwrap(), s.file_attrs().unwrap());
+    for path in [
+        "d03/f00003",
+        "d16/f00999",
+        "d00/f00000",
+        "nope",
+        "d05/f00005/x",
+    ] {
+        assert_eq!(p.entry(path).unwrap(), s.entry(path).unwrap(), "{path}");
+    }
+    assert!(verify(&p, &|_| {}).unwrap().is_ok());
+}
+
+/// A store that counts the bytes read from it.
+struct Counting(MemStore, AtomicU64);
+
+impl ReadAt for Counting {
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.1.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        self.0.read_exact_at(offset, buf)
+    }
+    fn len(&self) -> std::io::Result<u64> {
+        self.0.len()
+    }
+    fn describe(&self) -> String {
+        "counting".into()
+    }
+}
+
+#[test]
+fn a_lookup_by_path_reads_the_directory_and_one_page() {
+    let bytes = tree(64);
+    let store = Arc::new(Counting(MemStore::new(bytes.clone()), AtomicU64::new(0)));
+    let a = hexz_core::Archive::open_store(store.clone(), quiet_opts()).unwrap();
+    let opened = store.1.load(Ordering::Relaxed);
+    let e = a.entry("d07/f00500").unwrap().unwrap();
+    let read = store.1.load(Ordering::Relaxed) - opened;
+    let pages = a.entry_page_frames().unwrap();
+    let largest = pages.iter().map(|f| f.stored_len as u64).max().unwrap();
+    let dir = a.summary().extensions[0].frame.stored_len as u64;
+    assert!(
+        read <= dir + largest,
+        "read {read} bytes, directory {dir} + one page {largest}"
+    );
+    assert_eq!(e.size, "file 500".len() as u64);
+}
+
+#[test]
+fn crafted_pages_are_refused() {
+    let bytes = tree(64);
+    // Two pages swapped in the directory: out of path order.
+    let mut s = Surgery::new(&bytes);
+    let dir_ref = s.summary.extensions[0].frame;
+    let mut dir =
+        hexz_format::entry_pages::parse_dir(&s.raw(&dir_ref), N as u64, u64::MAX, false).unwrap();
+    dir.pages.swap(1, 2);
+    dir.pages[1].first_row = 64;
+    dir.pages[2].first_row = 128;
+    let raw = hexz_format::entry_pages::encode_dir(&dir);
+    s.summary.extensions[0].frame = s.append_frame(&raw);
+    let e = open_mem(&s.finish(), quiet_opts())
+        .unwrap()
+        .entries()
+        .unwrap_err();
+    assert!(e.to_string().contains("out of path order"), "{e}");
+    // A page of fewer rows than the directory says.
+    let mut s = Surgery::new(&bytes);
+    let dir = hexz_format::entry_pages::parse_dir(
+        &s.raw(&s.summary.extensions[0].frame),
+        N as u64,
+        u64::MAX,
+        false,
+    )
+    .unwrap();
+    let page = s.raw(&dir.pages[0].frame);
+    let mut short = page.clone();
+    short[..4].copy_from_slice(&0u32.to_le_bytes()); // drop the attributes
+    let mut dir2 = dir.clone();
+    dir2.pages[0].frame = s.append_frame(&short[..4 + 100]);
+    let raw = hexz_format::entry_pages::encode_dir(&dir2);
+    s.summary.extensions[0].frame = s.append_frame(&raw);
+    let a = open_mem(&s.finish(), quiet_opts()).unwrap();
+    assert!(a.entries().is_err());
+    assert!(!verify(&a, &|_| {}).unwrap().is_ok());
+    // Entry pages beside a file attributes frame: refused at open.
+    let mut s = Surgery::new(&bytes);
+    let frame = s.append_frame(b"x");
+    s.summary.extensions.insert(
+        0,
+        hexz_format::ExtensionRef {
+            kind: FILE_ATTRIBUTES,
+            critical: false,
+            frame,
+        },
+    );
+    assert!(open_mem(&s.finish(), quiet_opts()).is_err());
+}
