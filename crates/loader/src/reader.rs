@@ -381,7 +381,7 @@ impl NativeArchive {
         let h = a.header();
         let s = a.summary();
         let d = PyDict::new(py);
-        d.set_item("version", hexz_core::FORMAT_VERSION)?;
+        d.set_item("version", a.header().version)?;
         d.set_item("block_size", h.block_size)?;
         d.set_item("required_features", h.required.names())?;
         d.set_item("optional_features", h.optional.names())?;

@@ -14,6 +14,8 @@ import numpy as np
 import hexz
 
 HEADER_LEN = 128
+# The golden archives of format v1, never regenerated (tests/fixtures/README.md).
+FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "v1"
 
 # Every dtype Writer.add_array accepts.
 DTYPES = [

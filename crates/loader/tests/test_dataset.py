@@ -63,7 +63,7 @@ def test_directory_dataset(dir_archive: Path) -> None:
     assert len({len(s) for s in samples}) > 50  # different sizes
 
 
-FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "v1"
+FIXTURES = ht.FIXTURES
 
 
 def test_raw_stream_dataset() -> None:

@@ -15,7 +15,7 @@ import pytest
 import hexz
 import hexz_testing as ht
 
-FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "v1"
+FIXTURES = ht.FIXTURES
 
 # What an error may be: hexz's own classes, or the builtins hexz documents.
 EXPECTED = (hexz.HexzError, OSError, ValueError, IndexError, KeyError, TypeError)
