@@ -2,7 +2,7 @@
 //! system snapshot keeps beyond the entries table — owners, access and change times, device
 //! numbers, hard links and extended attributes (ACLs included) — one row per entry.
 
-use crate::bytes::{heap_slice, Cursor, Put};
+use crate::bytes::{heap_slice, split_rows, Cursor, Put};
 use crate::{Error, Result};
 
 /// Encoded length of one row.
@@ -89,15 +89,7 @@ pub fn encode_attrs(rows: &[FileAttrs]) -> Vec<u8> {
 /// on names and values is bounded by the frame's size, §14); every name and value is checked
 /// against its limit.
 pub fn parse_attrs(raw: &[u8], count: u64) -> Result<Vec<FileAttrs>> {
-    let rows_len = count
-        .checked_mul(ATTRS_ROW_LEN as u64)
-        .filter(|&n| n <= raw.len() as u64)
-        .ok_or(Error::Truncated {
-            what: "file attributes",
-            need: count.saturating_mul(ATTRS_ROW_LEN as u64),
-            have: raw.len() as u64,
-        })? as usize;
-    let (rows, heap) = raw.split_at(rows_len);
+    let (rows, heap) = split_rows(raw, count, ATTRS_ROW_LEN, "file attributes")?;
     let mut claimed = 0u64;
     let mut out = Vec::with_capacity(count as usize);
     for row in rows.chunks_exact(ATTRS_ROW_LEN) {

@@ -100,6 +100,25 @@ impl Put for Vec<u8> {
 }
 
 /// Returns `heap[offset..offset+len]`, or an out-of-bounds error naming `what`.
+/// Splits a table's raw bytes into `count` rows of `row_len` bytes and the heap after them;
+/// fewer bytes than the rows need is `Truncated`.
+pub(crate) fn split_rows<'a>(
+    raw: &'a [u8],
+    count: u64,
+    row_len: usize,
+    what: &'static str,
+) -> Result<(&'a [u8], &'a [u8])> {
+    let rows_len = count
+        .checked_mul(row_len as u64)
+        .filter(|&n| n <= raw.len() as u64)
+        .ok_or(Error::Truncated {
+            what,
+            need: count.saturating_mul(row_len as u64),
+            have: raw.len() as u64,
+        })?;
+    Ok(raw.split_at(rows_len as usize))
+}
+
 pub(crate) fn heap_slice<'a>(
     heap: &'a [u8],
     offset: u32,

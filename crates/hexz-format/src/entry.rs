@@ -1,6 +1,6 @@
 //! The entries table (`docs/FORMAT.md` §7.2).
 
-use crate::bytes::{heap_slice, Cursor, Put};
+use crate::bytes::{heap_slice, split_rows, Cursor, Put};
 use crate::{limits, Error, Result};
 
 /// Encoded length of one entry row.
@@ -171,15 +171,7 @@ pub fn parse_entries(
     logical_size: u64,
     version: u16,
 ) -> Result<Vec<Entry>> {
-    let rows_len = count
-        .checked_mul(ENTRY_ROW_LEN as u64)
-        .filter(|&n| n <= raw.len() as u64)
-        .ok_or(Error::Truncated {
-            what: "entries table",
-            need: count.saturating_mul(ENTRY_ROW_LEN as u64),
-            have: raw.len() as u64,
-        })? as usize;
-    let (rows, heap) = raw.split_at(rows_len);
+    let (rows, heap) = split_rows(raw, count, ENTRY_ROW_LEN, "entries table")?;
     let mut out: Vec<Entry> = Vec::with_capacity(count as usize);
     // Names are copied out of the heap: rows that shared heap bytes could make a small table
     // cost gigabytes, so together they may claim no more than the heap holds (§7.2).

@@ -1,6 +1,6 @@
 //! Records and record groups (`docs/FORMAT.md` §7.3, §7.4).
 
-use crate::bytes::{heap_slice, Cursor, Put};
+use crate::bytes::{heap_slice, split_rows, Cursor, Put};
 use crate::{limits, Error, Result};
 
 /// Encoded length of one record row.
@@ -197,15 +197,7 @@ pub fn encode_groups(groups: &[RecordGroup]) -> Vec<u8> {
 
 /// Parses `count` groups that must cover records `0..record_count` contiguously.
 pub fn parse_groups(raw: &[u8], count: u32, record_count: u64) -> Result<Vec<RecordGroup>> {
-    let rows_len = count as usize * GROUP_ROW_LEN;
-    if raw.len() < rows_len {
-        return Err(Error::Truncated {
-            what: "record groups",
-            need: rows_len as u64,
-            have: raw.len() as u64,
-        });
-    }
-    let (rows, heap) = raw.split_at(rows_len);
+    let (rows, heap) = split_rows(raw, count.into(), GROUP_ROW_LEN, "record groups")?;
     let mut next = 0u64;
     let mut out = Vec::with_capacity(count as usize);
     // As in the entries table: rows may not share heap bytes, so names cost what was read.

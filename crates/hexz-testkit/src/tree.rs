@@ -131,3 +131,22 @@ pub fn assert_same_tree(a: &Path, b: &Path) {
         }
     }
 }
+
+/// A POSIX access ACL granting user `uid` read access, in the kernel's binary form (the value
+/// of the extended attribute `system.posix_acl_access`): version 2, then (tag, perm, id) for
+/// the owner (rw), user `uid` (r), the group (r), the mask (r) and others (none).
+pub fn posix_acl_granting(uid: u32) -> Vec<u8> {
+    let mut v = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in [
+        (1u16, 6u16, u32::MAX),
+        (2, 4, uid),
+        (4, 4, u32::MAX),
+        (0x10, 4, u32::MAX),
+        (0x20, 0, u32::MAX),
+    ] {
+        v.extend_from_slice(&tag.to_le_bytes());
+        v.extend_from_slice(&perm.to_le_bytes());
+        v.extend_from_slice(&id.to_le_bytes());
+    }
+    v
+}

@@ -143,23 +143,6 @@ fn fingerprints(root: &Path) -> BTreeMap<String, Fingerprint> {
     out
 }
 
-/// A POSIX ACL (`system.posix_acl_access`) granting user 1234 read access.
-fn acl() -> Vec<u8> {
-    let mut v = 2u32.to_le_bytes().to_vec();
-    for (tag, perm, id) in [
-        (1u16, 6u16, u32::MAX),
-        (2, 4, 1234),
-        (4, 4, u32::MAX),
-        (0x10, 4, u32::MAX),
-        (0x20, 0, u32::MAX),
-    ] {
-        v.extend_from_slice(&tag.to_le_bytes());
-        v.extend_from_slice(&perm.to_le_bytes());
-        v.extend_from_slice(&id.to_le_bytes());
-    }
-    v
-}
-
 fn sh(cmd: &mut Command) {
     let out = cmd.output().expect("run");
     assert!(
@@ -183,7 +166,12 @@ fn make_tree(src: &Path) {
     )
     .expect("chown");
     std::fs::write(src.join("acl"), "with an ACL").expect("write");
-    xattr::set(src.join("acl"), "system.posix_acl_access", &acl()).expect("acl");
+    xattr::set(
+        src.join("acl"),
+        "system.posix_acl_access",
+        &hexz_testkit::tree::posix_acl_granting(1234),
+    )
+    .expect("acl");
     xattr::set(src.join("acl"), "user.note", b"hello").expect("xattr");
     xattr::set(src.join("etc"), "user.dir", b"on a directory").expect("xattr");
     xattr::set(src.join("owned"), "trusted.secret", b"root only").expect("xattr");
@@ -210,6 +198,22 @@ fn make_tree(src: &Path) {
     }
 }
 
+/// The tree of [`make_tree`] in a temporary directory, packed by `hexz pack`: (the directory,
+/// the tree, the archive).
+fn packed_tree() -> (TempDir, PathBuf, PathBuf) {
+    let t = TempDir::new().expect("tempdir");
+    let src = t.path().join("src");
+    make_tree(&src);
+    let archive = t.path().join("tree.hxz");
+    ok([
+        "pack",
+        "-q",
+        src.to_str().expect("utf-8"),
+        archive.to_str().expect("utf-8"),
+    ]);
+    (t, src, archive)
+}
+
 fn tool(name: &str) -> bool {
     Command::new(name).arg("--help").output().is_ok()
 }
@@ -220,25 +224,15 @@ fn a_snapshot_keeps_what_tar_and_squashfs_keep() {
         eprintln!("skipped: making device nodes and giving files away needs root");
         return;
     }
-    let t = TempDir::new().expect("tempdir");
-    let src = t.path().join("src");
-    make_tree(&src);
+    let (t, src, archive) = packed_tree();
     let want = fingerprints(&src);
     assert_eq!(want.len(), 12, "{:?}", want.keys());
-
-    let archive = t.path().join("tree.hxz");
-    ok([
-        "pack",
-        "-q",
-        src.to_str().unwrap(),
-        archive.to_str().unwrap(),
-    ]);
     let out = t.path().join("hexz");
     ok([
         "extract",
         "-q",
-        archive.to_str().unwrap(),
-        out.to_str().unwrap(),
+        archive.to_str().expect("utf-8"),
+        out.to_str().expect("utf-8"),
     ]);
     let got = fingerprints(&out);
     let mut report = vec![format!(
@@ -362,23 +356,14 @@ fn a_mount_shows_every_attribute() {
         eprintln!("skipped: needs root and /dev/fuse");
         return;
     }
-    let t = TempDir::new().expect("tempdir");
-    let src = t.path().join("src");
-    make_tree(&src);
-    let archive = t.path().join("tree.hxz");
-    ok([
-        "pack",
-        "-q",
-        src.to_str().unwrap(),
-        archive.to_str().unwrap(),
-    ]);
+    let (t, src, archive) = packed_tree();
     let mnt = t.path().join("mnt");
     std::fs::create_dir(&mnt).expect("mkdir");
     ok([
         "mount",
         "--daemon",
-        archive.to_str().unwrap(),
-        mnt.to_str().unwrap(),
+        archive.to_str().expect("utf-8"),
+        mnt.to_str().expect("utf-8"),
     ]);
     let _m = Mounted(mnt.clone());
     let (want, got) = (fingerprints(&src), fingerprints(&mnt));

@@ -51,29 +51,15 @@ fn owned_attrs() -> FileAttrs {
         atime_ns: Some(1_700_000_100_000_000_001),
         ctime_ns: Some(1_700_000_200_000_000_002),
         xattrs: vec![
-            (b"system.posix_acl_access".to_vec(), acl()),
+            (
+                b"system.posix_acl_access".to_vec(),
+                hexz_testkit::tree::posix_acl_granting(1234),
+            ),
             (b"trusted.secret".to_vec(), b"root only".to_vec()),
             (b"user.note".to_vec(), b"hello".to_vec()),
         ],
         ..FileAttrs::default()
     }
-}
-
-/// A POSIX ACL granting user 1234 read access (the kernel's binary form).
-fn acl() -> Vec<u8> {
-    let mut v = 2u32.to_le_bytes().to_vec();
-    for (tag, perm, id) in [
-        (1u16, 6u16, u32::MAX),
-        (2, 4, 1234),
-        (4, 4, u32::MAX),
-        (0x10, 4, u32::MAX),
-        (0x20, 0, u32::MAX),
-    ] {
-        v.extend_from_slice(&tag.to_le_bytes());
-        v.extend_from_slice(&perm.to_le_bytes());
-        v.extend_from_slice(&id.to_le_bytes());
-    }
-    v
 }
 
 fn tree_attrs(w: &mut ArchiveWriter) -> hexz_core::Result<()> {
