@@ -2,7 +2,6 @@
 //! `entry_page_rows` is written as pages with their attributes and a directory of first
 //! paths; it reads back the same as one table, a lookup by path reads one page, and crafted
 //! pages are refused.
-#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -35,7 +34,7 @@ fn tree(rows: u32) -> Vec<u8> {
         }
         Ok(())
     })
-    .unwrap()
+    .expect("a tree of 1,000 entries packs")
 }
 
 #[test]

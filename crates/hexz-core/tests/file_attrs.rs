@@ -1,6 +1,5 @@
 //! File attributes (`docs/FORMAT.md` §7.6, format v2): recorded by the writer, read back by
 //! `Archive::file_attrs`, absent from archives that record none, refused when crafted wrong.
-#![allow(clippy::unwrap_used)]
 
 mod common;
 
