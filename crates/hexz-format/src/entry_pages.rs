@@ -96,7 +96,8 @@ pub fn parse_dir(
         have: raw.len() as u64,
     })?;
     let mut claimed = 0u64;
-    let mut pages: Vec<EntryPageRef> = Vec::with_capacity(count as usize);
+    // Bounded by the bytes read, not by what a field claims (§14).
+    let mut pages: Vec<EntryPageRef> = Vec::with_capacity(count.min(raw.len() as u32) as usize);
     for i in 0..count as u64 {
         let frame = FrameRef::read(&mut c)?;
         frame.validate(FrameKind::Extension, data_end, encrypted)?;
@@ -266,6 +267,13 @@ mod tests {
         assert_eq!(dir.page_of("c/x"), Some(1));
         assert_eq!(dir.page_of("0"), None);
         assert_eq!(dir.rows_of(1, 3), 1);
+        // A directory claiming 4 billion pages in 8 bytes: refused, nothing allocated for them.
+        let mut huge = 1u32.to_le_bytes().to_vec();
+        huge.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(
+            parse_dir(&huge, u32::MAX as u64, 1000, false),
+            Err(Error::Truncated { .. })
+        ));
         let mut unordered = dir.clone();
         unordered.pages[1].first_path = "a".into();
         assert!(parse_dir(&encode_dir(&unordered), 3, 1000, false).is_err());

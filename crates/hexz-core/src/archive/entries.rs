@@ -16,8 +16,8 @@ impl Archive {
     /// All entries, sorted by path. Loaded on first use.
     pub fn entries(&self) -> Result<Arc<[Entry]>> {
         let st = &self.state;
-        if st.entry_page_dir()?.is_some() {
-            return st.load_pages().map(|(e, _)| e);
+        if let Some(dir) = st.entry_page_dir()? {
+            return st.load_pages(&dir).map(|(e, _)| e);
         }
         let s = &st.summary;
         let version = st.header.version;
@@ -53,8 +53,8 @@ impl Archive {
     /// [`entries`]: Archive::entries
     pub fn file_attrs(&self) -> Result<Arc<[FileAttrs]>> {
         let st = &self.state;
-        if st.entry_page_dir()?.is_some() {
-            return st.load_pages().map(|(_, a)| a);
+        if let Some(dir) = st.entry_page_dir()? {
+            return st.load_pages(&dir).map(|(_, a)| a);
         }
         let s = &st.summary;
         let ext = extension(s, FILE_ATTRIBUTES);
@@ -155,18 +155,18 @@ impl ArchiveState {
 
     /// Every page, read once into the entries and attributes slots; pages must continue each
     /// other's path order.
-    fn load_pages(&self) -> Result<Loaded> {
+    fn load_pages(&self, dir: &EntryPageDir) -> Result<Loaded> {
         let mut entries_slot = self.entries.lock();
         let mut attrs_slot = self.attrs.lock();
         if let (Some(e), Some(a)) = (&*entries_slot, &*attrs_slot) {
             return Ok((e.clone(), a.clone()));
         }
-        let dir = self.entry_page_dir()?.expect("a paged archive");
-        let mut entries: Vec<Entry> = Vec::with_capacity(self.summary.entry_count as usize);
+        // Grown page by page: memory follows the bytes read, not the summary's count (§14).
+        let mut entries: Vec<Entry> = Vec::new();
         // Each page's attributes where it has some; none at all means the archive has none.
         let mut page_attrs: Vec<(usize, Vec<FileAttrs>)> = Vec::new();
         for p in 0..dir.pages.len() {
-            let (e, a) = self.page_of_entries(&dir, p)?;
+            let (e, a) = self.page_of_entries(dir, p)?;
             if let (Some(last), Some(first)) = (entries.last(), e.first()) {
                 if last.path.as_bytes() >= first.path.as_bytes() {
                     let e = hexz_format::Error::Inconsistent(format!(
