@@ -97,6 +97,13 @@ fn a_lookup_by_path_reads_the_directory_and_one_page() {
         "read {read} bytes, directory {dir} + one page {largest}"
     );
     assert_eq!(e.size, "file 500".len() as u64);
+    // Another path of the same page (rows of 64, in path order): nothing more is read.
+    let all = open_mem(&bytes, quiet_opts()).unwrap().entries().unwrap();
+    let i = all.iter().position(|x| x.path == "d07/f00500").unwrap();
+    let j = if (i + 1) % 64 != 0 { i + 1 } else { i - 1 };
+    let before = store.1.load(Ordering::Relaxed);
+    assert!(a.entry(&all[j].path).unwrap().is_some());
+    assert_eq!(store.1.load(Ordering::Relaxed), before, "the page is kept");
 }
 
 #[test]

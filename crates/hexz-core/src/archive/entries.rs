@@ -38,7 +38,7 @@ impl Archive {
                 let Some(p) = dir.page_of(path) else {
                     return Ok(None);
                 };
-                let (entries, _) = self.state.page_of_entries(&dir, p)?;
+                let entries = self.state.cached_page(&dir, p)?;
                 return Ok(find(&entries, path).map(|i| entries[i].clone()));
             }
         }
@@ -129,6 +129,21 @@ impl ArchiveState {
         let dir = Arc::new(dir);
         *slot = Some(dir.clone());
         Ok(Some(dir))
+    }
+
+    /// Page `p`'s entries, kept as the last page looked up: lookups in path order (a listing,
+    /// an extraction) read each page once.
+    fn cached_page(&self, dir: &EntryPageDir, p: usize) -> Result<Arc<[Entry]>> {
+        let mut last = self.last_entry_page.lock();
+        if let Some((q, entries)) = &*last {
+            if *q == p {
+                return Ok(entries.clone());
+            }
+        }
+        let (entries, _) = self.page_of_entries(dir, p)?;
+        let entries: Arc<[Entry]> = entries.into();
+        *last = Some((p, entries.clone()));
+        Ok(entries)
     }
 
     /// Page `p`'s entries and attributes.

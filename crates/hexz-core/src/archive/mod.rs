@@ -53,6 +53,8 @@ pub(crate) struct ArchiveState {
     attrs: Mutex<Option<Arc<[FileAttrs]>>>,
     /// The entry page directory of a paged v2 archive (§7.7), read once.
     entry_dir: Mutex<Option<Arc<hexz_format::entry_pages::EntryPageDir>>>,
+    /// The entry page a lookup by path read last, with its number.
+    last_entry_page: Mutex<Option<(usize, Arc<[Entry]>)>>,
     /// Where the last read ended: a read starting there is sequential.
     last_end: AtomicU64,
     verify_hashes: bool,

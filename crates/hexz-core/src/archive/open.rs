@@ -381,6 +381,7 @@ impl Archive {
             groups: Mutex::new(None),
             attrs: Mutex::new(None),
             entry_dir: Mutex::new(None),
+            last_entry_page: Mutex::new(None),
             last_end: AtomicU64::new(u64::MAX),
             verify_hashes,
             in_flight: InFlight::default(),
