@@ -8,10 +8,13 @@ use hexz_core::{Entry, EntryKind, FileAttrs};
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The attributes of the entries being extracted, and what was restored so far.
 pub struct Restorer {
-    attrs: HashMap<String, FileAttrs>,
+    /// The archive's entries (sorted by path) and their attributes, as `Archive` holds them.
+    entries: Arc<[Entry]>,
+    attrs: Arc<[FileAttrs]>,
     /// Owners are set only by root (a user cannot give files away).
     as_root: bool,
     /// The first extracted path of each hard-link group.
@@ -21,15 +24,11 @@ pub struct Restorer {
 }
 
 impl Restorer {
-    /// For `entries` and their attributes `attrs` (one per entry, or none at all).
-    pub fn new(entries: &[Entry], attrs: &[FileAttrs]) -> Restorer {
-        let attrs = entries
-            .iter()
-            .zip(attrs)
-            .filter(|(_, a)| !a.is_empty())
-            .map(|(e, a)| (e.path.clone(), a.clone()))
-            .collect();
+    /// For all `entries` of an archive and their attributes `attrs` (one per entry, or none
+    /// at all: `Archive::entries` and `Archive::file_attrs`).
+    pub fn new(entries: Arc<[Entry]>, attrs: Arc<[FileAttrs]>) -> Restorer {
         Restorer {
+            entries,
             attrs,
             as_root: is_root(),
             links: HashMap::new(),
@@ -39,7 +38,7 @@ impl Restorer {
 
     /// The attributes of `entry`, if the archive records any.
     pub fn of(&self, entry: &Entry) -> Option<&FileAttrs> {
-        self.attrs.get(&entry.path)
+        attrs_of(&self.entries, &self.attrs, entry)
     }
 
     /// The access time to set on `entry`, when recorded.
@@ -70,7 +69,8 @@ impl Restorer {
     /// as root, the setuid and setgid bits (which a change of owner clears, and which only root
     /// restores, as tar does).
     pub fn apply(&mut self, entry: &Entry, path: &Path) {
-        if let Some(a) = self.attrs.get(&entry.path).cloned() {
+        let attrs = Arc::clone(&self.attrs);
+        if let Some(a) = attrs_of(&self.entries, &attrs, entry) {
             if let (true, Some((uid, gid))) = (self.as_root, a.owner) {
                 if let Err(e) = chown(path, uid, gid) {
                     self.warn(path, &format!("cannot set its owner to {uid}:{gid}"), e);
@@ -114,6 +114,14 @@ impl Restorer {
         self.warnings
             .push(format!("{}: {what}: {e}", path.display()));
     }
+}
+
+/// The attributes of `entry` among `entries` (sorted by path), when it has any.
+fn attrs_of<'a>(entries: &[Entry], attrs: &'a [FileAttrs], entry: &Entry) -> Option<&'a FileAttrs> {
+    let i = entries
+        .binary_search_by(|e| e.path.as_bytes().cmp(entry.path.as_bytes()))
+        .ok()?;
+    attrs.get(i).filter(|a| !a.is_empty())
 }
 
 #[cfg(unix)]

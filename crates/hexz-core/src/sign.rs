@@ -66,7 +66,12 @@ mod signing {
             .write(true)
             .open(path)
             .map_err(|e| Error::io(Action::Open, Place::whole(&name), e))?;
-        let (head, footer, summary) = read_signed_part(&FileRef(&file, &name))?;
+        let SignedPart {
+            head,
+            footer,
+            summary,
+            ..
+        } = read_signed_part(&FileRef(&file, &name))?;
         let root = root_hash(&head, &summary);
         let signature = key.sign_root(&root);
         let at = footer.summary_offset + footer.summary_stored_len as u64;
@@ -132,16 +137,18 @@ mod signing {
         expected: Option<&VerifyingKey>,
     ) -> Result<Signature> {
         let name = store.describe();
-        let (head, footer, summary) = read_signed_part(store)?;
+        let SignedPart {
+            head,
+            footer,
+            summary,
+            file_len,
+        } = read_signed_part(store)?;
         let Some(at) = footer.signature_offset else {
             return Err(Error::NotSigned(format!("{name} is not signed")));
         };
         let place = || Place::new(&name, Part::Signature);
         // From the block to the footer: 144 bytes in v1; in v2 the block says its length.
-        let footer_at = store
-            .len()
-            .map_err(|e| Error::io(Action::Stat, Place::whole(&name), e))?
-            - FOOTER_LEN as u64;
+        let footer_at = file_len - FOOTER_LEN as u64;
         let mut buf = vec![0u8; (footer_at - at) as usize];
         store
             .read_exact_at(at, &mut buf)
@@ -159,7 +166,15 @@ mod signing {
 
     /// Reads and checks what the root hash covers: the header bytes, the footer, and the
     /// summary's stored bytes (against the footer's crc).
-    fn read_signed_part(store: &dyn ReadAt) -> Result<([u8; HEADER_LEN], Footer, Vec<u8>)> {
+    /// What [`read_signed_part`] read.
+    struct SignedPart {
+        head: [u8; HEADER_LEN],
+        footer: Footer,
+        summary: Vec<u8>,
+        file_len: u64,
+    }
+
+    fn read_signed_part(store: &dyn ReadAt) -> Result<SignedPart> {
         let name = store.describe();
         let io = |part: Part| {
             let place = Place::new(&name, part);
@@ -208,7 +223,12 @@ mod signing {
                 ),
             });
         }
-        Ok((head, footer, summary))
+        Ok(SignedPart {
+            head,
+            footer,
+            summary,
+            file_len: len,
+        })
     }
 
     /// The file being signed, read through [`ReadAt`].

@@ -68,30 +68,8 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
     let mut ranges: Vec<(u64, u32)> = Vec::new();
     let f = archive.footer();
     covered.add(f.summary_offset, f.summary_stored_len as u64);
-    let mut frames: Vec<(FrameRef, FrameKind, String)> = Vec::new();
-    for (f, kind) in [
-        (s.entries, FrameKind::Entries),
-        (s.metadata, FrameKind::Metadata),
-        (s.record_groups, FrameKind::RecordGroups),
-        (s.parents, FrameKind::Parents),
-    ] {
-        if !f.is_absent() {
-            frames.push((f, kind, kind.name().to_string()));
-        }
-    }
-    for (i, p) in s.index_pages.iter().enumerate() {
-        frames.push((p.frame, FrameKind::IndexPage, format!("index page {i}")));
-    }
-    for (i, p) in s.record_pages.iter().enumerate() {
-        frames.push((p.frame, FrameKind::RecordPage, format!("record page {i}")));
-    }
-    for x in &s.extensions {
-        frames.push((
-            x.frame,
-            FrameKind::Extension,
-            format!("extension {}", x.kind),
-        ));
-    }
+    let mut frames: Vec<(FrameRef, FrameKind, String)> =
+        s.frames().map(|f| (*f.frame, f.kind, f.label())).collect();
     match archive.entry_page_frames() {
         Ok(pages) => {
             for (i, f) in pages.into_iter().enumerate() {

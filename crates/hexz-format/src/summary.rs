@@ -57,7 +57,74 @@ pub struct Summary {
     pub extensions: Vec<ExtensionRef>,
 }
 
+/// A frame the summary references, with what it holds.
+#[derive(Debug, Clone, Copy)]
+pub struct SummaryFrame<'a> {
+    /// What the frame holds.
+    pub kind: FrameKind,
+    /// A page's number, or an extension's type; 0 for a table.
+    pub number: u64,
+    /// Where it is.
+    pub frame: &'a FrameRef,
+}
+
+impl SummaryFrame<'_> {
+    /// How errors and reports name it: `entries table`, `index page 3`, `extension 1`, ...
+    pub fn label(&self) -> String {
+        match self.kind {
+            FrameKind::IndexPage | FrameKind::RecordPage | FrameKind::Extension => {
+                format!("{} {}", self.kind.name(), self.number)
+            }
+            kind => kind.name().to_string(),
+        }
+    }
+}
+
 impl Summary {
+    /// Every frame the summary references: the tables present, the index and record pages,
+    /// the extensions (not what those reference in turn, such as entry pages).
+    pub fn frames(&self) -> impl Iterator<Item = SummaryFrame<'_>> {
+        fn table(kind: FrameKind, frame: &FrameRef) -> SummaryFrame<'_> {
+            SummaryFrame {
+                kind,
+                number: 0,
+                frame,
+            }
+        }
+        fn pages(kind: FrameKind, pages: &[PageRef]) -> impl Iterator<Item = SummaryFrame<'_>> {
+            pages.iter().enumerate().map(move |(i, p)| SummaryFrame {
+                kind,
+                number: i as u64,
+                frame: &p.frame,
+            })
+        }
+        let tables = [
+            table(FrameKind::Entries, &self.entries),
+            table(FrameKind::Metadata, &self.metadata),
+            table(FrameKind::RecordGroups, &self.record_groups),
+            table(FrameKind::Parents, &self.parents),
+        ];
+        let extensions = self.extensions.iter().map(|x| SummaryFrame {
+            kind: FrameKind::Extension,
+            number: x.kind.into(),
+            frame: &x.frame,
+        });
+        tables
+            .into_iter()
+            .filter(|t| !t.frame.is_absent())
+            .chain(pages(FrameKind::IndexPage, &self.index_pages))
+            .chain(pages(FrameKind::RecordPage, &self.record_pages))
+            .chain(extensions)
+    }
+
+    /// The frame of the extension of type `kind` (§7.5), if the summary has one.
+    pub fn extension(&self, kind: u16) -> Option<FrameRef> {
+        self.extensions
+            .iter()
+            .find(|x| x.kind == kind)
+            .map(|x| x.frame)
+    }
+
     /// Encodes the raw summary bytes of format `version` (a v1 summary has no extensions).
     pub fn encode(&self, version: u16) -> Vec<u8> {
         debug_assert!(version >= 2 || self.extensions.is_empty());
@@ -231,14 +298,9 @@ impl Summary {
             ));
         }
         // v2 entry pages (§7.7) replace the entries table; file attributes then live in them.
-        let paged = extensions
-            .iter()
-            .any(|x| x.kind == crate::extension::types::ENTRY_PAGES);
-        if paged
-            && extensions
-                .iter()
-                .any(|x| x.kind == crate::extension::types::FILE_ATTRIBUTES)
-        {
+        let find = |kind| extensions.iter().any(|x: &ExtensionRef| x.kind == kind);
+        let paged = find(crate::extension::types::ENTRY_PAGES);
+        if paged && find(crate::extension::types::FILE_ATTRIBUTES) {
             return Err(Error::Inconsistent(
                 "file attributes beside entry pages, which hold them".into(),
             ));

@@ -74,7 +74,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         .with_context(|| format!("cannot resolve {}", args.dir.display()))?;
     let total: u64 = selected
         .iter()
-        .filter(|e| has_data(e))
+        .filter(|e| e.kind.has_data())
         .map(|e| e.size)
         .sum();
     let bar = progress::bytes(progress::wanted(global.quiet), Some(total), "extracting");
@@ -86,7 +86,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         known_dirs: HashSet::new(),
         buf: Vec::new(),
         bar: &bar,
-        restore: Restorer::new(&all, &archive.file_attrs()?),
+        restore: Restorer::new(all.clone(), archive.file_attrs()?),
     };
     let result = selected
         .iter()
@@ -111,10 +111,6 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn has_data(e: &Entry) -> bool {
-    matches!(e.kind, EntryKind::File | EntryKind::Stream)
 }
 
 /// The entries named by `wanted` (each a path or a directory prefix), in archive order.

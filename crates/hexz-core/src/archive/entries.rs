@@ -57,7 +57,7 @@ impl Archive {
             return st.load_pages(&dir).map(|(_, a)| a);
         }
         let s = &st.summary;
-        let ext = extension(s, FILE_ATTRIBUTES);
+        let ext = s.extension(FILE_ATTRIBUTES);
         let frame = ext.unwrap_or_default();
         st.table(
             &st.attrs,
@@ -99,18 +99,10 @@ fn find(entries: &[Entry], path: &str) -> Option<usize> {
         .ok()
 }
 
-/// The frame of extension `kind`, if the summary has it.
-fn extension(s: &hexz_format::Summary, kind: u16) -> Option<FrameRef> {
-    s.extensions
-        .iter()
-        .find(|x| x.kind == kind)
-        .map(|x| x.frame)
-}
-
 impl ArchiveState {
     /// The entry page directory of a paged archive (read once), or `None`.
     fn entry_page_dir(&self) -> Result<Option<Arc<EntryPageDir>>> {
-        let Some(frame) = extension(&self.summary, ENTRY_PAGES) else {
+        let Some(frame) = self.summary.extension(ENTRY_PAGES) else {
             return Ok(None);
         };
         let mut slot = self.entry_dir.lock();

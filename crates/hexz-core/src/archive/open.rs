@@ -137,33 +137,6 @@ pub(super) fn check_codec(header: &Header, codec: u8, place: impl FnOnce() -> Pl
     Ok(())
 }
 
-/// Every frame the summary references, with its kind.
-fn summary_frames(s: &Summary) -> impl Iterator<Item = (FrameKind, &FrameRef)> {
-    let tables = [
-        (FrameKind::Entries, &s.entries),
-        (FrameKind::Metadata, &s.metadata),
-        (FrameKind::RecordGroups, &s.record_groups),
-        (FrameKind::Parents, &s.parents),
-    ];
-    let pages = s
-        .index_pages
-        .iter()
-        .map(|p| (FrameKind::IndexPage, &p.frame));
-    let records = s
-        .record_pages
-        .iter()
-        .map(|p| (FrameKind::RecordPage, &p.frame));
-    let extensions = s
-        .extensions
-        .iter()
-        .map(|x| (FrameKind::Extension, &x.frame));
-    tables
-        .into_iter()
-        .chain(pages)
-        .chain(records)
-        .chain(extensions)
-}
-
 /// The extension types this build reads (`docs/FORMAT.md` §7.5); others are skipped, unless
 /// critical.
 const KNOWN_EXTENSIONS: &[u16] = &[
@@ -346,12 +319,12 @@ impl Archive {
         let summary = Summary::parse(&raw, footer.summary_offset, encrypted, header.version)
             .map_err(|e| Error::format(place(summary_frame), e))?;
         check_extensions(&summary, &name)?;
-        for (kind, frame) in summary_frames(&summary) {
+        for f in summary.frames() {
             let part = Part::Frame {
-                kind: kind.name(),
-                offset: frame.offset,
+                kind: f.kind.name(),
+                offset: f.frame.offset,
             };
-            check_codec(&header, frame.codec, || place(part))?;
+            check_codec(&header, f.frame.codec, || place(part))?;
         }
         let block_size = header.block_size as usize;
         let state = Arc::new(ArchiveState {

@@ -9,7 +9,7 @@ use hexz_format::{Entry, EntryKind, FileAttrs};
 impl ArchiveWriter {
     /// Records `attrs` for the entry `path`, added before (replacing what was recorded).
     pub fn set_file_attrs(&mut self, path: &str, attrs: FileAttrs) -> Result<()> {
-        if !self.paths.contains(path) {
+        if !self.paths.contains_key(path) {
             return Err(Error::InvalidInput(format!(
                 "no entry {path:?} to set file attributes of"
             )));
@@ -56,14 +56,10 @@ impl ArchiveWriter {
     }
 
     /// Adds `path` as a hard link to the file entry `existing`: one more name for the same
-    /// data (no bytes are stored again), in one link group with it. Looks `existing` up among
-    /// the entries added so far.
+    /// data (no bytes are stored again), in one link group with it.
     pub fn add_hard_link(&mut self, path: &str, existing: &str, meta: EntryMeta) -> Result<()> {
-        let Some(first) = self
-            .entries
-            .iter()
-            .rfind(|e| e.path == existing && e.kind == EntryKind::File)
-        else {
+        let first = self.paths.get(existing).map(|&i| &self.entries[i]);
+        let Some(first) = first.filter(|e| e.kind == EntryKind::File) else {
             return Err(Error::InvalidInput(format!(
                 "{path}: no file entry {existing:?} to link to"
             )));

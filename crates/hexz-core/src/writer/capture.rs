@@ -22,20 +22,11 @@ impl Capture {
     pub(super) fn attrs(&mut self, path: &Path, md: &std::fs::Metadata, times: bool) -> FileAttrs {
         use std::os::unix::fs::MetadataExt;
         let (uid, gid) = (md.uid(), md.gid());
-        let user = self.users.entry(uid).or_insert_with(|| {
-            nix::unistd::User::from_uid(uid.into())
-                .ok()
-                .flatten()
-                .map(|u| u.name)
-                .unwrap_or_default()
+        let user = name_of(&mut self.users, uid, |id| {
+            nix::unistd::User::from_uid(id.into()).map(|u| u.map(|u| u.name))
         });
-        let user = user.clone();
-        let group = self.groups.entry(gid).or_insert_with(|| {
-            nix::unistd::Group::from_gid(gid.into())
-                .ok()
-                .flatten()
-                .map(|g| g.name)
-                .unwrap_or_default()
+        let group = name_of(&mut self.groups, gid, |id| {
+            nix::unistd::Group::from_gid(id.into()).map(|g| g.map(|g| g.name))
         });
         let ft = md.file_type();
         let is_device = {
@@ -51,7 +42,7 @@ impl Capture {
         };
         FileAttrs {
             owner: Some((uid, gid)),
-            names: Some((user, group.clone())),
+            names: Some((user, group)),
             atime_ns: times.then(|| md.atime() * 1_000_000_000 + md.atime_nsec()),
             ctime_ns: times.then(|| md.ctime() * 1_000_000_000 + md.ctime_nsec()),
             rdev,
@@ -75,6 +66,19 @@ impl Capture {
             }
         }
     }
+}
+
+/// The name of id `id`, looked up once (empty when the system has none for it).
+#[cfg(unix)]
+fn name_of(
+    cache: &mut HashMap<u32, String>,
+    id: u32,
+    lookup: impl FnOnce(u32) -> nix::Result<Option<String>>,
+) -> String {
+    cache
+        .entry(id)
+        .or_insert_with(|| lookup(id).ok().flatten().unwrap_or_default())
+        .clone()
 }
 
 /// The extended attributes of `path` (its own, not a symlink target's), sorted by name.

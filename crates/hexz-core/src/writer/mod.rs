@@ -31,7 +31,7 @@ use hexz_format::{
     RequiredFeatures,
 };
 use pipeline::{spawn_compressors, Done, Job, Results};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -75,7 +75,8 @@ pub struct ArchiveWriter {
     block_count: u64,
     // Entries (sources.rs), records (records.rs) and metadata, written at the end.
     entries: Vec<Entry>,
-    paths: HashSet<String>,
+    /// Each entry's path and its place in `entries` (which `finish` sorts).
+    paths: HashMap<String, usize>,
     records: Vec<Record>,
     record_pages: Vec<PageRef>,
     record_count: u64,
@@ -199,7 +200,7 @@ impl ArchiveWriter {
             index_pages: Vec::new(),
             block_count: 0,
             entries: Vec::new(),
-            paths: HashSet::new(),
+            paths: HashMap::new(),
             records: Vec::new(),
             record_pages: Vec::new(),
             record_count: 0,

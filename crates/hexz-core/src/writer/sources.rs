@@ -192,9 +192,10 @@ impl ArchiveWriter {
 
     pub(super) fn push_entry(&mut self, entry: Entry) -> Result<()> {
         check_path(&entry.path).map_err(|e| Error::InvalidInput(e.to_string()))?;
-        if !self.paths.insert(entry.path.clone()) {
+        if self.paths.contains_key(&entry.path) {
             return Err(Error::DuplicateEntry(entry.path));
         }
+        self.paths.insert(entry.path.clone(), self.entries.len());
         self.entries.push(entry);
         Ok(())
     }
@@ -208,7 +209,7 @@ impl ArchiveWriter {
         size_hint: Option<u64>,
     ) -> Result<u64> {
         check_path(path).map_err(|e| Error::InvalidInput(e.to_string()))?;
-        if self.paths.contains(path) {
+        if self.paths.contains_key(path) {
             return Err(Error::DuplicateEntry(path.into()));
         }
         if size_hint.is_none_or(|s| s >= self.opts.block_size as u64) {
