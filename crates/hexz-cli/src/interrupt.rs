@@ -46,22 +46,17 @@ pub fn install() {}
 /// inherit the mask and the signal is delivered to the calling (reading) thread.
 #[cfg(unix)]
 pub fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
-    // SAFETY: both sets are initialised by sigemptyset/sigaddset (or by pthread_sigmask for
-    // `old`) before use; pthread_sigmask changes only this thread's mask.
-    let old = unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for sig in SIGNALS {
-            libc::sigaddset(&mut set, sig);
-        }
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
-        old
-    };
+    use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+    let mut set = SigSet::empty();
+    for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        set.add(sig);
+    }
+    let mut old = SigSet::empty();
+    // Changes only this thread's mask; restored below.
+    let blocked = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old)).is_ok();
     let out = f();
-    // SAFETY: restores the mask saved above.
-    unsafe {
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+    if blocked {
+        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
     }
     out
 }

@@ -136,28 +136,13 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
 /// Raises the soft limit on open files to the hard one (many systems start at 1024, below the
 /// default --max-connections); returns the limit now in force, if known.
 #[cfg(unix)]
-// rlim_t is u64 on Linux and macOS, not on every Unix.
-#[allow(clippy::unnecessary_cast)]
 fn raise_open_files_limit() -> Option<u64> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read or write the struct passed.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return None;
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+    if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        return Some(hard);
     }
-    if lim.rlim_cur < lim.rlim_max {
-        let raised = libc::rlimit {
-            rlim_cur: lim.rlim_max,
-            rlim_max: lim.rlim_max,
-        };
-        // SAFETY: as above.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-            lim = raised;
-        }
-    }
-    Some(lim.rlim_cur as u64)
+    Some(soft)
 }
 
 #[cfg(not(unix))]
