@@ -5,12 +5,10 @@
 
 mod common;
 
-use common::{build, open_mem, quiet_opts, Surgery};
+use common::{build, open_mem, quiet_opts, Counting, Surgery};
 use hexz_core::verify::verify;
-use hexz_core::{EntryMeta, FileAttrs, MemStore, ReadAt, WriteOptions};
+use hexz_core::{EntryMeta, FileAttrs, WriteOptions};
 use hexz_format::extension::types::{ENTRY_PAGES, FILE_ATTRIBUTES};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 const N: usize = 1000;
 
@@ -65,30 +63,14 @@ fn paged_and_single_table_archives_read_the_same() {
     assert!(verify(&p, &|_| {}).unwrap().is_ok());
 }
 
-/// A store that counts the bytes read from it.
-struct Counting(MemStore, AtomicU64);
-
-impl ReadAt for Counting {
-    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
-        self.1.fetch_add(buf.len() as u64, Ordering::Relaxed);
-        self.0.read_exact_at(offset, buf)
-    }
-    fn len(&self) -> std::io::Result<u64> {
-        self.0.len()
-    }
-    fn describe(&self) -> String {
-        "counting".into()
-    }
-}
-
 #[test]
 fn a_lookup_by_path_reads_the_directory_and_one_page() {
     let bytes = tree(64);
-    let store = Arc::new(Counting(MemStore::new(bytes.clone()), AtomicU64::new(0)));
+    let store = Counting::new(bytes.clone());
     let a = hexz_core::Archive::open_store(store.clone(), quiet_opts()).unwrap();
-    let opened = store.1.load(Ordering::Relaxed);
+    let opened = store.read();
     let e = a.entry("d07/f00500").unwrap().unwrap();
-    let read = store.1.load(Ordering::Relaxed) - opened;
+    let read = store.read() - opened;
     let pages = a.entry_page_frames().unwrap();
     let largest = pages.iter().map(|f| f.stored_len as u64).max().unwrap();
     let dir = a.summary().extensions[0].frame.stored_len as u64;
@@ -101,9 +83,9 @@ fn a_lookup_by_path_reads_the_directory_and_one_page() {
     let all = open_mem(&bytes, quiet_opts()).unwrap().entries().unwrap();
     let i = all.iter().position(|x| x.path == "d07/f00500").unwrap();
     let j = if (i + 1) % 64 != 0 { i + 1 } else { i - 1 };
-    let before = store.1.load(Ordering::Relaxed);
+    let before = store.read();
     assert!(a.entry(&all[j].path).unwrap().is_some());
-    assert_eq!(store.1.load(Ordering::Relaxed), before, "the page is kept");
+    assert_eq!(store.read(), before, "the page is kept");
 }
 
 #[test]

@@ -94,4 +94,11 @@ pub enum Error {
         /// Which rule it breaks.
         why: &'static str,
     },
+    /// The summary lists a critical extension (§7.5) of a type this crate does not know:
+    /// reading the archive without it would return wrong data.
+    #[error("the archive needs extension type {kind}, which this build of hexz does not know")]
+    UnknownCriticalExtension {
+        /// The extension's type.
+        kind: u16,
+    },
 }

@@ -18,6 +18,11 @@ pub mod types {
     /// Entry pages (§7.7): the entries table (and file attributes) cut into pages, so that a
     /// tree of any size needs no one large frame and a lookup by path reads one page.
     pub const ENTRY_PAGES: u16 = 2;
+    /// Page directory (§7.8): the index and record page directories in frames of their own,
+    /// so that the summary does not grow with the archive.
+    pub const PAGE_DIRECTORY: u16 = 3;
+    /// The types this crate reads; an archive with a critical row of another type is refused.
+    pub const KNOWN: &[u16] = &[FILE_ATTRIBUTES, ENTRY_PAGES, PAGE_DIRECTORY];
 }
 
 /// One row of the extension table: a typed frame.

@@ -1,8 +1,9 @@
 //! The summary frame (`docs/FORMAT.md` §7).
 
 use crate::bytes::{Cursor, Put};
-use crate::extension::{ExtensionRef, EXTENSION_REF_LEN};
+use crate::extension::{types, ExtensionRef, EXTENSION_REF_LEN};
 use crate::frame::{FrameKind, FrameRef, PageRef, PAGE_REF_LEN};
+use crate::page_directory::{PageSet, Paging};
 use crate::{limits, Error, Result};
 
 /// Length of the fixed part of a v1 summary, before the page directories.
@@ -49,9 +50,14 @@ pub struct Summary {
     pub record_groups: FrameRef,
     /// Parents table.
     pub parents: FrameRef,
-    /// Index page directory.
+    /// Index pages in all.
+    pub index_page_count: u32,
+    /// Record pages in all.
+    pub record_page_count: u32,
+    /// The index page directory held in the summary; empty when the archive has a page
+    /// directory (§7.8), through which a reader then finds the pages.
     pub index_pages: Vec<PageRef>,
-    /// Record page directory.
+    /// The record page directory held in the summary; empty like `index_pages`.
     pub record_pages: Vec<PageRef>,
     /// The extension table (v2; always empty in v1).
     pub extensions: Vec<ExtensionRef>,
@@ -81,8 +87,9 @@ impl SummaryFrame<'_> {
 }
 
 impl Summary {
-    /// Every frame the summary references: the tables present, the index and record pages,
-    /// the extensions (not what those reference in turn, such as entry pages).
+    /// Every frame the summary references: the tables present, the index and record pages it
+    /// holds, the extensions (not what those reference in turn, such as entry pages or the
+    /// pages behind a page directory).
     pub fn frames(&self) -> impl Iterator<Item = SummaryFrame<'_>> {
         fn table(kind: FrameKind, frame: &FrameRef) -> SummaryFrame<'_> {
             SummaryFrame {
@@ -125,9 +132,19 @@ impl Summary {
             .map(|x| x.frame)
     }
 
+    /// Whether the pages are found through a page directory (§7.8) rather than the summary.
+    pub fn has_page_directory(&self) -> bool {
+        self.extension(types::PAGE_DIRECTORY).is_some()
+    }
+
     /// Encodes the raw summary bytes of format `version` (a v1 summary has no extensions).
     pub fn encode(&self, version: u16) -> Vec<u8> {
         debug_assert!(version >= 2 || self.extensions.is_empty());
+        debug_assert!(
+            self.has_page_directory()
+                || (self.index_pages.len() == self.index_page_count as usize
+                    && self.record_pages.len() == self.record_page_count as usize)
+        );
         let mut v = Vec::with_capacity(
             fixed_len(version)
                 + PAGE_REF_LEN * (self.index_pages.len() + self.record_pages.len())
@@ -135,11 +152,11 @@ impl Summary {
         );
         v.put_u64(self.logical_size);
         v.put_u64(self.block_count);
-        v.put_u32(self.index_pages.len() as u32);
+        v.put_u32(self.index_page_count);
         v.put_u32(self.entries_per_page);
         v.put_u64(self.entry_count);
         v.put_u64(self.record_count);
-        v.put_u32(self.record_pages.len() as u32);
+        v.put_u32(self.record_page_count);
         v.put_u32(self.records_per_page);
         v.put_u32(self.record_group_count);
         v.put_u32(self.parent_count);
@@ -208,8 +225,6 @@ impl Summary {
         }
         check_paging("index", block_count, entries_per_page, index_page_count)?;
         check_paging("records", record_count, records_per_page, record_page_count)?;
-        let dirs = (index_page_count as usize + record_page_count as usize) * PAGE_REF_LEN
-            + extension_count.min(limits::MAX_EXTENSIONS) as usize * EXTENSION_REF_LEN;
         if extension_count > limits::MAX_EXTENSIONS {
             return Err(Error::Limit {
                 what: "extension_count",
@@ -217,90 +232,74 @@ impl Summary {
                 limit: limits::MAX_EXTENSIONS as u64,
             });
         }
-        if raw.len() != fixed_len(version) + dirs {
+        // The extension table is the summary's last bytes, read first: a critical extension
+        // may change what the rest holds (§7.8 moves the page directories out), so one this
+        // crate does not know is refused before the rest is judged (§7.5).
+        let tail = extension_count as usize * EXTENSION_REF_LEN;
+        let fixed = fixed_len(version);
+        if raw.len() < fixed + tail {
             return Err(Error::Invalid {
                 what: "summary length",
                 value: raw.len() as u64,
             });
         }
-        let mut read_dir =
-            |count: u32, kind: FrameKind, unit: u64, total: u64| -> Result<Vec<PageRef>> {
-                let mut pages = Vec::with_capacity(count as usize);
-                for i in 0..count as u64 {
-                    let p = PageRef::read(&mut c)?;
-                    p.frame.validate(kind, data_end, encrypted)?;
-                    let rows = if i + 1 == count as u64 {
-                        total - i * unit
-                    } else {
-                        unit
-                    };
-                    if kind == FrameKind::RecordPage {
-                        if p.first != i * unit {
-                            return Err(Error::Inconsistent(format!(
-                                "record page {i} starts at record {}",
-                                p.first
-                            )));
-                        }
-                        if p.frame.raw_len as u64 != rows * 16 {
-                            return Err(Error::Invalid {
-                                what: "record page raw_len",
-                                value: p.frame.raw_len as u64,
-                            });
-                        }
-                    } else if p.frame.raw_len as u64 != rows * crate::index::BLOCK_ENTRY_LEN as u64
-                    {
-                        return Err(Error::Invalid {
-                            what: "index page raw_len",
-                            value: p.frame.raw_len as u64,
-                        });
-                    }
-                    if let Some(prev) = pages.last().map(|q: &PageRef| q.first) {
-                        if p.first <= prev {
-                            return Err(Error::Inconsistent(format!(
-                                "{} {i} is out of order",
-                                kind.name()
-                            )));
-                        }
-                    }
-                    pages.push(p);
-                }
-                Ok(pages)
-            };
-        let index_pages = read_dir(
-            index_page_count,
-            FrameKind::IndexPage,
-            entries_per_page as u64,
+        let mut x = Cursor::new(&raw[raw.len() - tail..], "summary");
+        let extensions = ExtensionRef::read_table(&mut x, extension_count, data_end, encrypted)?;
+        if let Some(x) = extensions
+            .iter()
+            .find(|x| x.critical && !types::KNOWN.contains(&x.kind))
+        {
+            return Err(Error::UnknownCriticalExtension { kind: x.kind });
+        }
+        let find = |kind| extensions.iter().any(|x: &ExtensionRef| x.kind == kind);
+        let directory = find(types::PAGE_DIRECTORY);
+        let inline = if directory {
+            0
+        } else {
+            (index_page_count as usize + record_page_count as usize) * PAGE_REF_LEN
+        };
+        if raw.len() != fixed + inline + tail {
+            return Err(Error::Invalid {
+                what: "summary length",
+                value: raw.len() as u64,
+            });
+        }
+        let mut s = Summary {
+            logical_size,
             block_count,
-        )?;
-        let record_pages = read_dir(
-            record_page_count,
-            FrameKind::RecordPage,
-            records_per_page as u64,
+            entries_per_page,
+            entry_count,
             record_count,
-        )?;
-        let extensions = ExtensionRef::read_table(&mut c, extension_count, data_end, encrypted)?;
-        if let Some(p) = index_pages.first() {
-            if p.first != 0 {
-                return Err(Error::Inconsistent(
-                    "first index page does not start at 0".into(),
-                ));
+            records_per_page,
+            record_group_count,
+            parent_count,
+            stored_data_bytes,
+            index_page_count,
+            record_page_count,
+            ..Summary::default()
+        };
+        if !directory {
+            for set in [PageSet::Index, PageSet::Records] {
+                let paging = Paging::of(&s, set);
+                let mut refs = Vec::with_capacity(paging.pages as usize);
+                for _ in 0..paging.pages {
+                    refs.push(PageRef::read(&mut c)?);
+                }
+                paging.check(&refs, 0, data_end, encrypted)?;
+                match set {
+                    PageSet::Index => s.index_pages = refs,
+                    PageSet::Records => s.record_pages = refs,
+                }
             }
         }
-        if let Some(p) = index_pages.last() {
-            if p.first >= logical_size {
-                return Err(Error::Inconsistent(
-                    "last index page starts past the end of the stream".into(),
-                ));
-            }
-        } else if logical_size != 0 {
+        if logical_size != 0 && index_page_count == 0 {
             return Err(Error::Inconsistent(
                 "non-empty stream without index pages".into(),
             ));
         }
         // v2 entry pages (§7.7) replace the entries table; file attributes then live in them.
-        let find = |kind| extensions.iter().any(|x: &ExtensionRef| x.kind == kind);
-        let paged = find(crate::extension::types::ENTRY_PAGES);
-        if paged && find(crate::extension::types::FILE_ATTRIBUTES) {
+        let paged = find(types::ENTRY_PAGES);
+        if paged && find(types::FILE_ATTRIBUTES) {
             return Err(Error::Inconsistent(
                 "file attributes beside entry pages, which hold them".into(),
             ));
@@ -327,24 +326,12 @@ impl Summary {
         if record_count > 0 && record_group_count == 0 {
             return Err(Error::Inconsistent("records without record groups".into()));
         }
-        Ok(Summary {
-            logical_size,
-            block_count,
-            entries_per_page,
-            entry_count,
-            record_count,
-            records_per_page,
-            record_group_count,
-            parent_count,
-            stored_data_bytes,
-            entries,
-            metadata,
-            record_groups,
-            parents,
-            index_pages,
-            record_pages,
-            extensions,
-        })
+        s.entries = entries;
+        s.metadata = metadata;
+        s.record_groups = record_groups;
+        s.parents = parents;
+        s.extensions = extensions;
+        Ok(s)
     }
 }
 

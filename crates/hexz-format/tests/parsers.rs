@@ -5,12 +5,13 @@
 use hexz_format::entry::{encode_entries, parse_entries};
 use hexz_format::footer::FOOTER_LEN;
 use hexz_format::header::HEADER_LEN;
+use hexz_format::page_directory::encode_frames;
 use hexz_format::parent::{encode_parents, parse_parents};
 use hexz_format::record::{encode_groups, encode_records, parse_groups, parse_record_page};
 use hexz_format::{
     BlockEntry, Cipher, Codec, DType, Entry, EntryKind, Error, ExtensionRef, Footer, FrameRef,
-    Header, Kdf, OptionalFeatures, PageRef, Parent, Record, RecordGroup, RequiredFeatures,
-    Signature, Summary,
+    Header, Kdf, OptionalFeatures, PageDirectory, PageRef, PageSet, Parent, Record, RecordGroup,
+    RequiredFeatures, Signature, Summary,
 };
 use proptest::prelude::*;
 
@@ -319,6 +320,7 @@ mod round_trip {
             rec_shift in 0u32..=16,
             with_entries in any::<bool>(),
             with_meta in any::<bool>(),
+            dir_shift in 0u32..=3,
         ) {
             let data_end = 1u64 << 40;
             let frame = |i: u64, raw_len: u32| FrameRef {
@@ -358,6 +360,8 @@ mod round_trip {
                 metadata: if with_meta { frame(2, 30) } else { FrameRef::default() },
                 record_groups: if records > 0 { frame(3, 60) } else { FrameRef::default() },
                 parents: FrameRef::default(),
+                index_page_count: index_pages.len() as u32,
+                record_page_count: record_pages.len() as u32,
                 index_pages,
                 record_pages,
                 extensions: Vec::new(),
@@ -365,7 +369,7 @@ mod round_trip {
             let mut v2 = s.clone();
             v2.extensions = vec![
                 ExtensionRef { kind: 1, critical: false, frame: frame(5, 70) },
-                ExtensionRef { kind: 9, critical: true, frame: frame(6, 80) },
+                ExtensionRef { kind: 9, critical: false, frame: frame(6, 80) },
             ];
             for (version, s) in [(1, &s), (2, &s), (2, &v2)] {
                 let raw = s.encode(version);
@@ -382,6 +386,56 @@ mod round_trip {
             // A v1 summary read as v2 (or the reverse) has the wrong length.
             prop_assert!(Summary::parse(&s.encode(1), data_end, false, 2).is_err());
             prop_assert!(Summary::parse(&v2.encode(2), data_end, false, 1).is_err());
+            // An unknown critical extension is refused before the rest is judged (§7.5).
+            let mut unknown = v2.clone();
+            unknown.extensions[1].critical = true;
+            prop_assert_eq!(
+                Summary::parse(&unknown.encode(2), data_end, false, 2),
+                Err(Error::UnknownCriticalExtension { kind: 9 })
+            );
+            // Behind a page directory (§7.8) the summary holds no PageRefs; the directory
+            // and its frames give back every one.
+            let per = 1u32 << dir_shift;
+            let mut sets = Vec::new();
+            for (n, pages) in [&s.index_pages, &s.record_pages].into_iter().enumerate() {
+                let frames = encode_frames(pages, per);
+                let refs: Vec<PageRef> = frames
+                    .iter()
+                    .enumerate()
+                    .map(|(d, (raw, first))| PageRef {
+                        frame: frame(20 + 2 * d as u64 + n as u64, raw.len() as u32),
+                        first: *first,
+                    })
+                    .collect();
+                sets.push((frames, refs));
+            }
+            let dir = PageDirectory {
+                pages_per_directory: per,
+                index: sets[0].1.clone(),
+                records: sets[1].1.clone(),
+            };
+            let mut paged = s.clone();
+            paged.index_pages.clear();
+            paged.record_pages.clear();
+            paged.extensions = vec![ExtensionRef { kind: 3, critical: true, frame: frame(9, 90) }];
+            prop_assert_eq!(Summary::parse(&paged.encode(2), data_end, false, 2), Ok(paged.clone()));
+            let parsed = PageDirectory::parse(&dir.encode(), &paged, data_end, false);
+            prop_assert_eq!(parsed.as_ref(), Ok(&dir));
+            for (set, (frames, _), pages) in [
+                (PageSet::Index, &sets[0], &s.index_pages),
+                (PageSet::Records, &sets[1], &s.record_pages),
+            ] {
+                let mut all = Vec::new();
+                for (d, (raw, _)) in frames.iter().enumerate() {
+                    all.extend(dir.parse_frame(raw, set, d, &paged, data_end, false).unwrap());
+                    // A frame read as its neighbour does not start where the directory says.
+                    if frames.len() > 1 {
+                        let other = &frames[(d + 1) % frames.len()].0;
+                        prop_assert!(dir.parse_frame(other, set, d, &paged, data_end, false).is_err());
+                    }
+                }
+                prop_assert_eq!(&all, pages);
+            }
         }
     }
 }

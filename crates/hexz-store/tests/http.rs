@@ -147,7 +147,6 @@ fn request_counts() {
 #[test]
 fn reopening_from_a_pin_and_held_pages_costs_no_request() {
     let n = nginx();
-    let path = n.root.path().join("pages.hxz");
     // 8 MiB in 4 KiB blocks, 256 to an index page: 8 pages, most far from the tail.
     let data = noise(8 << 20, 2);
     let opts = WriteOptions {
@@ -155,19 +154,49 @@ fn reopening_from_a_pin_and_held_pages_costs_no_request() {
         entries_per_page: 256,
         ..WriteOptions::default()
     };
-    let mut w = ArchiveWriter::create(&path, opts).unwrap();
-    w.add_bytes("data.bin", &data, EntryMeta::default())
-        .unwrap();
-    w.finish().unwrap();
+    // The same, its pages found through a page directory of frames of 3 (§7.8).
+    let directory = WriteOptions {
+        pages_in_summary: 0,
+        pages_per_directory: 3,
+        ..opts.clone()
+    };
+    reopen_with_held_pages(&n, "directory.hxz", directory, &data);
+    let (path, pin) = reopen_with_held_pages(&n, "pages.hxz", opts, &data);
     let url = n.url("pages.hxz");
+    let mut buf = vec![0u8; 4096];
+    // The pin still guards the object: replaced, the first fetch is an error.
+    replace(&path, &noise(8 << 20, 3), 60);
+    let store = HttpStore::open_pinned(&url, Some(&pin)).unwrap();
+    let err = store.read_exact_at(1 << 20, &mut buf).unwrap_err();
+    assert!(err.to_string().contains("pages.hxz"), "{err}");
+}
+
+/// Packs `data` as `name` with `opts`, opens it over HTTP, holds its pages, and reopens it
+/// from the pin and the held bytes: no request to reopen, one per block read.
+fn reopen_with_held_pages(
+    n: &servers::TempNginx,
+    name: &str,
+    opts: WriteOptions,
+    data: &[u8],
+) -> (std::path::PathBuf, hexz_core::Pin) {
+    let path = n.root.path().join(name);
+    let directory = opts.pages_in_summary == 0;
+    let mut w = ArchiveWriter::create(&path, opts).unwrap();
+    w.add_bytes("data.bin", data, EntryMeta::default()).unwrap();
+    w.finish().unwrap();
+    let url = n.url(name);
     let first = Archive::open_store(
         Arc::new(HttpStore::open(&url).unwrap()),
         ReadOptions::default(),
     )
     .unwrap();
+    assert_eq!(first.summary().has_page_directory(), directory, "{name}");
     let before = n.requests();
     assert!(first.hold_pages().unwrap());
-    assert!(n.requests() > before, "the far index page is fetched");
+    assert!(
+        n.requests() > before,
+        "{name}: the far index page is fetched"
+    );
     let state = first.reopen_state();
     let pin = state.pin.clone().unwrap();
     assert_eq!(pin.len, first.file_len());
@@ -180,7 +209,7 @@ fn reopening_from_a_pin_and_held_pages_costs_no_request() {
         ..ReadOptions::default()
     };
     let again = Archive::open_store(store.clone(), opts).unwrap();
-    assert_eq!(n.requests(), before, "reopening asks nothing");
+    assert_eq!(n.requests(), before, "{name}: reopening asks nothing");
     assert_eq!(store.requests(), 0);
     // Each read costs its block only: the index pages are held.
     let mut buf = vec![0u8; 4096];
@@ -188,12 +217,7 @@ fn reopening_from_a_pin_and_held_pages_costs_no_request() {
         let before = n.requests();
         again.read_exact_at(off as u64, &mut buf).unwrap();
         assert_eq!(buf, &data[off..off + 4096]);
-        assert_eq!(n.requests() - before, 1, "read at {off}");
+        assert_eq!(n.requests() - before, 1, "{name}: read at {off}");
     }
-
-    // The pin still guards the object: replaced, the first fetch is an error.
-    replace(&path, &noise(8 << 20, 3), 60);
-    let store = HttpStore::open_pinned(&url, Some(&pin)).unwrap();
-    let err = store.read_exact_at(1 << 20, &mut buf).unwrap_err();
-    assert!(err.to_string().contains("pages.hxz"), "{err}");
+    (path, pin)
 }

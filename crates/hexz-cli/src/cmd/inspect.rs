@@ -127,6 +127,8 @@ impl AttrCounts {
 fn extension_name(kind: u16) -> &'static str {
     match kind {
         hexz_format::extension::types::FILE_ATTRIBUTES => "file attributes",
+        hexz_format::extension::types::ENTRY_PAGES => "entry pages",
+        hexz_format::extension::types::PAGE_DIRECTORY => "page directory",
         _ => "unknown to this build",
     }
 }

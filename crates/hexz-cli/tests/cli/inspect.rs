@@ -157,3 +157,23 @@ fn inspect_shows_the_archives_format_version() {
     let text = String::from_utf8(ok(["inspect", fixture])).expect("utf-8");
     assert!(text.contains("format        version 1\n"), "{text}");
 }
+
+/// The v2 golden fixtures with entry pages and a page directory: `inspect` names both
+/// extensions, and `verify` walks the pages behind them.
+#[test]
+fn inspect_names_the_extensions_of_paged_archives() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/v2");
+    for (name, kind, extension) in [
+        ("entry-pages.hxz", 2, "entry pages"),
+        ("page-directory.hxz", 3, "page directory"),
+    ] {
+        let path = fixtures.join(name);
+        let path = path.to_str().expect("utf-8");
+        let v: Value = serde_json::from_slice(&ok(["inspect", "--json", path])).expect("json");
+        let x = &v["extensions"][0];
+        assert_eq!(x["type"], kind, "{name}: {v}");
+        assert_eq!(x["name"], extension, "{name}: {v}");
+        assert_eq!(x["critical"], true, "{name}: {v}");
+        ok(["verify", "-q", path]);
+    }
+}

@@ -9,17 +9,28 @@ use hexz_format::{FrameKind, FrameRef};
 
 impl ArchiveState {
     pub(crate) fn read_frame(&self, f: &FrameRef, kind: FrameKind) -> Result<Vec<u8>> {
+        self.read_frame_named(f, kind, kind.name())
+    }
+
+    /// [`Self::read_frame`], naming the frame `label` in errors (an extension's frames say
+    /// what they hold).
+    pub(crate) fn read_frame_named(
+        &self,
+        f: &FrameRef,
+        kind: FrameKind,
+        label: &'static str,
+    ) -> Result<Vec<u8>> {
         let stored = self.read_stored_frame(f).map_err(|e| {
             let part = Part::Frame {
-                kind: kind.name(),
+                kind: label,
                 offset: f.offset,
             };
             Error::io(Action::Read, self.place(part), e)
         })?;
+        let frame = Frame { f, kind, label };
         decode_frame(
             &stored,
-            f,
-            kind,
+            frame,
             &self.name,
             self.crypt.as_ref(),
             self.verify_hashes,
@@ -27,17 +38,26 @@ impl ArchiveState {
     }
 }
 
+/// A frame to decode: where it is, what it holds (bound into an encrypted frame's associated
+/// data), and its name in errors.
+#[derive(Clone, Copy)]
+pub(super) struct Frame<'a> {
+    pub(super) f: &'a FrameRef,
+    pub(super) kind: FrameKind,
+    pub(super) label: &'static str,
+}
+
 pub(super) fn decode_frame(
     stored: &[u8],
-    f: &FrameRef,
-    kind: FrameKind,
+    frame: Frame<'_>,
     name: &str,
     crypt: Option<&Crypt>,
     check_hash: bool,
 ) -> Result<Vec<u8>> {
+    let Frame { f, kind, label } = frame;
     let what = || {
         let part = Part::Frame {
-            kind: kind.name(),
+            kind: label,
             offset: f.offset,
         };
         Place::new(name, part)

@@ -6,7 +6,8 @@
 use super::{Archive, ArchiveState};
 use crate::store::{Pin, ReadAt};
 use crate::{Action, Error, Part, Result};
-use hexz_format::FrameRef;
+use hexz_format::extension::types::PAGE_DIRECTORY;
+use hexz_format::{FrameRef, PageSet};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -139,22 +140,41 @@ impl Archive {
         if !st.held.record {
             return Ok(false);
         }
-        let s = &st.summary;
-        let frames: Vec<&FrameRef> = s
-            .index_pages
-            .iter()
-            .chain(&s.record_pages)
-            .map(|p| &p.frame)
-            .filter(|f| st.held.get(f.offset, f.stored_len as usize).is_none())
-            .collect();
-        let wanted: usize = frames.iter().map(|f| f.stored_len as usize).sum();
-        if st.held.bytes() + wanted > HELD_BUDGET {
-            return Ok(false);
+        // Behind a page directory (§7.8), its frames come first: finding the pages reads them.
+        if let Some(top) = st.summary.extension(PAGE_DIRECTORY) {
+            if !self.hold(&[top])? {
+                return Ok(false);
+            }
+            let Some(dir) = st.page_directory()? else {
+                return Ok(false);
+            };
+            let frames: Vec<FrameRef> = [PageSet::Index, PageSet::Records]
+                .iter()
+                .flat_map(|&set| dir.frames(set).iter().map(|r| r.frame))
+                .collect();
+            if !self.hold(&frames)? {
+                return Ok(false);
+            }
         }
+        let mut pages = st.page_refs(PageSet::Index)?;
+        pages.extend(st.page_refs(PageSet::Records)?);
+        let frames: Vec<FrameRef> = pages.iter().map(|p| p.frame).collect();
+        self.hold(&frames)
+    }
+
+    /// Fetches the stored bytes of those of `frames` not held yet in one batch and holds
+    /// them; false when they would exceed [`HELD_BUDGET`].
+    fn hold(&self, frames: &[FrameRef]) -> Result<bool> {
+        let st = &self.state;
         let ranges: Vec<(u64, usize)> = frames
             .iter()
             .map(|f| (f.offset, f.stored_len as usize))
+            .filter(|&(offset, len)| st.held.get(offset, len).is_none())
             .collect();
+        let wanted: usize = ranges.iter().map(|r| r.1).sum();
+        if st.held.bytes() + wanted > HELD_BUDGET {
+            return Ok(false);
+        }
         let fetched = st
             .store
             .read_sparse(&ranges)

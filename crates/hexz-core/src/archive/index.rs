@@ -5,7 +5,9 @@ use super::{Archive, ArchiveState};
 use crate::cache::Weigh;
 use crate::{Error, Part, Result};
 use hexz_format::record::{check_record_lengths, parse_groups, parse_record_page};
-use hexz_format::{BlockEntry, FrameKind, FrameRef, Record, RecordGroup, RequiredFeatures};
+use hexz_format::{
+    BlockEntry, FrameKind, FrameRef, PageSet, Record, RecordGroup, RequiredFeatures,
+};
 use parking_lot::Mutex;
 use std::sync::Arc;
 
@@ -102,7 +104,7 @@ impl Archive {
 
     /// Every block entry in logical order, loading index pages one at a time.
     pub fn blocks(&self) -> impl Iterator<Item = Result<BlockEntry>> + '_ {
-        (0..self.state.summary.index_pages.len() as u32).flat_map(move |p| {
+        (0..self.state.summary.index_page_count).flat_map(move |p| {
             let r: Vec<Result<BlockEntry>> = match self.state.page(p) {
                 Ok(page) => page.entries.iter().map(|e| Ok(*e)).collect(),
                 Err(e) => vec![Err(e)],
@@ -127,8 +129,8 @@ impl ArchiveState {
                 s.logical_size
             )));
         }
-        let p = s.index_pages.partition_point(|pg| pg.first <= offset) - 1;
-        let page = self.page(p as u32)?;
+        let p = self.index_page_at(offset)?;
+        let page = self.page(p)?;
         let i = page.starts.partition_point(|&start| start <= offset) - 1;
         Ok((
             p as u64 * s.entries_per_page as u64 + i as u64,
@@ -154,10 +156,7 @@ impl ArchiveState {
             return Ok(pg);
         }
         let s = &self.summary;
-        let pref = s
-            .index_pages
-            .get(p as usize)
-            .ok_or_else(|| Error::OutOfRange(format!("index page {p}")))?;
+        let pref = self.page_ref(PageSet::Index, p)?;
         let raw = self.read_frame(&pref.frame, FrameKind::IndexPage)?;
         let encrypted = self.header.required.has(RequiredFeatures::ENCRYPTED);
         let entries =
@@ -167,11 +166,10 @@ impl ArchiveState {
             .last()
             .map(|b| b.logical_offset + b.raw_len as u64)
             .unwrap_or(pref.first);
-        let expected_end = s
-            .index_pages
-            .get(p as usize + 1)
-            .map(|n| n.first)
-            .unwrap_or(s.logical_size);
+        let expected_end = match p + 1 < s.index_page_count {
+            true => self.page_ref(PageSet::Index, p + 1)?.first,
+            false => s.logical_size,
+        };
         if end != expected_end {
             return Err(Error::format(
                 self.place(Part::IndexPage { index: p }),
@@ -214,7 +212,7 @@ impl ArchiveState {
             return Ok(pg);
         }
         let s = &self.summary;
-        let pref = &s.record_pages[p as usize];
+        let pref = self.page_ref(PageSet::Records, p)?;
         let raw = self.read_frame(&pref.frame, FrameKind::RecordPage)?;
         let groups = self.record_groups()?;
         let recs = parse_record_page(&raw, s.logical_size)

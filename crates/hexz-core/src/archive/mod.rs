@@ -12,6 +12,8 @@ mod held;
 mod index;
 /// Opening an archive: header, key, footer, summary and signature checks.
 mod open;
+/// Where each index and record page is: in the summary or behind the page directory.
+mod pages;
 /// The read planner, batch reads and the read-ahead triggers.
 mod read;
 
@@ -45,6 +47,8 @@ pub(crate) struct ArchiveState {
     blocks: Cache<BlockKey, Arc<[u8]>>,
     pages: Cache<u32, Arc<Page>>,
     record_pages: Cache<u32, Arc<RecordPage>>,
+    /// The page directory (§7.8) and its frames, when the archive has one.
+    page_dirs: pages::PageDirs,
     entries: Mutex<Option<Arc<[Entry]>>>,
     /// The stored metadata bytes read so far (of a remote store).
     held: held::Held,

@@ -1,7 +1,7 @@
 //! Opening an archive: the header and its key, the footer and summary at the file's tail, the
 //! signature, and the caches and read-ahead threads an open archive keeps.
 
-use super::frame::decode_frame;
+use super::frame::{decode_frame, Frame};
 use super::held::{Held, HeldMetadata};
 use super::index::{Page, RecordPage, MAX_PAGE_ENTRIES, PAGE_CACHE_MIN};
 use super::{Archive, ArchiveState};
@@ -135,28 +135,6 @@ pub(super) fn check_codec(header: &Header, codec: u8, place: impl FnOnce() -> Pl
         ));
     }
     Ok(())
-}
-
-/// The extension types this build reads (`docs/FORMAT.md` §7.5); others are skipped, unless
-/// critical.
-const KNOWN_EXTENSIONS: &[u16] = &[
-    hexz_format::extension::types::FILE_ATTRIBUTES,
-    hexz_format::extension::types::ENTRY_PAGES,
-];
-
-/// §7.5: an archive with a critical extension this build does not know is refused at open.
-fn check_extensions(summary: &Summary, name: &str) -> Result<()> {
-    match summary
-        .extensions
-        .iter()
-        .find(|x| x.critical && !KNOWN_EXTENSIONS.contains(&x.kind))
-    {
-        Some(x) => Err(Error::Unsupported(format!(
-            "{name} needs extension type {}, which this build of hexz does not know",
-            x.kind
-        ))),
-        None => Ok(()),
-    }
 }
 
 /// The keys of an encrypted archive, checked against the header. Refuses an encrypted archive
@@ -308,17 +286,23 @@ impl Archive {
         #[cfg(not(feature = "signing"))]
         let verify_hashes = opts.verify_hashes;
         check_codec(&header, sref.codec, || place(summary_frame))?;
-        let raw = decode_frame(
-            &stored,
-            &sref,
-            FrameKind::Summary,
-            &name,
-            crypt.as_ref(),
-            false,
-        )?;
+        let summary_ref = Frame {
+            f: &sref,
+            kind: FrameKind::Summary,
+            label: FrameKind::Summary.name(),
+        };
+        let raw = decode_frame(&stored, summary_ref, &name, crypt.as_ref(), false)?;
         let summary = Summary::parse(&raw, footer.summary_offset, encrypted, header.version)
-            .map_err(|e| Error::format(place(summary_frame), e))?;
-        check_extensions(&summary, &name)?;
+            .map_err(|e| match e {
+                // §7.5: the archive needs what this build cannot read; it is not corrupt.
+                hexz_format::Error::UnknownCriticalExtension { kind } => {
+                    Error::Unsupported(format!(
+                        "{name} needs extension type {kind}, which this build of hexz does not \
+                         know"
+                    ))
+                }
+                e => Error::format(place(summary_frame), e),
+            })?;
         for f in summary.frames() {
             let part = Part::Frame {
                 kind: f.kind.name(),
@@ -349,6 +333,7 @@ impl Archive {
                 (opts.cache_bytes / 4).max(PAGE_CACHE_MIN),
                 RecordPage::weight_of(MAX_PAGE_ENTRIES),
             ),
+            page_dirs: Default::default(),
             entries: Mutex::new(None),
             held,
             groups: Mutex::new(None),

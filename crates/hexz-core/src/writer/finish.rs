@@ -8,8 +8,11 @@ use hexz_format::entry::encode_entries;
 use hexz_format::entry_pages::{encode_dir, encode_page, EntryPageDir, EntryPageRef};
 use hexz_format::footer::Footer;
 use hexz_format::frame::FrameRef;
+use hexz_format::page_directory::encode_frames;
 use hexz_format::record::encode_groups;
-use hexz_format::{Entry, ExtensionRef, FileAttrs, FrameKind, Summary, VERSION};
+use hexz_format::{
+    Entry, ExtensionRef, FileAttrs, FrameKind, PageDirectory, PageRef, Summary, VERSION,
+};
 
 impl ArchiveWriter {
     /// Writes the tables, summary and footer and commits the sink atomically.
@@ -62,6 +65,18 @@ impl ArchiveWriter {
             });
         }
         self.entries = entries_sorted;
+        let index_pages = std::mem::take(&mut self.index_pages);
+        let record_pages = std::mem::take(&mut self.record_pages);
+        let (index_page_count, record_page_count) =
+            (index_pages.len() as u32, record_pages.len() as u32);
+        let (index_pages, record_pages) =
+            if index_pages.len() + record_pages.len() > self.opts.pages_in_summary as usize {
+                extensions.push(self.write_page_directory(&index_pages, &record_pages)?);
+                (Vec::new(), Vec::new())
+            } else {
+                (index_pages, record_pages)
+            };
+        extensions.sort_by_key(|x| x.kind);
         let summary = Summary {
             logical_size: self.logical,
             block_count: self.block_count,
@@ -84,8 +99,10 @@ impl ArchiveWriter {
             metadata,
             record_groups: groups,
             parents: FrameRef::default(),
-            index_pages: std::mem::take(&mut self.index_pages),
-            record_pages: std::mem::take(&mut self.record_pages),
+            index_page_count,
+            record_page_count,
+            index_pages,
+            record_pages,
             extensions,
         };
         let (sref, summary_stored) =
@@ -162,6 +179,36 @@ impl ArchiveWriter {
         let frame = self.write_frame(&encode_dir(&dir), FrameKind::Extension)?;
         Ok(ExtensionRef {
             kind: hexz_format::extension::types::ENTRY_PAGES,
+            critical: true,
+            frame,
+        })
+    }
+
+    /// Writes the page directory (§7.8): the PageRefs of the index and record pages in
+    /// directory frames of `pages_per_directory`, then the frame listing those; returns its
+    /// extension row, critical: a reader that does not know it would find no pages.
+    fn write_page_directory(
+        &mut self,
+        index_pages: &[PageRef],
+        record_pages: &[PageRef],
+    ) -> Result<ExtensionRef> {
+        let per = self.opts.pages_per_directory;
+        let mut sets = [Vec::new(), Vec::new()];
+        for (pages, out) in [index_pages, record_pages].into_iter().zip(&mut sets) {
+            for (raw, first) in encode_frames(pages, per) {
+                let frame = self.write_frame(&raw, FrameKind::Extension)?;
+                out.push(PageRef { frame, first });
+            }
+        }
+        let [index, records] = sets;
+        let dir = PageDirectory {
+            pages_per_directory: per,
+            index,
+            records,
+        };
+        let frame = self.write_frame(&dir.encode(), FrameKind::Extension)?;
+        Ok(ExtensionRef {
+            kind: hexz_format::extension::types::PAGE_DIRECTORY,
             critical: true,
             frame,
         })

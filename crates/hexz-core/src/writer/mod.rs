@@ -122,6 +122,13 @@ impl ArchiveWriter {
                 opts.entry_page_rows
             )));
         }
+        let max_dir = hexz_format::page_directory::MAX_PAGES_PER_DIRECTORY;
+        if !(1..=max_dir).contains(&opts.pages_per_directory) {
+            return Err(Error::InvalidInput(format!(
+                "pages per directory frame {} must be from 1 to {max_dir}",
+                opts.pages_per_directory
+            )));
+        }
         let max_rows = hexz_format::limits::MAX_ROWS_PER_PAGE;
         if !(1..=max_rows).contains(&opts.entries_per_page) {
             return Err(Error::InvalidInput(format!(

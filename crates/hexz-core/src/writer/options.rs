@@ -5,6 +5,12 @@ use super::{DEFAULT_ENTRIES_PER_PAGE, DEFAULT_RECORD_BLOCK_MIN};
 
 /// Default [`WriteOptions::entry_page_rows`].
 pub const DEFAULT_ENTRY_PAGE_ROWS: u32 = 65_536;
+/// Default [`WriteOptions::pages_in_summary`]: a summary of at most 32 KiB of PageRefs,
+/// which an open over HTTP or S3 gets in its one tail read.
+pub const DEFAULT_PAGES_IN_SUMMARY: u32 = 512;
+/// Default [`WriteOptions::pages_per_directory`]: 256 KiB directory frames, ten of them
+/// for a 10 TiB archive of 64 KiB blocks.
+pub const DEFAULT_PAGES_PER_DIRECTORY: u32 = 4096;
 use crate::codec::Compression;
 use crate::crypt::Encryption;
 #[cfg(feature = "signing")]
@@ -55,6 +61,12 @@ pub struct WriteOptions {
     /// (`docs/FORMAT.md` §7.7; default 65,536, at most 1,048,576), so that no table is one
     /// large frame and a lookup by path reads one page.
     pub entry_page_rows: u32,
+    /// An archive of more index and record pages than this (default 512) lists them in a
+    /// page directory (`docs/FORMAT.md` §7.8) instead of the summary, so that the summary,
+    /// which opening reads whole, stays the same size however large the archive grows.
+    pub pages_in_summary: u32,
+    /// PageRefs per frame of a page directory, `1..=65536` (default 4096).
+    pub pages_per_directory: u32,
 }
 
 impl Default for WriteOptions {
@@ -74,6 +86,8 @@ impl Default for WriteOptions {
             keep_times: false,
             one_file_system: false,
             entry_page_rows: DEFAULT_ENTRY_PAGE_ROWS,
+            pages_in_summary: DEFAULT_PAGES_IN_SUMMARY,
+            pages_per_directory: DEFAULT_PAGES_PER_DIRECTORY,
         }
     }
 }

@@ -7,11 +7,12 @@ pub mod open_read;
 
 use hexz_core::codec::decode_into;
 use hexz_core::sink::VecSink;
-use hexz_core::{Archive, ArchiveWriter, MemStore, ReadOptions, WriteOptions};
+use hexz_core::{Archive, ArchiveWriter, MemStore, ReadAt, ReadOptions, WriteOptions};
 use hexz_format::footer::FOOTER_LEN;
 use hexz_format::header::HEADER_LEN;
 use hexz_format::{Codec, Footer, FrameRef, Header, RequiredFeatures, Summary};
 use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Runs `hexz_core::verify::verify` on `a` and turns a report with problems into an
@@ -173,4 +174,32 @@ pub fn fix_footer_crc(bytes: &mut [u8]) {
     let f = bytes.len() - FOOTER_LEN;
     let crc = hexz_format::crc32c(&bytes[f..f + 52]);
     bytes[f + 52..f + 56].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// A store that counts the bytes read from it.
+pub struct Counting(pub MemStore, pub AtomicU64);
+
+impl Counting {
+    /// An archive's bytes, counted as they are read.
+    pub fn new(bytes: Vec<u8>) -> Arc<Counting> {
+        Arc::new(Counting(MemStore::new(bytes), AtomicU64::new(0)))
+    }
+
+    /// Bytes read so far.
+    pub fn read(&self) -> u64 {
+        self.1.load(Ordering::Relaxed)
+    }
+}
+
+impl ReadAt for Counting {
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.1.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        self.0.read_exact_at(offset, buf)
+    }
+    fn len(&self) -> std::io::Result<u64> {
+        self.0.len()
+    }
+    fn describe(&self) -> String {
+        "counting".into()
+    }
 }

@@ -118,7 +118,7 @@ pub(crate) fn describe(bytes: &[u8]) -> Value {
         "optional_features": h.optional.0,
         "logical_size": s.logical_size,
         "block_count": s.block_count,
-        "index_pages": s.index_pages.len(),
+        "index_pages": s.index_page_count,
         "codecs": codecs,
     })
 }

@@ -1,6 +1,7 @@
 //! Golden fixtures of format v2 (`tests/fixtures/v2/`), committed once and never regenerated:
 //! an empty archive, one with every kind of file metadata (§7.6), a multi-page Zstandard one
-//! with records, a signed unencrypted one, and corrupt ones. `expected.json` records what a
+//! with records, a signed unencrypted one, entry pages (§7.7), a page directory (§7.8), and
+//! corrupt ones. `expected.json` records what a
 //! reader must decode from each, or the error it must refuse it with.
 //!
 //! `generate_v2_fixtures` wrote them (`cargo test -p hexz-core --test golden -- --ignored
@@ -15,7 +16,8 @@ use hexz_core::{
     Archive, ArchiveWriter, Compression, DType, EntryKind, EntryMeta, Error, FileAttrs,
     WriteOptions,
 };
-use hexz_format::ExtensionRef;
+use hexz_format::extension::types::PAGE_DIRECTORY;
+use hexz_format::{ExtensionRef, PageRef};
 use hexz_testkit::Rng;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -161,17 +163,7 @@ fn generate_v2_fixtures() {
         entries_per_page: 3,
         ..opts(b"hexz-v2-paged...")
     };
-    let pages = write("multi-page-zstd.hxz", paged, |w| {
-        w.add_bytes(
-            "text",
-            &b"zstd frames, several index pages. ".repeat(900),
-            meta(0o644, 7),
-        )?;
-        w.add_bytes("noise", &Rng::new(0x2222).bytes(9000), meta(0o600, 8))?;
-        let rows: Vec<u8> = (0..64u16).flat_map(|i| i.to_le_bytes()).collect();
-        w.add_array("labels", DType::U16, &[16, 4], &rows)?;
-        w.set_metadata(br#"{"fixture":"multi-page-zstd","version":2}"#)
-    });
+    let pages = write("multi-page-zstd.hxz", paged, multi_page);
     keep("multi-page-zstd.hxz", &pages);
     let signed = WriteOptions {
         signing_key: Some(Arc::new(signing_key())),
@@ -252,6 +244,71 @@ fn generate_v2_entry_pages_fixture() {
     std::fs::write(dir().join("expected.json"), text + "\n").unwrap();
 }
 
+/// `page-directory.hxz`: the contents of `multi-page-zstd.hxz`, its 14 index pages and one
+/// record page found through a page directory of frames of 2 (§7.8); and two corrupt ones.
+/// Added to the set after the others; like them, written once and never regenerated.
+#[test]
+#[ignore = "adds tests/fixtures/v2/page-directory.hxz once; golden fixtures are never regenerated"]
+fn generate_v2_page_directory_fixtures() {
+    let mut all = expected();
+    if all.get("page-directory.hxz").is_some() {
+        eprintln!("page-directory.hxz exists; golden fixtures are never regenerated");
+        return;
+    }
+    let paged = WriteOptions {
+        compression: Compression::Zstd(3),
+        entries_per_page: 3,
+        pages_in_summary: 0,
+        pages_per_directory: 2,
+        ..opts(b"hexz-v2-pagedir.")
+    };
+    let bytes = write("page-directory.hxz", paged, multi_page);
+    all["page-directory.hxz"] = record(&bytes);
+    let mut corrupt = |name: &str, bytes: Vec<u8>, error: &str| {
+        std::fs::write(dir().join(name), &bytes).unwrap();
+        all[name] = json!({"file_len": bytes.len(), "file_blake3": b3(&bytes), "error": error});
+    };
+    // The second index directory frame's `first` one byte late: refused when read.
+    let mut s = Surgery::new(&bytes);
+    let top = s.summary.extension(PAGE_DIRECTORY).unwrap();
+    let mut raw = s.raw(&top);
+    let at = 16 + 64 + 56; // fixed part, directory row 0, row 1's FrameRef
+    let first = u64::from_le_bytes(raw[at..at + 8].try_into().unwrap());
+    raw[at..at + 8].copy_from_slice(&(first + 1).to_le_bytes());
+    s.summary.extensions[0].frame = s.append_frame(&raw);
+    corrupt(
+        "corrupt-page-directory-start.hxz",
+        s.finish(),
+        "inconsistent: index page directory 1 does not start where the directory says",
+    );
+    // PageRefs in the summary beside a page directory: the summary's length is wrong.
+    let mut s = Surgery::new(&bytes);
+    s.summary.index_pages.push(PageRef {
+        frame: top,
+        first: 0,
+    });
+    corrupt(
+        "corrupt-page-directory-inline.hxz",
+        s.finish(),
+        "invalid: summary length",
+    );
+    let text = serde_json::to_string_pretty(&all).unwrap();
+    std::fs::write(dir().join("expected.json"), text + "\n").unwrap();
+}
+
+/// Two files over several index pages (Zstandard and stored blocks), 16 records, metadata.
+fn multi_page(w: &mut ArchiveWriter) -> hexz_core::Result<()> {
+    w.add_bytes(
+        "text",
+        &b"zstd frames, several index pages. ".repeat(900),
+        meta(0o644, 7),
+    )?;
+    w.add_bytes("noise", &Rng::new(0x2222).bytes(9000), meta(0o600, 8))?;
+    let rows: Vec<u8> = (0..64u16).flat_map(|i| i.to_le_bytes()).collect();
+    w.add_array("labels", DType::U16, &[16, 4], &rows)?;
+    w.set_metadata(br#"{"fixture":"multi-page-zstd","version":2}"#)
+}
+
 fn entry_pages(w: &mut ArchiveWriter) -> hexz_core::Result<()> {
     for i in 0..40u32 {
         let path = format!("dir{}/file{i:02}", i % 3);
@@ -290,6 +347,7 @@ fn valid_fixtures_read_as_recorded() {
         "multi-page-zstd.hxz",
         "signed.hxz",
         "entry-pages.hxz",
+        "page-directory.hxz",
     ] {
         let (bytes, e) = load(name);
         assert_eq!(record(&bytes), e, "{name}");
@@ -315,6 +373,20 @@ fn fixtures_hold_their_inputs() {
     let a = Archive::open(dir().join("multi-page-zstd.hxz")).unwrap();
     assert!(a.summary().index_pages.len() > 2);
     assert_eq!(a.record_count(), 16);
+    // The same contents as multi-page-zstd.hxz, its pages behind a page directory.
+    let (m, d) = (
+        Archive::open(dir().join("multi-page-zstd.hxz")).unwrap(),
+        Archive::open(dir().join("page-directory.hxz")).unwrap(),
+    );
+    assert!(d.summary().index_pages.is_empty() && d.summary().index_page_count > 2);
+    assert_eq!(d.summary().index_page_count, m.summary().index_page_count);
+    let all = |a: &Archive| a.read_vec(0, a.len() as usize).unwrap();
+    assert_eq!(all(&d), all(&m));
+    assert_eq!(
+        d.blocks().map(Result::unwrap).count() as u64,
+        m.summary().block_count
+    );
+    assert_eq!(d.record(15).unwrap(), m.record(15).unwrap());
     let a = Archive::open(dir().join("entry-pages.hxz")).unwrap();
     assert_eq!(a.entry_page_frames().unwrap().len(), 5);
     let attrs = a.file_attrs_of("dir1/file04").unwrap().unwrap();
@@ -357,4 +429,14 @@ fn corrupt_fixtures_are_refused_as_recorded() {
         .expect("refused")
         .to_string();
     assert!(e.contains("signature block length"), "{e}");
+    load("corrupt-page-directory-start.hxz");
+    let a = open("corrupt-page-directory-start.hxz").unwrap();
+    let e = a.read_vec(0, a.len() as usize).unwrap_err().to_string();
+    assert!(e.contains("does not start where the directory says"), "{e}");
+    load("corrupt-page-directory-inline.hxz");
+    let e = open("corrupt-page-directory-inline.hxz")
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("summary length"), "{e}");
 }

@@ -6,7 +6,9 @@
 use hexz_format::entry::{parse_entries, ENTRY_ROW_LEN};
 use hexz_format::parent::parse_parents;
 use hexz_format::record::{parse_groups, parse_record_page};
-use hexz_format::{BlockEntry, Footer, Header, RequiredFeatures, Signature, Summary};
+use hexz_format::{
+    BlockEntry, Footer, Header, PageDirectory, PageSet, RequiredFeatures, Signature, Summary,
+};
 
 /// Every parser on arbitrary bytes; the first 16 bytes seed the parsers' parameters.
 pub fn parse_all(data: &[u8]) {
@@ -40,6 +42,27 @@ pub fn parse_all(data: &[u8]) {
     let _ = hexz_format::entry_pages::parse_page(raw, count as u64 % 64, "a", b, 2);
     let _ = Signature::parse(raw, 1);
     let _ = Signature::parse(raw, 2);
+    // A page directory (§7.8) of a summary whose counts come from the parameters; each of
+    // its directory frames is then read from the same bytes.
+    let per_page = (a >> 8) as u32 % 8 + 1;
+    let records = (a >> 16) % 5000;
+    let summary = Summary {
+        logical_size: b.max(1),
+        block_count: count as u64 * per_page as u64,
+        entries_per_page: per_page,
+        index_page_count: count,
+        record_count: records,
+        records_per_page: if records > 0 { 16 } else { 0 },
+        record_page_count: records.div_ceil(16) as u32,
+        ..Summary::default()
+    };
+    if let Ok(dir) = PageDirectory::parse(raw, &summary, b, encrypted) {
+        for set in [PageSet::Index, PageSet::Records] {
+            for d in 0..dir.frames(set).len().min(4) + 1 {
+                let _ = dir.parse_frame(raw, set, d, &summary, b, encrypted);
+            }
+        }
+    }
 }
 
 /// The entries and record-group tables from inputs shaped like them: rows whose fields are
