@@ -244,7 +244,7 @@ fn generate_v2_entry_pages_fixture() {
     std::fs::write(dir().join("expected.json"), text + "\n").unwrap();
 }
 
-/// `page-directory.hxz`: the contents of `multi-page-zstd.hxz`, its 14 index pages and one
+/// `page-directory.hxz`: the contents of `multi-page-zstd.hxz`, its 4 index pages and one
 /// record page found through a page directory of frames of 2 (§7.8); and two corrupt ones.
 /// Added to the set after the others; like them, written once and never regenerated.
 #[test]
