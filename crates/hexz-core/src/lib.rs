@@ -50,6 +50,6 @@ pub use hexz_format::{BlockEntry, Codec, DType, Entry, EntryKind, FileAttrs, Rec
 pub use sink::{FileSink, Sink};
 pub use store::{FileStore, MemStore, Pin, ReadAt};
 pub use writer::{
-    meta_of, ArchiveWriter, EntryMeta, WriteOptions, WriteReport, DEFAULT_ENTRIES_PER_PAGE,
-    DEFAULT_RECORD_BLOCK_MIN,
+    meta_of, ArchiveWriter, CdcSizes, Chunking, EntryMeta, WriteOptions, WriteReport,
+    DEFAULT_ENTRIES_PER_PAGE, DEFAULT_RECORD_BLOCK_MIN,
 };

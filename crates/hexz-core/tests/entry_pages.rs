@@ -138,3 +138,52 @@ fn crafted_pages_are_refused() {
     );
     assert!(open_mem(&s.finish(), quiet_opts()).is_err());
 }
+
+/// Scale: `HEXZ_SCALE_ENTRIES` empty files (default 10^7) pack, open reading only the tail,
+/// and a lookup by path reads the entry directory and one page. Ignored (minutes, GBs);
+/// run with `cargo test --release -p hexz-core --test entry_pages -- --ignored --nocapture`.
+#[test]
+#[ignore = "scale run: minutes and gigabytes"]
+fn millions_of_entries() {
+    let n: usize = std::env::var("HEXZ_SCALE_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000);
+    let t = std::time::Instant::now();
+    let bytes = build(WriteOptions::default(), |w| {
+        for i in 0..n {
+            w.add_bytes(
+                &format!("d{:04}/f{i:09}", i % 1000),
+                b"",
+                EntryMeta::default(),
+            )?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    let packed = t.elapsed();
+    let store = Counting::new(bytes.clone());
+    let t = std::time::Instant::now();
+    let a = hexz_core::Archive::open_store(store.clone(), quiet_opts()).unwrap();
+    let opened = (store.read(), t.elapsed());
+    let t = std::time::Instant::now();
+    let path = format!("d0777/f{:09}", n / 2 / 1000 * 1000 + 777);
+    let e = a.entry(&path).unwrap();
+    let looked_up = (store.read() - opened.0, t.elapsed());
+    assert!(e.is_some() || n < 1000, "{path}");
+    let pages = a.entry_page_frames().unwrap();
+    let largest = pages.iter().map(|f| f.stored_len as u64).max().unwrap_or(0);
+    let dir = a.summary().extensions[0].frame.stored_len as u64;
+    println!(
+        "{n} entries: packed in {packed:.1?} to {} bytes; open read {} bytes in {:.1?}; \
+         lookup read {} bytes (directory {dir} + page ≤ {largest}) in {:.1?}; {} pages",
+        bytes.len(),
+        opened.0,
+        opened.1,
+        looked_up.0,
+        looked_up.1,
+        pages.len()
+    );
+    assert!(opened.0 <= 128 + 64 * 1024);
+    assert!(looked_up.0 <= dir + largest);
+}

@@ -4,7 +4,8 @@ use crate::errors::IntoPy;
 use crate::lent::Lent;
 use crate::options::OpenArgs;
 use hexz_core::{
-    ArchiveWriter, Compression, DType, Encryption, EntryMeta, KdfParams, WriteOptions,
+    ArchiveWriter, CdcSizes, Chunking, Compression, DType, Encryption, EntryMeta, KdfParams,
+    WriteOptions,
 };
 use hexz_store::S3Options;
 use parking_lot::Mutex;
@@ -96,6 +97,28 @@ fn now_meta() -> EntryMeta {
     }
 }
 
+/// `chunking=` and the chunk sizes (`None`: around `block_size`), checked.
+fn chunking_of(name: &str, block_size: u32, sizes: [Option<u32>; 3]) -> PyResult<Chunking> {
+    let [min, avg, max] = sizes;
+    match name {
+        "fixed" if sizes.iter().all(Option::is_none) => Ok(Chunking::Fixed),
+        "fixed" => Err(PyValueError::new_err(
+            "chunk_min, chunk_avg and chunk_max apply with chunking=\"cdc\"",
+        )),
+        "cdc" => {
+            let mut cdc = CdcSizes::around(avg.unwrap_or(block_size));
+            cdc.avg = avg.unwrap_or(cdc.avg);
+            cdc.min = min.unwrap_or(cdc.min);
+            cdc.max = max.unwrap_or(cdc.max);
+            cdc.check().py()?;
+            Ok(Chunking::Cdc(cdc))
+        }
+        other => Err(PyValueError::new_err(format!(
+            "chunking must be \"fixed\" or \"cdc\", not {other:?}"
+        ))),
+    }
+}
+
 #[pymethods]
 impl NativeWriter {
     #[new]
@@ -103,7 +126,8 @@ impl NativeWriter {
         path, compression = "lz4", level = None, block_size = 65536, threads = 0, dedup = true,
         *, options = None, kdf = None,
         signing_key = None, signing_key_file = None,
-        record_block = hexz_core::DEFAULT_RECORD_BLOCK_MIN
+        record_block = hexz_core::DEFAULT_RECORD_BLOCK_MIN,
+        chunking = "fixed", chunk_min = None, chunk_avg = None, chunk_max = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -119,7 +143,12 @@ impl NativeWriter {
         signing_key: Option<String>,
         signing_key_file: Option<PathBuf>,
         record_block: u32,
+        chunking: &str,
+        chunk_min: Option<u32>,
+        chunk_avg: Option<u32>,
+        chunk_max: Option<u32>,
     ) -> PyResult<Self> {
+        let chunking = chunking_of(chunking, block_size, [chunk_min, chunk_avg, chunk_max])?;
         let args = options.unwrap_or_default();
         args.refuse_read_only("writing")?;
         let signing_key = crate::sign::signing_key(signing_key, signing_key_file)?;
@@ -151,6 +180,7 @@ impl NativeWriter {
             threads,
             dedup,
             record_block_min: record_block,
+            chunking,
             archive_id: None,
             encryption,
             ..WriteOptions::default()

@@ -5,8 +5,8 @@ use crate::{interrupt, progress, size};
 use anyhow::{bail, Context, Result};
 use hexz_core::sink::{FileSink, Sink};
 use hexz_core::{
-    meta_of, ArchiveWriter, Compression, Encryption, EntryMeta, KdfParams, WriteOptions,
-    WriteReport,
+    meta_of, ArchiveWriter, CdcSizes, Chunking, Compression, Encryption, EntryMeta, KdfParams,
+    WriteOptions, WriteReport,
 };
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -79,6 +79,16 @@ pub enum Codec {
     None,
 }
 
+/// How blocks are cut, on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ChunkingArg {
+    /// Blocks of --block-size bytes: fastest, best for data that is only appended to.
+    Fixed,
+    /// Content-defined chunks (FastCDC) averaging --block-size: bytes inserted or deleted
+    /// change only the blocks around the edit, so versions of a file dedup.
+    Cdc,
+}
+
 /// Arguments of `hexz pack`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -109,6 +119,19 @@ pub struct Args {
     /// User metadata: a JSON object, or @FILE to read it from FILE.
     #[arg(long, value_name = "JSON|@FILE")]
     metadata: Option<String>,
+    /// How blocks are cut: fixed sizes, or content-defined chunks that keep shifted data
+    /// deduplicable.
+    #[arg(long, value_enum, default_value_t = ChunkingArg::Fixed)]
+    chunking: ChunkingArg,
+    /// Smallest content-defined chunk (default: a quarter of the average).
+    #[arg(long, value_name = "SIZE", value_parser = size::parse)]
+    chunk_min: Option<u64>,
+    /// Average content-defined chunk (default: --block-size).
+    #[arg(long, value_name = "SIZE", value_parser = size::parse)]
+    chunk_avg: Option<u64>,
+    /// Largest content-defined chunk (default: four times the average, at most 16M).
+    #[arg(long, value_name = "SIZE", value_parser = size::parse)]
+    chunk_max: Option<u64>,
     /// Store every block even when identical to an earlier one.
     #[arg(long)]
     no_dedup: bool,
@@ -169,6 +192,34 @@ impl std::fmt::Display for Interrupted {
 impl std::error::Error for Interrupted {}
 
 impl Args {
+    /// `--chunking` and the chunk sizes, each checked.
+    fn chunking(&self) -> Result<Chunking> {
+        let sizes = [self.chunk_min, self.chunk_avg, self.chunk_max];
+        if self.chunking == ChunkingArg::Fixed {
+            if sizes.iter().any(Option::is_some) {
+                bail!("--chunk-min, --chunk-avg and --chunk-max apply with --chunking cdc");
+            }
+            return Ok(Chunking::Fixed);
+        }
+        let to_u32 = |v: u64, what: &str| {
+            u32::try_from(v).with_context(|| format!("--chunk-{what} {v} is too large"))
+        };
+        let avg = to_u32(self.chunk_avg.unwrap_or(self.block_size), "avg")?;
+        // Defaults follow the average; a size given is taken as it is, and checked.
+        let mut cdc = CdcSizes::around(avg);
+        if self.chunk_avg.is_some() {
+            cdc.avg = avg;
+        }
+        if let Some(v) = self.chunk_min {
+            cdc.min = to_u32(v, "min")?;
+        }
+        if let Some(v) = self.chunk_max {
+            cdc.max = to_u32(v, "max")?;
+        }
+        cdc.check().context("bad chunk sizes")?;
+        Ok(Chunking::Cdc(cdc))
+    }
+
     /// The encryption `--encrypt` asks for; refuses a key option without it.
     fn encryption(&self, global: &Global) -> Result<Option<Encryption>> {
         if !self.encrypt {
@@ -220,6 +271,7 @@ impl Args {
                     self.block_size
                 )
             })?;
+        let chunking = self.chunking()?;
         let source = if self.input.as_os_str() == "-" {
             Source::Stdin
         } else {
@@ -261,6 +313,7 @@ impl Args {
                 block_size,
                 threads: self.threads,
                 dedup: !self.no_dedup,
+                chunking,
                 archive_id: None,
                 encryption,
                 signing_key,

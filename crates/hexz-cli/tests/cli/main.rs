@@ -8,6 +8,7 @@ mod util;
 
 mod cache;
 mod cat;
+mod chunking;
 mod encrypt;
 mod extract;
 mod fuzz_extract;

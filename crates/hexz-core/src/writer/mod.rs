@@ -4,6 +4,8 @@
 mod attrs;
 /// What a local file system says about an entry beyond mode and mtime (unix).
 mod capture;
+/// How the stream is cut into blocks: fixed sizes, or content-defined chunks (FastCDC).
+mod chunking;
 /// Finishing an archive: the tables, summary, signature and footer, and the commit.
 mod finish;
 /// Writing bytes and frames to the sink.
@@ -18,6 +20,7 @@ mod records;
 /// Adding files, directory trees, streams and links as entries.
 mod sources;
 
+pub use chunking::{CdcSizes, Chunking};
 pub use options::{meta_of, EntryMeta, WriteOptions, WriteReport};
 
 use crate::codec::Compression;
@@ -56,8 +59,10 @@ pub struct ArchiveWriter {
     /// Bytes written to the sink so far: the file offset of the next write.
     pos: u64,
     opts: WriteOptions,
-    // The block pipeline (pipeline.rs): the block being filled, ...
+    // The block pipeline (pipeline.rs): the block being filled (with content-defined
+    // chunking, the bytes not cut yet), whether it holds records (never cut inside), ...
     block: Vec<u8>,
+    block_has_records: bool,
     logical: u64,
     // ... the compression threads and the order their results are written in, ...
     next_seq: u64,
@@ -144,6 +149,10 @@ impl ArchiveWriter {
         if opts.dedup {
             optional |= OptionalFeatures::DEDUP;
         }
+        if let Chunking::Cdc(sizes) = opts.chunking {
+            sizes.check()?;
+            optional |= OptionalFeatures::CDC;
+        }
         let archive_id = opts.archive_id.unwrap_or_else(rand::random);
         // The key leaves the options here and is zeroized once the archive keys are derived.
         let (cipher, kdf, key_check, pending) = match &opts.encryption.take() {
@@ -193,6 +202,7 @@ impl ArchiveWriter {
             sink,
             pos: bytes.len() as u64,
             block: Vec::with_capacity(bs as usize),
+            block_has_records: false,
             opts,
             logical: 0,
             next_seq: 0,

@@ -1,7 +1,7 @@
 //! What a write is told and what it reports: [`WriteOptions`], [`EntryMeta`] (with
 //! [`meta_of`] for local files) and [`WriteReport`].
 
-use super::{DEFAULT_ENTRIES_PER_PAGE, DEFAULT_RECORD_BLOCK_MIN};
+use super::{Chunking, DEFAULT_ENTRIES_PER_PAGE, DEFAULT_RECORD_BLOCK_MIN};
 
 /// Default [`WriteOptions::entry_page_rows`].
 pub const DEFAULT_ENTRY_PAGE_ROWS: u32 = 65_536;
@@ -67,6 +67,9 @@ pub struct WriteOptions {
     pub pages_in_summary: u32,
     /// PageRefs per frame of a page directory, `1..=65536` (default 4096).
     pub pages_per_directory: u32,
+    /// How blocks are cut: `block_size` bytes each (the default), or content-defined chunks
+    /// (FastCDC), so that bytes inserted or deleted change only the blocks around the edit.
+    pub chunking: Chunking,
 }
 
 impl Default for WriteOptions {
@@ -88,6 +91,7 @@ impl Default for WriteOptions {
             entry_page_rows: DEFAULT_ENTRY_PAGE_ROWS,
             pages_in_summary: DEFAULT_PAGES_IN_SUMMARY,
             pages_per_directory: DEFAULT_PAGES_PER_DIRECTORY,
+            chunking: Chunking::Fixed,
         }
     }
 }

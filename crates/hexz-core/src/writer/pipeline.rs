@@ -3,7 +3,7 @@
 //! are written in logical order, deduplicated and (when encrypted) sealed, each with an entry
 //! in the current index page.
 
-use super::ArchiveWriter;
+use super::{ArchiveWriter, Chunking};
 use crate::codec::Compression;
 use crate::crypt::{content_hash, Crypt};
 use crate::{Action, Error, Place, Result};
@@ -61,20 +61,31 @@ pub(super) fn spawn_compressors(
 
 impl ArchiveWriter {
     pub(super) fn append(&mut self, mut data: &[u8]) -> Result<()> {
-        let bs = self.opts.block_size as usize;
         if self.logical + data.len() as u64 > hexz_format::limits::MAX_LOGICAL_SIZE {
             return Err(Error::InvalidInput(
                 "archive would exceed 2^62 bytes".into(),
             ));
         }
+        // Content-defined chunks are cut from a buffer of several; records and fixed blocks
+        // fill one block at a time.
+        let cdc = self.cdc_bytes();
+        let cap = match (self.opts.chunking, cdc) {
+            (Chunking::Cdc(sizes), true) => sizes.buffer_len(),
+            (Chunking::Cdc(sizes), false) => sizes.max as usize,
+            (Chunking::Fixed, _) => self.opts.block_size as usize,
+        };
         while !data.is_empty() {
-            let take = (bs - self.block.len()).min(data.len());
+            let take = (cap - self.block.len()).min(data.len());
             self.block.extend_from_slice(&data[..take]);
             data = &data[take..];
             self.logical += take as u64;
             self.added += take as u64;
-            if self.block.len() == bs {
-                self.cut_block()?;
+            if self.block.len() == cap {
+                match cdc {
+                    true => self.cut_chunks(false)?,
+                    // A record longer than a block continues in the next one.
+                    false => self.send_block()?,
+                }
             }
         }
         if let Some(p) = &mut self.progress {
@@ -83,8 +94,45 @@ impl ArchiveWriter {
         Ok(())
     }
 
-    /// Sends the current partial block to the compressors.
+    /// Before a file's or stream's bytes: with content-defined chunking, a block of records
+    /// ends (records are never cut by content, file bytes always are).
+    pub(super) fn start_bytes(&mut self) -> Result<()> {
+        match self.block_has_records && matches!(self.opts.chunking, Chunking::Cdc(_)) {
+            true => self.cut_block(),
+            false => Ok(()),
+        }
+    }
+
+    /// Before a record's bytes: with content-defined chunking, file bytes buffered are cut
+    /// first; the block then holds records only.
+    pub(super) fn start_record(&mut self) -> Result<()> {
+        if !self.block_has_records {
+            if matches!(self.opts.chunking, Chunking::Cdc(_)) {
+                self.cut_block()?;
+            }
+            self.block_has_records = true;
+        }
+        Ok(())
+    }
+
+    /// Whether the bytes being added are cut by content (FastCDC): with content-defined
+    /// chunking, unless they are records, which are never cut inside.
+    fn cdc_bytes(&self) -> bool {
+        matches!(self.opts.chunking, Chunking::Cdc(_)) && !self.block_has_records
+    }
+
+    /// Sends the bytes not sent yet to the compressors: with content-defined chunking, as the
+    /// chunks FastCDC cuts them into; else as one block.
     pub(super) fn cut_block(&mut self) -> Result<()> {
+        if self.cdc_bytes() {
+            return self.cut_chunks(true);
+        }
+        self.block_has_records = false;
+        self.send_block()
+    }
+
+    /// Sends the buffered bytes as one block.
+    fn send_block(&mut self) -> Result<()> {
         if self.block.is_empty() {
             return Ok(());
         }
@@ -92,9 +140,40 @@ impl ArchiveWriter {
             &mut self.block,
             Vec::with_capacity(self.opts.block_size as usize),
         );
+        let offset = self.logical - raw.len() as u64;
+        self.send(raw, offset)
+    }
+
+    /// Sends the content-defined chunks of the buffer; the last one too when `all` (the data
+    /// ends here), else it stays, to be cut again with the bytes that follow.
+    fn cut_chunks(&mut self, all: bool) -> Result<()> {
+        let Chunking::Cdc(sizes) = self.opts.chunking else {
+            return self.send_block();
+        };
+        if self.block.is_empty() {
+            return Ok(());
+        }
+        let mut lengths = sizes.cut(&self.block);
+        let keep = match all {
+            true => 0,
+            false => lengths.pop().unwrap_or(0),
+        };
+        let start = self.logical - self.block.len() as u64;
+        let mut at = 0;
+        for len in lengths {
+            let raw = self.block[at..at + len].to_vec();
+            self.send(raw, start + at as u64)?;
+            at += len;
+        }
+        self.block.drain(..self.block.len() - keep);
+        Ok(())
+    }
+
+    /// Queues `raw`, the block at `logical_offset`, for compression.
+    fn send(&mut self, raw: Vec<u8>, logical_offset: u64) -> Result<()> {
         let job = Job {
             seq: self.next_seq,
-            logical_offset: self.logical - raw.len() as u64,
+            logical_offset,
             raw,
         };
         self.next_seq += 1;

@@ -1,7 +1,7 @@
 //! Record groups (data sets of samples) and their records: record-aligned blocks, and the
 //! record pages that index them.
 
-use super::{ArchiveWriter, RECORDS_PER_PAGE};
+use super::{ArchiveWriter, Chunking, RECORDS_PER_PAGE};
 use crate::{Error, Result};
 use hexz_format::record::encode_records;
 use hexz_format::{DType, FrameKind, PageRef, Record, RecordGroup};
@@ -54,10 +54,16 @@ impl ArchiveWriter {
         group.record_count += 1;
         // Record-aligned blocks: a record that does not fit in what is left of the block
         // starts a new one, so no record that fits in a block is split between two.
+        self.start_record()?;
         let len = data.len() as u64;
-        let room = (self.opts.block_size as usize - self.block.len()) as u64;
-        if len > room {
+        let cdc = match self.opts.chunking {
+            Chunking::Cdc(sizes) => Some(sizes),
+            Chunking::Fixed => None,
+        };
+        let largest = cdc.map_or(self.opts.block_size, |s| s.max) as u64;
+        if len > largest - self.block.len() as u64 {
             self.cut_block()?;
+            self.block_has_records = true;
         }
         self.records.push(Record {
             offset: self.logical,
@@ -65,8 +71,15 @@ impl ArchiveWriter {
         });
         self.record_count += 1;
         self.append(data)?;
-        let min = self.opts.record_block_min as usize;
-        if (min > 0 && self.block.len() >= min) || len > self.opts.block_size as u64 {
+        // A block of records ends past `record_block_min` bytes, or where the content says.
+        let ends = match cdc {
+            Some(sizes) => sizes.ends_after_record(self.block.len(), data),
+            None => {
+                let min = self.opts.record_block_min as usize;
+                min > 0 && self.block.len() >= min
+            }
+        };
+        if ends || len > largest {
             self.cut_block()?;
         }
         if self.records.len() == RECORDS_PER_PAGE as usize {

@@ -212,6 +212,7 @@ impl ArchiveWriter {
         if self.paths.contains_key(path) {
             return Err(Error::DuplicateEntry(path.into()));
         }
+        self.start_bytes()?;
         if size_hint.is_none_or(|s| s >= self.opts.block_size as u64) {
             self.cut_block()?;
         }

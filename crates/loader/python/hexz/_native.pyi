@@ -142,6 +142,10 @@ class NativeWriter:
         signing_key: str | None = None,
         signing_key_file: str | None = None,
         record_block: int = ...,
+        chunking: str = "fixed",
+        chunk_min: int | None = None,
+        chunk_avg: int | None = None,
+        chunk_max: int | None = None,
     ) -> NativeWriter: ...
     @property
     def closed(self) -> bool: ...

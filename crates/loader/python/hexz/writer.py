@@ -42,6 +42,13 @@ class Writer:
             at ``block_size``), so a shuffled read of one sample decodes about that sample. A
             record that fits in a block never straddles two. Larger values compress small
             records better at the price of decoding more per random read.
+        chunking: ``"fixed"`` (default): blocks of ``block_size``; ``"cdc"``: content-defined
+            chunks (FastCDC) averaging ``block_size``, so that bytes inserted into or deleted
+            from a file change only the blocks around the edit and every other block dedups
+            (records are never cut inside: a block of records ends after a record its content
+            chooses).
+        chunk_min, chunk_avg, chunk_max: the chunk sizes with ``chunking="cdc"`` (defaults: a
+            quarter of the average, ``block_size`` capped at 4 MiB, four times the average).
         options: the S3 settings (``endpoint``, ``region``, ``path_style``, ``anonymous``,
             ``allow_http``) and the encryption key of the archive, as a
             :class:`hexz.OpenOptions`; its fields are also keyword arguments, which override
@@ -73,6 +80,10 @@ class Writer:
         kdf: tuple[int, int, int] | None = None,
         signing_key: SigningKeyLike | None = None,
         record_block: int = 4096,
+        chunking: str = "fixed",
+        chunk_min: int | None = None,
+        chunk_avg: int | None = None,
+        chunk_max: int | None = None,
         **open_kwargs: Unpack[OpenKwargs],
     ) -> None:
         opened = open_options(options, open_kwargs).native()
@@ -98,6 +109,10 @@ class Writer:
             options=opened,
             kdf=kdf,
             record_block=int(record_block),
+            chunking=chunking,
+            chunk_min=chunk_min,
+            chunk_avg=chunk_avg,
+            chunk_max=chunk_max,
             **keys,
         )
         self._unnamed = 0
