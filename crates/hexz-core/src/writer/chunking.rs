@@ -78,7 +78,7 @@ impl CdcSizes {
     /// The lengths of the chunks `buf` is cut into, in order; they add up to `buf.len()`.
     /// Every chunk but the last ends where a streaming chunker would cut it; the last ends
     /// at the end of `buf`, and is cut again with what follows unless `buf` ends the data.
-    pub(super) fn cut(&self, buf: &[u8]) -> Vec<usize> {
+    pub fn cut(&self, buf: &[u8]) -> Vec<usize> {
         FastCDC::new(buf, self.min as usize, self.avg as usize, self.max as usize)
             .map(|c| c.length)
             .collect()

@@ -12,11 +12,13 @@ use hexz_format::{BlockEntry, Codec, FrameKind, PageRef};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-/// A block to compress: its place in the write order and in the logical stream.
+/// A block to compress: its place in the write order and in the logical stream, and its
+/// bytes: `range` of a buffer that content-defined chunks share (a fixed block has its own).
 pub(super) struct Job {
     seq: u64,
     logical_offset: u64,
-    raw: Vec<u8>,
+    buf: Arc<Vec<u8>>,
+    range: std::ops::Range<usize>,
 }
 
 /// A compressed block, waiting for its turn to be written.
@@ -141,7 +143,8 @@ impl ArchiveWriter {
             Vec::with_capacity(self.opts.block_size as usize),
         );
         let offset = self.logical - raw.len() as u64;
-        self.send(raw, offset)
+        let range = 0..raw.len();
+        self.send(Arc::new(raw), range, offset)
     }
 
     /// Sends the content-defined chunks of the buffer; the last one too when `all` (the data
@@ -158,23 +161,33 @@ impl ArchiveWriter {
             true => 0,
             false => lengths.pop().unwrap_or(0),
         };
-        let start = self.logical - self.block.len() as u64;
+        // The chunks share the buffer (no copy each); what is left starts the next one.
+        let buf = Arc::new(std::mem::replace(
+            &mut self.block,
+            Vec::with_capacity(sizes.buffer_len()),
+        ));
+        self.block.extend_from_slice(&buf[buf.len() - keep..]);
+        let start = self.logical - buf.len() as u64;
         let mut at = 0;
         for len in lengths {
-            let raw = self.block[at..at + len].to_vec();
-            self.send(raw, start + at as u64)?;
+            self.send(buf.clone(), at..at + len, start + at as u64)?;
             at += len;
         }
-        self.block.drain(..self.block.len() - keep);
         Ok(())
     }
 
-    /// Queues `raw`, the block at `logical_offset`, for compression.
-    fn send(&mut self, raw: Vec<u8>, logical_offset: u64) -> Result<()> {
+    /// Queues `range` of `buf`, the block at `logical_offset`, for compression.
+    fn send(
+        &mut self,
+        buf: Arc<Vec<u8>>,
+        range: std::ops::Range<usize>,
+        logical_offset: u64,
+    ) -> Result<()> {
         let job = Job {
             seq: self.next_seq,
             logical_offset,
-            raw,
+            buf,
+            range,
         };
         self.next_seq += 1;
         let tx = self
@@ -275,12 +288,12 @@ fn compress_worker(
     crypt: Option<&Crypt>,
 ) {
     while let Ok(job) = rx.recv() {
-        let raw = job.raw;
-        let hash = content_hash(crypt, &raw);
-        let (codec, stored) = if is_zero(&raw) {
+        let raw = &job.buf[job.range.clone()];
+        let hash = content_hash(crypt, raw);
+        let (codec, stored) = if is_zero(raw) {
             (Codec::Zero, Vec::new())
         } else {
-            compression.encode(&raw)
+            compression.encode(raw)
         };
         // A sealed block's crc covers its ciphertext: computed once it is sealed.
         let crc = if stored.is_empty() || crypt.is_some() {
