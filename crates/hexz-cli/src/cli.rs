@@ -130,6 +130,15 @@ struct Cli {
         help_heading = "Cache options"
     )]
     cache_limit: Option<u64>,
+    /// Where the parent of a thin archive is (a path or URL), when it moved from where the
+    /// archive records it; repeat for each parent, in order (`hexz inspect` lists them).
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH|URL",
+        help_heading = "Thin archive options"
+    )]
+    parent_path: Vec<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -221,6 +230,7 @@ where
                 .map(std::path::PathBuf::from)
         }),
         cache_limit: cli.cache_limit.unwrap_or(hexz_cache::DEFAULT_LIMIT),
+        parent_paths: cli.parent_path,
     };
     let result = match cli.command {
         Command::Pack(a) => pack::run(a, &global),

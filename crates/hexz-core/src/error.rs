@@ -45,6 +45,14 @@ pub enum Error {
     /// after it was signed.
     #[error("signature check failed: {0}")]
     BadSignature(String),
+    /// A thin archive's parent cannot be opened where its parents table (or the caller) says
+    /// it is (`docs/FORMAT.md` §8).
+    #[error("{0}")]
+    ParentMissing(String),
+    /// A thin archive's parent is not the archive it was written against: another archive
+    /// id or root hash than its parents table records.
+    #[error("{0}")]
+    ParentMismatch(String),
     /// The archive needs a capability this build lacks (a feature bit or codec compiled out).
     #[error("unsupported: {0}")]
     Unsupported(String),

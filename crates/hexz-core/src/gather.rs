@@ -86,7 +86,7 @@ impl Archive {
         }
         let (idx, e) = state.entry_at(offset)?;
         let skip = offset - e.logical_offset;
-        if e.codec != Codec::None || skip + len as u64 > e.raw_len as u64 {
+        if e.codec != Codec::None || e.parent.is_some() || skip + len as u64 > e.raw_len as u64 {
             return Ok(None);
         }
         let start = usize::try_from(e.stored_offset).unwrap_or(usize::MAX);

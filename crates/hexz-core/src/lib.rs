@@ -35,7 +35,8 @@ pub mod verify;
 mod writer;
 
 pub use archive::{
-    read_header, supported_features, Archive, HeldMetadata, ReadOptions, Reopen, HELD_BUDGET,
+    read_header, resolve_parent_location, supported_features, Archive, HeldMetadata, ParentOpener,
+    ReadOptions, Reopen, HELD_BUDGET, MAX_CHAIN_DEPTH,
 };
 pub use codec::Compression;
 pub use crypt::{Encryption, KdfParams, KeySource};
@@ -50,6 +51,6 @@ pub use hexz_format::{BlockEntry, Codec, DType, Entry, EntryKind, FileAttrs, Rec
 pub use sink::{FileSink, Sink};
 pub use store::{FileStore, MemStore, Pin, ReadAt};
 pub use writer::{
-    meta_of, ArchiveWriter, CdcSizes, Chunking, EntryMeta, WriteOptions, WriteReport,
+    meta_of, ArchiveWriter, CdcSizes, Chunking, EntryMeta, ThinParent, WriteOptions, WriteReport,
     DEFAULT_ENTRIES_PER_PAGE, DEFAULT_RECORD_BLOCK_MIN,
 };

@@ -174,6 +174,15 @@ pub fn verify(archive: &Archive, progress: &(dyn Fn(u64) + Sync)) -> Result<Veri
             ));
         }
     }
+    // A thin archive is only as sound as its chain: each parent is verified in full too.
+    for (_, location, parent) in archive.parents() {
+        let r = verify(parent, &|_| {})?;
+        report.problems.extend(
+            r.problems
+                .into_iter()
+                .map(|p| format!("parent {location}: {p}")),
+        );
+    }
     // Pages behind one damaged directory frame would each report it: once is enough.
     let mut seen = std::collections::HashSet::new();
     report.problems.retain(|p| seen.insert(p.clone()));

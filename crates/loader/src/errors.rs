@@ -139,6 +139,10 @@ pub fn to_py(err: Error) -> PyErr {
         Error::NotEncrypted(_) => return PyValueError::new_err(msg),
         Error::NotSigned(_) | Error::BadSignature(_) => HexzClass::Signature,
         Error::Unsupported(_) => HexzClass::UnsupportedFeature,
+        // A thin archive's parent not found is a store problem; one that does not match is
+        // the wrong data.
+        Error::ParentMissing(_) => HexzClass::Store,
+        Error::ParentMismatch(_) => HexzClass::Integrity,
         Error::Source { .. } => HexzClass::Store,
         Error::EntryNotFound(_) => return PyFileNotFoundError::new_err(msg),
         Error::OutOfRange(_) => return PyIndexError::new_err(msg),

@@ -45,6 +45,8 @@ pub struct Global {
     pub cache_dir: Option<PathBuf>,
     /// `--cache-limit`: the cache's bound in bytes.
     pub cache_limit: u64,
+    /// `--parent-path`: where the parents of a thin archive are, in order.
+    pub parent_paths: Vec<String>,
 }
 
 impl Global {
@@ -140,6 +142,8 @@ pub fn prompt_password(confirm: bool) -> Result<Option<KeySource>> {
 fn open(path: &Path, options: ReadOptions, global: &Global) -> Result<Archive> {
     let mut options = with_verify_key(options, global)?;
     options.key = global.key()?;
+    options.parent_paths = global.parent_paths.clone();
+    options.open_parent = Some(parent_opener(global));
     let first = open_with(path, options.clone(), global);
     // An encrypted archive and no key given: on a terminal, ask for the passphrase.
     let result = match first {
@@ -206,6 +210,20 @@ fn is_key_required(e: &anyhow::Error) -> bool {
         e.downcast_ref::<hexz_core::Error>(),
         Some(hexz_core::Error::KeyRequired(_))
     )
+}
+
+/// Opens the parents of thin archives as the archive itself is opened: local paths, or
+/// `s3://` and `http(s)://` URLs (through the cache directory when one is given).
+pub fn parent_opener(global: &Global) -> hexz_core::ParentOpener {
+    let global = global.clone();
+    hexz_core::ParentOpener(std::sync::Arc::new(move |location: &str, options| {
+        open_with(Path::new(location), options, &global).map_err(|e| {
+            match e.downcast::<hexz_core::Error>() {
+                Ok(e) => e,
+                Err(e) => hexz_core::Error::ParentMissing(format!("{e:#}")),
+            }
+        })
+    }))
 }
 
 fn open_with(path: &Path, options: ReadOptions, global: &Global) -> Result<Archive> {

@@ -48,7 +48,9 @@ impl ArchiveState {
         if let Some(b) = self.blocks.get(&BlockKey::of(e)) {
             return Ok(b);
         }
-        let b = if e.codec == Codec::Zero {
+        let b = if e.parent.is_some() {
+            self.parent_block(idx, e)?
+        } else if e.codec == Codec::Zero {
             zeroed_shared(e.raw_len as usize)
         } else {
             let mut stored = vec![0u8; e.stored_len as usize];
@@ -111,6 +113,9 @@ impl ArchiveState {
     /// hash, whatever `verify_hashes` says. Holes cost no read and no hashing. Not counted in
     /// the read stats: this is no reader's read.
     pub(crate) fn verify_block(&self, idx: u64, e: &BlockEntry) -> Result<()> {
+        if e.parent.is_some() {
+            return self.verify_parent_block(idx, e);
+        }
         let hash = if e.codec == Codec::Zero {
             self.zero_hash(e.raw_len)
         } else {
@@ -156,7 +161,7 @@ impl ArchiveState {
     }
 
     /// Compares a block's content hash (of its raw bytes) with the index's.
-    fn check_hash(&self, idx: u64, e: &BlockEntry, hash: [u8; 32]) -> Result<()> {
+    pub(super) fn check_hash(&self, idx: u64, e: &BlockEntry, hash: [u8; 32]) -> Result<()> {
         if hash != e.hash {
             return Err(Error::Integrity {
                 place: Box::new(self.block_place(idx, e)),
@@ -177,7 +182,7 @@ impl ArchiveState {
         h
     }
 
-    fn block_place(&self, idx: u64, e: &BlockEntry) -> Place {
+    pub(super) fn block_place(&self, idx: u64, e: &BlockEntry) -> Place {
         self.place(Part::Block {
             index: idx,
             logical_offset: e.logical_offset,
@@ -194,6 +199,7 @@ impl BlockSource for ArchiveState {
     fn fetch_cost(&self, idx: u64) -> Option<u64> {
         match self.block_entry(idx) {
             Ok(e) if self.blocks.contains(&BlockKey::of(&e)) => None,
+            Ok(e) if e.parent.is_some() => Some(u64::from(e.raw_len)),
             Ok(e) => Some(u64::from(e.stored_len)),
             Err(_) => Some(0),
         }
@@ -208,6 +214,10 @@ impl BlockSource for ArchiveState {
             if e.codec != Codec::Zero && !self.blocks.contains(&BlockKey::of(&e)) {
                 todo.push((idx, e));
             }
+        }
+        // Blocks of a parent are read from it, one by one (through its own read-ahead).
+        for (idx, e) in todo.extract_if(.., |(_, e)| e.parent.is_some()) {
+            self.load_block(idx, &e)?;
         }
         if let [(idx, e)] = todo.as_slice() {
             return self.load_block(*idx, e).map(drop);

@@ -183,10 +183,26 @@ impl ArchiveState {
                 self.place(Part::IndexPage { index: p })
             })?;
         }
-        if entries.iter().any(|b| b.parent.is_some()) {
-            return Err(Error::Unsupported(
-                "blocks stored in a parent archive (thin snapshots)".into(),
-            ));
+        // §8: a `PARENT` block needs a thin archive, and one of its parents.
+        if let Some(b) = entries.iter().find(|b| b.parent.is_some()) {
+            if !self.header.required.has(RequiredFeatures::THIN) {
+                return Err(Error::Unsupported(
+                    "blocks stored in a parent archive, in an archive not marked thin".into(),
+                ));
+            }
+            if entries
+                .iter()
+                .any(|b| b.parent.is_some_and(|i| i as usize >= self.parents.len()))
+            {
+                return Err(Error::format(
+                    self.place(Part::IndexPage { index: p }),
+                    hexz_format::Error::Inconsistent(format!(
+                        "a block in parent {} of {}",
+                        b.parent.unwrap_or(0),
+                        self.parents.len()
+                    )),
+                ));
+            }
         }
         let pg = Arc::new(Page::new(entries));
         self.pages.insert(p, pg.clone());

@@ -14,11 +14,14 @@ mod index;
 mod open;
 /// Where each index and record page is: in the summary or behind the page directory.
 mod pages;
+/// Thin archives: their parents, opened and checked, and the blocks read from them.
+mod parents;
 /// The read planner, batch reads and the read-ahead triggers.
 mod read;
 
 pub use held::{HeldMetadata, Reopen, HELD_BUDGET};
 pub use open::{read_header, supported_features, ReadOptions};
+pub use parents::{resolve_parent_location, ParentOpener, MAX_CHAIN_DEPTH};
 
 use crate::cache::Cache;
 use crate::crypt::Crypt;
@@ -49,6 +52,8 @@ pub(crate) struct ArchiveState {
     record_pages: Cache<u32, Arc<RecordPage>>,
     /// The page directory (§7.8) and its frames, when the archive has one.
     page_dirs: pages::PageDirs,
+    /// The parents of a thin archive (§8), opened and checked with it.
+    parents: Vec<parents::OpenParent>,
     entries: Mutex<Option<Arc<[Entry]>>>,
     /// The stored metadata bytes read so far (of a remote store).
     held: held::Held,
@@ -64,7 +69,7 @@ pub(crate) struct ArchiveState {
     verify_hashes: bool,
     in_flight: InFlight,
     /// The archive's keys when it is encrypted.
-    crypt: Option<Crypt>,
+    pub(crate) crypt: Option<Crypt>,
     /// Content hashes of all-zero blocks by length (keyed when encrypted), so that holes
     /// cost nothing to verify.
     zero_hashes: Mutex<HashMap<u32, [u8; 32]>>,

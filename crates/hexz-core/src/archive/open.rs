@@ -4,6 +4,7 @@
 use super::frame::{decode_frame, Frame};
 use super::held::{Held, HeldMetadata};
 use super::index::{Page, RecordPage, MAX_PAGE_ENTRIES, PAGE_CACHE_MIN};
+use super::parents::{open_parents, Child, ParentOpener};
 use super::{Archive, ArchiveState};
 use crate::cache::Cache;
 use crate::crypt::{Crypt, KeySource};
@@ -64,6 +65,15 @@ pub struct ReadOptions {
     /// Metadata bytes another process read of the same archive ([`Archive::reopen_state`]),
     /// served without a request to the store.
     pub held: HeldMetadata,
+    /// Where the parents of a thin archive are, in the order of its parents table,
+    /// overriding the locations it records (archives move: `--parent-path`).
+    pub parent_paths: Vec<String>,
+    /// Opens a parent of a thin archive (see [`ParentOpener`]); `None`: parents are local
+    /// files.
+    pub open_parent: Option<ParentOpener>,
+    /// How deep in a chain of thin archives this one is opened: 0 for the archive asked for,
+    /// one more for each parent; past [`crate::MAX_CHAIN_DEPTH`] opening is refused.
+    pub chain_depth: u8,
 }
 
 impl Default for ReadOptions {
@@ -78,6 +88,9 @@ impl Default for ReadOptions {
             verify_key: None,
             mmap: false,
             held: HeldMetadata::default(),
+            parent_paths: Vec::new(),
+            open_parent: None,
+            chain_depth: 0,
         }
     }
 }
@@ -92,7 +105,7 @@ pub fn supported_features() -> u64 {
     if cfg!(feature = "encryption") {
         f |= RequiredFeatures::ENCRYPTED;
     }
-    f
+    f | RequiredFeatures::THIN
 }
 
 /// Reads and parses the header of the archive in `store` (128 bytes), without a key and
@@ -310,6 +323,19 @@ impl Archive {
             };
             check_codec(&header, f.frame.codec, || place(part))?;
         }
+        let parents = if header.required.has(RequiredFeatures::THIN) {
+            let child = Child {
+                store: &*store,
+                held: &held,
+                summary: &summary,
+                name: &name,
+                crypt: crypt.as_ref(),
+                verify_hashes,
+            };
+            open_parents(child, &opts)?
+        } else {
+            Vec::new()
+        };
         let block_size = header.block_size as usize;
         let state = Arc::new(ArchiveState {
             store,
@@ -334,6 +360,7 @@ impl Archive {
                 RecordPage::weight_of(MAX_PAGE_ENTRIES),
             ),
             page_dirs: Default::default(),
+            parents,
             entries: Mutex::new(None),
             held,
             groups: Mutex::new(None),

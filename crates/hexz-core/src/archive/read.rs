@@ -149,9 +149,12 @@ impl ArchiveState {
             let take = ((e.raw_len as usize) - skip).min((end - pos) as usize);
             let (dst, tail) = std::mem::take(&mut rest).split_at_mut(take);
             rest = tail;
-            if e.codec == Codec::Zero {
+            if e.codec == Codec::Zero && e.parent.is_none() {
                 dst.fill(0);
             } else if let Some(b) = self.blocks.get(&BlockKey::of(&e)) {
+                dst.copy_from_slice(&b[skip..skip + take]);
+            } else if e.parent.is_some() {
+                let b = self.load_block(idx, &e)?;
                 dst.copy_from_slice(&b[skip..skip + take]);
             } else {
                 pending.push((idx, e, dst, skip));

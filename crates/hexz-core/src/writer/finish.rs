@@ -52,6 +52,10 @@ impl ArchiveWriter {
             true => FrameRef::default(),
             false => self.write_frame(&encode_groups(&self.groups), FrameKind::RecordGroups)?,
         };
+        let parents = match &self.parent {
+            Some(p) => self.write_frame(&p.table(), FrameKind::Parents)?,
+            None => FrameRef::default(),
+        };
         let metadata = match self.metadata.take() {
             Some(m) => self.write_frame(&m, FrameKind::Metadata)?,
             None => FrameRef::default(),
@@ -93,12 +97,12 @@ impl ArchiveWriter {
                 0
             },
             record_group_count: self.groups.len() as u32,
-            parent_count: 0,
+            parent_count: self.parent.is_some() as u32,
             stored_data_bytes: self.stored_bytes,
             entries,
             metadata,
             record_groups: groups,
-            parents: FrameRef::default(),
+            parents,
             index_page_count,
             record_page_count,
             index_pages,

@@ -19,9 +19,11 @@ mod pipeline;
 mod records;
 /// Adding files, directory trees, streams and links as entries.
 mod sources;
+/// Thin archives: the parent's blocks by content hash, and the parents table.
+mod thin;
 
 pub use chunking::{CdcSizes, Chunking};
-pub use options::{meta_of, EntryMeta, WriteOptions, WriteReport};
+pub use options::{meta_of, EntryMeta, ThinParent, WriteOptions, WriteReport};
 
 use crate::codec::Compression;
 use crate::crypt::{prepare_writer, Crypt};
@@ -72,6 +74,8 @@ pub struct ArchiveWriter {
     workers: Vec<JoinHandle<()>>,
     reorder: BTreeMap<u64, Done>,
     crypt: Option<Arc<Crypt>>,
+    /// ... the parent of a thin archive, by content hash,
+    parent: Option<Arc<thin::ParentIndex>>,
     /// ... where each content hash was stored (stored offset, length, codec, crc), for dedup,
     seen: HashMap<[u8; 32], (u64, u32, Codec, u32)>,
     // ... and the index: the page being filled and those written.
@@ -145,6 +149,14 @@ impl ArchiveWriter {
         if matches!(opts.compression, Compression::Zstd(_)) {
             required |= RequiredFeatures::ZSTD;
         }
+        let parent = match opts.parent.take() {
+            Some(p) => {
+                required |= RequiredFeatures::THIN;
+                let encrypted = opts.encryption.is_some();
+                Some(Arc::new(thin::ParentIndex::build(p, encrypted)?))
+            }
+            None => None,
+        };
         let mut optional = 0;
         if opts.dedup {
             optional |= OptionalFeatures::DEDUP;
@@ -197,7 +209,7 @@ impl ArchiveWriter {
             n => n,
         };
         let (jobs, results, workers) =
-            spawn_compressors(threads, opts.compression, crypt.as_ref())?;
+            spawn_compressors(threads, opts.compression, crypt.as_ref(), parent.as_ref())?;
         Ok(ArchiveWriter {
             sink,
             pos: bytes.len() as u64,
@@ -212,6 +224,7 @@ impl ArchiveWriter {
             workers,
             reorder: BTreeMap::new(),
             crypt,
+            parent,
             seen: HashMap::new(),
             page: Vec::new(),
             index_pages: Vec::new(),

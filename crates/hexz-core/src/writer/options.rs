@@ -13,7 +13,6 @@ pub const DEFAULT_PAGES_IN_SUMMARY: u32 = 512;
 pub const DEFAULT_PAGES_PER_DIRECTORY: u32 = 4096;
 use crate::codec::Compression;
 use crate::crypt::Encryption;
-#[cfg(feature = "signing")]
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
@@ -70,6 +69,27 @@ pub struct WriteOptions {
     /// How blocks are cut: `block_size` bytes each (the default), or content-defined chunks
     /// (FastCDC), so that bytes inserted or deleted change only the blocks around the edit.
     pub chunking: Chunking,
+    /// Write a thin archive (`docs/FORMAT.md` §8): blocks whose content the parent holds
+    /// are not stored but read from it. Parent and child are both encrypted with the same
+    /// key, or neither is.
+    pub parent: Option<ThinParent>,
+}
+
+/// The parent of a thin archive being written: the archive, opened (with the key, when
+/// encrypted), and where readers will find it (recorded in the archive; a path relative to
+/// the new archive's directory, an absolute path or a URL).
+#[derive(Clone)]
+pub struct ThinParent {
+    /// The parent, open.
+    pub archive: Arc<crate::Archive>,
+    /// Where readers find it.
+    pub location: String,
+}
+
+impl std::fmt::Debug for ThinParent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ThinParent({})", self.location)
+    }
 }
 
 impl Default for WriteOptions {
@@ -92,6 +112,7 @@ impl Default for WriteOptions {
             pages_in_summary: DEFAULT_PAGES_IN_SUMMARY,
             pages_per_directory: DEFAULT_PAGES_PER_DIRECTORY,
             chunking: Chunking::Fixed,
+            parent: None,
         }
     }
 }
@@ -120,6 +141,8 @@ pub struct WriteReport {
     pub dedup_blocks: u64,
     /// All-zero blocks stored as holes.
     pub zero_blocks: u64,
+    /// Blocks of a thin archive read from its parent, not stored.
+    pub parent_blocks: u64,
     /// Entries written.
     pub entries: u64,
     /// Records written.

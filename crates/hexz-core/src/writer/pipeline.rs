@@ -3,6 +3,7 @@
 //! are written in logical order, deduplicated and (when encrypted) sealed, each with an entry
 //! in the current index page.
 
+use super::thin::ParentIndex;
 use super::{ArchiveWriter, Chunking};
 use crate::codec::Compression;
 use crate::crypt::{content_hash, Crypt};
@@ -24,6 +25,8 @@ pub(super) struct Job {
 /// A compressed block, waiting for its turn to be written.
 pub(super) struct Done {
     logical_offset: u64,
+    /// Where a thin archive's parent holds the block (nothing stored then).
+    parent_at: Option<u64>,
     raw_len: u32,
     codec: Codec,
     stored: Vec<u8>,
@@ -39,6 +42,7 @@ pub(super) fn spawn_compressors(
     threads: usize,
     compression: Compression,
     crypt: Option<&Arc<Crypt>>,
+    parent: Option<&Arc<ParentIndex>>,
 ) -> Result<(Sender<Job>, Results, Vec<JoinHandle<()>>)> {
     let (job_tx, job_rx) = bounded::<Job>(threads * 2);
     let (res_tx, res_rx) = unbounded();
@@ -46,9 +50,12 @@ pub(super) fn spawn_compressors(
         .map(|i| {
             let (rx, tx) = (job_rx.clone(), res_tx.clone());
             let crypt = crypt.cloned();
+            let parent = parent.cloned();
             std::thread::Builder::new()
                 .name(format!("hexz-compress-{i}"))
-                .spawn(move || compress_worker(rx, tx, compression, crypt.as_deref()))
+                .spawn(move || {
+                    compress_worker(rx, tx, compression, crypt.as_deref(), parent.as_deref())
+                })
                 .map_err(|e| {
                     Error::io(
                         Action::StartThread,
@@ -227,6 +234,19 @@ impl ArchiveWriter {
     }
 
     fn emit(&mut self, d: Done) -> Result<()> {
+        if let Some(at) = d.parent_at {
+            self.report.parent_blocks += 1;
+            return self.push_block(BlockEntry {
+                logical_offset: d.logical_offset,
+                stored_offset: at,
+                stored_len: 0,
+                raw_len: d.raw_len,
+                codec: Codec::None,
+                parent: Some(0),
+                crc: 0,
+                hash: d.hash,
+            });
+        }
         let (stored_offset, stored_len, codec, crc) = if d.codec == Codec::Zero {
             self.report.zero_blocks += 1;
             (0, 0, Codec::Zero, 0)
@@ -251,7 +271,7 @@ impl ArchiveWriter {
             self.stored_bytes += stored.len() as u64;
             v
         };
-        self.page.push(BlockEntry {
+        self.push_block(BlockEntry {
             logical_offset: d.logical_offset,
             stored_offset,
             stored_len,
@@ -260,7 +280,12 @@ impl ArchiveWriter {
             parent: None,
             crc,
             hash: d.hash,
-        });
+        })
+    }
+
+    /// Adds a block's entry to the index page being filled, writing the page when full.
+    fn push_block(&mut self, e: BlockEntry) -> Result<()> {
+        self.page.push(e);
         self.block_count += 1;
         if self.page.len() == self.opts.entries_per_page as usize {
             self.flush_index_page()?;
@@ -286,11 +311,17 @@ fn compress_worker(
     tx: Sender<(u64, Done)>,
     compression: Compression,
     crypt: Option<&Crypt>,
+    parent: Option<&ParentIndex>,
 ) {
     while let Ok(job) = rx.recv() {
         let raw = &job.buf[job.range.clone()];
         let hash = content_hash(crypt, raw);
-        let (codec, stored) = if is_zero(raw) {
+        let zero = is_zero(raw);
+        // A block the parent holds is not compressed: the child stores nothing of it.
+        let parent_at = parent.filter(|_| !zero).and_then(|p| p.find(raw, hash));
+        let (codec, stored) = if parent_at.is_some() {
+            (Codec::None, Vec::new())
+        } else if zero {
             (Codec::Zero, Vec::new())
         } else {
             compression.encode(raw)
@@ -303,6 +334,7 @@ fn compress_worker(
         };
         let done = Done {
             logical_offset: job.logical_offset,
+            parent_at,
             raw_len: raw.len() as u32,
             codec,
             stored,

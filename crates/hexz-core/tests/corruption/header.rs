@@ -3,7 +3,6 @@
 use crate::common::{fix_footer_crc, fix_header_crc};
 use crate::util::{flip, format_err, open, rich, small};
 use hexz_core::verify::verify;
-use hexz_core::Error;
 use hexz_format::header::HEADER_LEN;
 use hexz_format::Error as F;
 use hexz_testkit::Rng;
@@ -127,9 +126,12 @@ fn unknown_required_feature() {
 }
 
 #[test]
-fn thin_archives_are_unsupported_for_now() {
-    let r = open(&with_required(hexz_format::RequiredFeatures::THIN));
-    assert!(matches!(r, Err(Error::Unsupported(_))), "{:?}", r.err());
+fn the_thin_bit_without_parents_is_inconsistent() {
+    let e = format_err(
+        open(&with_required(hexz_format::RequiredFeatures::THIN)),
+        "without parents",
+    );
+    assert!(matches!(e, F::Inconsistent(_)), "{e:?}");
 }
 
 #[test]

@@ -1,0 +1,208 @@
+//! Thin archives (`docs/FORMAT.md` §8): the parents an archive's `PARENT` blocks live in,
+//! opened with it and checked against its parents table (archive id and root hash), and the
+//! reads of those blocks from the parent's logical stream.
+
+use super::frame::{decode_frame, Frame};
+use super::held::Held;
+use super::{Archive, ArchiveState, ReadOptions};
+use crate::crypt::{content_hash, Crypt};
+use crate::store::ReadAt;
+use crate::{Action, Error, Part, Place, Result};
+use hexz_format::parent::parse_parents;
+use hexz_format::{BlockEntry, FrameKind, Parent, Summary};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Longest chain of thin archives a reader follows (an archive, its parent, theirs, ...).
+pub const MAX_CHAIN_DEPTH: u8 = 16;
+
+/// Opens a parent of a thin archive from its location (a path or URL, already resolved
+/// against the child's, or the override the caller gave): the CLI and Python pass one that
+/// opens `s3://` and `http(s)://` too; without one, parents are local files.
+#[derive(Clone)]
+pub struct ParentOpener(pub Arc<OpenFn>);
+
+/// What a [`ParentOpener`] calls: the parent's location and the options to open it with.
+pub type OpenFn = dyn Fn(&str, ReadOptions) -> Result<Archive> + Send + Sync;
+
+impl std::fmt::Debug for ParentOpener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ParentOpener")
+    }
+}
+
+/// A parent as the child's table names it, and the archive opened for it.
+pub(crate) struct OpenParent {
+    pub(crate) row: Parent,
+    pub(crate) location: String,
+    pub(crate) archive: Archive,
+}
+
+/// Where the parent named `hint` lives, for a child at `child`: a URL or absolute path as
+/// is; a relative path beside the child (in the same directory, or under the same URL).
+pub fn resolve_parent_location(child: &str, hint: &str) -> String {
+    if hint.contains("://") || Path::new(hint).is_absolute() {
+        return hint.to_string();
+    }
+    match (child.contains("://"), child.rfind('/')) {
+        (true, Some(slash)) => format!("{}{hint}", &child[..=slash]),
+        (false, _) => match Path::new(child).parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.join(hint).display().to_string(),
+            _ => hint.to_string(),
+        },
+        (true, None) => hint.to_string(),
+    }
+}
+
+/// What opening a thin archive's parents needs of the child being opened.
+pub(super) struct Child<'a> {
+    pub(super) store: &'a dyn ReadAt,
+    pub(super) held: &'a Held,
+    pub(super) summary: &'a Summary,
+    pub(super) name: &'a str,
+    pub(super) crypt: Option<&'a Crypt>,
+    pub(super) verify_hashes: bool,
+}
+
+/// Reads the parents table of a thin archive and opens each parent: at the caller's override
+/// location when given, else at the table's hint resolved against the child's location; each
+/// must have the archive id and root hash the table records.
+pub(super) fn open_parents(child: Child<'_>, opts: &ReadOptions) -> Result<Vec<OpenParent>> {
+    let s = child.summary;
+    if s.parent_count == 0 {
+        return Err(Error::format(
+            Place::whole(child.name),
+            hexz_format::Error::Inconsistent("a thin archive without parents".into()),
+        ));
+    }
+    if opts.chain_depth >= MAX_CHAIN_DEPTH {
+        return Err(Error::Unsupported(format!(
+            "{} is more than {MAX_CHAIN_DEPTH} thin archives deep in a chain",
+            child.name
+        )));
+    }
+    let f = &s.parents;
+    let part = Part::Frame {
+        kind: FrameKind::Parents.name(),
+        offset: f.offset,
+    };
+    let stored = child
+        .held
+        .read(child.store, f.offset, f.stored_len as usize)
+        .map_err(|e| Error::io(Action::Read, Place::new(child.name, part), e))?;
+    let frame = Frame {
+        f,
+        kind: FrameKind::Parents,
+        label: FrameKind::Parents.name(),
+    };
+    let raw = decode_frame(&stored, frame, child.name, child.crypt, child.verify_hashes)?;
+    let rows = parse_parents(&raw, s.parent_count)
+        .map_err(|e| Error::format(Place::new(child.name, part), e))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, row) in rows.into_iter().enumerate() {
+        let location = match opts.parent_paths.get(i) {
+            Some(given) => given.clone(),
+            None => resolve_parent_location(child.name, &row.path),
+        };
+        let parent_opts = ReadOptions {
+            parent_paths: Vec::new(),
+            held: Default::default(),
+            chain_depth: opts.chain_depth + 1,
+            verify_hashes: child.verify_hashes,
+            #[cfg(feature = "signing")]
+            verify_key: None,
+            ..opts.clone()
+        };
+        let archive = match &opts.open_parent {
+            Some(open) => (open.0)(&location, parent_opts),
+            None => Archive::open_with_options(&location, parent_opts),
+        }
+        .map_err(|e| match e {
+            Error::Io { .. } | Error::ParentMissing(_) => Error::ParentMissing(format!(
+                "{} is thin: its parent {} (recorded as {:?}) cannot be opened: {e}; give its \
+                 location with --parent-path (Python: parent_path=)",
+                child.name, location, row.path
+            )),
+            e => e,
+        })?;
+        if archive.header().archive_id != row.archive_id || archive.root_hash() != row.root_hash {
+            return Err(Error::ParentMismatch(format!(
+                "{} is thin, built on the archive with id {} and root hash {}, but its parent \
+                 {} has id {} and root hash {}",
+                child.name,
+                hex(&row.archive_id),
+                hex(&row.root_hash),
+                location,
+                hex(&archive.header().archive_id),
+                hex(&archive.root_hash()),
+            )));
+        }
+        out.push(OpenParent {
+            row,
+            location,
+            archive,
+        });
+    }
+    Ok(out)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl ArchiveState {
+    /// The decoded bytes of `PARENT` block `idx`: its `raw_len` bytes of the parent's logical
+    /// stream at `stored_offset`, read (and checked) by the parent; with hashes verified, also
+    /// checked against this archive's content hash.
+    pub(super) fn parent_block(&self, idx: u64, e: &BlockEntry) -> Result<Arc<[u8]>> {
+        let i = e.parent.unwrap_or(0) as usize;
+        let parent = self.parents.get(i).ok_or_else(|| {
+            Error::format(
+                self.block_place(idx, e),
+                hexz_format::Error::Inconsistent(format!(
+                    "block in parent {i} of {}",
+                    self.parents.len()
+                )),
+            )
+        })?;
+        let mut out = vec![0u8; e.raw_len as usize];
+        parent
+            .archive
+            .read_exact_at(e.stored_offset, &mut out)
+            .map_err(|err| match err {
+                Error::OutOfRange(why) => Error::format(
+                    self.block_place(idx, e),
+                    hexz_format::Error::Inconsistent(format!("past the parent's end: {why}")),
+                ),
+                err => err,
+            })?;
+        self.stats.decoded(e.raw_len);
+        if self.verify_hashes {
+            self.check_hash(idx, e, content_hash(self.crypt.as_ref(), &out))?;
+        }
+        Ok(out.into())
+    }
+
+    /// Checks `PARENT` block `idx` whatever `verify_hashes` says: read from the parent, its
+    /// content hash must be this archive's.
+    pub(super) fn verify_parent_block(&self, idx: u64, e: &BlockEntry) -> Result<()> {
+        let i = e.parent.unwrap_or(0) as usize;
+        let Some(parent) = self.parents.get(i) else {
+            return self.parent_block(idx, e).map(drop);
+        };
+        let mut out = vec![0u8; e.raw_len as usize];
+        parent.archive.read_exact_at(e.stored_offset, &mut out)?;
+        self.check_hash(idx, e, content_hash(self.crypt.as_ref(), &out))
+    }
+}
+
+impl Archive {
+    /// The parents of a thin archive, in the order of its parents table (empty otherwise):
+    /// each as its table records it, where it was opened, and the archive.
+    pub fn parents(&self) -> impl Iterator<Item = (&Parent, &str, &Archive)> {
+        self.state
+            .parents
+            .iter()
+            .map(|p| (&p.row, p.location.as_str(), &p.archive))
+    }
+}

@@ -1,0 +1,215 @@
+//! Thin archives (`docs/FORMAT.md` §8): a child stores only the blocks its parent lacks and
+//! reads the rest from it; the parent is found beside the child, or where the caller says,
+//! and must be the archive the child was written against; chains and encryption work; damage
+//! in a parent is caught.
+
+#![allow(clippy::unwrap_used)]
+
+use hexz_core::verify::verify;
+use hexz_core::{
+    Archive, ArchiveWriter, CdcSizes, Chunking, EntryMeta, Error, ReadOptions, ThinParent,
+    WriteOptions,
+};
+use hexz_testkit::Rng;
+use std::path::Path;
+use std::sync::Arc;
+
+fn cdc() -> WriteOptions {
+    WriteOptions {
+        chunking: Chunking::Cdc(CdcSizes::around(16 << 10)),
+        ..WriteOptions::default()
+    }
+}
+
+fn write(path: &Path, opts: WriteOptions, data: &[u8]) -> hexz_core::WriteReport {
+    let mut w = ArchiveWriter::create(path, opts).unwrap();
+    w.add_bytes("data", data, EntryMeta::default()).unwrap();
+    w.finish().unwrap()
+}
+
+fn thin_on(parent: &Path, location: &str, opts: ReadOptions) -> WriteOptions {
+    WriteOptions {
+        parent: Some(ThinParent {
+            archive: Arc::new(Archive::open_with_options(parent, opts).unwrap()),
+            location: location.into(),
+        }),
+        ..cdc()
+    }
+}
+
+/// v1, and v2 = v1 with 1,000 bytes inserted and 200 changed.
+fn versions() -> (Vec<u8>, Vec<u8>) {
+    let v1 = Rng::new(1).bytes(4 << 20);
+    let mut v2 = v1.clone();
+    v2.splice(1 << 20..1 << 20, Rng::new(2).bytes(1000));
+    v2[3 << 20..(3 << 20) + 200].copy_from_slice(&Rng::new(3).bytes(200));
+    (v1, v2)
+}
+
+fn read_all(a: &Archive) -> Vec<u8> {
+    a.read_vec(0, a.len() as usize).unwrap()
+}
+
+#[test]
+fn a_child_stores_only_what_its_parent_lacks() {
+    let d = tempfile::tempdir().unwrap();
+    let (v1, v2) = versions();
+    write(&d.path().join("base.hxz"), cdc(), &v1);
+    let child = d.path().join("v2.hxz");
+    let base = d.path().join("base.hxz");
+    let report = write(
+        &child,
+        thin_on(&base, "base.hxz", ReadOptions::default()),
+        &v2,
+    );
+    assert!(report.parent_blocks > 200, "{report:?}");
+    let len = std::fs::metadata(&child).unwrap().len();
+    assert!(len < 200 << 10, "the child holds {len} bytes");
+    let a = Archive::open(&child).unwrap();
+    assert!(a.header().required.has(hexz_format::RequiredFeatures::THIN));
+    assert_eq!(read_all(&a), v2);
+    let (row, location, parent) = a.parents().next().unwrap();
+    assert_eq!(row.path, "base.hxz");
+    assert_eq!(location, base.display().to_string());
+    assert_eq!(parent.root_hash(), row.root_hash);
+    let r = verify(&a, &|_| {}).unwrap();
+    assert!(r.is_ok(), "{:?}", r.problems);
+    // A random read of a parent-held block reads that block of the parent.
+    let mut buf = [0u8; 4096];
+    a.read_exact_at(2 << 20, &mut buf).unwrap();
+    assert_eq!(&buf[..], &v2[2 << 20..(2 << 20) + 4096]);
+}
+
+#[test]
+fn the_parent_is_found_where_the_caller_says_and_must_match() {
+    let d = tempfile::tempdir().unwrap();
+    let (v1, v2) = versions();
+    let base = d.path().join("base.hxz");
+    write(&base, cdc(), &v1);
+    let child = d.path().join("v2.hxz");
+    write(
+        &child,
+        thin_on(&base, "base.hxz", ReadOptions::default()),
+        &v2,
+    );
+
+    // Moved: missing where the child says, found with parent_paths.
+    let moved = d.path().join("elsewhere.hxz");
+    std::fs::rename(&base, &moved).unwrap();
+    let e = Archive::open(&child).err().unwrap();
+    assert!(matches!(e, Error::ParentMissing(_)), "{e}");
+    assert!(e.to_string().contains("--parent-path"), "{e}");
+    let opts = ReadOptions {
+        parent_paths: vec![moved.display().to_string()],
+        ..ReadOptions::default()
+    };
+    assert_eq!(
+        read_all(&Archive::open_with_options(&child, opts).unwrap()),
+        v2
+    );
+
+    // Another archive in its place: refused, naming both ids.
+    write(&base, cdc(), &v2);
+    let e = Archive::open(&child).err().unwrap();
+    assert!(matches!(e, Error::ParentMismatch(_)), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("root hash") && msg.contains("base.hxz"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_chain_reads_through_every_level() {
+    let d = tempfile::tempdir().unwrap();
+    let (v1, v2) = versions();
+    let mut v3 = v2.clone();
+    v3.extend_from_slice(&Rng::new(9).bytes(100_000));
+    let (p1, p2, p3) = (
+        d.path().join("v1.hxz"),
+        d.path().join("v2.hxz"),
+        d.path().join("v3.hxz"),
+    );
+    write(&p1, cdc(), &v1);
+    write(&p2, thin_on(&p1, "v1.hxz", ReadOptions::default()), &v2);
+    let r3 = write(&p3, thin_on(&p2, "v2.hxz", ReadOptions::default()), &v3);
+    assert!(r3.parent_blocks > 200);
+    let a = Archive::open(&p3).unwrap();
+    assert_eq!(read_all(&a), v3);
+    let r = verify(&a, &|_| {}).unwrap();
+    assert!(r.is_ok(), "{:?}", r.problems);
+}
+
+#[test]
+fn damage_in_the_parent_is_caught_through_the_child() {
+    let d = tempfile::tempdir().unwrap();
+    let (v1, v2) = versions();
+    let base = d.path().join("base.hxz");
+    write(&base, cdc(), &v1);
+    let child = d.path().join("v2.hxz");
+    write(
+        &child,
+        thin_on(&base, "base.hxz", ReadOptions::default()),
+        &v2,
+    );
+    // One byte of the parent's first block flipped (its stored bytes start at 128).
+    let mut bytes = std::fs::read(&base).unwrap();
+    bytes[1000] ^= 1;
+    std::fs::write(&base, &bytes).unwrap();
+    let a = Archive::open(&child).unwrap();
+    let e = a.read_vec(0, 4096).unwrap_err();
+    assert!(e.is_corruption(), "{e}");
+    let r = verify(&a, &|_| {}).unwrap();
+    assert!(
+        r.problems.iter().any(|p| p.starts_with("parent ")),
+        "{:?}",
+        r.problems
+    );
+}
+
+#[cfg(feature = "encryption")]
+#[test]
+fn encrypted_thin_archives_share_the_key() {
+    use hexz_core::{Encryption, KeySource};
+    let d = tempfile::tempdir().unwrap();
+    let (v1, v2) = versions();
+    let key = KeySource::RawKey([7u8; 32]);
+    let enc = || WriteOptions {
+        encryption: Some(Encryption::new(key.clone())),
+        ..cdc()
+    };
+    let base = d.path().join("base.hxz");
+    write(&base, enc(), &v1);
+    let read = ReadOptions {
+        key: Some(key.clone()),
+        ..ReadOptions::default()
+    };
+    let child = d.path().join("v2.hxz");
+    let opts = WriteOptions {
+        encryption: Some(Encryption::new(key.clone())),
+        ..thin_on(&base, "base.hxz", read.clone())
+    };
+    let report = write(&child, opts, &v2);
+    assert!(report.parent_blocks > 200, "{report:?}");
+    let a = Archive::open_with_options(&child, read).unwrap();
+    assert_eq!(read_all(&a), v2);
+    assert!(verify(&a, &|_| {}).unwrap().is_ok());
+    // Without the key, or with an unencrypted child, no.
+    assert!(matches!(Archive::open(&child), Err(Error::KeyRequired(_))));
+    let mixed = WriteOptions {
+        parent: thin_on(
+            &base,
+            "base.hxz",
+            ReadOptions {
+                key: Some(key),
+                ..Default::default()
+            },
+        )
+        .parent,
+        ..cdc()
+    };
+    let e = ArchiveWriter::create(d.path().join("mixed.hxz"), mixed)
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("both be encrypted"), "{e}");
+}
