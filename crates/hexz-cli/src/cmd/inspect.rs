@@ -37,14 +37,18 @@ object: name \"raw-key\", or name \"argon2id\" with memory_kib, iterations, para
 salt) and header_only; with the contents readable also logical_size, stored_data_bytes,
 ratio, blocks, stored_blocks, zero_blocks, dedup_blocks, codecs, entries, files, dirs,
 symlinks, streams, records, record_groups, metadata, signed, signer (the public key the
-signature names, in hex, not checked; null when unsigned) and root_hash.";
+signature names, in hex, not checked; null when unsigned), root_hash, file_attributes,
+extensions, and for a thin archive parent_blocks and parent_bytes (read from its parents) and
+chain: each parent, theirs and so on, with depth, location (where it was opened), recorded
+(where the archive says it is), archive_id, root_hash, file_size and logical_size.";
 
 pub const EXAMPLES: &str = "\
 EXAMPLES:
     hexz inspect data.hxz
     hexz info data.hxz --json | jq .ratio
     hexz inspect secret.hxz                       header only: cipher, KDF, archive id
-    hexz inspect --key-file secret.key secret.hxz everything";
+    hexz inspect --key-file secret.key secret.hxz everything
+    hexz inspect --parent-path /backup/v1.hxz v2.hxz  a thin archive whose parent moved";
 
 /// Arguments of `hexz inspect`.
 #[derive(Debug, clap::Args)]
@@ -84,6 +88,41 @@ struct Report {
     groups: Vec<RecordGroup>,
     metadata: bool,
     root_hash: String,
+    /// Blocks of a thin archive read from its parents, and their bytes.
+    parent_blocks: u64,
+    parent_bytes: u64,
+    /// The parents, theirs, and so on: the chain a thin archive reads through.
+    chain: Vec<ChainLevel>,
+}
+
+/// One archive a thin archive's chain reads through.
+struct ChainLevel {
+    depth: usize,
+    /// Where it was opened, and where the archive that names it records it.
+    location: String,
+    recorded: String,
+    archive_id: String,
+    root_hash: String,
+    file_size: u64,
+    logical_size: u64,
+}
+
+impl ChainLevel {
+    /// The parents of `a`, depth first, at `depth` and below.
+    fn of(a: &Archive, depth: usize, out: &mut Vec<ChainLevel>) {
+        for (row, location, p) in a.parents() {
+            out.push(ChainLevel {
+                depth,
+                location: location.to_string(),
+                recorded: row.path.clone(),
+                archive_id: hex(&p.header().archive_id),
+                root_hash: hex(&p.root_hash()),
+                file_size: p.file_len(),
+                logical_size: p.len(),
+            });
+            ChainLevel::of(p, depth + 1, out);
+        }
+    }
 }
 
 /// Entry kinds in display order, with their `--json` keys; the last four (format v2) are
@@ -387,8 +426,14 @@ impl Report {
         let (mut zero, mut dedup, mut stored) = (0, 0, 0);
         // Duplicates share the stored bytes of the first block with the same content.
         let mut seen = HashSet::new();
+        let (mut parent_blocks, mut parent_bytes) = (0, 0);
         for b in a.blocks() {
             let b = b?;
+            if b.parent.is_some() {
+                parent_blocks += 1;
+                parent_bytes += b.raw_len as u64;
+                continue;
+            }
             let slot = CODECS.iter().position(|&c| c == b.codec).unwrap_or(2);
             let c = &mut codecs[slot];
             c.blocks += 1;
@@ -432,6 +477,13 @@ impl Report {
             groups: a.record_groups()?.to_vec(),
             metadata: !summary.metadata.is_absent(),
             root_hash: hex(&a.root_hash()),
+            parent_blocks,
+            parent_bytes,
+            chain: {
+                let mut chain = Vec::new();
+                ChainLevel::of(a, 1, &mut chain);
+                chain
+            },
         })
     }
 
@@ -487,6 +539,17 @@ impl Report {
                 "times": self.attrs.times,
                 "hard_link_groups": self.attrs.hard_link_groups,
             },
+            "parent_blocks": self.parent_blocks,
+            "parent_bytes": self.parent_bytes,
+            "chain": self.chain.iter().map(|l| json!({
+                "depth": l.depth,
+                "location": l.location,
+                "recorded": l.recorded,
+                "archive_id": l.archive_id,
+                "root_hash": l.root_hash,
+                "file_size": l.file_size,
+                "logical_size": l.logical_size,
+            })).collect::<Vec<_>>(),
             "extensions": self.extensions.iter().map(|(kind, critical)| json!({
                 "type": kind,
                 "critical": critical,
@@ -550,6 +613,27 @@ impl Report {
             )?;
         }
         writeln!(out, "metadata      {}", yes(self.metadata))?;
+        if !self.chain.is_empty() {
+            writeln!(
+                out,
+                "thin          {} blocks, {} read from the parent; this file holds {}",
+                self.parent_blocks,
+                human(self.parent_bytes),
+                human(self.head.file_size)
+            )?;
+            for l in &self.chain {
+                writeln!(
+                    out,
+                    "  {}parent {}: {} file, {} logical, id {}, root hash {}",
+                    "  ".repeat(l.depth - 1),
+                    l.location,
+                    human(l.file_size),
+                    human(l.logical_size),
+                    l.archive_id,
+                    l.root_hash
+                )?;
+            }
+        }
         let a = &self.attrs;
         if a.entries > 0 {
             writeln!(

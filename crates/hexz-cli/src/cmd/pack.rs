@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use hexz_core::sink::{FileSink, Sink};
 use hexz_core::{
     meta_of, ArchiveWriter, CdcSizes, Chunking, Compression, Encryption, EntryMeta, KdfParams,
-    WriteOptions, WriteReport,
+    ReadOptions, ThinParent, WriteOptions, WriteReport,
 };
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -132,6 +132,12 @@ pub struct Args {
     /// Largest content-defined chunk (default: four times the average, at most 16M).
     #[arg(long, value_name = "SIZE", value_parser = size::parse)]
     chunk_max: Option<u64>,
+    /// Write a thin archive on BASE (a path or URL): blocks BASE already holds are not stored
+    /// but read from it, so a new version of a data set or image costs only what changed
+    /// (best with --chunking cdc). Readers need BASE beside the new archive, or where
+    /// --parent-path says.
+    #[arg(long, value_name = "BASE")]
+    parent: Option<PathBuf>,
     /// Store every block even when identical to an earlier one.
     #[arg(long)]
     no_dedup: bool,
@@ -248,8 +254,47 @@ impl Args {
         Ok(Some(Encryption::new(key).with_kdf(kdf)))
     }
 
+    /// The parent of a thin archive, opened (with the key when encrypted), and where the new
+    /// archive records it: beside the output, its file name; else an absolute path or the URL.
+    fn parent(&self, global: &Global) -> Result<Option<ThinParent>> {
+        let Some(base) = &self.parent else {
+            return Ok(None);
+        };
+        let archive = super::open(base, ReadOptions::default(), global)
+            .with_context(|| format!("cannot use {} as the parent", base.display()))?;
+        let text = base
+            .to_str()
+            .with_context(|| format!("{} is not UTF-8", base.display()))?;
+        let location = match (hexz_store::is_url(text), output_url(&self.output)) {
+            (true, _) => text.to_string(),
+            (false, None) => {
+                let base = std::fs::canonicalize(base)
+                    .with_context(|| format!("cannot find {}", base.display()))?;
+                let out_dir = self
+                    .output
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                let beside =
+                    std::fs::canonicalize(out_dir).ok() == base.parent().map(Path::to_path_buf);
+                match (beside, base.file_name().and_then(|n| n.to_str())) {
+                    (true, Some(name)) => name.to_string(),
+                    _ => base.display().to_string(),
+                }
+            }
+            (false, Some(_)) => std::fs::canonicalize(base)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| text.to_string()),
+        };
+        Ok(Some(ThinParent {
+            archive: std::sync::Arc::new(archive),
+            location,
+        }))
+    }
+
     fn validate(self, global: &Global) -> Result<Config> {
         let encryption = self.encryption(global)?;
+        let parent = self.parent(global)?;
         let compression = match (self.compression, self.level) {
             (Codec::Zstd, level) => {
                 let level = level.unwrap_or(3);
@@ -314,6 +359,7 @@ impl Args {
                 threads: self.threads,
                 dedup: !self.no_dedup,
                 chunking,
+                parent,
                 archive_id: None,
                 encryption,
                 signing_key,
@@ -487,7 +533,7 @@ fn print_summary(config: &Config, r: &WriteReport, secs: f64) {
     let _ = writeln!(
         err,
         "packed {} into {} ({}), ratio {ratio:.2}x, in {secs:.2} s ({}/s); \
-         {} blocks: {} stored, {} dedup, {} zero",
+         {} blocks: {} stored, {} dedup, {} zero{}",
         size::human(r.logical_size),
         config.output.display(),
         size::human(r.file_len),
@@ -496,6 +542,10 @@ fn print_summary(config: &Config, r: &WriteReport, secs: f64) {
         r.stored_blocks,
         r.dedup_blocks,
         r.zero_blocks,
+        match &config.options.parent {
+            Some(p) => format!(", {} in the parent {}", r.parent_blocks, p.location),
+            None => String::new(),
+        },
     );
 }
 

@@ -25,4 +25,5 @@ mod s3;
 mod serve;
 mod sign;
 mod snapshot;
+mod thin;
 mod verify;
