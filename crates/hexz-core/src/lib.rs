@@ -51,6 +51,6 @@ pub use hexz_format::{BlockEntry, Codec, DType, Entry, EntryKind, FileAttrs, Rec
 pub use sink::{FileSink, Sink};
 pub use store::{FileStore, MemStore, Pin, ReadAt};
 pub use writer::{
-    meta_of, ArchiveWriter, CdcSizes, Chunking, EntryMeta, ThinParent, WriteOptions, WriteReport,
-    DEFAULT_ENTRIES_PER_PAGE, DEFAULT_RECORD_BLOCK_MIN,
+    meta_of, recorded_location, ArchiveWriter, CdcSizes, Chunking, EntryMeta, ThinParent,
+    WriteOptions, WriteReport, DEFAULT_ENTRIES_PER_PAGE, DEFAULT_RECORD_BLOCK_MIN,
 };

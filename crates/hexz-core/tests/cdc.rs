@@ -117,7 +117,7 @@ fn records_are_never_split_and_dedup_across_versions() {
         })
         .collect();
     // v2: 0.5% inserted at random places, 0.25% removed, 0.1% changed (one edit in about
-    // 120 records: a block of records, about 27 here, holds one edit in four).
+    // 120 records; blocks of records average `record_block_min`, 4 KiB: about 7 records).
     let mut v2 = v1.clone();
     for _ in 0..20 {
         let at = rng.below(v2.len() as u64) as usize;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// `options=`: S3 settings, the key of an encrypted archive, the public key of a signed one
 /// and the disk cache of a remote one. Every item is optional; a missing one is the default.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct OpenArgs {
     /// The S3 endpoint URL (else `AWS_ENDPOINT_URL`, else AWS).
     pub endpoint: Option<String>,
@@ -40,6 +40,8 @@ pub struct OpenArgs {
     pub cache_dir: Option<PathBuf>,
     /// The cache directory's bound in bytes (else `hexz_cache::DEFAULT_LIMIT`).
     pub cache_limit: Option<u64>,
+    /// Where the parents of a thin archive are, in order, over what it records.
+    pub parent_path: Vec<String>,
 }
 
 /// Takes the dict item by item: an unknown key is a `TypeError` naming it, so a misspelt
@@ -68,6 +70,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for OpenArgs {
                 "verify_key_file" => args.verify_key_file = Some(value.extract()?),
                 "cache_dir" => args.cache_dir = Some(value.extract()?),
                 "cache_limit" => args.cache_limit = Some(value.extract()?),
+                "parent_path" => args.parent_path = value.extract()?,
                 other => {
                     return Err(PyTypeError::new_err(format!(
                         "unknown open option {other:?}"
@@ -156,6 +159,7 @@ impl OpenArgs {
             ),
             ("cache_dir", self.cache_dir.is_some()),
             ("cache_limit", self.cache_limit.is_some()),
+            ("parent_path", !self.parent_path.is_empty()),
         ];
         match given.iter().find(|(_, set)| *set) {
             Some((name, _)) => Err(PyValueError::new_err(format!(

@@ -94,6 +94,8 @@ impl NativeArchive {
         let _ = verify_key;
         let (pin, held) = reopen.map(ReopenArg::into_parts).unwrap_or_default();
         opts.held = held;
+        opts.parent_paths = args.parent_path.clone();
+        opts.open_parent = Some(remote::parent_opener(&args));
         let archive = if remote::is_url(&path) {
             py.detach(|| remote::open(&path, opts, &args, pin.as_ref()))
                 .py()?

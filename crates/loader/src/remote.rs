@@ -35,6 +35,19 @@ pub fn open(
     Archive::open_store(args.cached(pinned_store(url, args, pin)?)?, opts)
 }
 
+/// Opens the parents of thin archives as the archive itself was opened: URLs with the same
+/// S3 settings and cache, local paths as files.
+pub fn parent_opener(args: &OpenArgs) -> hexz_core::ParentOpener {
+    let args = args.clone();
+    hexz_core::ParentOpener(Arc::new(move |location: &str, opts: ReadOptions| {
+        if is_url(location) {
+            open(location, opts, &args, None)
+        } else {
+            Archive::open_with_options(location, opts)
+        }
+    }))
+}
+
 /// The storage of a local path or URL, for reading bytes without opening the archive.
 #[cfg_attr(not(feature = "signing"), allow(dead_code))]
 pub fn store(path: &str, args: &OpenArgs) -> Result<Arc<dyn ReadAt>, Error> {

@@ -14,6 +14,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Builds an archive; compression runs on Rust threads and every call releases the GIL.
 #[pyclass(frozen, module = "hexz._native")]
@@ -127,7 +128,8 @@ impl NativeWriter {
         *, options = None, kdf = None,
         signing_key = None, signing_key_file = None,
         record_block = hexz_core::DEFAULT_RECORD_BLOCK_MIN,
-        chunking = "fixed", chunk_min = None, chunk_avg = None, chunk_max = None
+        chunking = "fixed", chunk_min = None, chunk_avg = None, chunk_max = None,
+        parent = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -147,6 +149,7 @@ impl NativeWriter {
         chunk_min: Option<u32>,
         chunk_avg: Option<u32>,
         chunk_max: Option<u32>,
+        parent: Option<String>,
     ) -> PyResult<Self> {
         let chunking = chunking_of(chunking, block_size, [chunk_min, chunk_avg, chunk_max])?;
         let args = options.unwrap_or_default();
@@ -191,6 +194,27 @@ impl NativeWriter {
         }
         #[cfg(not(feature = "signing"))]
         let _ = signing_key;
+        // A thin archive's parent, opened with the same options (S3, key).
+        opts.parent = match parent {
+            Some(base) => {
+                let read = hexz_core::ReadOptions {
+                    key: args.key_source()?,
+                    ..hexz_core::ReadOptions::default()
+                };
+                let archive = py
+                    .detach(|| match crate::remote::is_url(&base) {
+                        true => crate::remote::open(&base, read, &args, None),
+                        false => hexz_core::Archive::open_with_options(&base, read),
+                    })
+                    .py()?;
+                let output = path.to_string_lossy();
+                Some(hexz_core::ThinParent {
+                    archive: Arc::new(archive),
+                    location: hexz_core::recorded_location(&base, &output),
+                })
+            }
+            None => None,
+        };
         let s3 = args.has_s3().then(|| args.s3());
         let w = py.detach(|| create(&path, opts, s3.as_ref()))?;
         Ok(NativeWriter {

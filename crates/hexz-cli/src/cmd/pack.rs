@@ -255,7 +255,7 @@ impl Args {
     }
 
     /// The parent of a thin archive, opened (with the key when encrypted), and where the new
-    /// archive records it: beside the output, its file name; else an absolute path or the URL.
+    /// archive records it (`hexz_core::recorded_location`).
     fn parent(&self, global: &Global) -> Result<Option<ThinParent>> {
         let Some(base) = &self.parent else {
             return Ok(None);
@@ -265,27 +265,11 @@ impl Args {
         let text = base
             .to_str()
             .with_context(|| format!("{} is not UTF-8", base.display()))?;
-        let location = match (hexz_store::is_url(text), output_url(&self.output)) {
-            (true, _) => text.to_string(),
-            (false, None) => {
-                let base = std::fs::canonicalize(base)
-                    .with_context(|| format!("cannot find {}", base.display()))?;
-                let out_dir = self
-                    .output
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."));
-                let beside =
-                    std::fs::canonicalize(out_dir).ok() == base.parent().map(Path::to_path_buf);
-                match (beside, base.file_name().and_then(|n| n.to_str())) {
-                    (true, Some(name)) => name.to_string(),
-                    _ => base.display().to_string(),
-                }
-            }
-            (false, Some(_)) => std::fs::canonicalize(base)
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|_| text.to_string()),
-        };
+        let output = self
+            .output
+            .to_str()
+            .with_context(|| format!("{} is not UTF-8", self.output.display()))?;
+        let location = hexz_core::recorded_location(text, output);
         Ok(Some(ThinParent {
             archive: std::sync::Arc::new(archive),
             location,

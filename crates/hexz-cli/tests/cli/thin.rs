@@ -39,7 +39,11 @@ fn a_thin_archive_reads_through_its_parent() {
     ok(["verify", "-q", &thin]);
     let v: Value = serde_json::from_slice(&ok(["inspect", "--json", &thin])).expect("json");
     assert_eq!(v["chain"][0]["recorded"], "base.hxz", "{v}");
-    assert_eq!(v["chain"][0]["location"].as_str(), Some(base.as_str()), "{v}");
+    assert_eq!(
+        v["chain"][0]["location"].as_str(),
+        Some(base.as_str()),
+        "{v}"
+    );
     assert!(v["parent_blocks"].as_u64().expect("count") > 40, "{v}");
     assert!(v["required_features"].to_string().contains("thin"), "{v}");
 

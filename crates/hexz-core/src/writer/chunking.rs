@@ -85,14 +85,18 @@ impl CdcSizes {
     }
 
     /// Whether a block of records that has grown to `block_len` bytes ends after `record`,
-    /// which it just took: never before `min`; past it, with the probability that a byte cut
-    /// would fall in the record's bytes (its length over `avg − min`), decided by the record's
-    /// CRC-32C, so that the same records end blocks in every version of a data set.
-    pub(super) fn ends_after_record(&self, block_len: usize, record: &[u8]) -> bool {
-        if block_len < self.min as usize {
+    /// which it just took, for blocks of records averaging `avg` bytes (the writer's
+    /// `record_block_min`, so that a record of that size or more is a block of its own, as
+    /// with fixed chunking): never before `avg / 4`; past it, with the probability that a
+    /// byte cut would fall in the record's bytes (its length over `3 × avg / 4`), decided by
+    /// the record's CRC-32C, so that the same records end blocks in every version of a data
+    /// set, whatever was inserted or removed before them.
+    pub(super) fn ends_after_record(avg: u32, block_len: usize, record: &[u8]) -> bool {
+        let min = avg / 4;
+        if block_len < min as usize {
             return false;
         }
-        let span = (self.avg - self.min).max(1) as u64;
+        let span = (avg - min).max(1) as u64;
         let draw = crc32c::crc32c(record) as u64; // uniform in 0..2^32
         draw * span < (record.len() as u64) << 32
     }

@@ -24,6 +24,7 @@ mod thin;
 
 pub use chunking::{CdcSizes, Chunking};
 pub use options::{meta_of, EntryMeta, ThinParent, WriteOptions, WriteReport};
+pub use thin::recorded_location;
 
 use crate::codec::Compression;
 use crate::crypt::{prepare_writer, Crypt};

@@ -1,7 +1,7 @@
 //! Record groups (data sets of samples) and their records: record-aligned blocks, and the
 //! record pages that index them.
 
-use super::{ArchiveWriter, Chunking, RECORDS_PER_PAGE};
+use super::{ArchiveWriter, CdcSizes, Chunking, RECORDS_PER_PAGE};
 use crate::{Error, Result};
 use hexz_format::record::encode_records;
 use hexz_format::{DType, FrameKind, PageRef, Record, RecordGroup};
@@ -73,7 +73,13 @@ impl ArchiveWriter {
         self.append(data)?;
         // A block of records ends past `record_block_min` bytes, or where the content says.
         let ends = match cdc {
-            Some(sizes) => sizes.ends_after_record(self.block.len(), data),
+            Some(sizes) => {
+                let avg = match self.opts.record_block_min {
+                    0 => sizes.avg,
+                    n => n,
+                };
+                CdcSizes::ends_after_record(avg, self.block.len(), data)
+            }
             None => {
                 let min = self.opts.record_block_min as usize;
                 min > 0 && self.block.len() >= min

@@ -7,6 +7,29 @@ use crate::{Error, Result};
 use hexz_format::parent::encode_parents;
 use hexz_format::{Codec, Parent};
 use std::collections::HashMap;
+use std::path::Path;
+
+/// Where a thin archive written to `output` records its parent at `parent` (paths or URLs),
+/// for readers to find it: a URL as is; the parent's file name when both are local files in
+/// one directory (so the pair can move together); else the parent's absolute path.
+pub fn recorded_location(parent: &str, output: &str) -> String {
+    if parent.contains("://") {
+        return parent.to_string();
+    }
+    let Ok(base) = std::fs::canonicalize(parent) else {
+        return parent.to_string();
+    };
+    let out_dir = Path::new(output)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let beside =
+        !output.contains("://") && std::fs::canonicalize(out_dir).ok().as_deref() == base.parent();
+    match (beside, base.file_name().and_then(|n| n.to_str())) {
+        (true, Some(name)) => name.to_string(),
+        _ => base.display().to_string(),
+    }
+}
 
 /// The parent's blocks: content hash (the parent's, keyed with its key when encrypted) →
 /// logical offset and length in the parent's stream.

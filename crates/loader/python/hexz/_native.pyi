@@ -146,6 +146,7 @@ class NativeWriter:
         chunk_min: int | None = None,
         chunk_avg: int | None = None,
         chunk_max: int | None = None,
+        parent: str | None = None,
     ) -> NativeWriter: ...
     @property
     def closed(self) -> bool: ...

@@ -109,6 +109,7 @@ class _ReachKwargs(TypedDict, total=False):
     password: str | None
     cache_dir: PathLike | bool | None
     cache_limit: int | None
+    parent_path: PathLike | list[PathLike] | None
 
 
 class OpenKwargs(_ReachKwargs, total=False):
@@ -155,6 +156,9 @@ class OpenOptions:
             directory. Local archives are never cached. ``hexz cache ls|du|clear`` inspects it.
         cache_limit: bound on the cache directory's size in bytes (default 10 GiB); the least
             recently used chunks are evicted. Needs ``cache_dir``.
+        parent_path: where the parent of a thin archive is (a path or URL), when it moved
+            from where the archive records it (beside itself, by default); a list for each
+            parent in order. Parents are opened with the same options.
 
     The S3 fields apply to ``s3://`` URLs only; credentials come from the standard AWS
     environment variables or the profile ``AWS_PROFILE`` names.
@@ -170,6 +174,7 @@ class OpenOptions:
     verify_key: PublicKeyLike | None = None
     cache_dir: PathLike | bool | None = None
     cache_limit: int | None = None
+    parent_path: PathLike | list[PathLike] | None = None
 
     def native(self) -> dict[str, Any]:
         """The options, checked, as the ``options=`` dict of the native classes: only what
@@ -186,6 +191,7 @@ class OpenOptions:
             self.verify_key,
             cache_dir=self.cache_dir,
             cache_limit=self.cache_limit,
+            parent_path=self.parent_path,
         )
 
 
@@ -224,6 +230,7 @@ def _remote_options(
     *,
     cache_dir: PathLike | bool | None = None,
     cache_limit: int | None = None,
+    parent_path: PathLike | list[PathLike] | None = None,
 ) -> dict[str, Any]:
     """The S3 keyword options that differ from their defaults, checked, with the key and
     cache options, as a dict for :class:`~hexz._native.NativeArchive` (and for pickling: a
@@ -243,11 +250,25 @@ def _remote_options(
         "anonymous": anonymous or None,
         "allow_http": allow_http or None,
     }
-    options = {k: v for k, v in given.items() if v is not None}
+    options: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     options.update(_key_options(key, password))
     options.update(_verify_key_options(verify_key))
     options.update(_cache_options(cache_dir, cache_limit))
+    if parent_path is not None:
+        paths = parent_path if isinstance(parent_path, list) else [parent_path]
+        options["parent_path"] = [_location(p) for p in paths]
     return options
+
+
+def _location(path: PathLike) -> str:
+    """A parent's location for the engine: a URL as is, a local path made absolute (so a
+    DataLoader worker that changed directory finds the same file)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"parent_path must be a path or URL, not {type(path).__name__}")
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        raise TypeError("parent_path must be a str or os.PathLike[str]")
+    return text if is_url(text) else os.path.abspath(text)
 
 
 def default_cache_dir() -> str:

@@ -49,6 +49,12 @@ class Writer:
             chooses).
         chunk_min, chunk_avg, chunk_max: the chunk sizes with ``chunking="cdc"`` (defaults: a
             quarter of the average, ``block_size`` capped at 4 MiB, four times the average).
+        parent: write a thin archive on this one (a path or URL): blocks it already holds are
+            not stored but read from it, so a new version costs only what changed (best with
+            ``chunking="cdc"``). Readers find it beside the new archive (recorded as its file
+            name) or where it was (an absolute path, a URL), or where ``parent_path=`` says.
+            Opened with the same options; parent and child are both encrypted with the same
+            key, or neither.
         options: the S3 settings (``endpoint``, ``region``, ``path_style``, ``anonymous``,
             ``allow_http``) and the encryption key of the archive, as a
             :class:`hexz.OpenOptions`; its fields are also keyword arguments, which override
@@ -84,6 +90,7 @@ class Writer:
         chunk_min: int | None = None,
         chunk_avg: int | None = None,
         chunk_max: int | None = None,
+        parent: PathLike | None = None,
         **open_kwargs: Unpack[OpenKwargs],
     ) -> None:
         opened = open_options(options, open_kwargs).native()
@@ -113,6 +120,7 @@ class Writer:
             chunk_min=chunk_min,
             chunk_avg=chunk_avg,
             chunk_max=chunk_max,
+            parent=None if parent is None else os.fspath(parent),
             **keys,
         )
         self._unnamed = 0
