@@ -1,7 +1,9 @@
 //! The command line: its options and subcommands (clap), and [`run`], which parses one and
 //! runs it.
 
-use crate::cmd::{cache, cat, extract, inspect, keygen, ls, pack, serve, sign, verify, Global};
+use crate::cmd::{
+    cache, cat, extract, flatten, inspect, keygen, ls, pack, serve, sign, verify, Global,
+};
 #[cfg(all(feature = "fuse", target_os = "linux"))]
 use crate::cmd::{mount, unmount};
 use crate::size;
@@ -165,6 +167,12 @@ enum Command {
     )]
     Extract(extract::Args),
     #[command(
+        about = flatten::ABOUT,
+        long_about = flatten::LONG_ABOUT,
+        after_help = flatten::EXAMPLES
+    )]
+    Flatten(flatten::Args),
+    #[command(
         about = verify::ABOUT,
         long_about = verify::LONG_ABOUT,
         after_help = verify::EXAMPLES
@@ -238,6 +246,7 @@ where
         Command::Ls(a) => ls::run(a, &global),
         Command::Cat(a) => cat::run(a, &global),
         Command::Extract(a) => extract::run(a, &global),
+        Command::Flatten(a) => flatten::run(a, &global),
         Command::Verify(a) => verify::run(a, &global),
         Command::Keygen(a) => keygen::run(a, &global),
         Command::Sign(a) => sign::run(a, &global),

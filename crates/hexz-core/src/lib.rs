@@ -6,7 +6,10 @@
 //!   a sharded block cache, read-ahead threads and parallel decompression;
 //!   [`Archive::read_gather`] reads a batch of samples at once, serving raw blocks of a
 //!   memory-mapped archive in place, and [`Archive::stats`] counts what reads cost.
-//! - [`verify`] checks every byte of an archive.
+//! - [`verify`] checks every byte of an archive (a thin archive's parents too).
+//! - Thin archives ([`WriteOptions::parent`], `docs/FORMAT.md` §8) store only the blocks
+//!   their parent lacks and read the rest from it; [`copy::copy_archive`] makes a
+//!   self-contained copy. [`WriteOptions::chunking`] cuts blocks by content (FastCDC).
 //! - With the `encryption` feature, archives are AES-256-GCM encrypted and authenticated
 //!   block by block ([`WriteOptions::encryption`], [`ReadOptions::key`], `docs/FORMAT.md` §9).
 //!
@@ -21,6 +24,7 @@ mod cache;
 pub mod codec;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod copy;
 mod crypt;
 mod error;
 mod fork;

@@ -3,6 +3,7 @@
 pub mod cache;
 pub mod cat;
 pub mod extract;
+pub mod flatten;
 pub mod inspect;
 pub mod keygen;
 pub mod ls;

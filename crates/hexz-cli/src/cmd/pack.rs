@@ -279,18 +279,7 @@ impl Args {
     fn validate(self, global: &Global) -> Result<Config> {
         let encryption = self.encryption(global)?;
         let parent = self.parent(global)?;
-        let compression = match (self.compression, self.level) {
-            (Codec::Zstd, level) => {
-                let level = level.unwrap_or(3);
-                if !(1..=19).contains(&level) {
-                    bail!("zstd level {level} is not in 1..=19");
-                }
-                Compression::Zstd(level)
-            }
-            (_, Some(_)) => bail!("--level applies to zstd only (use --compression zstd)"),
-            (Codec::Lz4, None) => Compression::Lz4,
-            (Codec::None, None) => Compression::None,
-        };
+        let compression = compression(self.compression, self.level)?;
         let block_size = u32::try_from(self.block_size)
             .ok()
             .filter(|b| b.is_power_of_two() && (4096..=16 << 20).contains(b))
@@ -364,7 +353,23 @@ fn output_url(output: &Path) -> Option<&str> {
 /// Opens the sink OUTPUT names: a temporary file beside a local path, or an S3 multipart
 /// upload for `s3://bucket/key`. Either is discarded (the upload aborted) when dropped
 /// uncommitted.
-fn create_sink(output: &Path, s3: &hexz_store::S3Options) -> Result<Box<dyn Sink>> {
+/// The block codec `--compression` and `--level` name, checked.
+pub(crate) fn compression(codec: Codec, level: Option<i32>) -> Result<Compression> {
+    Ok(match (codec, level) {
+        (Codec::Zstd, level) => {
+            let level = level.unwrap_or(3);
+            if !(1..=19).contains(&level) {
+                bail!("zstd level {level} is not in 1..=19");
+            }
+            Compression::Zstd(level)
+        }
+        (_, Some(_)) => bail!("--level applies to zstd only (use --compression zstd)"),
+        (Codec::Lz4, None) => Compression::Lz4,
+        (Codec::None, None) => Compression::None,
+    })
+}
+
+pub(crate) fn create_sink(output: &Path, s3: &hexz_store::S3Options) -> Result<Box<dyn Sink>> {
     match output_url(output) {
         Some(url) => Ok(hexz_store::create_sink(url, s3)?),
         None => {

@@ -104,3 +104,37 @@ fn encrypted_thin_archives_share_the_key() {
     ]);
     assert!(e.contains("encrypted"), "{e}");
 }
+
+#[test]
+fn flatten_writes_a_copy_that_needs_no_parent() {
+    let t = TempDir::new().expect("tempdir");
+    let (v1, v2, bytes) = versions(t.path());
+    let (base, thin, full) = (
+        arg(t.path(), "base.hxz"),
+        arg(t.path(), "v2.hxz"),
+        arg(t.path(), "full.hxz"),
+    );
+    ok(["pack", "-q", "--chunking", "cdc", &v1, &base]);
+    ok([
+        "pack",
+        "-q",
+        "--chunking",
+        "cdc",
+        "--parent",
+        &base,
+        &v2,
+        &thin,
+    ]);
+    ok(["flatten", "-q", &thin, &full]);
+    std::fs::remove_file(&base).expect("rm");
+    assert_eq!(ok(["cat", &full, "v2.bin"]), bytes);
+    let v: Value = serde_json::from_slice(&ok(["inspect", "--json", &full])).expect("json");
+    assert_eq!(v["chain"], serde_json::json!([]), "{v}");
+    assert!(!v["required_features"].to_string().contains("thin"), "{v}");
+    // Without its parent the thin one cannot be flattened; nor can a copy replace its source.
+    let e = fails(["flatten", &thin, &arg(t.path(), "x.hxz")]);
+    assert!(e.contains("--parent-path"), "{e}");
+    assert!(!t.path().join("x.hxz").exists());
+    let e = fails(["flatten", &full, &full]);
+    assert!(e.contains("replace its source"), "{e}");
+}
