@@ -102,6 +102,12 @@ pub(crate) fn describe(bytes: &[u8]) -> Value {
         ReadOptions::default(),
     )
     .unwrap();
+    describe_archive(&a, bytes)
+}
+
+/// [`describe`] of an archive already open (a thin one, opened from its file beside its
+/// parent), whose file holds `bytes`.
+pub(crate) fn describe_archive(a: &Archive, bytes: &[u8]) -> Value {
     let h = a.header();
     let s = a.summary();
     let mut codecs = BTreeMap::new();

@@ -7,14 +7,14 @@
 //! `generate_v2_fixtures` wrote them (`cargo test -p hexz-core --test golden -- --ignored
 //! generate_v2_fixtures`); it does nothing while `expected.json` exists.
 
-use super::generate::describe;
+use super::generate::{describe, describe_archive};
 use super::{b3, hex};
 use crate::common::Surgery;
 use hexz_core::sign::SigningKey;
 use hexz_core::verify::verify;
 use hexz_core::{
-    Archive, ArchiveWriter, Compression, DType, EntryKind, EntryMeta, Error, FileAttrs,
-    WriteOptions,
+    Archive, ArchiveWriter, CdcSizes, Chunking, Compression, DType, EntryKind, EntryMeta, Error,
+    FileAttrs, ThinParent, WriteOptions,
 };
 use hexz_format::extension::types::PAGE_DIRECTORY;
 use hexz_format::{ExtensionRef, PageRef};
@@ -115,9 +115,14 @@ fn record(bytes: &[u8]) -> Value {
         Default::default(),
     )
     .unwrap();
-    let mut d = describe(bytes);
+    record_of(&a, bytes)
+}
+
+/// [`record`] of an archive already open, whose file holds `bytes`.
+fn record_of(a: &Archive, bytes: &[u8]) -> Value {
+    let mut d = describe_archive(a, bytes);
     d["version"] = json!(a.header().version);
-    d["entries"] = entries_json(&a);
+    d["entries"] = entries_json(a);
     d["extensions"] = json!(a
         .summary()
         .extensions
@@ -296,6 +301,109 @@ fn generate_v2_page_directory_fixtures() {
     std::fs::write(dir().join("expected.json"), text + "\n").unwrap();
 }
 
+/// `cdc.hxz` (content-defined chunks, §4 `CDC`), `thin-base.hxz` and `thin.hxz` (a thin
+/// archive on it, §8), and three thin archives that cannot be read: one whose parent is
+/// missing, one whose parent is another archive, and one whose parent has a flipped byte.
+/// Added to the set after the others; like them, written once and never regenerated.
+#[test]
+#[ignore = "adds the thin and CDC fixtures to tests/fixtures/v2 once; never regenerated"]
+fn generate_v2_thin_fixtures() {
+    let mut all = expected();
+    if all.get("thin.hxz").is_some() {
+        eprintln!("thin.hxz exists; golden fixtures are never regenerated");
+        return;
+    }
+    let cdc = |id: &[u8; 16]| WriteOptions {
+        chunking: Chunking::Cdc(CdcSizes {
+            min: 1024,
+            avg: 4096,
+            max: 16384,
+        }),
+        block_size: 4096,
+        ..opts(id)
+    };
+    let (v1, v2) = thin_versions();
+    let bytes = write("cdc.hxz", cdc(b"hexz-v2-cdc....."), |w| {
+        w.add_bytes("v1.bin", &v1, meta(0o644, 1))?;
+        w.add_bytes("v2.bin", &v2, meta(0o644, 2))
+    });
+    all["cdc.hxz"] = record(&bytes);
+    let base = write("thin-base.hxz", cdc(b"hexz-v2-thinbase"), |w| {
+        w.add_bytes("data.bin", &v1, meta(0o644, 1))
+    });
+    all["thin-base.hxz"] = record(&base);
+    let thin = |name: &str, parent: &str, id: &[u8; 16]| {
+        let opts = WriteOptions {
+            parent: Some(ThinParent {
+                archive: Arc::new(Archive::open(dir().join("thin-base.hxz")).unwrap()),
+                location: parent.into(),
+            }),
+            ..cdc(id)
+        };
+        write(name, opts, |w| w.add_bytes("data.bin", &v2, meta(0o644, 2)))
+    };
+    let bytes = thin("thin.hxz", "thin-base.hxz", b"hexz-v2-thin....");
+    let a = Archive::open(dir().join("thin.hxz")).unwrap();
+    all["thin.hxz"] = record_of(&a, &bytes);
+    let mut corrupt = |name: &str, bytes: Vec<u8>, error: &str| {
+        all[name] = json!({"file_len": bytes.len(), "file_blake3": b3(&bytes), "error": error});
+    };
+    let bytes = thin(
+        "corrupt-thin-missing-parent.hxz",
+        "no-such-parent.hxz",
+        b"hexz-v2-thin-mis",
+    );
+    corrupt(
+        "corrupt-thin-missing-parent.hxz",
+        bytes,
+        "parent missing: no-such-parent.hxz",
+    );
+    // Recorded as `cdc.hxz`, which is not the archive it was written on.
+    let bytes = thin(
+        "corrupt-thin-wrong-parent.hxz",
+        "cdc.hxz",
+        b"hexz-v2-thin-wro",
+    );
+    corrupt(
+        "corrupt-thin-wrong-parent.hxz",
+        bytes,
+        "parent mismatch: cdc.hxz",
+    );
+    // A parent whose first block has a flipped byte: same id and root hash (blocks are
+    // covered by their index entries' crc and hash, not the root hash), so it opens, and the
+    // damage shows when a block of it is read.
+    let mut flipped = base.clone();
+    flipped[200] ^= 1;
+    std::fs::write(dir().join("corrupt-thin-flipped-base.hxz"), &flipped).unwrap();
+    corrupt(
+        "corrupt-thin-flipped-base.hxz",
+        flipped,
+        "integrity: block 0 (crc32c), when read",
+    );
+    let bytes = thin(
+        "corrupt-thin-flipped-parent.hxz",
+        "corrupt-thin-flipped-base.hxz",
+        b"hexz-v2-thin-fli",
+    );
+    corrupt(
+        "corrupt-thin-flipped-parent.hxz",
+        bytes,
+        "integrity: its parent's block 0, when read",
+    );
+    let text = serde_json::to_string_pretty(&all).unwrap();
+    std::fs::write(dir().join("expected.json"), text + "\n").unwrap();
+}
+
+/// Two versions of a file for the thin and CDC fixtures: 48 KiB of seeded bytes, and the
+/// same with 100 bytes inserted at 10,000 and 16 changed at 30,000.
+fn thin_versions() -> (Vec<u8>, Vec<u8>) {
+    let v1 = Rng::new(0x7417).bytes(48 << 10);
+    let mut v2 = v1.clone();
+    v2.splice(10_000..10_000, Rng::new(0x7418).bytes(100));
+    v2[30_000..30_016].copy_from_slice(&[0xAB; 16]);
+    (v1, v2)
+}
+
 /// Two files over several index pages (Zstandard and stored blocks), 16 records, metadata.
 fn multi_page(w: &mut ArchiveWriter) -> hexz_core::Result<()> {
     w.add_bytes(
@@ -348,9 +456,14 @@ fn valid_fixtures_read_as_recorded() {
         "signed.hxz",
         "entry-pages.hxz",
         "page-directory.hxz",
+        "cdc.hxz",
+        "thin-base.hxz",
+        "thin.hxz",
     ] {
         let (bytes, e) = load(name);
-        assert_eq!(record(&bytes), e, "{name}");
+        // A thin archive is opened from its file, beside its parent.
+        let a = Archive::open(dir().join(name)).unwrap();
+        assert_eq!(record_of(&a, &bytes), e, "{name}");
         let a = Archive::open(dir().join(name)).unwrap();
         assert_eq!(a.header().version, 2, "{name}");
         let r = verify(&a, &|_| {}).unwrap();
@@ -387,6 +500,26 @@ fn fixtures_hold_their_inputs() {
         m.summary().block_count
     );
     assert_eq!(d.record(15).unwrap(), m.record(15).unwrap());
+    let (v1, v2) = thin_versions();
+    let a = Archive::open(dir().join("cdc.hxz")).unwrap();
+    assert!(a.header().optional.has(hexz_format::OptionalFeatures::CDC));
+    let second = a.entry("v2.bin").unwrap().unwrap();
+    let mut buf = vec![0u8; v2.len()];
+    a.read_entry_at(&second, 0, &mut buf).unwrap();
+    assert!(buf == v2);
+    let a = Archive::open(dir().join("thin.hxz")).unwrap();
+    assert!(a.read_vec(0, v2.len()).unwrap() == v2);
+    let parent_held = a
+        .blocks()
+        .filter(|b| b.as_ref().unwrap().parent.is_some())
+        .count();
+    assert!(
+        parent_held * 2 > a.summary().block_count as usize,
+        "{parent_held}"
+    );
+    let (row, _, base) = a.parents().next().unwrap();
+    assert_eq!(row.path, "thin-base.hxz");
+    assert!(base.read_vec(0, v1.len()).unwrap() == v1);
     let a = Archive::open(dir().join("entry-pages.hxz")).unwrap();
     assert_eq!(a.entry_page_frames().unwrap().len(), 5);
     let attrs = a.file_attrs_of("dir1/file04").unwrap().unwrap();
@@ -429,6 +562,33 @@ fn corrupt_fixtures_are_refused_as_recorded() {
         .expect("refused")
         .to_string();
     assert!(e.contains("signature block length"), "{e}");
+    load("corrupt-thin-missing-parent.hxz");
+    let e = open("corrupt-thin-missing-parent.hxz")
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(&e, Error::ParentMissing(m) if m.contains("no-such-parent.hxz")),
+        "{e}"
+    );
+    load("corrupt-thin-wrong-parent.hxz");
+    let e = open("corrupt-thin-wrong-parent.hxz")
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(&e, Error::ParentMismatch(m) if m.contains("cdc.hxz")),
+        "{e}"
+    );
+    load("corrupt-thin-flipped-base.hxz");
+    load("corrupt-thin-flipped-parent.hxz");
+    let a = open("corrupt-thin-flipped-parent.hxz").unwrap();
+    let e = a.read_vec(0, 4096).unwrap_err();
+    assert!(matches!(e, Error::Integrity { .. }), "{e}");
+    let r = verify(&a, &|_| {}).unwrap();
+    assert!(
+        r.problems.iter().any(|p| p.starts_with("parent ")),
+        "{:?}",
+        r.problems
+    );
     load("corrupt-page-directory-start.hxz");
     let a = open("corrupt-page-directory-start.hxz").unwrap();
     let e = a.read_vec(0, a.len() as usize).unwrap_err().to_string();
