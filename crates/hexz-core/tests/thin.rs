@@ -46,6 +46,20 @@ fn versions() -> (Vec<u8>, Vec<u8>) {
     (v1, v2)
 }
 
+/// base.hxz (v1) and v2.hxz, thin on it, in `dir`; their paths and v2.
+fn thin_pair(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<u8>) {
+    let (v1, v2) = versions();
+    let base = dir.join("base.hxz");
+    write(&base, cdc(), &v1);
+    let child = dir.join("v2.hxz");
+    write(
+        &child,
+        thin_on(&base, "base.hxz", ReadOptions::default()),
+        &v2,
+    );
+    (base, child, v2)
+}
+
 fn read_all(a: &Archive) -> Vec<u8> {
     a.read_vec(0, a.len() as usize).unwrap()
 }
@@ -83,15 +97,7 @@ fn a_child_stores_only_what_its_parent_lacks() {
 #[test]
 fn the_parent_is_found_where_the_caller_says_and_must_match() {
     let d = tempfile::tempdir().unwrap();
-    let (v1, v2) = versions();
-    let base = d.path().join("base.hxz");
-    write(&base, cdc(), &v1);
-    let child = d.path().join("v2.hxz");
-    write(
-        &child,
-        thin_on(&base, "base.hxz", ReadOptions::default()),
-        &v2,
-    );
+    let (base, child, v2) = thin_pair(d.path());
 
     // Moved: missing where the child says, found with parent_paths.
     let moved = d.path().join("elsewhere.hxz");
@@ -143,15 +149,7 @@ fn a_chain_reads_through_every_level() {
 #[test]
 fn damage_in_the_parent_is_caught_through_the_child() {
     let d = tempfile::tempdir().unwrap();
-    let (v1, v2) = versions();
-    let base = d.path().join("base.hxz");
-    write(&base, cdc(), &v1);
-    let child = d.path().join("v2.hxz");
-    write(
-        &child,
-        thin_on(&base, "base.hxz", ReadOptions::default()),
-        &v2,
-    );
+    let (base, child, _) = thin_pair(d.path());
     // One byte of the parent's first block flipped (its stored bytes start at 128).
     let mut bytes = std::fs::read(&base).unwrap();
     bytes[1000] ^= 1;
