@@ -590,3 +590,35 @@ fn signed_archive_mounts_with_its_public_key() {
         mount_fails(&args, &[], &f.mnt, "not by the expected key");
     }
 }
+
+/// A thin archive (`pack --parent`) mounts like any other: its files read through the parent.
+#[test]
+fn a_thin_archive_mounts_and_reads_through_its_parent() {
+    if !can_mount() {
+        return;
+    }
+    let f = fixture();
+    // v2: the fixture's tree with one more file, thin on the fixture's archive.
+    let extra = f.src.join("added.txt");
+    fs::write(&extra, b"only in v2\n").expect("write");
+    let thin = f.dir.path().join("v2.hxz");
+    let s = |p: &Path| p.to_str().expect("utf-8").to_string();
+    ok([
+        "pack",
+        "-q",
+        "--parent",
+        &s(&f.archive),
+        &s(&f.src),
+        &s(&thin),
+    ]);
+    let thin_len = fs::metadata(&thin).expect("stat").len();
+    assert!(thin_len < fs::metadata(&f.archive).expect("stat").len());
+    let _g = Guard {
+        mnt: f.mnt.clone(),
+        child: None,
+    };
+    ok(["mount", "--daemon", &s(&thin), &s(&f.mnt)]);
+    assert_eq!(describe(&f.src), describe(&f.mnt));
+    ok(["unmount", &s(&f.mnt)]);
+    wait_for("the daemon to exit", || mount_processes(&f.mnt).is_empty());
+}
