@@ -47,10 +47,12 @@ fn start(args: &[&str]) -> (Child, String) {
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
     let mut line = String::new();
     out.read_line(&mut line).expect("read stdout");
+    // "Serving 1 archive on URL", "Serving 2 archives on URL".
     let Some(url) = line
         .trim_end()
-        .strip_prefix("Serving 1 archive on ")
-        .map(str::to_string)
+        .strip_prefix("Serving ")
+        .and_then(|rest| rest.split_once(" on "))
+        .map(|(_, url)| url.to_string())
     else {
         let _ = child.kill();
         let mut err = String::new();
@@ -286,4 +288,34 @@ fn timeouts_and_connection_limit_flags() {
     let (code, err) = terminate(child);
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("connection limit (1) reached"), "{err}");
+}
+
+/// A thin archive served beside its parent: `hexz` finds the parent at the URL beside the
+/// child's and reads through it.
+#[test]
+fn a_thin_archive_served_beside_its_parent_reads_through_it() {
+    let t = TempDir::new().expect("tempdir");
+    let base = packed(t.path());
+    let src = t.path().join("src");
+    std::fs::write(src.join("added.txt"), b"only in v2\n").expect("write");
+    let thin = t.path().join("v2.hxz");
+    let (s, b, v) = (
+        src.to_string_lossy().into_owned(),
+        base.to_string_lossy().into_owned(),
+        thin.to_string_lossy().into_owned(),
+    );
+    ok(["pack", "-q", "--parent", &b, &s, &v]);
+    let (child, url) = start(&["--bind", "127.0.0.1:0", &b, &v]);
+    let remote = ok(["cat", &format!("{url}v2.hxz"), "a/b/c/big.bin"]);
+    assert!(remote == std::fs::read(src.join("a/b/c/big.bin")).expect("read"));
+    assert_eq!(
+        ok(["cat", &format!("{url}v2.hxz"), "added.txt"]),
+        b"only in v2\n"
+    );
+    let (code, err) = terminate(child);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("\"GET /tree.hxz HTTP/1.1\" 206 "),
+        "the parent was read: {err}"
+    );
 }
