@@ -266,3 +266,40 @@ fn a_copy_keeps_everything() {
         assert_eq!(src.metadata().unwrap(), copy.metadata().unwrap(), "{name}");
     }
 }
+
+/// The root hash, and so a signature, covers the parents table: the same contents written on
+/// another parent have another root hash, and a signed thin archive opens with its key.
+#[cfg(feature = "signing")]
+#[test]
+fn a_signature_pins_the_parent() {
+    use hexz_core::sign::SigningKey;
+    let d = tempfile::tempdir().unwrap();
+    let (v1, v2) = versions();
+    let (a, b) = (d.path().join("a.hxz"), d.path().join("b.hxz"));
+    write(&a, cdc(), &v1);
+    write(&b, cdc(), &v1); // same contents, another archive (id, root hash)
+    let key = Arc::new(SigningKey::from_seed(&[9; 32]));
+    let child = |parent: &Path, name: &str| {
+        let opts = WriteOptions {
+            archive_id: Some(*b"hexz-thin-signed"),
+            signing_key: Some(key.clone()),
+            ..thin_on(
+                parent,
+                parent.file_name().unwrap().to_str().unwrap(),
+                ReadOptions::default(),
+            )
+        };
+        let path = d.path().join(name);
+        write(&path, opts, &v2);
+        path
+    };
+    let (on_a, on_b) = (child(&a, "on-a.hxz"), child(&b, "on-b.hxz"));
+    let root = |p: &Path| Archive::open(p).unwrap().root_hash();
+    assert_ne!(root(&on_a), root(&on_b));
+    let opts = ReadOptions {
+        verify_key: Some(key.verifying_key()),
+        ..ReadOptions::default()
+    };
+    let signed = Archive::open_with_options(&on_a, opts).unwrap();
+    assert_eq!(read_all(&signed), v2);
+}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Http
+from conftest import S3, Http
 
 import hexz
 
@@ -90,3 +90,17 @@ def test_a_thin_archive_over_http_finds_its_parent_beside_it(
         assert bytes(r.read(100)) == data[at : at + 100]
     # The parent was read from nginx too, beside the child.
     assert nginx_http.sent("thin/v1.hxz")[0] > 0
+
+
+def test_a_thin_archive_in_s3_finds_its_parent_beside_it(
+    tmp_path: Path, moto_s3: S3, aws_env: dict[str, str]
+) -> None:
+    v1, v2 = _versions(300)
+    _pack(tmp_path / "v1.hxz", v1)
+    _pack(tmp_path / "v2.hxz", v2, parent=tmp_path / "v1.hxz")
+    bucket = moto_s3.bucket("hexz-thin-test")
+    moto_s3.put(bucket, "set/v1.hxz", tmp_path / "v1.hxz")
+    url = moto_s3.put(bucket, "set/v2.hxz", tmp_path / "v2.hxz")
+    before = moto_s3.gets(bucket, "set/v1.hxz")
+    assert bytes(hexz.Reader(url).read()) == v2.tobytes()
+    assert moto_s3.gets(bucket, "set/v1.hxz") > before
