@@ -7,7 +7,7 @@
 //! `generate_v2_fixtures` wrote them (`cargo test -p hexz-core --test golden -- --ignored
 //! generate_v2_fixtures`); it does nothing while `expected.json` exists.
 
-use super::generate::{describe, describe_archive};
+use super::generate::describe_archive;
 use super::{b3, hex};
 use crate::common::Surgery;
 use hexz_core::sign::SigningKey;
