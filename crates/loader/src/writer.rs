@@ -305,6 +305,7 @@ impl NativeWriter {
         d.set_item("stored_blocks", r.stored_blocks)?;
         d.set_item("dedup_blocks", r.dedup_blocks)?;
         d.set_item("zero_blocks", r.zero_blocks)?;
+        d.set_item("parent_blocks", r.parent_blocks)?;
         d.set_item("entries", r.entries)?;
         d.set_item("records", r.records)?;
         Ok(d)
