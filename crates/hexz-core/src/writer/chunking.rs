@@ -9,6 +9,10 @@
 
 use crate::{Error, Result};
 use fastcdc::v2020::{self, FastCDC};
+use rayon::prelude::*;
+
+/// Buffers of at least twice this are cut in parallel segments of at least this.
+const PARALLEL_SEGMENT_MIN: usize = 1 << 20;
 
 /// How blocks are cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,10 +82,57 @@ impl CdcSizes {
     /// The lengths of the chunks `buf` is cut into, in order; they add up to `buf.len()`.
     /// Every chunk but the last ends where a streaming chunker would cut it; the last ends
     /// at the end of `buf`, and is cut again with what follows unless `buf` ends the data.
+    ///
+    /// A long buffer is cut in parallel: each segment from its own start, then the cuts are
+    /// stitched in order. A cut depends only on where the previous one was, so once the cuts
+    /// carried on from the segment before land on one of a segment's own, all that follow
+    /// agree: the result is exactly the serial one (usually after a chunk or two).
     pub fn cut(&self, buf: &[u8]) -> Vec<usize> {
-        FastCDC::new(buf, self.min as usize, self.avg as usize, self.max as usize)
-            .map(|c| c.length)
-            .collect()
+        let chunker = FastCDC::new(buf, self.min as usize, self.avg as usize, self.max as usize);
+        let threads = rayon::current_num_threads();
+        let segment = (buf.len() / threads.max(1)).max(PARALLEL_SEGMENT_MIN);
+        if threads < 2 || buf.len() < 2 * PARALLEL_SEGMENT_MIN || !crate::fork::parallel_ok() {
+            return chunker.clone().map(|c| c.length).collect();
+        }
+        let starts: Vec<usize> = (0..buf.len()).step_by(segment).collect();
+        // Each segment's cut positions (chunk ends), chunking from its start to the end of
+        // the buffer's next segment at most: far enough to meet the carried-on cuts.
+        let own: Vec<Vec<usize>> = starts
+            .par_iter()
+            .map(|&start| {
+                let end = (start + 2 * segment).min(buf.len());
+                let mut at = start;
+                let mut ends = Vec::new();
+                while at < end {
+                    let (_, next) = chunker.cut(at, buf.len() - at);
+                    ends.push(next);
+                    at = next;
+                }
+                ends
+            })
+            .collect();
+        // Stitch: follow segment 0's cuts (true: it starts where the data does). After each
+        // cut, if a later segment found the same cut, follow that segment's from there (its
+        // next cuts are then true too); past a list's end, cut serially.
+        let mut cuts = Vec::with_capacity(buf.len() / self.avg.max(1) as usize + 1);
+        let (mut at, mut adopted, mut idx) = (0, 0, 0);
+        while at < buf.len() {
+            let next = match own[adopted].get(idx) {
+                Some(&n) => n,
+                None => chunker.cut(at, buf.len() - at).1,
+            };
+            cuts.push(next - at);
+            at = next;
+            idx += 1;
+            let reached = starts.partition_point(|&s| s <= at);
+            for j in (adopted + 1..reached).rev() {
+                if let Ok(i) = own[j].binary_search(&at) {
+                    (adopted, idx) = (j, i + 1);
+                    break;
+                }
+            }
+        }
+        cuts
     }
 
     /// Whether a block of records that has grown to `block_len` bytes ends after `record`,
@@ -99,5 +150,35 @@ impl CdcSizes {
         let span = (avg - min).max(1) as u64;
         let draw = crc32c::crc32c(record) as u64; // uniform in 0..2^32
         draw * span < (record.len() as u64) << 32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The parallel cut is exactly the serial one, on random and repetitive bytes, at sizes
+    /// around the segment boundaries.
+    #[test]
+    fn parallel_cuts_are_the_serial_cuts() {
+        let mut rng = hexz_testkit::Rng::new(5);
+        for sizes in [CdcSizes::around(64 << 10), CdcSizes::around(4096)] {
+            for len in [3 << 20, (8 << 20) + 12_345, 13 << 20] {
+                let random = rng.bytes(len);
+                let mut repetitive = vec![0u8; len];
+                repetitive[len / 3..len / 3 + 1000].copy_from_slice(&random[..1000]);
+                for buf in [&random, &repetitive] {
+                    let serial: Vec<usize> = FastCDC::new(
+                        buf,
+                        sizes.min as usize,
+                        sizes.avg as usize,
+                        sizes.max as usize,
+                    )
+                    .map(|c| c.length)
+                    .collect();
+                    assert_eq!(sizes.cut(buf), serial, "{len} bytes, {sizes:?}");
+                }
+            }
+        }
     }
 }
