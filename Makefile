@@ -37,7 +37,7 @@ APT_BENCH := squashfs-tools zstd lz4 qemu-utils e2fsprogs hyperfine time squashf
 # `make test-python test_reader`: extra goals become a pytest -k filter.
 TARGETS := help setup setup-check build test test-rust test-python fmt lint \
            demo bench bench-loader bench-remote bench-fuse bench-crypto develop python clean clean-all apt-build venv \
-           bench-ddp fuzz
+           bench-ddp bench-thin fuzz
 ifneq ($(filter test-python,$(MAKECMDGOALS)),)
 PYTEST_FILTER := $(filter-out $(TARGETS),$(MAKECMDGOALS))
 ifneq ($(PYTEST_FILTER),)
@@ -166,6 +166,11 @@ bench-fuse: build ## FUSE mount: hexz mount vs squashfuse and kernel squashfs; s
 bench-crypto: build ## Encryption: plain vs --encrypt pack, read, verify (vs b3sum), passphrase open (CRYPTO_BENCH_MB=100: quick)
 	@scripts/ensure-apt.sh b3sum
 	@HEXZ="$(HEXZ)" VENV="$(VENV)" "$(PYTHON)" benchmarks/crypto_bench.py
+
+bench-thin: build ## Thin archives (--parent, fixed and CDC) vs restic, borg, qcow2 backing, zstd --patch-from on 3 version series (THIN_BENCH_QUICK=1: quick)
+	@scripts/ensure-apt.sh restic borgbackup qemu-utils zstd e2fsprogs time
+	@MAKE="$(MAKE)" scripts/ensure-develop.sh "$(VENV)" $(STAMPS)/develop
+	@HEXZ="$(HEXZ)" VENV="$(VENV)" "$(PYTHON)" benchmarks/thin_bench.py
 
 develop: apt-build ## Install the Python package into the venv, editable (PYTHON=python3.X picks the interpreter)
 	@$(MAKE) venv
