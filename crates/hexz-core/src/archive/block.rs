@@ -215,10 +215,14 @@ impl BlockSource for ArchiveState {
                 todo.push((idx, e));
             }
         }
-        // Blocks of a parent are read from it, one by one (through its own read-ahead).
-        for (idx, e) in todo.extract_if(.., |(_, e)| e.parent.is_some()) {
-            self.load_block(idx, &e)?;
-        }
+        // Blocks of a parent are read from it, in runs contiguous in the parent.
+        let parents: Vec<(u64, BlockEntry)> =
+            todo.extract_if(.., |(_, e)| e.parent.is_some()).collect();
+        self.parent_runs(&parents, |k, raw| {
+            self.blocks
+                .insert(BlockKey::of(&parents[k].1), Arc::from(raw));
+            Ok(())
+        })?;
         if let [(idx, e)] = todo.as_slice() {
             return self.load_block(*idx, e).map(drop);
         }

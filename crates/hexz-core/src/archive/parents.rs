@@ -15,6 +15,8 @@ use std::sync::Arc;
 
 /// Longest chain of thin archives a reader follows (an archive, its parent, theirs, ...).
 pub const MAX_CHAIN_DEPTH: u8 = 16;
+/// Most bytes one read of a parent fetches for a run of blocks it holds.
+const PARENT_RUN_BYTES: u64 = 32 << 20;
 
 /// Opens a parent of a thin archive from its location (a path or URL, already resolved
 /// against the child's, or the override the caller gave): the CLI and Python pass one that
@@ -155,27 +157,11 @@ impl ArchiveState {
     /// stream at `stored_offset`, read (and checked) by the parent; with hashes verified, also
     /// checked against this archive's content hash.
     pub(super) fn parent_block(&self, idx: u64, e: &BlockEntry) -> Result<Arc<[u8]>> {
-        let i = e.parent.unwrap_or(0) as usize;
-        let parent = self.parents.get(i).ok_or_else(|| {
-            Error::format(
-                self.block_place(idx, e),
-                hexz_format::Error::Inconsistent(format!(
-                    "block in parent {i} of {}",
-                    self.parents.len()
-                )),
-            )
-        })?;
+        let parent = self.parent_of(idx, e)?;
         let mut out = vec![0u8; e.raw_len as usize];
         parent
-            .archive
             .read_exact_at(e.stored_offset, &mut out)
-            .map_err(|err| match err {
-                Error::OutOfRange(why) => Error::format(
-                    self.block_place(idx, e),
-                    hexz_format::Error::Inconsistent(format!("past the parent's end: {why}")),
-                ),
-                err => err,
-            })?;
+            .map_err(|err| self.past_parent_end(idx, e, err))?;
         self.stats.decoded(e.raw_len);
         if self.verify_hashes {
             self.check_hash(idx, e, content_hash(self.crypt.as_ref(), &out))?;
@@ -183,15 +169,90 @@ impl ArchiveState {
         Ok(out.into())
     }
 
+    /// Reads `PARENT` blocks `blocks` (in logical order) in runs: blocks of one parent that
+    /// follow each other in its stream are one read of it (at most [`PARENT_RUN_BYTES`]), so
+    /// a sequential read of a thin archive costs the parent's reads, not one per block. Calls
+    /// `each(k, raw)` with each block's decoded bytes, checked as [`Self::parent_block`] does.
+    pub(super) fn parent_runs(
+        &self,
+        blocks: &[(u64, BlockEntry)],
+        mut each: impl FnMut(usize, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let mut i = 0;
+        while i < blocks.len() {
+            let first = &blocks[i].1;
+            let mut end = first.stored_offset + first.raw_len as u64;
+            let mut j = i + 1;
+            while let Some((idx, e)) = blocks.get(j) {
+                let follows = e.parent == first.parent
+                    && e.stored_offset == end
+                    && *idx == blocks[j - 1].0 + 1
+                    && end - first.stored_offset + e.raw_len as u64 <= PARENT_RUN_BYTES;
+                if !follows {
+                    break;
+                }
+                end += e.raw_len as u64;
+                j += 1;
+            }
+            if j == i + 1 {
+                let (idx, e) = &blocks[i];
+                each(i, &self.parent_block(*idx, e)?)?;
+                i = j;
+                continue;
+            }
+            let parent = self.parent_of(blocks[i].0, first)?;
+            let mut span = vec![0u8; (end - first.stored_offset) as usize];
+            parent
+                .read_exact_at(first.stored_offset, &mut span)
+                .map_err(|err| self.past_parent_end(blocks[i].0, first, err))?;
+            let mut at = 0;
+            for (k, (idx, e)) in blocks.iter().enumerate().take(j).skip(i) {
+                let raw = &span[at..at + e.raw_len as usize];
+                self.stats.decoded(e.raw_len);
+                if self.verify_hashes {
+                    self.check_hash(*idx, e, content_hash(self.crypt.as_ref(), raw))?;
+                }
+                each(k, raw)?;
+                at += e.raw_len as usize;
+            }
+            i = j;
+        }
+        Ok(())
+    }
+
+    /// The parent `PARENT` block `idx` lives in.
+    fn parent_of(&self, idx: u64, e: &BlockEntry) -> Result<&Archive> {
+        let i = e.parent.unwrap_or(0) as usize;
+        self.parents.get(i).map(|p| &p.archive).ok_or_else(|| {
+            Error::format(
+                self.block_place(idx, e),
+                hexz_format::Error::Inconsistent(format!(
+                    "block in parent {i} of {}",
+                    self.parents.len()
+                )),
+            )
+        })
+    }
+
+    /// A read past the parent's end is this archive's fault: its entry points there.
+    fn past_parent_end(&self, idx: u64, e: &BlockEntry, err: Error) -> Error {
+        match err {
+            Error::OutOfRange(why) => Error::format(
+                self.block_place(idx, e),
+                hexz_format::Error::Inconsistent(format!("past the parent's end: {why}")),
+            ),
+            err => err,
+        }
+    }
+
     /// Checks `PARENT` block `idx` whatever `verify_hashes` says: read from the parent, its
     /// content hash must be this archive's.
     pub(super) fn verify_parent_block(&self, idx: u64, e: &BlockEntry) -> Result<()> {
-        let i = e.parent.unwrap_or(0) as usize;
-        let Some(parent) = self.parents.get(i) else {
-            return self.parent_block(idx, e).map(drop);
-        };
+        let parent = self.parent_of(idx, e)?;
         let mut out = vec![0u8; e.raw_len as usize];
-        parent.archive.read_exact_at(e.stored_offset, &mut out)?;
+        parent
+            .read_exact_at(e.stored_offset, &mut out)
+            .map_err(|err| self.past_parent_end(idx, e, err))?;
         self.check_hash(idx, e, content_hash(self.crypt.as_ref(), &out))
     }
 }

@@ -116,7 +116,7 @@ impl Archive {
 
 /// A block still to read: its global index, its entry, where its bytes go in the caller's
 /// buffer, and how many of its bytes come before them.
-type Pending<'a> = (u64, BlockEntry, &'a mut [u8], usize);
+pub(super) type Pending<'a> = (u64, BlockEntry, &'a mut [u8], usize);
 
 impl ArchiveState {
     fn read_exact(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
@@ -136,6 +136,7 @@ impl ArchiveState {
         self.stats.returned(n);
         let end = offset + n as u64;
         let mut pending: Vec<Pending> = Vec::new();
+        let mut from_parents: Vec<Pending> = Vec::new();
         let mut rest = &mut buf[..n];
         let (mut idx, first) = self.entry_at(offset)?;
         let mut next = Some(first);
@@ -154,13 +155,22 @@ impl ArchiveState {
             } else if let Some(b) = self.blocks.get(&BlockKey::of(&e)) {
                 dst.copy_from_slice(&b[skip..skip + take]);
             } else if e.parent.is_some() {
-                let b = self.load_block(idx, &e)?;
-                dst.copy_from_slice(&b[skip..skip + take]);
+                from_parents.push((idx, e, dst, skip));
             } else {
                 pending.push((idx, e, dst, skip));
             }
             pos += take as u64;
             idx += 1;
+        }
+        // Blocks a parent holds: runs of them, contiguous in the parent, are one read of it.
+        if !from_parents.is_empty() {
+            let blocks: Vec<(u64, BlockEntry)> = from_parents.iter().map(|p| (p.0, p.1)).collect();
+            self.parent_runs(&blocks, |k, raw| {
+                let (_, _, dst, skip) = &mut from_parents[k];
+                let n = dst.len();
+                dst.copy_from_slice(&raw[*skip..*skip + n]);
+                Ok(())
+            })?;
         }
         if pending.is_empty() {
             return Ok(n);

@@ -213,7 +213,11 @@ impl ArchiveWriter {
             return Err(Error::DuplicateEntry(path.into()));
         }
         self.start_bytes()?;
-        if size_hint.is_none_or(|s| s >= self.opts.block_size as u64) {
+        // A file of a block or more starts a block, so identical files dedup; with
+        // content-defined chunking every file does (as restic and borg cut), so that an edit
+        // changes the chunks of that file only, never its neighbours'.
+        let cdc = matches!(self.opts.chunking, crate::Chunking::Cdc(_));
+        if cdc || size_hint.is_none_or(|s| s >= self.opts.block_size as u64) {
             self.cut_block()?;
         }
         let start = self.logical;
