@@ -19,8 +19,9 @@ definition changes):
 - ``records``: a data set of ``THIN_BENCH_SAMPLES`` samples (seeded JSON-like records: words,
   tags and a base64 blob; about 1.6 KB each) and its v2: 5% new samples inserted at random
   positions, 2% removed, 1% changed. Hexz packs them as records (``Writer.add_records``, v2 with
-  ``parent=``); the other tools get each version as one shard file (every sample prefixed with
-  its length, uint32 LE), as WebDataset or MDS would store it.
+  ``parent=``; with ``chunking="cdc"`` one sample per block, ``record_block=1``); the other
+  tools get each version as one shard file (every sample prefixed with its length, uint32 LE),
+  as WebDataset or MDS would store it.
 - ``source``: two consecutive source releases of a real project as trees (the Django 5.0.1 and
   5.0.2 sdists from PyPI, ``pip download --no-binary :all:``, extracted).
 
@@ -525,7 +526,10 @@ while off < len(data):
     samples.append(data[off + 4 : off + 4 + n])  # no copy
     off += 4 + n
 t0 = time.perf_counter()
-with hexz.Writer(out, chunking=chunking, parent=parent or None) as w:
+# With content-defined chunking, one sample per block (record_block=1): an edit then dirties
+# that sample's block only (the full archive is ~9% larger than with the default 4 KiB blocks).
+record_block = 1 if chunking == "cdc" else 4096
+with hexz.Writer(out, chunking=chunking, parent=parent or None, record_block=record_block) as w:
     w.add_records(samples, "samples")
 print(time.perf_counter() - t0)
 """
