@@ -17,6 +17,9 @@ use std::sync::Arc;
 pub const MAX_CHAIN_DEPTH: u8 = 16;
 /// Most bytes one read of a parent fetches for a run of blocks it holds.
 const PARENT_RUN_BYTES: u64 = 32 << 20;
+/// Most bytes of the parent between two blocks of a run (read and discarded): samples removed
+/// or changed between unchanged ones.
+const PARENT_GAP_BYTES: u64 = 64 << 10;
 
 /// Opens a parent of a thin archive from its location (a path or URL, already resolved
 /// against the child's, or the override the caller gave): the CLI and Python pass one that
@@ -170,7 +173,8 @@ impl ArchiveState {
     }
 
     /// Reads `PARENT` blocks `blocks` (in logical order) in runs: blocks of one parent that
-    /// follow each other in its stream are one read of it (at most [`PARENT_RUN_BYTES`]), so
+    /// follow each other in its stream, or nearly, are one read of it (at most
+    /// [`PARENT_RUN_BYTES`], gaps of at most [`PARENT_GAP_BYTES`]), so
     /// a sequential read of a thin archive costs the parent's reads, not one per block. Calls
     /// `each(k, raw)` with each block's decoded bytes, checked as [`Self::parent_block`] does.
     pub(super) fn parent_runs(
@@ -183,15 +187,18 @@ impl ArchiveState {
             let first = &blocks[i].1;
             let mut end = first.stored_offset + first.raw_len as u64;
             let mut j = i + 1;
+            // Blocks that follow in the parent, or nearly (a few bytes the child dropped or
+            // changed between them, read and discarded), are one read.
             while let Some((idx, e)) = blocks.get(j) {
                 let follows = e.parent == first.parent
-                    && e.stored_offset == end
+                    && e.stored_offset >= end
+                    && e.stored_offset - end <= PARENT_GAP_BYTES
                     && *idx == blocks[j - 1].0 + 1
-                    && end - first.stored_offset + e.raw_len as u64 <= PARENT_RUN_BYTES;
+                    && e.stored_offset + e.raw_len as u64 - first.stored_offset <= PARENT_RUN_BYTES;
                 if !follows {
                     break;
                 }
-                end += e.raw_len as u64;
+                end = e.stored_offset + e.raw_len as u64;
                 j += 1;
             }
             if j == i + 1 {
@@ -205,15 +212,14 @@ impl ArchiveState {
             parent
                 .read_exact_at(first.stored_offset, &mut span)
                 .map_err(|err| self.past_parent_end(blocks[i].0, first, err))?;
-            let mut at = 0;
             for (k, (idx, e)) in blocks.iter().enumerate().take(j).skip(i) {
+                let at = (e.stored_offset - first.stored_offset) as usize;
                 let raw = &span[at..at + e.raw_len as usize];
                 self.stats.decoded(e.raw_len);
                 if self.verify_hashes {
                     self.check_hash(*idx, e, content_hash(self.crypt.as_ref(), raw))?;
                 }
                 each(k, raw)?;
-                at += e.raw_len as usize;
             }
             i = j;
         }
