@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use hexz_core::verify::verify;
 use hexz_core::{
     Archive, ArchiveWriter, CdcSizes, Chunking, EntryMeta, Error, ReadOptions, ThinParent,
@@ -314,4 +316,26 @@ fn a_signature_pins_the_parent() {
     };
     let signed = Archive::open_with_options(&on_a, opts).unwrap();
     assert_eq!(read_all(&signed), v2);
+}
+
+/// A crafted `PARENT` entry pointing past the parent's end (offsets near 2^64 included) is
+/// refused when read, naming the block; nothing panics or wraps.
+#[test]
+fn a_parent_block_past_the_parents_end_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, child, _) = thin_pair(d.path());
+    for bad in [u64::MAX - 5, 1 << 40] {
+        let mut s = common::Surgery::new(&std::fs::read(&child).unwrap());
+        let page = s.summary.index_pages[0];
+        let mut raw = s.raw(&page.frame);
+        // The first PARENT row (flags byte 25, bit 0): its stored_offset, the parent's offset.
+        let row = raw.chunks_exact(64).position(|r| r[25] & 1 == 1).unwrap();
+        raw[row * 64 + 8..row * 64 + 16].copy_from_slice(&bad.to_le_bytes());
+        s.summary.index_pages[0].frame = s.append_frame(&raw);
+        let crafted = d.path().join("crafted.hxz");
+        std::fs::write(&crafted, s.finish()).unwrap();
+        let a = Archive::open(&crafted).unwrap();
+        let e = a.read_vec(0, a.len() as usize).unwrap_err();
+        assert!(e.to_string().contains("past the parent's end"), "{e}");
+    }
 }

@@ -185,7 +185,9 @@ impl ArchiveState {
         let mut i = 0;
         while i < blocks.len() {
             let first = &blocks[i].1;
-            let mut end = first.stored_offset + first.raw_len as u64;
+            // Offsets come from the file: saturating, so a crafted one fails the parent's read
+            // (past its end) rather than wrapping.
+            let mut end = first.stored_offset.saturating_add(first.raw_len as u64);
             let mut j = i + 1;
             // Blocks that follow in the parent, or nearly (a few bytes the child dropped or
             // changed between them, read and discarded), are one read.
@@ -194,11 +196,12 @@ impl ArchiveState {
                     && e.stored_offset >= end
                     && e.stored_offset - end <= PARENT_GAP_BYTES
                     && *idx == blocks[j - 1].0 + 1
-                    && e.stored_offset + e.raw_len as u64 - first.stored_offset <= PARENT_RUN_BYTES;
+                    && e.stored_offset.saturating_add(e.raw_len as u64) - first.stored_offset
+                        <= PARENT_RUN_BYTES;
                 if !follows {
                     break;
                 }
-                end = e.stored_offset + e.raw_len as u64;
+                end = e.stored_offset.saturating_add(e.raw_len as u64);
                 j += 1;
             }
             if j == i + 1 {
