@@ -11,6 +11,7 @@ import json
 import os
 import shlex
 import sys
+import textwrap
 from pathlib import Path
 
 from machine import machine
@@ -93,3 +94,13 @@ def replace_section(heading: str, body: str, keep: str | None = None, doc: Path 
         return
     end = min(ends) + 1
     doc.write_text(text[:start] + body + "\n" + text[end:])
+
+
+def para(*parts: str) -> list[str]:
+    """One paragraph (or list item: its lines after the first indented), wrapped at 100 columns
+    like the rest of docs/benchmarks.md."""
+    text = " ".join(p for p in parts if p)
+    indent = "  " if text.startswith("- ") else ""
+    return textwrap.wrap(
+        text, 100, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+    )
