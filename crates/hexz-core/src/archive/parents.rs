@@ -160,11 +160,7 @@ impl ArchiveState {
     /// stream at `stored_offset`, read (and checked) by the parent; with hashes verified, also
     /// checked against this archive's content hash.
     pub(super) fn parent_block(&self, idx: u64, e: &BlockEntry) -> Result<Arc<[u8]>> {
-        let parent = self.parent_of(idx, e)?;
-        let mut out = vec![0u8; e.raw_len as usize];
-        parent
-            .read_exact_at(e.stored_offset, &mut out)
-            .map_err(|err| self.past_parent_end(idx, e, err))?;
+        let out = self.read_parent(idx, e, e.raw_len as usize)?;
         self.stats.decoded(e.raw_len);
         if self.verify_hashes {
             self.check_hash(idx, e, content_hash(self.crypt.as_ref(), &out))?;
@@ -210,11 +206,8 @@ impl ArchiveState {
                 i = j;
                 continue;
             }
-            let parent = self.parent_of(blocks[i].0, first)?;
-            let mut span = vec![0u8; (end - first.stored_offset) as usize];
-            parent
-                .read_exact_at(first.stored_offset, &mut span)
-                .map_err(|err| self.past_parent_end(blocks[i].0, first, err))?;
+            let span =
+                self.read_parent(blocks[i].0, first, (end - first.stored_offset) as usize)?;
             for (k, (idx, e)) in blocks.iter().enumerate().take(j).skip(i) {
                 let at = (e.stored_offset - first.stored_offset) as usize;
                 let raw = &span[at..at + e.raw_len as usize];
@@ -229,39 +222,35 @@ impl ArchiveState {
         Ok(())
     }
 
-    /// The parent `PARENT` block `idx` lives in.
-    fn parent_of(&self, idx: u64, e: &BlockEntry) -> Result<&Archive> {
+    /// `len` bytes of the logical stream of the parent `PARENT` block `idx` lives in, from
+    /// the block's `stored_offset`. A read past the parent's end is this archive's fault: its
+    /// entry points there.
+    fn read_parent(&self, idx: u64, e: &BlockEntry, len: usize) -> Result<Vec<u8>> {
         let i = e.parent.unwrap_or(0) as usize;
-        self.parents.get(i).map(|p| &p.archive).ok_or_else(|| {
+        let inconsistent = |why: String| {
             Error::format(
                 self.block_place(idx, e),
-                hexz_format::Error::Inconsistent(format!(
-                    "block in parent {i} of {}",
-                    self.parents.len()
-                )),
+                hexz_format::Error::Inconsistent(why),
             )
-        })
-    }
-
-    /// A read past the parent's end is this archive's fault: its entry points there.
-    fn past_parent_end(&self, idx: u64, e: &BlockEntry, err: Error) -> Error {
-        match err {
-            Error::OutOfRange(why) => Error::format(
-                self.block_place(idx, e),
-                hexz_format::Error::Inconsistent(format!("past the parent's end: {why}")),
-            ),
-            err => err,
-        }
+        };
+        let parent = self.parents.get(i).ok_or_else(|| {
+            inconsistent(format!("block in parent {i} of {}", self.parents.len()))
+        })?;
+        let mut out = vec![0u8; len];
+        parent
+            .archive
+            .read_exact_at(e.stored_offset, &mut out)
+            .map_err(|err| match err {
+                Error::OutOfRange(why) => inconsistent(format!("past the parent's end: {why}")),
+                err => err,
+            })?;
+        Ok(out)
     }
 
     /// Checks `PARENT` block `idx` whatever `verify_hashes` says: read from the parent, its
     /// content hash must be this archive's.
     pub(super) fn verify_parent_block(&self, idx: u64, e: &BlockEntry) -> Result<()> {
-        let parent = self.parent_of(idx, e)?;
-        let mut out = vec![0u8; e.raw_len as usize];
-        parent
-            .read_exact_at(e.stored_offset, &mut out)
-            .map_err(|err| self.past_parent_end(idx, e, err))?;
+        let out = self.read_parent(idx, e, e.raw_len as usize)?;
         self.check_hash(idx, e, content_hash(self.crypt.as_ref(), &out))
     }
 }
