@@ -21,6 +21,12 @@ impl Counters {
         self.bytes_decoded.fetch_add(raw_len as u64, Relaxed);
     }
 
+    /// `blocks` blocks of `bytes` raw bytes in all were decoded.
+    pub(crate) fn decoded_many(&self, blocks: u64, bytes: u64) {
+        self.blocks_decoded.fetch_add(blocks, Relaxed);
+        self.bytes_decoded.fetch_add(bytes, Relaxed);
+    }
+
     /// `n` bytes were handed to a caller.
     pub(crate) fn returned(&self, n: usize) {
         self.bytes_returned.fetch_add(n as u64, Relaxed);

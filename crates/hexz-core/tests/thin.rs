@@ -108,6 +108,46 @@ fn a_child_stores_only_what_its_parent_lacks() {
     assert_eq!(fresh.stats().bytes_decoded, parent.stats().bytes_decoded);
 }
 
+/// Reads at any offset and length, crossing blocks of the child and of the parent, whole or in
+/// part, in one read or a batch, with hashes verified or not, return the child's bytes.
+#[test]
+fn reads_anywhere_return_the_childs_bytes() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, child, v2) = thin_pair(d.path());
+    for verify_hashes in [false, true] {
+        let a = Archive::open_with_options(
+            &child,
+            ReadOptions {
+                verify_hashes,
+                readahead_threads: 0,
+                ..ReadOptions::default()
+            },
+        )
+        .unwrap();
+        let mut rng = Rng::new(7);
+        let mut ranges = Vec::new();
+        for _ in 0..300 {
+            let len = 1 + rng.below(200_000) as usize;
+            let offset = rng.below((v2.len() - len) as u64);
+            let got = a.read_vec(offset, len).unwrap();
+            assert_eq!(
+                got,
+                &v2[offset as usize..offset as usize + len],
+                "{offset}+{len}"
+            );
+            ranges.push((offset, len));
+        }
+        let mut out = vec![0u8; ranges.iter().map(|r| r.1).sum()];
+        a.read_batch(&ranges, &mut out).unwrap();
+        let want: Vec<u8> = ranges
+            .iter()
+            .flat_map(|&(o, l)| v2[o as usize..o as usize + l].iter().copied())
+            .collect();
+        assert!(out == want, "read_batch (verify_hashes {verify_hashes})");
+        assert_eq!(read_all(&a), v2);
+    }
+}
+
 #[test]
 fn the_parent_is_found_where_the_caller_says_and_must_match() {
     let d = tempfile::tempdir().unwrap();

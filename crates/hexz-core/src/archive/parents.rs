@@ -10,6 +10,7 @@ use crate::store::ReadAt;
 use crate::{Action, Error, Part, Place, Result};
 use hexz_format::parent::parse_parents;
 use hexz_format::{BlockEntry, FrameKind, Parent, Summary};
+use rayon::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -20,6 +21,67 @@ const PARENT_RUN_BYTES: u64 = 32 << 20;
 /// Most bytes of the parent between two blocks of a run (read and discarded): samples removed
 /// or changed between unchanged ones.
 const PARENT_GAP_BYTES: u64 = 64 << 10;
+
+/// Blocks of one parent that follow each other in this archive's stream and in the parent's,
+/// being gathered by the read planner: their bytes are one read of the parent.
+pub(super) struct SpanPlan {
+    first: (u64, BlockEntry),
+    /// This archive's logical offset of the span's first byte.
+    logical: u64,
+    /// The parent's logical offsets of the span's first byte and of the byte after its last.
+    from: u64,
+    end: u64,
+    blocks: u64,
+    raw_bytes: u64,
+}
+
+impl SpanPlan {
+    /// A span of `take` bytes of `PARENT` block `idx`, from `skip` bytes into it.
+    pub(super) fn new(idx: u64, e: BlockEntry, skip: usize, take: usize) -> SpanPlan {
+        // Offsets come from the file: saturating, so a crafted one fails the parent's read
+        // (past its end) rather than wrapping.
+        let from = e.stored_offset.saturating_add(skip as u64);
+        SpanPlan {
+            first: (idx, e),
+            logical: e.logical_offset + skip as u64,
+            from,
+            end: from.saturating_add(take as u64),
+            blocks: 1,
+            raw_bytes: e.raw_len as u64,
+        }
+    }
+
+    /// Adds block `idx` (`take` bytes from its start) when it continues the span in both
+    /// streams; says whether it did.
+    pub(super) fn extend(&mut self, idx: u64, e: &BlockEntry, take: usize) -> bool {
+        let follows = e.parent == self.first.1.parent
+            && idx == self.first.0 + self.blocks
+            && e.stored_offset == self.end
+            && self.end - self.from < PARENT_RUN_BYTES;
+        if follows {
+            self.end = self.end.saturating_add(take as u64);
+            self.blocks += 1;
+            self.raw_bytes += e.raw_len as u64;
+        }
+        follows
+    }
+
+    /// How many bytes of the caller's buffer the span fills.
+    pub(super) fn len(&self) -> usize {
+        (self.end - self.from) as usize
+    }
+
+    /// The span, given the part of the caller's buffer it fills (`self.len()` bytes).
+    pub(super) fn into_span(self, dst: &mut [u8]) -> ParentSpan<'_> {
+        ParentSpan { plan: self, dst }
+    }
+}
+
+/// A [`SpanPlan`] with the part of the caller's buffer it fills.
+pub(super) struct ParentSpan<'a> {
+    plan: SpanPlan,
+    dst: &'a mut [u8],
+}
 
 /// Opens a parent of a thin archive from its location (a path or URL, already resolved
 /// against the child's, or the override the caller gave): the CLI and Python pass one that
@@ -223,9 +285,18 @@ impl ArchiveState {
     }
 
     /// `len` bytes of the logical stream of the parent `PARENT` block `idx` lives in, from
-    /// the block's `stored_offset`. A read past the parent's end is this archive's fault: its
-    /// entry points there.
+    /// the block's `stored_offset`.
     fn read_parent(&self, idx: u64, e: &BlockEntry, len: usize) -> Result<Vec<u8>> {
+        let mut out = vec![0u8; len];
+        self.read_parent_into(idx, e, e.stored_offset, &mut out)?;
+        Ok(out)
+    }
+
+    /// Fills `dst` from offset `at` of the logical stream of the parent `PARENT` block `idx`
+    /// lives in, through the parent's read path but not its read-ahead (this archive's
+    /// read-ahead asks for what it needs). A read past the parent's end is this archive's
+    /// fault: its entry points there.
+    fn read_parent_into(&self, idx: u64, e: &BlockEntry, at: u64, dst: &mut [u8]) -> Result<()> {
         let i = e.parent.unwrap_or(0) as usize;
         let inconsistent = |why: String| {
             Error::format(
@@ -236,15 +307,58 @@ impl ArchiveState {
         let parent = self.parents.get(i).ok_or_else(|| {
             inconsistent(format!("block in parent {i} of {}", self.parents.len()))
         })?;
-        let mut out = vec![0u8; len];
         parent
             .archive
-            .read_exact_at(e.stored_offset, &mut out)
+            .state()
+            .read_exact(at, dst)
             .map_err(|err| match err {
                 Error::OutOfRange(why) => inconsistent(format!("past the parent's end: {why}")),
                 err => err,
-            })?;
-        Ok(out)
+            })
+    }
+
+    /// Reads each span from its parent straight into its buffer, spans in parallel when
+    /// there is enough to share out; with hashes verified, checks each block as
+    /// [`Self::parent_block`] does.
+    pub(super) fn read_parent_spans(&self, spans: &mut [ParentSpan<'_>]) -> Result<()> {
+        let total: usize = spans.iter().map(|s| s.dst.len()).sum();
+        let read = |s: &mut ParentSpan<'_>| -> Result<()> {
+            let p = &s.plan;
+            self.read_parent_into(p.first.0, &p.first.1, p.from, s.dst)?;
+            self.stats.decoded_many(p.blocks, p.raw_bytes);
+            if self.verify_hashes {
+                self.check_span(s)?;
+            }
+            Ok(())
+        };
+        if spans.len() > 1 && total >= super::read::PARALLEL_BYTES && crate::fork::parallel_ok() {
+            spans.par_iter_mut().try_for_each(read)
+        } else {
+            spans.iter_mut().try_for_each(read)
+        }
+    }
+
+    /// Checks the content hash of every block of a span read: in place for the blocks it
+    /// holds whole, by reading the whole block from the parent for a part of one.
+    fn check_span(&self, s: &ParentSpan<'_>) -> Result<()> {
+        let p = &s.plan;
+        let end = p.logical + s.dst.len() as u64;
+        for idx in p.first.0..p.first.0 + p.blocks {
+            let e = if idx == p.first.0 {
+                p.first.1
+            } else {
+                self.block_entry(idx)?
+            };
+            let block_end = e.logical_offset + e.raw_len as u64;
+            if e.logical_offset >= p.logical && block_end <= end {
+                let at = (e.logical_offset - p.logical) as usize;
+                let raw = &s.dst[at..at + e.raw_len as usize];
+                self.check_hash(idx, &e, content_hash(self.crypt.as_ref(), raw))?;
+            } else {
+                self.verify_parent_block(idx, &e)?;
+            }
+        }
+        Ok(())
     }
 
     /// Checks `PARENT` block `idx` whatever `verify_hashes` says: read from the parent, its

@@ -3,6 +3,7 @@
 //! reads, and the read-ahead triggers (sequential reads, [`Archive::prefetch`] hints).
 
 use super::block::BlockKey;
+use super::parents::{ParentSpan, SpanPlan};
 use super::{Archive, ArchiveState};
 use crate::{Action, Error, Part, Result};
 use hexz_format::{BlockEntry, Codec, Entry};
@@ -14,6 +15,9 @@ use std::sync::Arc;
 const COALESCE_GAP: u64 = 64 * 1024;
 /// Largest single coalesced read.
 const COALESCE_MAX: u64 = 16 << 20;
+/// Fewer bytes than this are read on the calling thread: handing a few small blocks to the
+/// thread pool costs more (wake-ups, a join) than decoding them here.
+pub(super) const PARALLEL_BYTES: usize = 256 << 10;
 
 impl Archive {
     /// Reads up to `buf.len()` bytes of the logical stream at `offset`; short only at the end.
@@ -119,7 +123,7 @@ impl Archive {
 pub(super) type Pending<'a> = (u64, BlockEntry, &'a mut [u8], usize);
 
 impl ArchiveState {
-    fn read_exact(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+    pub(super) fn read_exact(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         let n = self.read_at(offset, buf)?;
         if n != buf.len() {
             return Err(past_the_end(offset, buf.len(), self.summary.logical_size));
@@ -136,7 +140,10 @@ impl ArchiveState {
         self.stats.returned(n);
         let end = offset + n as u64;
         let mut pending: Vec<Pending> = Vec::new();
-        let mut from_parents: Vec<Pending> = Vec::new();
+        // Blocks a parent holds, contiguous in it, are one read of it straight into `buf`;
+        // the span being gathered is split off `rest` when the next block does not continue it.
+        let mut spans: Vec<ParentSpan> = Vec::new();
+        let mut gathering: Option<SpanPlan> = None;
         let mut rest = &mut buf[..n];
         let (mut idx, first) = self.entry_at(offset)?;
         let mut next = Some(first);
@@ -148,30 +155,38 @@ impl ArchiveState {
             };
             let skip = (pos - e.logical_offset) as usize;
             let take = ((e.raw_len as usize) - skip).min((end - pos) as usize);
+            pos += take as u64;
+            idx += 1;
+            if e.parent.is_some() && skip == 0 {
+                if let Some(plan) = &mut gathering {
+                    if plan.extend(idx - 1, &e, take) {
+                        continue;
+                    }
+                }
+            }
+            if let Some(plan) = gathering.take() {
+                let (dst, tail) = std::mem::take(&mut rest).split_at_mut(plan.len());
+                rest = tail;
+                spans.push(plan.into_span(dst));
+            }
+            if e.parent.is_some() && !self.blocks.contains(&BlockKey::of(&e)) {
+                gathering = Some(SpanPlan::new(idx - 1, e, skip, take));
+                continue;
+            }
             let (dst, tail) = std::mem::take(&mut rest).split_at_mut(take);
             rest = tail;
             if e.codec == Codec::Zero && e.parent.is_none() {
                 dst.fill(0);
             } else if let Some(b) = self.blocks.get(&BlockKey::of(&e)) {
                 dst.copy_from_slice(&b[skip..skip + take]);
-            } else if e.parent.is_some() {
-                from_parents.push((idx, e, dst, skip));
             } else {
-                pending.push((idx, e, dst, skip));
+                pending.push((idx - 1, e, dst, skip));
             }
-            pos += take as u64;
-            idx += 1;
         }
-        // Blocks a parent holds: runs of them, contiguous in the parent, are one read of it.
-        if !from_parents.is_empty() {
-            let blocks: Vec<(u64, BlockEntry)> = from_parents.iter().map(|p| (p.0, p.1)).collect();
-            self.parent_runs(&blocks, |k, raw| {
-                let (_, _, dst, skip) = &mut from_parents[k];
-                let n = dst.len();
-                dst.copy_from_slice(&raw[*skip..*skip + n]);
-                Ok(())
-            })?;
+        if let Some(plan) = gathering.take() {
+            spans.push(plan.into_span(rest));
         }
+        self.read_parent_spans(&mut spans)?;
         if pending.is_empty() {
             return Ok(n);
         }
@@ -210,7 +225,8 @@ impl ArchiveState {
             self.stats.decoded(e.raw_len);
             self.check_block(*idx, e, dst)
         };
-        if direct.len() > 1 && crate::fork::parallel_ok() {
+        let direct_bytes: usize = direct.iter().map(|p| p.2.len()).sum();
+        if direct.len() > 1 && direct_bytes >= PARALLEL_BYTES && crate::fork::parallel_ok() {
             direct.par_iter_mut().try_for_each(read_direct)?;
         } else {
             direct.iter_mut().try_for_each(read_direct)?;
@@ -218,7 +234,8 @@ impl ArchiveState {
         if pending.is_empty() {
             return Ok(n);
         }
-        let small = pending.len() <= 2;
+        let raw_bytes: u64 = pending.iter().map(|p| p.1.raw_len as u64).sum();
+        let small = pending.len() <= 2 || raw_bytes < PARALLEL_BYTES as u64;
         let ranges = coalesce(
             pending
                 .iter()
