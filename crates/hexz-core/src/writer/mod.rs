@@ -73,7 +73,7 @@ pub struct ArchiveWriter {
     jobs: Option<Sender<Job>>,
     results: Results,
     workers: Vec<JoinHandle<()>>,
-    reorder: BTreeMap<u64, Done>,
+    reorder: BTreeMap<u64, Vec<Done>>,
     crypt: Option<Arc<Crypt>>,
     /// ... the parent of a thin archive, by content hash,
     parent: Option<Arc<thin::ParentIndex>>,

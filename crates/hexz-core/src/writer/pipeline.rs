@@ -4,12 +4,13 @@
 //! in the current index page.
 
 use super::thin::ParentIndex;
-use super::{ArchiveWriter, Chunking};
+use super::{ArchiveWriter, CdcSizes, Chunking};
 use crate::codec::Compression;
 use crate::crypt::{content_hash, Crypt};
 use crate::{Action, Error, Place, Result};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use hexz_format::{BlockEntry, Codec, FrameKind, PageRef};
+use std::io::Read;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -20,6 +21,9 @@ pub(super) struct Job {
     logical_offset: u64,
     buf: Arc<Vec<u8>>,
     range: std::ops::Range<usize>,
+    /// Cut into content-defined chunks by the thread that compresses them (the bytes of a
+    /// file's end: no chunk of them is cut again with what follows).
+    cut: Option<CdcSizes>,
 }
 
 /// A compressed block, waiting for its turn to be written.
@@ -34,8 +38,9 @@ pub(super) struct Done {
     hash: [u8; 32],
 }
 
-/// Compressed blocks with their place in the write order, as the threads finish them.
-pub(super) type Results = Receiver<(u64, Done)>;
+/// Compressed blocks with their job's place in the write order, as the threads finish them:
+/// one block per job, or the chunks a job was cut into.
+pub(super) type Results = Receiver<(u64, Vec<Done>)>;
 
 /// The job queue and result channel of `threads` new compression threads, and the threads.
 pub(super) fn spawn_compressors(
@@ -70,37 +75,89 @@ pub(super) fn spawn_compressors(
 
 impl ArchiveWriter {
     pub(super) fn append(&mut self, mut data: &[u8]) -> Result<()> {
-        if self.logical + data.len() as u64 > hexz_format::limits::MAX_LOGICAL_SIZE {
+        self.check_room(data.len())?;
+        let (cap, cdc) = self.block_cap();
+        while !data.is_empty() {
+            let take = (cap - self.block.len()).min(data.len());
+            self.block.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            self.appended(take, cap, cdc)?;
+        }
+        if let Some(p) = &mut self.progress {
+            p(self.added);
+        }
+        Ok(())
+    }
+
+    /// Reads `reader` to its end straight into the block buffer (no staging buffer to fill
+    /// and copy from), sending blocks as it fills; returns the bytes read. A read error is
+    /// the source's (`Error::Source` naming `path`).
+    pub(super) fn append_from(&mut self, reader: &mut impl Read, path: &str) -> Result<u64> {
+        let (cap, cdc) = self.block_cap();
+        let mut total = 0u64;
+        loop {
+            let room = cap - self.block.len();
+            let before = self.block.len();
+            self.block.reserve_exact(room);
+            let read = reader
+                .by_ref()
+                .take(room as u64)
+                .read_to_end(&mut self.block);
+            let n = self.block.len() - before;
+            if let Err(e) = self.check_room(n) {
+                self.block.truncate(before);
+                return Err(e);
+            }
+            total += n as u64;
+            self.appended(n, cap, cdc)?;
+            if let Some(p) = &mut self.progress {
+                p(self.added);
+            }
+            read.map_err(|e| Error::Source {
+                path: path.into(),
+                source: e,
+            })?;
+            // Fewer bytes than asked for: the reader is at its end.
+            if n < room {
+                return Ok(total);
+            }
+        }
+    }
+
+    fn check_room(&self, n: usize) -> Result<()> {
+        if self.logical + n as u64 > hexz_format::limits::MAX_LOGICAL_SIZE {
             return Err(Error::InvalidInput(
                 "archive would exceed 2^62 bytes".into(),
             ));
         }
-        // Content-defined chunks are cut from a buffer of several; records and fixed blocks
-        // fill one block at a time.
+        Ok(())
+    }
+
+    /// How many bytes the block buffer takes before it is sent or cut, and whether it is cut
+    /// by content: content-defined chunks are cut from a buffer of several; records and fixed
+    /// blocks fill one block at a time.
+    fn block_cap(&self) -> (usize, bool) {
         let cdc = self.cdc_bytes();
         let cap = match (self.opts.chunking, cdc) {
             (Chunking::Cdc(sizes), true) => sizes.buffer_len(),
             (Chunking::Cdc(sizes), false) => sizes.max as usize,
             (Chunking::Fixed, _) => self.opts.block_size as usize,
         };
-        while !data.is_empty() {
-            let take = (cap - self.block.len()).min(data.len());
-            self.block.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            self.logical += take as u64;
-            self.added += take as u64;
-            if self.block.len() == cap {
-                match cdc {
-                    true => self.cut_chunks(false)?,
-                    // A record longer than a block continues in the next one.
-                    false => self.send_block()?,
-                }
-            }
+        (cap, cdc)
+    }
+
+    /// Counts `n` bytes just added to the block buffer, sending or cutting it once full.
+    fn appended(&mut self, n: usize, cap: usize, cdc: bool) -> Result<()> {
+        self.logical += n as u64;
+        self.added += n as u64;
+        if self.block.len() < cap {
+            return Ok(());
         }
-        if let Some(p) = &mut self.progress {
-            p(self.added);
+        match cdc {
+            true => self.cut_chunks(false),
+            // A record longer than a block continues in the next one.
+            false => self.send_block(),
         }
-        Ok(())
     }
 
     /// Before a file's or stream's bytes: with content-defined chunking, a block of records
@@ -151,7 +208,7 @@ impl ArchiveWriter {
         );
         let offset = self.logical - raw.len() as u64;
         let range = 0..raw.len();
-        self.send(Arc::new(raw), range, offset)
+        self.send(Arc::new(raw), range, offset, None)
     }
 
     /// Sends the content-defined chunks of the buffer; the last one too when `all` (the data
@@ -163,21 +220,26 @@ impl ArchiveWriter {
         if self.block.is_empty() {
             return Ok(());
         }
+        let start = self.logical - self.block.len() as u64;
+        if all {
+            // The data ends here: the compression threads cut it (in parallel with the
+            // reading of what follows, and with each other).
+            let raw = std::mem::replace(&mut self.block, Vec::with_capacity(sizes.buffer_len()));
+            let range = 0..raw.len();
+            return self.send(Arc::new(raw), range, start, Some(sizes));
+        }
+        // The last chunk stays, to be cut again with the bytes that follow.
         let mut lengths = sizes.cut(&self.block);
-        let keep = match all {
-            true => 0,
-            false => lengths.pop().unwrap_or(0),
-        };
+        let keep = lengths.pop().unwrap_or(0);
         // The chunks share the buffer (no copy each); what is left starts the next one.
         let buf = Arc::new(std::mem::replace(
             &mut self.block,
             Vec::with_capacity(sizes.buffer_len()),
         ));
         self.block.extend_from_slice(&buf[buf.len() - keep..]);
-        let start = self.logical - buf.len() as u64;
         let mut at = 0;
         for len in lengths {
-            self.send(buf.clone(), at..at + len, start + at as u64)?;
+            self.send(buf.clone(), at..at + len, start + at as u64, None)?;
             at += len;
         }
         Ok(())
@@ -189,12 +251,14 @@ impl ArchiveWriter {
         buf: Arc<Vec<u8>>,
         range: std::ops::Range<usize>,
         logical_offset: u64,
+        cut: Option<CdcSizes>,
     ) -> Result<()> {
         let job = Job {
             seq: self.next_seq,
             logical_offset,
             buf,
             range,
+            cut,
         };
         self.next_seq += 1;
         let tx = self
@@ -209,8 +273,10 @@ impl ArchiveWriter {
     /// Writes finished blocks in logical order; with `all`, waits for every outstanding block.
     pub(super) fn drain(&mut self, all: bool) -> Result<()> {
         loop {
-            while let Some(done) = self.reorder.remove(&self.next_emit) {
-                self.emit(done)?;
+            while let Some(blocks) = self.reorder.remove(&self.next_emit) {
+                for done in blocks {
+                    self.emit(done)?;
+                }
                 self.next_emit += 1;
             }
             if self.next_emit == self.next_seq {
@@ -308,13 +374,12 @@ impl ArchiveWriter {
 
 fn compress_worker(
     rx: Receiver<Job>,
-    tx: Sender<(u64, Done)>,
+    tx: Sender<(u64, Vec<Done>)>,
     compression: Compression,
     crypt: Option<&Crypt>,
     parent: Option<&ParentIndex>,
 ) {
-    while let Ok(job) = rx.recv() {
-        let raw = &job.buf[job.range.clone()];
+    let block = |raw: &[u8], logical_offset: u64| -> Done {
         let hash = content_hash(crypt, raw);
         let zero = is_zero(raw);
         // A block the parent holds is not compressed: the child stores nothing of it.
@@ -332,16 +397,34 @@ fn compress_worker(
         } else {
             hexz_format::crc32c(&stored)
         };
-        let done = Done {
-            logical_offset: job.logical_offset,
+        Done {
+            logical_offset,
             parent_at,
             raw_len: raw.len() as u32,
             codec,
             stored,
             crc,
             hash,
+        }
+    };
+    while let Ok(job) = rx.recv() {
+        let raw = &job.buf[job.range.clone()];
+        let blocks = match job.cut {
+            None => vec![block(raw, job.logical_offset)],
+            Some(sizes) => {
+                let mut at = 0;
+                sizes
+                    .cut(raw)
+                    .into_iter()
+                    .map(|len| {
+                        let d = block(&raw[at..at + len], job.logical_offset + at as u64);
+                        at += len;
+                        d
+                    })
+                    .collect()
+            }
         };
-        if tx.send((job.seq, done)).is_err() {
+        if tx.send((job.seq, blocks)).is_err() {
             return;
         }
     }

@@ -221,21 +221,7 @@ impl ArchiveWriter {
             self.cut_block()?;
         }
         let start = self.logical;
-        let mut chunk = vec![0u8; (self.opts.block_size as usize).max(1 << 20)];
-        loop {
-            let n = match reader.read(&mut chunk) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(Error::Source {
-                        path: path.into(),
-                        source: e,
-                    })
-                }
-            };
-            self.append(&chunk[..n])?;
-        }
+        self.append_from(&mut reader, path)?;
         let size = self.logical - start;
         self.push_entry(Entry {
             path: path.into(),
