@@ -18,6 +18,7 @@ impl ArchiveWriter {
     /// Writes the tables, summary and footer and commits the sink atomically.
     pub fn finish(mut self) -> Result<WriteReport> {
         self.cut_block()?;
+        self.flush_batch()?;
         self.jobs = None;
         for w in std::mem::take(&mut self.workers) {
             if w.join().is_err() {

@@ -10,10 +10,12 @@ mod chunking;
 mod finish;
 /// Writing bytes and frames to the sink.
 mod frame;
+/// The compression threads, their jobs and results, and batches of small blocks.
+mod jobs;
 /// What a write is told ([`WriteOptions`], [`EntryMeta`]) and what it reports.
 mod options;
-/// The block pipeline: cutting blocks, compressing them on worker threads, writing them in
-/// order (deduplicated, sealed) and their index pages.
+/// The block pipeline: cutting blocks, sending them to the compression threads, writing
+/// them in order (deduplicated, sealed) and their index pages.
 mod pipeline;
 /// Record groups and records, and their record pages.
 mod records;
@@ -36,7 +38,7 @@ use hexz_format::{
     BlockEntry, Codec, Entry, FileAttrs, OptionalFeatures, PageRef, Record, RecordGroup,
     RequiredFeatures,
 };
-use pipeline::{spawn_compressors, Done, Job, Results};
+use jobs::{spawn_compressors, Batch, Done, Job, Results};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
@@ -74,6 +76,8 @@ pub struct ArchiveWriter {
     results: Results,
     workers: Vec<JoinHandle<()>>,
     reorder: BTreeMap<u64, Vec<Done>>,
+    /// Small blocks gathered to go to the compression threads as one job.
+    batch: Batch,
     crypt: Option<Arc<Crypt>>,
     /// ... the parent of a thin archive, by content hash,
     parent: Option<Arc<thin::ParentIndex>>,
@@ -224,6 +228,7 @@ impl ArchiveWriter {
             results,
             workers,
             reorder: BTreeMap::new(),
+            batch: Batch::default(),
             crypt,
             parent,
             seen: HashMap::new(),

@@ -3,75 +3,12 @@
 //! are written in logical order, deduplicated and (when encrypted) sealed, each with an entry
 //! in the current index page.
 
-use super::thin::ParentIndex;
+use super::jobs::{Done, Job, BATCHED_BELOW};
 use super::{ArchiveWriter, CdcSizes, Chunking};
-use crate::codec::Compression;
-use crate::crypt::{content_hash, Crypt};
-use crate::{Action, Error, Place, Result};
-use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use crate::{Error, Result};
 use hexz_format::{BlockEntry, Codec, FrameKind, PageRef};
 use std::io::Read;
 use std::sync::Arc;
-use std::thread::JoinHandle;
-
-/// A block to compress: its place in the write order and in the logical stream, and its
-/// bytes: `range` of a buffer that content-defined chunks share (a fixed block has its own).
-pub(super) struct Job {
-    seq: u64,
-    logical_offset: u64,
-    buf: Arc<Vec<u8>>,
-    range: std::ops::Range<usize>,
-    /// Cut into content-defined chunks by the thread that compresses them (the bytes of a
-    /// file's end: no chunk of them is cut again with what follows).
-    cut: Option<CdcSizes>,
-}
-
-/// A compressed block, waiting for its turn to be written.
-pub(super) struct Done {
-    logical_offset: u64,
-    /// Where a thin archive's parent holds the block (nothing stored then).
-    parent_at: Option<u64>,
-    raw_len: u32,
-    codec: Codec,
-    stored: Vec<u8>,
-    crc: u32,
-    hash: [u8; 32],
-}
-
-/// Compressed blocks with their job's place in the write order, as the threads finish them:
-/// one block per job, or the chunks a job was cut into.
-pub(super) type Results = Receiver<(u64, Vec<Done>)>;
-
-/// The job queue and result channel of `threads` new compression threads, and the threads.
-pub(super) fn spawn_compressors(
-    threads: usize,
-    compression: Compression,
-    crypt: Option<&Arc<Crypt>>,
-    parent: Option<&Arc<ParentIndex>>,
-) -> Result<(Sender<Job>, Results, Vec<JoinHandle<()>>)> {
-    let (job_tx, job_rx) = bounded::<Job>(threads * 2);
-    let (res_tx, res_rx) = unbounded();
-    let workers = (0..threads)
-        .map(|i| {
-            let (rx, tx) = (job_rx.clone(), res_tx.clone());
-            let crypt = crypt.cloned();
-            let parent = parent.cloned();
-            std::thread::Builder::new()
-                .name(format!("hexz-compress-{i}"))
-                .spawn(move || {
-                    compress_worker(rx, tx, compression, crypt.as_deref(), parent.as_deref())
-                })
-                .map_err(|e| {
-                    Error::io(
-                        Action::StartThread,
-                        Place::whole(format!("hexz-compress-{i}")),
-                        e,
-                    )
-                })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok((job_tx, res_rx, workers))
-}
 
 impl ArchiveWriter {
     pub(super) fn append(&mut self, mut data: &[u8]) -> Result<()> {
@@ -197,18 +134,21 @@ impl ArchiveWriter {
         self.send_block()
     }
 
-    /// Sends the buffered bytes as one block.
+    /// Sends the buffered bytes as one block: a small one joins the batch.
     fn send_block(&mut self) -> Result<()> {
         if self.block.is_empty() {
             return Ok(());
+        }
+        let offset = self.logical - self.block.len() as u64;
+        if self.block.len() < BATCHED_BELOW {
+            return self.batch_block(offset, None);
         }
         let raw = std::mem::replace(
             &mut self.block,
             Vec::with_capacity(self.opts.block_size as usize),
         );
-        let offset = self.logical - raw.len() as u64;
-        let range = 0..raw.len();
-        self.send(Arc::new(raw), range, offset, None)
+        let parts = vec![raw.len()];
+        self.send(Arc::new(raw), 0, offset, parts, None)
     }
 
     /// Sends the content-defined chunks of the buffer; the last one too when `all` (the data
@@ -223,41 +163,89 @@ impl ArchiveWriter {
         let start = self.logical - self.block.len() as u64;
         if all {
             // The data ends here: the compression threads cut it (in parallel with the
-            // reading of what follows, and with each other).
+            // reading of what follows, and with each other); a small file joins the batch.
+            if self.block.len() < BATCHED_BELOW {
+                return self.batch_block(start, Some(sizes));
+            }
             let raw = std::mem::replace(&mut self.block, Vec::with_capacity(sizes.buffer_len()));
-            let range = 0..raw.len();
-            return self.send(Arc::new(raw), range, start, Some(sizes));
+            let parts = vec![raw.len()];
+            return self.send(Arc::new(raw), 0, start, parts, Some(sizes));
         }
         // The last chunk stays, to be cut again with the bytes that follow.
         let mut lengths = sizes.cut(&self.block);
         let keep = lengths.pop().unwrap_or(0);
-        // The chunks share the buffer (no copy each); what is left starts the next one.
+        // The chunks share the buffer (no copy each), sent in jobs of about a batch each;
+        // what is left starts the next buffer.
         let buf = Arc::new(std::mem::replace(
             &mut self.block,
             Vec::with_capacity(sizes.buffer_len()),
         ));
         self.block.extend_from_slice(&buf[buf.len() - keep..]);
         let mut at = 0;
-        for len in lengths {
-            self.send(buf.clone(), at..at + len, start + at as u64, None)?;
-            at += len;
+        let mut lengths = lengths.into_iter().peekable();
+        while lengths.peek().is_some() {
+            let mut parts = Vec::new();
+            let mut bytes = 0;
+            while let Some(len) = lengths.next_if(|_| bytes < BATCHED_BELOW * 32) {
+                parts.push(len);
+                bytes += len;
+            }
+            self.send(buf.clone(), at, start + at as u64, parts, None)?;
+            at += bytes;
         }
         Ok(())
     }
 
-    /// Queues `range` of `buf`, the block at `logical_offset`, for compression.
+    /// Moves the buffered bytes (at `offset` in the stream) into the batch, sending the
+    /// batch first if they cannot join it, and after if it is full. The buffer is kept.
+    fn batch_block(&mut self, offset: u64, cut: Option<CdcSizes>) -> Result<()> {
+        if !self.batch.takes(offset, cut) {
+            self.flush_batch()?;
+        }
+        let full = self.batch.push(offset, &self.block, cut);
+        self.block.clear();
+        match full {
+            true => self.flush_batch(),
+            false => Ok(()),
+        }
+    }
+
+    /// Sends the batch of small blocks, if any.
+    pub(super) fn flush_batch(&mut self) -> Result<()> {
+        match self.batch.take() {
+            Some((buf, offset, parts, cut)) => self.queue(buf, 0, offset, parts, cut),
+            None => Ok(()),
+        }
+    }
+
+    /// Queues parts of `buf` from `start`, the first at `logical_offset`, for compression,
+    /// after the batch (whose bytes come first in the stream).
     fn send(
         &mut self,
         buf: Arc<Vec<u8>>,
-        range: std::ops::Range<usize>,
+        start: usize,
         logical_offset: u64,
+        parts: Vec<usize>,
+        cut: Option<CdcSizes>,
+    ) -> Result<()> {
+        self.flush_batch()?;
+        self.queue(buf, start, logical_offset, parts, cut)
+    }
+
+    fn queue(
+        &mut self,
+        buf: Arc<Vec<u8>>,
+        start: usize,
+        logical_offset: u64,
+        parts: Vec<usize>,
         cut: Option<CdcSizes>,
     ) -> Result<()> {
         let job = Job {
             seq: self.next_seq,
             logical_offset,
             buf,
-            range,
+            start,
+            parts,
             cut,
         };
         self.next_seq += 1;
@@ -370,67 +358,4 @@ impl ArchiveWriter {
         self.index_pages.push(PageRef { frame, first });
         Ok(())
     }
-}
-
-fn compress_worker(
-    rx: Receiver<Job>,
-    tx: Sender<(u64, Vec<Done>)>,
-    compression: Compression,
-    crypt: Option<&Crypt>,
-    parent: Option<&ParentIndex>,
-) {
-    let block = |raw: &[u8], logical_offset: u64| -> Done {
-        let hash = content_hash(crypt, raw);
-        let zero = is_zero(raw);
-        // A block the parent holds is not compressed: the child stores nothing of it.
-        let parent_at = parent.filter(|_| !zero).and_then(|p| p.find(raw, hash));
-        let (codec, stored) = if parent_at.is_some() {
-            (Codec::None, Vec::new())
-        } else if zero {
-            (Codec::Zero, Vec::new())
-        } else {
-            compression.encode(raw)
-        };
-        // A sealed block's crc covers its ciphertext: computed once it is sealed.
-        let crc = if stored.is_empty() || crypt.is_some() {
-            0
-        } else {
-            hexz_format::crc32c(&stored)
-        };
-        Done {
-            logical_offset,
-            parent_at,
-            raw_len: raw.len() as u32,
-            codec,
-            stored,
-            crc,
-            hash,
-        }
-    };
-    while let Ok(job) = rx.recv() {
-        let raw = &job.buf[job.range.clone()];
-        let blocks = match job.cut {
-            None => vec![block(raw, job.logical_offset)],
-            Some(sizes) => {
-                let mut at = 0;
-                sizes
-                    .cut(raw)
-                    .into_iter()
-                    .map(|len| {
-                        let d = block(&raw[at..at + len], job.logical_offset + at as u64);
-                        at += len;
-                        d
-                    })
-                    .collect()
-            }
-        };
-        if tx.send((job.seq, blocks)).is_err() {
-            return;
-        }
-    }
-}
-
-fn is_zero(b: &[u8]) -> bool {
-    let (words, tail) = b.as_chunks::<16>();
-    words.iter().all(|w| u128::from_ne_bytes(*w) == 0) && tail.iter().all(|&x| x == 0)
 }
