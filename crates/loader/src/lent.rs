@@ -6,6 +6,7 @@
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
 /// A C-contiguous buffer of bytes exported by Python for the duration of one call. The GIL
 /// may be released while its bytes are used: the export outlives every borrow of them.
@@ -20,6 +21,18 @@ impl Lent {
             return Err(PyValueError::new_err("the buffer must be C-contiguous"));
         }
         Ok(Lent { buf })
+    }
+
+    /// The bytes of a bytes-like object, read in place: its own buffer when it exports one of
+    /// bytes, C-contiguous; else (another item type, strided) a copy made by `bytes(obj)`.
+    pub(crate) fn bytes_of(obj: &Bound<'_, PyAny>) -> PyResult<Lent> {
+        match PyBuffer::<u8>::get(obj) {
+            Ok(buf) if buf.is_c_contiguous() => Ok(Lent { buf }),
+            _ => {
+                let copy = obj.py().get_type::<PyBytes>().call1((obj,))?;
+                Lent::readable(PyBuffer::get(&copy)?)
+            }
+        }
     }
 
     /// A buffer to write into.

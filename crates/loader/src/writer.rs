@@ -279,9 +279,16 @@ impl NativeWriter {
         self.with(py, |w| w.begin_records(&name, DType::Bytes, &[]))
     }
 
-    /// Appends samples to the current record group (one record per item).
-    fn add_records(&self, py: Python<'_>, samples: Vec<Vec<u8>>) -> PyResult<()> {
-        self.with(py, |w| samples.iter().try_for_each(|s| w.add_record(s)))
+    /// Appends samples to the current record group (one record per item, a bytes-like
+    /// object): read in place, without the GIL.
+    fn add_records(&self, py: Python<'_>, samples: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
+        let lent = samples
+            .iter()
+            .map(Lent::bytes_of)
+            .collect::<PyResult<Vec<Lent>>>()?;
+        self.with(py, |w| {
+            lent.iter().try_for_each(|s| w.add_record(s.bytes()))
+        })
     }
 
     /// Sets the user metadata (a JSON object as text).

@@ -147,6 +147,30 @@ def test_add_records(tmp_path: Path) -> None:
     assert [bytes(s) for s in ds] == samples
 
 
+def test_add_records_takes_any_bytes_like(tmp_path: Path) -> None:
+    """Samples are read in place whatever exports them: views into one buffer, bytearrays,
+    numpy arrays of any dtype (their bytes), strided views (copied); a list, a tuple or a
+    generator. What has no bytes is refused, naming the type."""
+    blob = bytes(range(256)) * 40
+    view = memoryview(blob)
+    floats = np.arange(12, dtype=np.float32).reshape(3, 4)
+    strided = np.arange(20, dtype=np.uint8)[::3]
+    samples = [view[5:900], bytearray(b"mutable"), floats, strided, b"", view[9000:]]
+    want = [bytes(view[5:900]), b"mutable", floats.tobytes(), strided.tobytes(), b"", blob[9000:]]
+    path = tmp_path / "kinds.hxz"
+    with hexz.Writer(path, block_size=4096) as w:
+        w.add_records(samples, name="list")
+        w.add_records(tuple(samples), name="tuple")
+        w.add_records((s for s in samples), name="generator")
+    for name in ("list", "tuple", "generator"):
+        assert [bytes(s) for s in hexz.Dataset(path, group=name)] == want
+    w = hexz.Writer(tmp_path / "bad.hxz")
+    with pytest.raises(TypeError, match="str"):
+        w.add_records(["text is not bytes"], name="bad")
+    w.abort()
+    assert not (tmp_path / "bad.hxz").exists()
+
+
 def test_metadata_merges(tmp_path: Path) -> None:
     path = tmp_path / "m.hxz"
     with hexz.Writer(path) as w:

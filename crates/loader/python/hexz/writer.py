@@ -14,6 +14,8 @@ from .signing import SigningKeyLike, _signing_key_options
 __all__ = ["Writer"]
 
 PathLike = Union[str, "os.PathLike[str]"]
+# Samples handed to Rust per call: views of them are held for the call, not copies.
+_RECORD_BATCH = 4096
 
 
 class Writer:
@@ -205,12 +207,17 @@ class Writer:
         self._w.add_array(name, dtype, list(arr.shape), arr.reshape(-1).view(np.uint8))
 
     def add_records(self, samples: Any, name: str = "records") -> None:
-        """Adds opaque samples (an iterable of bytes-like objects) as a record group."""
+        """Adds opaque samples (an iterable of bytes-like objects) as a record group. Their
+        bytes are read in place (no copy), in batches of ``_RECORD_BATCH`` samples."""
         self._w.begin_records(name)
-        batch: list[bytes] = []
+        if isinstance(samples, (list, tuple)):
+            for i in range(0, len(samples), _RECORD_BATCH):
+                self._w.add_records(samples[i : i + _RECORD_BATCH])
+            return
+        batch: list[Any] = []
         for s in samples:
-            batch.append(bytes(s))
-            if len(batch) == 1024:  # bounded memory for any number of samples
+            batch.append(s)
+            if len(batch) == _RECORD_BATCH:  # bounded memory for any number of samples
                 self._w.add_records(batch)
                 batch = []
         if batch:
