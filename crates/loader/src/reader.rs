@@ -92,8 +92,10 @@ impl NativeArchive {
         }
         #[cfg(not(feature = "signing"))]
         let _ = verify_key;
-        let (pin, held) = reopen.map(ReopenArg::into_parts).unwrap_or_default();
-        opts.held = held;
+        let reopen = reopen.map(ReopenArg::into_reopen).unwrap_or_default();
+        let pin = reopen.pin;
+        opts.held = reopen.held;
+        opts.parent_reopen = reopen.parents;
         opts.parent_paths = args.parent_path.clone();
         opts.open_parent = Some(remote::parent_opener(&args));
         let archive = if remote::is_url(&path) {

@@ -36,12 +36,13 @@ pub fn open(
 }
 
 /// Opens the parents of thin archives as the archive itself was opened: URLs with the same
-/// S3 settings and cache, local paths as files.
+/// S3 settings and cache (pinned to the object another process opened, when reopened),
+/// local paths as files.
 pub fn parent_opener(args: &OpenArgs) -> hexz_core::ParentOpener {
     let args = args.clone();
-    hexz_core::ParentOpener(Arc::new(move |location: &str, opts: ReadOptions| {
+    hexz_core::ParentOpener(Arc::new(move |location: &str, opts: ReadOptions, pin| {
         if is_url(location) {
-            open(location, opts, &args, None)
+            open(location, opts, &args, pin)
         } else {
             Archive::open_with_options(location, opts)
         }

@@ -5,6 +5,7 @@ URL."""
 
 from __future__ import annotations
 
+import pickle
 import random
 import shutil
 from pathlib import Path
@@ -105,3 +106,23 @@ def test_a_thin_archive_in_s3_finds_its_parent_beside_it(
     before = moto_s3.gets(bucket, "set/v1.hxz")
     assert bytes(hexz.Reader(url).read()) == v2.tobytes()
     assert moto_s3.gets(bucket, "set/v1.hxz") > before
+
+
+def test_a_pickled_thin_dataset_reopens_its_parent_without_a_request(
+    tmp_path: Path, moto_s3: S3, aws_env: dict[str, str]
+) -> None:
+    """A DataLoader worker's copy of a thin dataset reopens the parent from the state the
+    dataset sent it (pin and metadata), as it reopens the child: reading a sample the parent
+    holds costs that sample's block of the parent, nothing to open either archive."""
+    v1, v2 = _versions(300)
+    _pack(tmp_path / "v1.hxz", v1)
+    _pack(tmp_path / "v2.hxz", v2, parent=tmp_path / "v1.hxz")
+    bucket = moto_s3.bucket("hexz-thin-reopen")
+    moto_s3.put(bucket, "set/v1.hxz", tmp_path / "v1.hxz")
+    url = moto_s3.put(bucket, "set/v2.hxz", tmp_path / "v2.hxz")
+    state = pickle.dumps(hexz.Dataset(url))
+    gets = (moto_s3.gets(bucket, "set/v2.hxz"), moto_s3.gets(bucket, "set/v1.hxz"))
+    copy = pickle.loads(state)
+    assert bytes(copy[1]) == v2[1].tobytes()  # row 1 is unchanged: the parent holds it
+    after = (moto_s3.gets(bucket, "set/v2.hxz"), moto_s3.gets(bucket, "set/v1.hxz"))
+    assert (after[0] - gets[0], after[1] - gets[1]) == (0, 1), (gets, after)

@@ -217,7 +217,7 @@ fn is_key_required(e: &anyhow::Error) -> bool {
 /// `s3://` and `http(s)://` URLs (through the cache directory when one is given).
 pub fn parent_opener(global: &Global) -> hexz_core::ParentOpener {
     let global = global.clone();
-    hexz_core::ParentOpener(std::sync::Arc::new(move |location: &str, options| {
+    hexz_core::ParentOpener(std::sync::Arc::new(move |location: &str, options, _pin| {
         open_with(Path::new(location), options, &global).map_err(|e| {
             match e.downcast::<hexz_core::Error>() {
                 Ok(e) => e,

@@ -27,13 +27,17 @@ impl std::fmt::Debug for HeldMetadata {
 }
 
 /// What reopens an archive in another process without a request to its store: the remote
-/// object's pin (length and ETag) and the metadata bytes read so far.
+/// object's pin (length and ETag) and the metadata bytes read so far; for a thin archive,
+/// the same of each parent.
 #[derive(Debug, Clone, Default)]
 pub struct Reopen {
     /// The remote store's pin; `None` for a local file.
     pub pin: Option<Pin>,
     /// The metadata bytes, for [`crate::ReadOptions::held`].
     pub held: HeldMetadata,
+    /// Each parent's, in the order of the parents table, for
+    /// [`crate::ReadOptions::parent_reopen`].
+    pub parents: Vec<Reopen>,
 }
 
 /// The held ranges of one open archive. Records new ones only for a remote store (a local
@@ -128,14 +132,28 @@ impl Archive {
         Reopen {
             pin: self.state.store.pin(),
             held: self.state.held.snapshot(),
+            parents: self
+                .state
+                .parents
+                .iter()
+                .map(|p| p.archive.reopen_state())
+                .collect(),
         }
     }
 
     /// Fetches every index and record page of a remote archive now, in one batch of
     /// concurrent requests, and holds their stored bytes (decoded on first use), so that the
-    /// processes [`Archive::reopen_state`] reopens it in never fetch a page themselves. Does
-    /// nothing (false) for a local archive or when the pages exceed [`HELD_BUDGET`].
+    /// processes [`Archive::reopen_state`] reopens it in never fetch a page themselves; the
+    /// same for the parents of a thin archive. Does nothing (false) for a local archive or
+    /// when the pages exceed [`HELD_BUDGET`].
     pub fn hold_pages(&self) -> Result<bool> {
+        for p in &self.state.parents {
+            p.archive.hold_pages()?;
+        }
+        self.hold_own_pages()
+    }
+
+    fn hold_own_pages(&self) -> Result<bool> {
         let st = &self.state;
         if !st.held.record {
             return Ok(false);

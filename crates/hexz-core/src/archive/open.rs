@@ -2,7 +2,7 @@
 //! signature, and the caches and read-ahead threads an open archive keeps.
 
 use super::frame::{decode_frame, Frame};
-use super::held::{Held, HeldMetadata};
+use super::held::{Held, HeldMetadata, Reopen};
 use super::index::{Page, RecordPage, MAX_PAGE_ENTRIES, PAGE_CACHE_MIN};
 use super::parents::{open_parents, Child, ParentOpener};
 use super::{Archive, ArchiveState};
@@ -71,6 +71,9 @@ pub struct ReadOptions {
     /// Opens a parent of a thin archive (see [`ParentOpener`]); `None`: parents are local
     /// files.
     pub open_parent: Option<ParentOpener>,
+    /// What reopens each parent of a thin archive with no request to its store, in the
+    /// order of its parents table ([`crate::Reopen::parents`] of the same archive).
+    pub parent_reopen: Vec<Reopen>,
     /// How deep in a chain of thin archives this one is opened: 0 for the archive asked for,
     /// one more for each parent; past [`crate::MAX_CHAIN_DEPTH`] opening is refused.
     pub chain_depth: u8,
@@ -90,6 +93,7 @@ impl Default for ReadOptions {
             held: HeldMetadata::default(),
             parent_paths: Vec::new(),
             open_parent: None,
+            parent_reopen: Vec::new(),
             chain_depth: 0,
         }
     }

@@ -6,7 +6,7 @@ use super::frame::{decode_frame, Frame};
 use super::held::Held;
 use super::{Archive, ArchiveState, ReadOptions};
 use crate::crypt::{content_hash, Crypt};
-use crate::store::ReadAt;
+use crate::store::{Pin, ReadAt};
 use crate::{Action, Error, Part, Place, Result};
 use hexz_format::parent::parse_parents;
 use hexz_format::{BlockEntry, FrameKind, Parent, Summary};
@@ -84,13 +84,15 @@ pub(super) struct ParentSpan<'a> {
 }
 
 /// Opens a parent of a thin archive from its location (a path or URL, already resolved
-/// against the child's, or the override the caller gave): the CLI and Python pass one that
-/// opens `s3://` and `http(s)://` too; without one, parents are local files.
+/// against the child's, or the override the caller gave), with the options to open it with
+/// and, when another process opened it before, the remote object's pin: the CLI and Python
+/// pass one that opens `s3://` and `http(s)://` too; without one, parents are local files.
 #[derive(Clone)]
 pub struct ParentOpener(pub Arc<OpenFn>);
 
-/// What a [`ParentOpener`] calls: the parent's location and the options to open it with.
-pub type OpenFn = dyn Fn(&str, ReadOptions) -> Result<Archive> + Send + Sync;
+/// What a [`ParentOpener`] calls: the parent's location, the options to open it with, and
+/// the pin of the object another process opened there ([`crate::Reopen::pin`]), if any.
+pub type OpenFn = dyn Fn(&str, ReadOptions, Option<&Pin>) -> Result<Archive> + Send + Sync;
 
 impl std::fmt::Debug for ParentOpener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -171,9 +173,12 @@ pub(super) fn open_parents(child: Child<'_>, opts: &ReadOptions) -> Result<Vec<O
             Some(given) => given.clone(),
             None => resolve_parent_location(child.name, &row.path),
         };
+        // Reopened in another process: the parent's metadata and pin come with the child's.
+        let reopen = opts.parent_reopen.get(i).cloned().unwrap_or_default();
         let parent_opts = ReadOptions {
             parent_paths: Vec::new(),
-            held: Default::default(),
+            held: reopen.held,
+            parent_reopen: reopen.parents,
             chain_depth: opts.chain_depth + 1,
             verify_hashes: child.verify_hashes,
             #[cfg(feature = "signing")]
@@ -181,7 +186,7 @@ pub(super) fn open_parents(child: Child<'_>, opts: &ReadOptions) -> Result<Vec<O
             ..opts.clone()
         };
         let archive = match &opts.open_parent {
-            Some(open) => (open.0)(&location, parent_opts),
+            Some(open) => (open.0)(&location, parent_opts, reopen.pin.as_ref()),
             None => Archive::open_with_options(&location, parent_opts),
         }
         .map_err(|e| match e {

@@ -72,8 +72,9 @@ class PendingRead:
     def wait(self) -> _Gathered: ...
 
 # What reopens an archive in another process with no request to its store: the remote
-# object's (length, etag), and the stored metadata bytes read so far by offset.
-_Reopen = tuple[tuple[int, str | None] | None, list[tuple[int, bytes]]]
+# object's (length, etag), the stored metadata bytes read so far by offset, and the same for
+# each parent of a thin archive.
+_Reopen = tuple[tuple[int, str | None] | None, list[tuple[int, bytes]], list["_Reopen"]]
 
 @final
 class NativeArchive:
