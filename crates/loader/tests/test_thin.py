@@ -94,15 +94,21 @@ def test_a_thin_archive_over_http_finds_its_parent_beside_it(
     assert nginx_http.sent("thin/v1.hxz")[0] > 0
 
 
-def test_a_thin_archive_in_s3_finds_its_parent_beside_it(
-    tmp_path: Path, moto_s3: S3, aws_env: dict[str, str]
-) -> None:
+def _thin_pair_in_s3(tmp_path: Path, moto_s3: S3, bucket: str) -> tuple[str, str, np.ndarray]:
+    """v1.hxz and v2.hxz (thin on it) under ``set/`` in a new bucket: the bucket, v2's URL
+    and v2's rows."""
     v1, v2 = _versions(300)
     _pack(tmp_path / "v1.hxz", v1)
     _pack(tmp_path / "v2.hxz", v2, parent=tmp_path / "v1.hxz")
-    bucket = moto_s3.bucket("hexz-thin-test")
+    bucket = moto_s3.bucket(bucket)
     moto_s3.put(bucket, "set/v1.hxz", tmp_path / "v1.hxz")
-    url = moto_s3.put(bucket, "set/v2.hxz", tmp_path / "v2.hxz")
+    return bucket, moto_s3.put(bucket, "set/v2.hxz", tmp_path / "v2.hxz"), v2
+
+
+def test_a_thin_archive_in_s3_finds_its_parent_beside_it(
+    tmp_path: Path, moto_s3: S3, aws_env: dict[str, str]
+) -> None:
+    bucket, url, v2 = _thin_pair_in_s3(tmp_path, moto_s3, "hexz-thin-test")
     before = moto_s3.gets(bucket, "set/v1.hxz")
     assert bytes(hexz.Reader(url).read()) == v2.tobytes()
     assert moto_s3.gets(bucket, "set/v1.hxz") > before
@@ -114,12 +120,7 @@ def test_a_pickled_thin_dataset_reopens_its_parent_without_a_request(
     """A DataLoader worker's copy of a thin dataset reopens the parent from the state the
     dataset sent it (pin and metadata), as it reopens the child: reading a sample the parent
     holds costs that sample's block of the parent, nothing to open either archive."""
-    v1, v2 = _versions(300)
-    _pack(tmp_path / "v1.hxz", v1)
-    _pack(tmp_path / "v2.hxz", v2, parent=tmp_path / "v1.hxz")
-    bucket = moto_s3.bucket("hexz-thin-reopen")
-    moto_s3.put(bucket, "set/v1.hxz", tmp_path / "v1.hxz")
-    url = moto_s3.put(bucket, "set/v2.hxz", tmp_path / "v2.hxz")
+    bucket, url, v2 = _thin_pair_in_s3(tmp_path, moto_s3, "hexz-thin-reopen")
     state = pickle.dumps(hexz.Dataset(url))
     gets = (moto_s3.gets(bucket, "set/v2.hxz"), moto_s3.gets(bucket, "set/v1.hxz"))
     copy = pickle.loads(state)

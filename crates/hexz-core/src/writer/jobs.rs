@@ -25,6 +25,26 @@ pub(super) struct Job {
     pub(super) cut: Option<CdcSizes>,
 }
 
+impl Job {
+    /// A job not yet given its place in the write order (the writer's `queue` does).
+    pub(super) fn new(
+        buf: Arc<Vec<u8>>,
+        start: usize,
+        logical_offset: u64,
+        parts: Vec<usize>,
+        cut: Option<CdcSizes>,
+    ) -> Job {
+        Job {
+            seq: 0,
+            logical_offset,
+            buf,
+            start,
+            parts,
+            cut,
+        }
+    }
+}
+
 /// A compressed block, waiting for its turn to be written.
 pub(super) struct Done {
     pub(super) logical_offset: u64,
@@ -79,18 +99,18 @@ impl Batch {
         self.buf.len() >= BATCH_BYTES
     }
 
-    /// The batch as a job's fields (buffer, first logical offset, parts, cut), leaving it
-    /// empty; `None` when it is.
-    #[allow(clippy::type_complexity)]
-    pub(super) fn take(&mut self) -> Option<(Arc<Vec<u8>>, u64, Vec<usize>, Option<CdcSizes>)> {
+    /// The batch as a job, leaving it empty; `None` when it is.
+    pub(super) fn take(&mut self) -> Option<Job> {
         if self.parts.is_empty() {
             return None;
         }
         let buf = std::mem::replace(&mut self.buf, Vec::with_capacity(BATCH_BYTES));
-        Some((
+        let parts = std::mem::take(&mut self.parts);
+        Some(Job::new(
             Arc::new(buf),
+            0,
             self.logical_offset,
-            std::mem::take(&mut self.parts),
+            parts,
             self.cut,
         ))
     }

@@ -148,7 +148,7 @@ impl ArchiveWriter {
             Vec::with_capacity(self.opts.block_size as usize),
         );
         let parts = vec![raw.len()];
-        self.send(Arc::new(raw), 0, offset, parts, None)
+        self.send(Job::new(Arc::new(raw), 0, offset, parts, None))
     }
 
     /// Sends the content-defined chunks of the buffer; the last one too when `all` (the data
@@ -169,7 +169,7 @@ impl ArchiveWriter {
             }
             let raw = std::mem::replace(&mut self.block, Vec::with_capacity(sizes.buffer_len()));
             let parts = vec![raw.len()];
-            return self.send(Arc::new(raw), 0, start, parts, Some(sizes));
+            return self.send(Job::new(Arc::new(raw), 0, start, parts, Some(sizes)));
         }
         // The last chunk stays, to be cut again with the bytes that follow.
         let mut lengths = sizes.cut(&self.block);
@@ -190,7 +190,7 @@ impl ArchiveWriter {
                 parts.push(len);
                 bytes += len;
             }
-            self.send(buf.clone(), at, start + at as u64, parts, None)?;
+            self.send(Job::new(buf.clone(), at, start + at as u64, parts, None))?;
             at += bytes;
         }
         Ok(())
@@ -213,41 +213,20 @@ impl ArchiveWriter {
     /// Sends the batch of small blocks, if any.
     pub(super) fn flush_batch(&mut self) -> Result<()> {
         match self.batch.take() {
-            Some((buf, offset, parts, cut)) => self.queue(buf, 0, offset, parts, cut),
+            Some(job) => self.queue(job),
             None => Ok(()),
         }
     }
 
-    /// Queues parts of `buf` from `start`, the first at `logical_offset`, for compression,
-    /// after the batch (whose bytes come first in the stream).
-    fn send(
-        &mut self,
-        buf: Arc<Vec<u8>>,
-        start: usize,
-        logical_offset: u64,
-        parts: Vec<usize>,
-        cut: Option<CdcSizes>,
-    ) -> Result<()> {
+    /// Queues `job` for compression, after the batch (whose bytes come first in the stream).
+    fn send(&mut self, job: Job) -> Result<()> {
         self.flush_batch()?;
-        self.queue(buf, start, logical_offset, parts, cut)
+        self.queue(job)
     }
 
-    fn queue(
-        &mut self,
-        buf: Arc<Vec<u8>>,
-        start: usize,
-        logical_offset: u64,
-        parts: Vec<usize>,
-        cut: Option<CdcSizes>,
-    ) -> Result<()> {
-        let job = Job {
-            seq: self.next_seq,
-            logical_offset,
-            buf,
-            start,
-            parts,
-            cut,
-        };
+    /// Queues `job` as it is, giving it its place in the write order.
+    fn queue(&mut self, mut job: Job) -> Result<()> {
+        job.seq = self.next_seq;
         self.next_seq += 1;
         let tx = self
             .jobs
