@@ -31,16 +31,25 @@ pub fn recorded_location(parent: &str, output: &str) -> String {
     }
 }
 
-/// The parent's blocks: content hash (the parent's, keyed with its key when encrypted) →
-/// logical offset and length in the parent's stream.
+/// The parent's blocks by content hash (the parent's, keyed with its key when encrypted):
+/// the first 8 bytes of each distinct hash → the block's index in the parent, 16 bytes a
+/// block (a whole hash and place would be 48). A hit is confirmed against the parent's own
+/// index entry, whole hash and length; of two blocks whose hashes share their first 8 bytes
+/// (about one pair in 2^64 / n² of n blocks) the second is not found, and is stored.
 pub(super) struct ParentIndex {
     parent: ThinParent,
-    by_hash: HashMap<[u8; 32], (u64, u32)>,
+    by_prefix: HashMap<u64, u64>,
+}
+
+fn prefix(hash: &[u8; 32]) -> u64 {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hash[..8]);
+    u64::from_le_bytes(first)
 }
 
 impl ParentIndex {
-    /// Reads every index page of the parent (48 bytes kept per distinct block). Holes are
-    /// left out: a hole costs nothing to store.
+    /// Reads every index page of the parent. Holes are left out: a hole costs nothing to
+    /// store.
     pub(super) fn build(parent: ThinParent, encrypted: bool) -> Result<ParentIndex> {
         if parent.archive.is_encrypted() != encrypted {
             return Err(Error::InvalidInput(format!(
@@ -49,31 +58,31 @@ impl ParentIndex {
                 parent.location
             )));
         }
-        let mut by_hash = HashMap::new();
-        for b in parent.archive.blocks() {
+        let mut by_prefix = HashMap::new();
+        for (idx, b) in parent.archive.blocks().enumerate() {
             let b = b?;
             if b.codec != Codec::Zero {
-                by_hash
-                    .entry(b.hash)
-                    .or_insert((b.logical_offset, b.raw_len));
+                by_prefix.entry(prefix(&b.hash)).or_insert(idx as u64);
             }
         }
-        Ok(ParentIndex { parent, by_hash })
+        Ok(ParentIndex { parent, by_prefix })
     }
 
-    /// Where the parent holds `raw`, whose content hash in the child is `own_hash`.
+    /// Where the parent holds `raw` (its logical offset there), whose content hash in the
+    /// child is `own_hash`.
     pub(super) fn find(&self, raw: &[u8], own_hash: [u8; 32]) -> Option<u64> {
         // Unencrypted, both hash alike; encrypted, the parent's hashes are keyed with its own
         // content-hash key (same master key, its archive id).
-        let crypt = self.parent.archive.state().crypt.as_ref();
-        let hash = match crypt {
+        let state = self.parent.archive.state();
+        let hash = match state.crypt.as_ref() {
             None => own_hash,
             Some(c) => content_hash(Some(c), raw),
         };
-        self.by_hash
-            .get(&hash)
-            .filter(|&&(_, len)| len as usize == raw.len())
-            .map(|&(at, _)| at)
+        let idx = *self.by_prefix.get(&prefix(&hash))?;
+        // The parent's index page was read to build this map; reading it again is from its
+        // cache, or a read that would fail the same way (then: not found, stored here).
+        let e = state.block_entry(idx).ok()?;
+        (e.hash == hash && e.raw_len as usize == raw.len()).then_some(e.logical_offset)
     }
 
     /// The parents table: the parent's archive id, root hash and location.
