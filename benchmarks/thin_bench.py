@@ -18,8 +18,9 @@ definition changes):
   seed and time: the images differ only by what the upgrade changed and where mkfs put it).
 - ``records``: a data set of ``THIN_BENCH_SAMPLES`` samples (seeded JSON-like records: words,
   tags and a base64 blob; about 1.6 KB each) and its v2: 5% new samples inserted at random
-  positions, 2% removed, 1% changed. Hexz packs them as records (``Writer.add_records``, v2 with
-  ``parent=``; with ``chunking="cdc"`` one sample per block, ``record_block=1``); the other
+  positions, 2% removed, 1% changed. Hexz packs them as records (``Writer.add_records`` of
+  views into the memory-mapped shard, the timed process splitting it; v2 with ``parent=``;
+  with ``chunking="cdc"`` one sample per block, ``record_block=1``); the other
   tools get each version as one shard file (every sample prefixed with its length, uint32 LE),
   as WebDataset or MDS would store it.
 - ``source``: two consecutive source releases of a real project as trees (the Django 5.0.1 and
@@ -517,9 +518,12 @@ BUILDERS = {"image": build_image, "records": build_records, "source": build_sour
 # --- measuring ---------------------------------------------------------------------------------
 
 WRITER_PY = r"""
-import struct, sys, time, hexz
+import mmap, struct, sys, time, hexz
 src, out, chunking, parent = sys.argv[1:5]
-data = memoryview(open(src, "rb").read())
+# Mapped, not read into memory: the samples are views of the page cache, as the other tools
+# stream the file rather than copy it whole first.
+with open(src, "rb") as f:
+    data = memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
 samples, off = [], 0
 while off < len(data):
     (n,) = struct.unpack_from("<I", data, off)
