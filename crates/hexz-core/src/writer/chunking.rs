@@ -9,6 +9,7 @@
 
 use crate::{Error, Result};
 use fastcdc::v2020::{self, FastCDC};
+use parking_lot::Mutex;
 use rayon::prelude::*;
 
 /// Buffers of at least twice this are cut in parallel segments of at least this.
@@ -89,10 +90,23 @@ impl CdcSizes {
     /// agree: the result is exactly the serial one (usually after a chunk or two).
     pub fn cut(&self, buf: &[u8]) -> Vec<usize> {
         let chunker = FastCDC::new(buf, self.min as usize, self.avg as usize, self.max as usize);
+        let cutter = Cutter {
+            chunker: &chunker,
+            buf,
+            sizes: self,
+            zeros_run_to_max: self.zeros_run_to_max(),
+        };
         let threads = rayon::current_num_threads();
         let segment = (buf.len() / threads.max(1)).max(PARALLEL_SEGMENT_MIN);
         if threads < 2 || buf.len() < 2 * PARALLEL_SEGMENT_MIN || !crate::fork::parallel_ok() {
-            return chunker.clone().map(|c| c.length).collect();
+            let mut cuts = Vec::with_capacity(buf.len() / self.avg.max(1) as usize + 1);
+            let mut at = 0;
+            while at < buf.len() {
+                let next = cutter.next(at);
+                cuts.push(next - at);
+                at = next;
+            }
+            return cuts;
         }
         let starts: Vec<usize> = (0..buf.len()).step_by(segment).collect();
         // Each segment's cut positions (chunk ends), chunking from its start to the end of
@@ -104,7 +118,7 @@ impl CdcSizes {
                 let mut at = start;
                 let mut ends = Vec::new();
                 while at < end {
-                    let (_, next) = chunker.cut(at, buf.len() - at);
+                    let next = cutter.next(at);
                     ends.push(next);
                     at = next;
                 }
@@ -119,7 +133,7 @@ impl CdcSizes {
         while at < buf.len() {
             let next = match own[adopted].get(idx) {
                 Some(&n) => n,
-                None => chunker.cut(at, buf.len() - at).1,
+                None => cutter.next(at),
             };
             cuts.push(next - at);
             at = next;
@@ -133,6 +147,29 @@ impl CdcSizes {
             }
         }
         cuts
+    }
+
+    /// Whether FastCDC, given zeros from a chunk's `min`-th byte on, cuts only at `max` (or
+    /// at the end of the data): so that a run of zeros (the free space of a disk image) is cut
+    /// without hashing it. Found once per sizes by cutting zeros (a property of the gear table
+    /// and the masks, true of every size this crate accepts, but checked, not assumed).
+    fn zeros_run_to_max(&self) -> bool {
+        static KNOWN: Mutex<Vec<(CdcSizes, bool)>> = Mutex::new(Vec::new());
+        if let Some(&(_, known)) = KNOWN.lock().iter().find(|(s, _)| s == self) {
+            return known;
+        }
+        let zeros = vec![0u8; self.max as usize + 2];
+        let first = FastCDC::new(
+            &zeros,
+            self.min as usize,
+            self.avg as usize,
+            self.max as usize,
+        )
+        .next()
+        .map(|c| c.length);
+        let runs = first == Some(self.max as usize);
+        KNOWN.lock().push((*self, runs));
+        runs
     }
 
     /// Whether a block of records that has grown to `block_len` bytes ends after `record`,
@@ -153,6 +190,37 @@ impl CdcSizes {
     }
 }
 
+/// FastCDC over one buffer, with runs of zeros cut without hashing them.
+struct Cutter<'a> {
+    chunker: &'a FastCDC<'a>,
+    buf: &'a [u8],
+    sizes: &'a CdcSizes,
+    zeros_run_to_max: bool,
+}
+
+impl Cutter<'_> {
+    /// Where the chunk starting at `at` ends: where FastCDC cuts it. FastCDC hashes a chunk's
+    /// bytes from its `min`-th on; when those are all zeros (to `max`, or to the end) and it
+    /// never cuts zeros, that is `max` bytes on (or the end), found by comparing, not hashing.
+    fn next(&self, at: usize) -> usize {
+        let rest = self.buf.len() - at;
+        let (min, max) = (self.sizes.min as usize, self.sizes.max as usize);
+        if self.zeros_run_to_max && rest > min {
+            let end = at + rest.min(max);
+            if all_zero(&self.buf[at + min..end]) {
+                return end;
+            }
+        }
+        self.chunker.cut(at, rest).1
+    }
+}
+
+/// Whether `b` is all zeros, stopping at the first byte that is not.
+fn all_zero(b: &[u8]) -> bool {
+    let (words, tail) = b.as_chunks::<32>();
+    words.iter().all(|w| *w == [0u8; 32]) && tail.iter().all(|&x| x == 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,11 +231,37 @@ mod tests {
     fn parallel_cuts_are_the_serial_cuts() {
         let mut rng = hexz_testkit::Rng::new(5);
         for sizes in [CdcSizes::around(64 << 10), CdcSizes::around(4096)] {
+            // The zero runs below are cut without hashing: the comparison tests that path.
+            assert!(sizes.zeros_run_to_max(), "{sizes:?}");
             for len in [3 << 20, (8 << 20) + 12_345, 13 << 20] {
                 let random = rng.bytes(len);
                 let mut repetitive = vec![0u8; len];
                 repetitive[len / 3..len / 3 + 1000].copy_from_slice(&random[..1000]);
-                for buf in [&random, &repetitive] {
+                // Free space in an image: runs of zeros of every length, among data, some
+                // ending just before or after a chunk's min and max.
+                let mut sparse = random.clone();
+                let mut at = 1000;
+                for run in [
+                    1,
+                    100,
+                    4095,
+                    4096,
+                    16_383,
+                    16_384,
+                    16_385,
+                    262_143,
+                    262_144,
+                    1 << 20,
+                ] {
+                    let gap = rng.range(1, 300_000) as usize;
+                    if at + gap + run > len {
+                        break;
+                    }
+                    sparse[at + gap..at + gap + run].fill(0);
+                    at += gap + run;
+                }
+                sparse[len - 5000..].fill(0);
+                for buf in [&random, &repetitive, &sparse] {
                     let serial: Vec<usize> = FastCDC::new(
                         buf,
                         sizes.min as usize,

@@ -68,6 +68,8 @@ pub struct ArchiveWriter {
     // chunking, the bytes not cut yet), whether it holds records (never cut inside), ...
     block: Vec<u8>,
     block_has_records: bool,
+    /// Where sources are read into (allocated on first use, then kept).
+    read_buf: Vec<u8>,
     logical: u64,
     // ... the compression threads and the order their results are written in, ...
     next_seq: u64,
@@ -219,6 +221,7 @@ impl ArchiveWriter {
             sink,
             pos: bytes.len() as u64,
             block: Vec::with_capacity(bs as usize),
+            read_buf: Vec::new(),
             block_has_records: false,
             opts,
             logical: 0,

@@ -10,6 +10,9 @@ use hexz_format::{BlockEntry, Codec, FrameKind, PageRef};
 use std::io::Read;
 use std::sync::Arc;
 
+/// Bytes read from a source at a time.
+const READ_BUF_LEN: usize = 1 << 20;
+
 impl ArchiveWriter {
     pub(super) fn append(&mut self, mut data: &[u8]) -> Result<()> {
         self.check_room(data.len())?;
@@ -26,37 +29,52 @@ impl ArchiveWriter {
         Ok(())
     }
 
-    /// Reads `reader` to its end straight into the block buffer (no staging buffer to fill
-    /// and copy from), sending blocks as it fills; returns the bytes read. A read error is
-    /// the source's (`Error::Source` naming `path`).
-    pub(super) fn append_from(&mut self, reader: &mut impl Read, path: &str) -> Result<u64> {
+    /// Reads `reader` to its end through the writer's read buffer (zeroed once: a reader
+    /// that cannot read into uninitialised memory would otherwise have each new block buffer
+    /// zeroed for it), sending blocks as it fills. A read error is the source's
+    /// (`Error::Source` naming `path`).
+    pub(super) fn append_from(&mut self, mut reader: impl Read, path: &str) -> Result<()> {
+        let mut scratch = std::mem::take(&mut self.read_buf);
+        if scratch.is_empty() {
+            scratch = vec![0u8; READ_BUF_LEN];
+        }
+        let result = loop {
+            let n = match reader.read(&mut scratch) {
+                Ok(0) => break Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => break Err(source_error(path, e)),
+            };
+            if let Err(e) = self.append(&scratch[..n]) {
+                break Err(e);
+            }
+        };
+        self.read_buf = scratch;
+        result
+    }
+
+    /// Reads `file` to its end straight into the block buffer: a file reads into
+    /// uninitialised memory, so nothing is zeroed or copied on the way.
+    pub(super) fn append_file(&mut self, mut file: std::fs::File, path: &str) -> Result<()> {
         let (cap, cdc) = self.block_cap();
-        let mut total = 0u64;
         loop {
             let room = cap - self.block.len();
             let before = self.block.len();
             self.block.reserve_exact(room);
-            let read = reader
-                .by_ref()
-                .take(room as u64)
-                .read_to_end(&mut self.block);
+            let read = (&mut file).take(room as u64).read_to_end(&mut self.block);
             let n = self.block.len() - before;
             if let Err(e) = self.check_room(n) {
                 self.block.truncate(before);
                 return Err(e);
             }
-            total += n as u64;
             self.appended(n, cap, cdc)?;
             if let Some(p) = &mut self.progress {
                 p(self.added);
             }
-            read.map_err(|e| Error::Source {
-                path: path.into(),
-                source: e,
-            })?;
-            // Fewer bytes than asked for: the reader is at its end.
+            read.map_err(|e| source_error(path, e))?;
+            // Fewer bytes than asked for: the file is at its end.
             if n < room {
-                return Ok(total);
+                return Ok(());
             }
         }
     }
@@ -336,5 +354,12 @@ impl ArchiveWriter {
         let frame = self.write_frame(&raw, FrameKind::IndexPage)?;
         self.index_pages.push(PageRef { frame, first });
         Ok(())
+    }
+}
+
+fn source_error(path: &str, e: std::io::Error) -> Error {
+    Error::Source {
+        path: path.into(),
+        source: e,
     }
 }

@@ -20,18 +20,21 @@ impl ArchiveWriter {
         meta: EntryMeta,
         size_hint: Option<u64>,
     ) -> Result<u64> {
-        self.add_data(path, EntryKind::File, reader, meta, size_hint)
+        let fill = |w: &mut Self| w.append_from(reader, path);
+        self.add_data(path, EntryKind::File, fill, meta, size_hint)
     }
 
     /// Adds a file entry holding `data`.
     pub fn add_bytes(&mut self, path: &str, data: &[u8], meta: EntryMeta) -> Result<()> {
-        self.add_data(path, EntryKind::File, data, meta, Some(data.len() as u64))
+        let fill = |w: &mut Self| w.append(data);
+        self.add_data(path, EntryKind::File, fill, meta, Some(data.len() as u64))
             .map(|_| ())
     }
 
     /// Adds a raw stream entry (`disk` for a disk image, `memory` for a RAM dump).
     pub fn add_stream(&mut self, name: &str, reader: impl Read, meta: EntryMeta) -> Result<u64> {
-        self.add_data(name, EntryKind::Stream, reader, meta, None)
+        let fill = |w: &mut Self| w.append_from(reader, name);
+        self.add_data(name, EntryKind::Stream, fill, meta, None)
     }
 
     /// Adds the local file `src` as entry `path` (with its file attributes when
@@ -60,7 +63,9 @@ impl ArchiveWriter {
                 src.display()
             )));
         }
-        self.add_reader(path, file, meta_of(&md), Some(md.len()))
+        // A file reads straight into the block buffer (no read buffer to copy from).
+        let fill = |w: &mut Self| w.append_file(file, path);
+        self.add_data(path, EntryKind::File, fill, meta_of(&md), Some(md.len()))
     }
 
     /// Adds a directory entry (no data).
@@ -200,11 +205,12 @@ impl ArchiveWriter {
         Ok(())
     }
 
+    /// Adds an entry of `kind` whose bytes `fill` appends.
     fn add_data(
         &mut self,
         path: &str,
         kind: EntryKind,
-        mut reader: impl Read,
+        fill: impl FnOnce(&mut Self) -> Result<()>,
         meta: EntryMeta,
         size_hint: Option<u64>,
     ) -> Result<u64> {
@@ -221,7 +227,7 @@ impl ArchiveWriter {
             self.cut_block()?;
         }
         let start = self.logical;
-        self.append_from(&mut reader, path)?;
+        fill(self)?;
         let size = self.logical - start;
         self.push_entry(Entry {
             path: path.into(),
