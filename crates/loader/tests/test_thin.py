@@ -127,3 +127,22 @@ def test_a_pickled_thin_dataset_reopens_its_parent_without_a_request(
     assert bytes(copy[1]) == v2[1].tobytes()  # row 1 is unchanged: the parent holds it
     after = (moto_s3.gets(bucket, "set/v2.hxz"), moto_s3.gets(bucket, "set/v1.hxz"))
     assert (after[0] - gets[0], after[1] - gets[1]) == (0, 1), (gets, after)
+
+
+def test_a_local_thin_dataset_hands_its_s3_parent_to_copies(
+    tmp_path: Path, moto_s3: S3, aws_env: dict[str, str]
+) -> None:
+    """A local thin archive whose parent is in S3: a copy of the dataset (a worker's) reopens
+    the parent from the state sent with it, so reading a sample the parent holds costs that
+    sample's block, nothing to open the parent."""
+    v1, v2 = _versions(300)
+    _pack(tmp_path / "v1.hxz", v1)
+    bucket = moto_s3.bucket("hexz-thin-local-child")
+    parent = moto_s3.put(bucket, "v1.hxz", tmp_path / "v1.hxz")
+    _pack(tmp_path / "v2.hxz", v2, parent=parent)
+    ds = hexz.Dataset(tmp_path / "v2.hxz")
+    state = pickle.dumps(ds)
+    before = moto_s3.gets(bucket, "v1.hxz")
+    copy = pickle.loads(state)
+    assert bytes(copy[1]) == v2[1].tobytes()  # row 1 is unchanged: the parent holds it
+    assert moto_s3.gets(bucket, "v1.hxz") - before == 1

@@ -115,9 +115,10 @@ class _Handle:
     def _reopen_state(self) -> _Reopen | None:
         """What a copy of this handle in another process reopens the archive with: for a
         dataset (``hold_pages``), with every index and record page, fetched once here rather
-        than by each worker. A failure only leaves the copies to fetch on their own."""
+        than by each worker; the same for the parents of a thin archive, remote ones even when
+        the archive itself is local. A failure only leaves the copies to fetch on their own."""
         native = self._native
-        if native is None or self._pid != os.getpid() or not is_url(self.path):
+        if native is None or self._pid != os.getpid():
             return None
         try:
             if self.hold_pages:
