@@ -169,15 +169,20 @@ impl ArchiveState {
                 rest = tail;
                 spans.push(plan.into_span(dst));
             }
-            if e.parent.is_some() && !self.blocks.contains(&BlockKey::of(&e)) {
+            let hole = e.codec == Codec::Zero && e.parent.is_none();
+            let cached = match hole {
+                true => None,
+                false => self.blocks.get(&BlockKey::of(&e)),
+            };
+            if e.parent.is_some() && cached.is_none() {
                 gathering = Some(SpanPlan::new(idx - 1, e, skip, take));
                 continue;
             }
             let (dst, tail) = std::mem::take(&mut rest).split_at_mut(take);
             rest = tail;
-            if e.codec == Codec::Zero && e.parent.is_none() {
+            if hole {
                 dst.fill(0);
-            } else if let Some(b) = self.blocks.get(&BlockKey::of(&e)) {
+            } else if let Some(b) = cached {
                 dst.copy_from_slice(&b[skip..skip + take]);
             } else {
                 pending.push((idx - 1, e, dst, skip));
